@@ -1,0 +1,31 @@
+# Two commands: `make demo` and `make test`. Both set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+SHSYNC := $(VENV)/bin/shsync
+DEMO_DB := .shsync-demo/practice.db
+DEMO_ENV := SHSYNC_BACKEND=sqlite:///$(DEMO_DB) SHSYNC_NOW=2026-11-26T12:00:00Z
+
+.PHONY: demo test lint schema bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+demo: $(VENV)/.installed
+	@echo "== validate the org file"
+	$(SHSYNC) validate examples/org.yaml
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+schema: $(VENV)/.installed
+	$(PY) -m shsync.schema.published
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .shsync .shsync-demo .pytest_cache .hypothesis *.egg-info

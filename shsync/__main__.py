@@ -1,0 +1,3 @@
+from shsync.cli import main
+
+main()

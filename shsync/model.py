@@ -1,0 +1,160 @@
+"""The org file format, version 1, as pydantic models.
+
+These models are the single source of truth for the format: the published JSON Schema
+(`shsync/schema/org.schema.json`) is generated from them, and a test checks the two agree.
+Field names here are the product's public contract.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
+
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+NPI_PATTERN = r"^[12][0-9]{9}$"
+TAXONOMY_PATTERN = r"^[0-9]{3}[A-Z0-9]{6}X$"
+
+Role = Literal["practitioner", "supervisor", "scheduler", "biller"]
+ROLES: tuple[str, ...] = ("practitioner", "supervisor", "scheduler", "biller")
+
+Email = Annotated[
+    str,
+    Field(pattern=EMAIL_PATTERN, max_length=254,
+          description="An email address; identities compare case-insensitively."),
+]
+ClientId = Annotated[
+    str,
+    Field(pattern=CLIENT_ID_PATTERN,
+          description="The practice's client reference (never a name): 1-64 of A-Z a-z 0-9 . _ -"),
+]
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def _lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Member(_Strict):
+    """A member of the practice (Account Settings > Account > Members)."""
+
+    email: Email
+    first_name: Name
+    last_name: Name
+    admin: bool = Field(False, description="Administrator (false: Basic Member).")
+    owner: bool = Field(False, description="The account owner: at most one, an admin; "
+                                           "never removed or demoted.")
+    roles: list[Role] = Field(default_factory=list, json_schema_extra={"uniqueItems": True},
+                              description="Any of practitioner, supervisor, scheduler, biller.")
+    npi: Annotated[str, Field(pattern=NPI_PATTERN)] | SkipJsonSchema[None] = Field(
+        None, description="National Provider Identifier (practitioners only), quoted.")
+    taxonomy: Annotated[str, Field(pattern=TAXONOMY_PATTERN)] | SkipJsonSchema[None] = Field(
+        None, description="NUCC provider taxonomy code (practitioners only).")
+    billing_access: bool | SkipJsonSchema[None] = Field(
+        None, description="Practitioners only; default true: view/manage clients' billing "
+                          "information, documents, and insights.")
+    full_clinical_access: bool | SkipJsonSchema[None] = Field(
+        None, description="Practitioners only; default false: full clinical access to all "
+                          "clients within the account.")
+    supervised_by: Email | SkipJsonSchema[None] = Field(
+        None, description="The member's one supervisor (practitioners only).")
+
+    _lower_emails = field_validator("email", "supervised_by")(_lower)
+
+    @property
+    def is_practitioner(self) -> bool:
+        return "practitioner" in self.roles
+
+
+class Client(_Strict):
+    """A client record, by reference only: no names, no clinical data."""
+
+    id: ClientId
+    practitioner: Email = Field(description="The assigned (primary) practitioner.")
+    access: list[Email] = Field(default_factory=list,
+                                description="Other members granted access (Manage Access).")
+    supervisor: Email | SkipJsonSchema[None] = Field(
+        None, description="Overrides the practitioner's usual supervisor for this client.")
+
+    _lower_emails = field_validator("practitioner", "supervisor")(_lower)
+
+    @field_validator("access")
+    @classmethod
+    def _lower_access(cls, value: list[str]) -> list[str]:
+        return [v.lower() for v in value]
+
+
+class Handoff(_Strict):
+    """Where a removed member's work goes."""
+
+    from_: Email = Field(alias="from", description="The member being removed.")
+    clients: Email | SkipJsonSchema[None] = Field(
+        None, description="Gets their clients not reassigned under clients:.")
+    notes: Email | SkipJsonSchema[None] = Field(
+        None, description="Gets their incomplete notes.")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    _lower_emails = field_validator("from_", "clients", "notes")(_lower)
+
+
+class Org(_Strict):
+    """An org file (or one file of an org directory)."""
+
+    version: Literal[1] = Field(description="The file format version; must be 1.")
+    practice: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = Field(
+        None, description="Display name of the practice.")
+    prune: bool = Field(True, description="Remove live members that the file does not declare.")
+    members: list[Member] = Field(default_factory=list)
+    clients: list[Client] = Field(default_factory=list,
+                                  description="Clients not listed are left as they are.")
+    handoffs: list[Handoff] = Field(default_factory=list)
+
+
+# --- the snapshot format: an org plus what only the live system knows ------------------------
+
+Status = Literal["active", "invited"]
+NoteStatus = Literal["incomplete", "awaiting_signature", "signed"]
+
+
+class SnapshotMember(Member):
+    status: Status = Field("active", description="active, or invited (not yet accepted).")
+    invited_at: datetime | SkipJsonSchema[None] = None
+
+
+class Appointment(_Strict):
+    practitioner: Email
+    client: ClientId
+    starts_at: datetime
+
+    _lower_emails = field_validator("practitioner")(_lower)
+
+
+class Note(_Strict):
+    author: Email
+    client: ClientId
+    status: NoteStatus
+    signed_at: datetime | None = None
+    supervisor: Email | SkipJsonSchema[None] = None
+
+    _lower_emails = field_validator("author", "supervisor")(_lower)
+
+
+class Snapshot(_Strict):
+    """A live practice to seed a backend with (`shsync seed`)."""
+
+    version: Literal[1]
+    practice: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
+    members: list[SnapshotMember] = Field(default_factory=list)
+    clients: list[Client] = Field(default_factory=list)
+    appointments: list[Appointment] = Field(default_factory=list)
+    notes: list[Note] = Field(default_factory=list)

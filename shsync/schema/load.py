@@ -1,0 +1,201 @@
+"""Reading an org (one file or a directory of files) into a checked model.
+
+files -> documents (safe YAML) -> structure (JSON Schema, per file) -> merge -> pydantic model ->
+rules -> diagnostics placed back in the files. Nothing here raises for a user's mistake: problems
+come back as diagnostics, all of them at once.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from shsync.diagnostics import Diagnostic, Finding, Location, Path, Severity, sort_key
+from shsync.model import Org, Snapshot
+from shsync.schema import rules, structure
+from shsync.schema.yamlload import Document, LoadError, load_file
+
+M = TypeVar("M", bound=BaseModel)
+
+LIST_KEYS = ("members", "clients", "handoffs", "appointments", "notes")
+SETTING_KEYS = ("version", "practice", "prune")
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[M]):
+    """A loaded org or snapshot: the model when there are no errors, and every diagnostic."""
+
+    model: M | None
+    diagnostics: tuple[Diagnostic, ...]
+    files: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.model is not None
+
+
+def _display(path: FsPath) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+def org_files(root: FsPath) -> list[FsPath]:
+    """The YAML files of an org: the file itself, or a directory's, sorted, hidden ones skipped."""
+    if not root.is_dir():
+        return [root]
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        found.extend(FsPath(dirpath, f) for f in filenames
+                     if f.endswith(YAML_SUFFIXES) and not f.startswith("."))
+    return sorted(found)
+
+
+class _Merged:
+    """One org from several documents, remembering where each list item and setting came from."""
+
+    def __init__(self, documents: Sequence[Document],
+                 skip: frozenset[tuple[int, str, int]] = frozenset()):
+        self.documents = documents
+        self.data: dict[str, Any] = {}
+        self.origin: dict[str, list[tuple[int, int]]] = defaultdict(list)
+        self.setting_origin: dict[str, list[int]] = defaultdict(list)
+        for d, doc in enumerate(documents):
+            for key, value in doc.data.items():
+                if key in LIST_KEYS and isinstance(value, list):
+                    kept = [i for i in range(len(value)) if (d, key, i) not in skip]
+                    self.data.setdefault(key, []).extend(value[i] for i in kept)
+                    self.origin[key].extend((d, i) for i in kept)
+                else:
+                    self.setting_origin[key].append(d)
+                    self.data.setdefault(key, value)
+
+    def conflicts(self) -> list[Finding]:
+        findings = []
+        for key in ("practice", "prune"):
+            docs = self.setting_origin.get(key, [])
+            values = {repr(self.documents[d].data[key]) for d in docs}
+            if len(values) > 1:
+                findings.append(Finding(Severity.ERROR, "conflicting-setting",
+                                        f"the files of this org disagree on {key}: "
+                                        f"{', '.join(sorted(values))}",
+                                        tuple((f"@{d}", key) for d in docs)))
+        return findings
+
+    def local(self, path: Path) -> tuple[int, Path]:
+        """Which document a global path lives in, and the path within it."""
+        if path and isinstance(path[0], str) and path[0].startswith("@"):
+            return int(path[0][1:]), path[1:]
+        if len(path) >= 2 and path[0] in self.origin and isinstance(path[1], int):
+            d, i = self.origin[path[0]][path[1]]
+            return d, (path[0], i, *path[2:])
+        if path and path[0] in self.setting_origin:
+            return self.setting_origin[path[0]][0], path
+        if path and path[0] in self.origin and self.origin[path[0]]:
+            return self.origin[path[0]][0][0], path
+        return 0, path
+
+    def place(self, findings: Sequence[Finding]) -> list[Diagnostic]:
+        wanted: dict[int, list[Path]] = defaultdict(list)
+        targets = []
+        for f in findings:
+            spots = [self.local(p) for p in f.paths] or [(0, ())]
+            targets.append(spots)
+            for d, p in spots:
+                wanted[d].append(p)
+        located = {d: self.documents[d].locate(paths) for d, paths in wanted.items()}
+        return [Diagnostic(f.severity, f.code, f.message, located[d][p])
+                for f, spots in zip(findings, targets) for d, p in spots]
+
+
+def _model_errors(exc: ValidationError, name: str) -> list[Diagnostic]:
+    # The JSON Schema pass should have caught everything; this is the safety net that keeps a
+    # model/schema disagreement from ever surfacing as a traceback.
+    return [Diagnostic(Severity.ERROR, "invalid-value",
+                       f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}", Location(name, 1, 1))
+            for e in exc.errors()]
+
+
+def _broken_items(doc: Document, d: int, found: Sequence[Finding]) -> set[tuple[int, str, int]]:
+    """The list items (file, list key, index) that structural findings are about."""
+    broken = set()
+    for f in found:
+        for p in f.paths:
+            if len(p) >= 2 and p[0] in LIST_KEYS and isinstance(p[1], int):
+                broken.add((d, p[0], p[1]))
+    return broken
+
+
+def _identities(documents: Sequence[Document], items: set[tuple[int, str, int]]) -> frozenset[str]:
+    """Emails and ids of malformed items, so rules neither confirm nor deny references to them."""
+    found = set()
+    for d, key, i in items:
+        item = documents[d].data[key][i]
+        if isinstance(item, dict):
+            ident = item.get("email") or item.get("id")
+            if isinstance(ident, str):
+                found.add(ident.lower() if key == "members" else ident)
+    return frozenset(found)
+
+
+def _load(root: FsPath, kind: str, model: type[M],
+          check: Callable[[M, frozenset[str]], list[Finding]]) -> Loaded[M]:
+    if not root.exists():
+        return Loaded(None, (Diagnostic(Severity.ERROR, "unreadable",
+                                        f"{_display(root)}: no such file or directory"),), ())
+    files = org_files(root)
+    if not files:
+        return Loaded(None, (Diagnostic(Severity.ERROR, "empty-directory",
+                                        f"{_display(root)} holds no .yaml or .yml files"),), ())
+    names = tuple(_display(f) for f in files)
+    diagnostics: list[Diagnostic] = []
+    documents: list[Document] = []
+    broken: set[tuple[int, str, int]] = set()
+    for path, name in zip(files, names):
+        try:
+            doc = load_file(path, name)
+        except LoadError as exc:
+            diagnostics.extend(exc.diagnostics)
+            continue
+        found = structure.check(doc.data, kind)
+        diagnostics.extend(_Merged([doc]).place(found))
+        items = _broken_items(doc, len(documents), found)
+        # A finding outside every list item (a missing version, members: not a list) leaves
+        # nothing in the file that the rules could trust.
+        if all(len(p) >= 2 and p[0] in LIST_KEYS and isinstance(p[1], int)
+               for f in found for p in f.paths):
+            documents.append(doc)
+            broken |= items
+    merged = _Merged(documents, frozenset(broken))
+    value = None
+    if documents:
+        try:
+            value = model.model_validate(merged.data)
+        except ValidationError as exc:
+            diagnostics.extend(_model_errors(exc, names[0]))
+    if value is not None:
+        findings = merged.conflicts() + check(value, _identities(documents, broken))
+        diagnostics.extend(merged.place(findings))
+    ordered = tuple(sorted(diagnostics, key=sort_key))
+    ok = value is not None and not any(d.severity is Severity.ERROR for d in ordered)
+    return Loaded(value if ok else None, ordered, names)
+
+
+def load_org(root: FsPath) -> Loaded[Org]:
+    """Load and check an org file or directory."""
+    return _load(root, "org", Org, rules.check_org)
+
+
+def load_snapshot(root: FsPath) -> Loaded[Snapshot]:
+    """Load and check a practice snapshot (`shsync seed`)."""
+    return _load(root, "snapshot", Snapshot, rules.check_snapshot)

@@ -1,0 +1,244 @@
+"""The practice's rules, beyond structure. Each rule has its own code (see `CODES`).
+
+Rules read a structurally valid model and report `Finding`s on paths into it; they know nothing of
+files. Every rule runs, so a user sees all problems at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+
+from shsync.diagnostics import Finding, KeyOf, Path, error, warning
+from shsync.model import Client, Handoff, Member, Org, Snapshot
+from shsync.schema.npi import npi_check_digit
+
+PRACTITIONER_ONLY = ("npi", "taxonomy", "billing_access", "full_clinical_access", "supervised_by")
+
+CODES: dict[str, str] = {
+    "duplicate-email": "an email is declared for more than one member",
+    "duplicate-client": "a client id is declared more than once",
+    "no-role": "a member has no role and is not an administrator",
+    "invalid-npi": "an NPI fails the format or the check digit",
+    "duplicate-npi": "two members share an NPI",
+    "practitioner-only": "npi, taxonomy, billing_access, full_clinical_access or supervised_by on "
+                         "a member without the practitioner role",
+    "multiple-owners": "more than one member is the owner",
+    "owner-not-admin": "the owner is not an administrator",
+    "no-admin": "no member is an administrator",
+    "unknown-supervisor": "a supervisor is not a declared member",
+    "not-a-supervisor": "a supervisor does not hold the supervisor role",
+    "self-supervision": "a member supervises themselves",
+    "supervision-cycle": "supervision goes round in a cycle",
+    "unknown-practitioner": "a client's practitioner is not a declared member",
+    "not-a-practitioner": "a client's practitioner does not hold the practitioner role",
+    "unknown-member": "a reference names no declared member",
+    "duplicate-access": "a client grants access to the same member twice",
+    "access-to-practitioner": "a client grants access to its own practitioner",
+    "client-supervisor-is-practitioner": "a client's supervisor is its own practitioner",
+    "handoff-from-member": "a handoff's from is still a declared member",
+    "handoff-target": "a handoff target is not a declared practitioner",
+    "duplicate-handoff": "two handoffs for the same member",
+    "conflicting-setting": "files of one org disagree on practice or prune",
+    "unknown-client": "a reference names no declared client",
+    "missing-npi": "(warning) a practitioner with billing access has no NPI",
+    "redundant-access": "(warning) a grant to a member who already sees every record",
+}
+
+
+class _Index:
+    """Members by email, built once for every rule.
+
+    `unchecked` holds the emails of members left out because their entries are malformed: the
+    file declares them, so references to them are neither confirmed nor reported.
+    """
+
+    def __init__(self, members: Sequence[Member], unchecked: frozenset[str] = frozenset()):
+        self.members = members
+        self.unchecked = unchecked
+        self.by_email: dict[str, tuple[int, Member]] = {}
+        for i, m in enumerate(members):
+            self.by_email.setdefault(m.email, (i, m))
+
+    def knows(self, email: str) -> bool:
+        return email in self.by_email or email in self.unchecked
+
+    def has_role(self, email: str, role: str) -> bool:
+        if email in self.unchecked:
+            return True
+        found = self.by_email.get(email)
+        return found is not None and role in found[1].roles
+
+
+def check_org(org: Org, unchecked: frozenset[str] = frozenset()) -> list[Finding]:
+    index = _Index(org.members, unchecked)
+    return [
+        *_member_rules(index),
+        *_supervision_rules(index),
+        *_client_rules(org.clients, index),
+        *_handoff_rules(org.handoffs, index),
+    ]
+
+
+def check_snapshot(snapshot: Snapshot, unchecked: frozenset[str] = frozenset()) -> list[Finding]:
+    index = _Index(snapshot.members, unchecked)
+    client_ids = {c.id for c in snapshot.clients}
+    findings = [*_member_rules(index), *_supervision_rules(index),
+                *_client_rules(snapshot.clients, index)]
+    for kind, items, field in (("appointments", snapshot.appointments, "practitioner"),
+                               ("notes", snapshot.notes, "author")):
+        for i, item in enumerate(items):
+            who = getattr(item, field)
+            if not index.knows(who):
+                findings.append(error("unknown-member", f"{who} is not a member", (kind, i, field)))
+            if item.client not in client_ids and item.client not in unchecked:
+                findings.append(error("unknown-client", f"client {item.client} is not declared",
+                                      (kind, i, "client")))
+    return findings
+
+
+def _duplicates(keys: Iterable[tuple[str, Path]]) -> Iterator[tuple[str, list[Path]]]:
+    seen: dict[str, list[Path]] = defaultdict(list)
+    for key, path in keys:
+        seen[key].append(path)
+    for key, paths in seen.items():
+        if len(paths) > 1:
+            yield key, paths
+
+
+def _member_rules(index: _Index) -> Iterator[Finding]:
+    members = index.members
+    for email, paths in _duplicates((m.email, ("members", i, "email"))
+                                    for i, m in enumerate(members)):
+        yield error("duplicate-email", f"member {email} is declared {len(paths)} times", *paths)
+    for npi, paths in _duplicates((m.npi, ("members", i, "npi"))
+                                  for i, m in enumerate(members) if m.npi):
+        yield error("duplicate-npi", f"NPI {npi} is declared for {len(paths)} members", *paths)
+    owners = [("members", i, "owner") for i, m in enumerate(members) if m.owner]
+    if len(owners) > 1:
+        yield error("multiple-owners", f"{len(owners)} members are marked owner; a practice has "
+                                       "one owner", *owners)
+    if not any(m.admin for m in members) and not index.unchecked:
+        yield error("no-admin", "no member is an administrator (admin: true); a practice needs "
+                                "at least one", ("members",))
+    for i, m in enumerate(members):
+        yield from _one_member(i, m)
+
+
+def _one_member(i: int, m: Member) -> Iterator[Finding]:
+    at: Path = ("members", i)
+    if not m.roles and not m.admin:
+        yield error("no-role", f"member {m.email} has no role and is not an administrator; give "
+                               "them a role or admin: true", at + (KeyOf("email"),))
+    if m.npi and (expected := npi_check_digit(m.npi[:9])) != int(m.npi[9]):
+        yield error("invalid-npi", f'"{m.npi}" fails the NPI check digit (expected '
+                                   f'{m.npi[:9]}{expected})', at + ("npi",))
+    if m.owner and not m.admin:
+        yield error("owner-not-admin", f"the owner {m.email} must be an administrator "
+                                       "(admin: true)", at + ("owner",))
+    if not m.is_practitioner:
+        for field in PRACTITIONER_ONLY:
+            if getattr(m, field) is not None:
+                yield error("practitioner-only", f"{field} is only for practitioners, and "
+                                                 f"{m.email} does not have the practitioner role",
+                            at + (KeyOf(field),))
+    elif m.npi is None and m.billing_access is not False:
+        yield warning("missing-npi", f"practitioner {m.email} has billing access but no NPI; "
+                                     "claims for their sessions cannot be submitted",
+                      at + (KeyOf("email"),))
+
+
+def _supervision_rules(index: _Index) -> Iterator[Finding]:
+    for i, m in enumerate(index.members):
+        sup = m.supervised_by
+        if sup is None:
+            continue
+        at = ("members", i, "supervised_by")
+        if sup == m.email:
+            yield error("self-supervision", f"{m.email} cannot supervise themselves", at)
+        elif not index.knows(sup):
+            yield error("unknown-supervisor", f"{m.email} is supervised by {sup}, who is not a "
+                                              "member", at)
+        elif not index.has_role(sup, "supervisor"):
+            yield error("not-a-supervisor", f"{m.email} is supervised by {sup}, who does not "
+                                            "have the supervisor role", at)
+    yield from _cycles(index)
+
+
+def _cycles(index: _Index) -> Iterator[Finding]:
+    """Each supervision cycle once, whole: a -> b -> c -> a."""
+    done: set[str] = set()
+    for start in index.by_email:
+        trail: list[str] = []
+        on_trail: set[str] = set()
+        current: str | None = start
+        while current is not None and current not in done and current not in on_trail:
+            trail.append(current)
+            on_trail.add(current)
+            found = index.by_email.get(current)
+            current = found[1].supervised_by if found else None
+        if current is not None and current in on_trail:
+            cycle = trail[trail.index(current):]
+            if len(cycle) > 1:
+                shown = " -> ".join([*cycle, cycle[0]])
+                paths = [("members", index.by_email[e][0], "supervised_by") for e in cycle]
+                yield error("supervision-cycle", f"supervision goes round in a cycle: {shown}",
+                            *paths)
+        done.update(trail)
+
+
+def _client_rules(clients: Sequence[Client], index: _Index) -> Iterator[Finding]:
+    for cid, paths in _duplicates((c.id, ("clients", i, "id")) for i, c in enumerate(clients)):
+        yield error("duplicate-client", f"client {cid} is declared {len(paths)} times", *paths)
+    for i, c in enumerate(clients):
+        at: Path = ("clients", i)
+        if not index.knows(c.practitioner):
+            yield error("unknown-practitioner", f"client {c.id}'s practitioner {c.practitioner} "
+                                                "is not a member", at + ("practitioner",))
+        elif not index.has_role(c.practitioner, "practitioner"):
+            yield error("not-a-practitioner", f"client {c.id}'s practitioner {c.practitioner} "
+                                              "does not have the practitioner role",
+                        at + ("practitioner",))
+        seen: set[str] = set()
+        for j, who in enumerate(c.access):
+            where = at + ("access", j)
+            if who in seen:
+                yield error("duplicate-access", f"client {c.id} grants access to {who} twice",
+                            where)
+            elif who == c.practitioner:
+                yield error("access-to-practitioner", f"client {c.id} grants access to {who}, "
+                                                      "its own practitioner", where)
+            elif not index.knows(who):
+                yield error("unknown-member", f"client {c.id} grants access to {who}, who is "
+                                              "not a member", where)
+            elif who in index.by_email and index.by_email[who][1].full_clinical_access:
+                yield warning("redundant-access", f"client {c.id} grants access to {who}, who "
+                                                  "already has full clinical access", where)
+            seen.add(who)
+        if c.supervisor is not None:
+            where = at + ("supervisor",)
+            if c.supervisor == c.practitioner:
+                yield error("client-supervisor-is-practitioner", f"client {c.id}'s supervisor "
+                                                                 "is its own practitioner", where)
+            elif not index.knows(c.supervisor):
+                yield error("unknown-supervisor", f"client {c.id}'s supervisor {c.supervisor} is "
+                                                  "not a member", where)
+            elif not index.has_role(c.supervisor, "supervisor"):
+                yield error("not-a-supervisor", f"client {c.id}'s supervisor {c.supervisor} does "
+                                                "not have the supervisor role", where)
+
+
+def _handoff_rules(handoffs: Sequence[Handoff], index: _Index) -> Iterator[Finding]:
+    for who, paths in _duplicates((h.from_, ("handoffs", i, "from"))
+                                  for i, h in enumerate(handoffs)):
+        yield error("duplicate-handoff", f"{who} has {len(paths)} handoffs; give one", *paths)
+    for i, h in enumerate(handoffs):
+        if h.from_ in index.by_email:
+            yield error("handoff-from-member", f"{h.from_} is handed off but still declared as a "
+                                               "member; remove them from members:",
+                        ("handoffs", i, "from"))
+        for field in ("clients", "notes"):
+            target = getattr(h, field)
+            if target is not None and not index.has_role(target, "practitioner"):
+                yield error("handoff-target", f"{h.from_}'s {field} go to {target}, who is not a "
+                                              "declared practitioner", ("handoffs", i, field))

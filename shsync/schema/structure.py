@@ -1,0 +1,144 @@
+"""Structural checks: the published JSON Schema, with messages a practice manager can act on.
+
+jsonschema finds every structural problem at once; this module turns each into a `Finding` with a
+specific code (an NPI pattern failure is `invalid-npi`, not a regex dump) and, for unknown keys, a
+did-you-mean suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from shsync.diagnostics import Finding, KeyOf, Path, error
+from shsync.schema import published
+
+_PATTERN_CODES = {
+    "email": "invalid-email", "supervised_by": "invalid-email", "practitioner": "invalid-email",
+    "supervisor": "invalid-email", "access": "invalid-email", "from": "invalid-email",
+    "clients": "invalid-email", "notes": "invalid-email", "author": "invalid-email",
+    "npi": "invalid-npi", "taxonomy": "invalid-taxonomy", "id": "invalid-client-id",
+    "client": "invalid-client-id",
+}  # fmt: skip
+_PATTERN_HELP = {
+    "invalid-email": "is not a valid email address",
+    "invalid-npi": "is not an NPI: 10 digits starting with 1 or 2",
+    "invalid-taxonomy": "is not a NUCC taxonomy code (3 digits, 6 capital letters or digits, "
+                        "then X, like 101YM0800X)",
+    "invalid-client-id": "is not a client id: 1-64 characters of A-Z a-z 0-9 . _ -",
+}
+_ENTITY = {"members": "member", "clients": "client", "handoffs": "handoff",
+           "appointments": "appointment", "notes": "note"}
+_TYPE_NAMES = {"string": "a string", "boolean": "true or false", "integer": "a whole number",
+               "array": "a list", "object": "a mapping", "null": "empty"}
+
+
+@cache
+def _validator(kind: str) -> Draft202012Validator:
+    return Draft202012Validator(published.load(kind))
+
+
+def check(data: dict[str, Any], kind: str = "org") -> list[Finding]:
+    """Every structural problem in one loaded document, as findings on local paths."""
+    version = data.get("version")
+    if "version" in data and (version != 1 or type(version) is not int):
+        return [error("unsupported-version",
+                      f"version {version!r} is not supported: this shsync reads format version 1",
+                      ("version",))]
+    findings: list[Finding] = []
+    for err in _validator(kind).iter_errors(data):
+        findings.extend(_findings(err, data))
+    return findings
+
+
+def _field(path: Path) -> str:
+    for element in reversed(path):
+        if isinstance(element, str):
+            return element
+    return "the file"
+
+
+def _what(path: Path, data: dict[str, Any]) -> str:
+    """`member dana@x.example` or `clients[3]`: names the entity a path is inside."""
+    if len(path) >= 2 and path[0] in _ENTITY and isinstance(path[1], int):
+        kind = _ENTITY[path[0]]
+        try:
+            item = data[path[0]][path[1]]
+        except (KeyError, IndexError, TypeError):
+            item = None
+        ident = None
+        if isinstance(item, dict):
+            ident = item.get("email") or item.get("id") or item.get("from")
+        if isinstance(ident, str):
+            return f"{kind} {ident}"
+        return f"{path[0]}[{path[1]}]"
+    return "the file"
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return repr(value if len(value) <= 60 else value[:57] + "...")
+    return "a list" if isinstance(value, list) else "a mapping"
+
+
+def _findings(err: ValidationError, data: dict[str, Any]) -> list[Finding]:
+    path: Path = tuple(err.absolute_path)
+    kind = err.validator
+    if kind == "additionalProperties":
+        allowed = list(err.schema.get("properties", {}))
+        where = _what(path, data)
+        findings = []
+        for key in sorted(set(err.instance) - set(allowed)):
+            guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {guess[0]!r}?" if guess else f"; known keys: {', '.join(allowed)}"
+            findings.append(error("unknown-key", f"unknown key {key!r} in {where}{hint}",
+                                  path + (KeyOf(key),)))
+        return findings
+    if kind == "required":
+        missing = [k for k in err.validator_value if k not in err.instance]
+        return [error("missing-key", f"{_what(path, data)} is missing {k!r}", path)
+                for k in missing]
+    field = _field(path)
+    subject = f"{field} of {_what(path, data)}" if path[:1] != (field,) else field
+    if kind == "type":
+        expected = _TYPE_NAMES.get(err.validator_value, str(err.validator_value))
+        hint = ""
+        if err.validator_value == "string" and isinstance(err.instance, (int, float)):
+            hint = "; write it in quotes"
+            if field == "npi":
+                hint += ', like npi: "1245319599"'
+        elif err.validator_value == "boolean" and isinstance(err.instance, str):
+            hint = "; write true or false"
+        return [error("wrong-type", f"{subject} must be {expected}, not "
+                                    f"{_describe(err.instance)}{hint}", path)]
+    if kind == "pattern":
+        code = _PATTERN_CODES.get(field, "invalid-value")
+        help_text = _PATTERN_HELP.get(code, f"does not match {err.validator_value}")
+        return [error(code, f"{_describe(err.instance)} ({subject}) {help_text}", path)]
+    if kind == "enum":
+        choices = [str(c) for c in err.validator_value]
+        guess = difflib.get_close_matches(str(err.instance), choices, n=1, cutoff=0.6)
+        hint = f"; did you mean {guess[0]!r}?" if guess else ""
+        code = "invalid-role" if field == "roles" else "invalid-value"
+        return [error(code, f"{_describe(err.instance)} ({subject}) is not one of "
+                            f"{', '.join(choices)}{hint}", path)]
+    if kind == "uniqueItems":
+        seen: set[Any] = set()
+        twice = [v for v in err.instance if v in seen or seen.add(v)]
+        return [error("duplicate-item", f"{subject} lists {_describe(twice[0])} more than once",
+                      path)]
+    if kind in ("minLength", "maxLength"):
+        bound = "at least" if kind == "minLength" else "at most"
+        return [error("invalid-length", f"{subject} must be {bound} {err.validator_value} "
+                                        "characters", path)]
+    return [error("invalid-value", f"{subject}: {err.message}", path)]
