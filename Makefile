@@ -17,6 +17,22 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	@echo "== validate the org file"
 	$(SHSYNC) validate examples/org.yaml
+	@echo
+	@echo "== seed a fresh demo practice (the live state) from examples/practice-snapshot.yaml"
+	rm -rf .shsync-demo
+	$(DEMO_ENV) $(SHSYNC) seed examples/practice-snapshot.yaml
+	@echo
+	@echo "== plan: what applying examples/org.yaml would change"
+	$(DEMO_ENV) $(SHSYNC) plan examples/org.yaml --out .shsync-demo/plan.json
+	@echo
+	@echo "== apply exactly that saved plan"
+	$(DEMO_ENV) $(SHSYNC) apply .shsync-demo/plan.json
+	@echo
+	@echo "== plan again: nothing left to do (exit 2 would mean drift)"
+	$(DEMO_ENV) $(SHSYNC) plan examples/org.yaml --detailed-exitcode
+	@echo
+	@echo "== the audit log"
+	$(DEMO_ENV) $(SHSYNC) history
 
 test: $(VENV)/.installed
 	$(PY) -m pytest

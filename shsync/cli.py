@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import click
 
-from shsync import __version__
+from shsync import __version__, app
+from shsync.backends import DEFAULT_URL, open_backend
+from shsync.backends.base import Backend, BackendError
 from shsync.diagnostics import Diagnostic, Severity
+from shsync.reconcile.planner import Options
+from shsync.render import plan as render
 from shsync.schema import published
 from shsync.schema.load import load_org
 
@@ -77,6 +84,214 @@ def schema(snapshot: bool) -> None:
     Editors (yaml-language-server) and CI (check-jsonschema) can use it directly.
     """
     click.echo(published.text("snapshot" if snapshot else "org"), nl=False)
+
+
+# --- shared options and error handling -------------------------------------------------------
+
+def _handled(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn every user-facing failure into a clear message and exit code 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except app.InvalidInput as exc:
+            _echo_diagnostics(exc.diagnostics, "text")
+            click.echo(f"error: {exc}; nothing was changed", err=True)
+        except (app.UserError, BackendError) as exc:
+            click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+    return wrapper
+
+
+def _backend_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--backend", "backend_url", envvar="SHSYNC_BACKEND", default=DEFAULT_URL,
+        show_default=True, metavar="URL",
+        help="Where the live practice is kept: sqlite:///PATH or postgresql://USER@HOST/DB "
+             "(env SHSYNC_BACKEND).")(command)
+
+
+def _guard_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--allow-mass-removal", is_flag=True,
+                           help="Allow removing more members than --max-removals.")(command)
+    return click.option("--max-removals", type=click.IntRange(min=0), default=None,
+                        help="Refuse plans removing more members than this "
+                             "[default: 10% of the practice, at least 1].")(command)
+
+
+def _open(stack: ExitStack, url: str) -> Backend:
+    backend = open_backend(url)
+    stack.callback(backend.close)
+    return backend
+
+
+def _style(text: str, colour: str) -> str:
+    return click.style(text, fg=colour) if sys.stdout.isatty() else text
+
+
+def _render(plan: Any, fmt: str) -> str:
+    if fmt == "json":
+        return render.as_json(plan)
+    if fmt == "markdown":
+        return render.markdown(plan)
+    if fmt == "runbook":
+        return render.runbook(plan)
+    return render.text(plan, _style)
+
+
+# --- plan and apply ---------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@_backend_option
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Save the plan, to apply exactly it later with `shsync apply PLANFILE`.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "runbook"]),
+              default="text", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when the plan has changes (drift detection), 0 when none.")
+@_guard_options
+@_handled
+def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exitcode: bool,
+         max_removals: int | None, allow_mass_removal: bool) -> None:
+    """Show what applying the org file at PATH to the live practice would change."""
+    with ExitStack() as stack:
+        backend = _open(stack, backend_url)
+        planned = app.make_plan(path, backend, at=app.now(),
+                                options=Options(max_removals, allow_mass_removal))
+    _echo_warnings(planned.diagnostics)
+    result = planned.plan
+    click.echo(_render(result, fmt), nl=False)
+    if result.errors:
+        if out:
+            click.echo(f"error: the plan has errors; {out} was not written", err=True)
+        sys.exit(EXIT_ERROR)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(result.to_file(), "utf-8")
+        click.echo(f"Saved the plan to {out}; apply it with `shsync apply {out}`.", err=True)
+    sys.exit(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
+
+
+def _echo_warnings(diagnostics: Sequence[Diagnostic]) -> None:
+    for d in diagnostics:
+        click.echo(d.render(), err=True)
+
+
+@cli.command("apply")
+@click.argument("target", type=click.Path(path_type=Path))
+@_backend_option
+@click.option("--auto-approve", is_flag=True,
+              help="Apply an org file's plan without asking (needed when not on a terminal).")
+@_guard_options
+@_handled
+def apply_command(target: Path, backend_url: str, auto_approve: bool, max_removals: int | None,
+                  allow_mass_removal: bool) -> None:
+    """Apply a saved plan (PLANFILE from `plan --out`), or plan an org file and apply that.
+
+    A saved plan is applied exactly as it was reviewed; if the live practice has changed since,
+    it is refused and nothing changes. Either way the apply is one transaction: all or nothing.
+    """
+    with ExitStack() as stack:
+        backend = _open(stack, backend_url)
+        at = app.now()
+        if app.is_plan_file(target):
+            result = app.read_plan_file(target)
+        else:
+            planned = app.make_plan(target, backend, at=at,
+                                    options=Options(max_removals, allow_mass_removal))
+            _echo_warnings(planned.diagnostics)
+            result = planned.plan
+            click.echo(render.text(result, _style), nl=False)
+            if result.errors:
+                sys.exit(EXIT_ERROR)
+            if result.has_changes and not auto_approve:
+                _confirm()
+        if not result.has_changes:
+            click.echo("No changes to apply.")
+            return
+        entry = _apply_with_progress(result, backend, at)
+    click.echo(f"Applied. {result.summary.line()} Audit entry #{entry.seq} "
+               f"({entry.plan_hash[:19]}).")
+
+
+def _confirm() -> None:
+    if not sys.stdin.isatty():
+        raise app.UserError("not on a terminal: pass --auto-approve to apply without asking, or "
+                            "save a plan with `shsync plan --out` and apply that")
+    if not click.confirm("Apply these changes?", default=False):
+        raise app.UserError("not applied")
+
+
+def _apply_with_progress(result: Any, backend: Backend, at: str) -> Any:
+    total = len(result.operations)
+    if not sys.stderr.isatty() or total < 200:
+        return app.apply(result, backend, actor=app.default_actor(), at=at)
+    with click.progressbar(length=total, label="Applying", file=sys.stderr,
+                           show_pos=True, show_eta=True) as bar:
+        state = {"done": 0}
+
+        def advance(done: int) -> None:
+            bar.update(done - state["done"])
+            state["done"] = done
+
+        return app.apply(result, backend, actor=app.default_actor(), at=at, progress=advance)
+
+
+# --- seed, export, history --------------------------------------------------------------------
+
+@cli.command()
+@click.argument("snapshot", type=click.Path(path_type=Path))
+@_backend_option
+@_handled
+def seed(snapshot: Path, backend_url: str) -> None:
+    """Load a practice snapshot (YAML) into an empty backend: the live state to plan against."""
+    with ExitStack() as stack:
+        backend = _open(stack, backend_url)
+        state = app.seed(snapshot, backend)
+    click.echo(f"Seeded practice {backend.practice!r} at {backend.display_url}: "
+               f"{len(state.members)} members, {len(state.clients)} clients, "
+               f"{len(state.appointments)} appointments, {len(state.notes)} notes.")
+
+
+@cli.command()
+@_backend_option
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write to this file instead of standard output.")
+@_handled
+def export(backend_url: str, output: Path | None) -> None:
+    """Write the live practice as an org file (it validates and plans to no changes)."""
+    with ExitStack() as stack:
+        text = app.export(_open(stack, backend_url).read())
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, "utf-8")
+        click.echo(f"Wrote {output}.", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+@cli.command()
+@_backend_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@_handled
+def history(backend_url: str, fmt: str) -> None:
+    """Show the audit log of applies: who, when, which plan, what changed."""
+    with ExitStack() as stack:
+        entries = _open(stack, backend_url).history()
+    if fmt == "json":
+        click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        return
+    if not entries:
+        click.echo("No applies yet.")
+    for e in entries:
+        s = e.summary
+        click.echo(f"#{e.seq} {e.at} by {e.actor}: {s['invite']} invited, {s['change']} changed, "
+                   f"{s['remove']} removed, {s['clients']} client(s) updated; "
+                   f"{len(e.operations)} operation(s); plan {e.plan_hash[:19]}")
 
 
 def main() -> None:

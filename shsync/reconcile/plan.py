@@ -1,0 +1,141 @@
+"""A plan: an immutable, serialisable value with a canonical JSON form and a hash.
+
+The JSON form is the documented `shsync plan --format json` output and the saved plan file alike.
+A saved plan is bound to its practice and to the fingerprint of the live state it was made from,
+and carries a sha256 over its own content, so apply refuses an edited, stale or foreign plan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from shsync.reconcile.operations import InvalidOperation, Operation, from_dict
+
+FORMAT_VERSION = 1
+KIND = "shsync-plan"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A plan-level error or warning; names members and client ids, never anything else."""
+
+    code: str
+    message: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    invite: int = 0
+    change: int = 0
+    remove: int = 0
+    clients: int = 0  # clients created or changed
+    seats_before: int = 0
+    seats_after: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def line(self) -> str:
+        return (f"Plan: {self.invite} to invite, {self.change} to change, {self.remove} to "
+                f"remove, {self.clients} client(s) to update. "
+                f"Practitioner seats: {self.seats_before} -> {self.seats_after}.")
+
+
+@dataclass(frozen=True)
+class Plan:
+    practice: str
+    fingerprint: str
+    operations: tuple[Operation, ...]
+    summary: Summary
+    warnings: tuple[Message, ...] = ()
+    errors: tuple[Message, ...] = ()
+    statuses: tuple[tuple[str, str], ...] = ()  # (email, invited|active|new) of members touched
+    created_at: str = ""
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.operations)
+
+    @property
+    def applicable(self) -> bool:
+        return not self.errors
+
+    def status_of(self, email: str) -> str | None:
+        return dict(self.statuses).get(email)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": KIND,
+            "format_version": FORMAT_VERSION,
+            "practice": self.practice,
+            "fingerprint": self.fingerprint,
+            "created_at": self.created_at,
+            "summary": self.summary.to_dict(),
+            "errors": [m.to_dict() for m in self.errors],
+            "warnings": [m.to_dict() for m in self.warnings],
+            "statuses": dict(self.statuses),
+            "changes": [o.to_dict() for o in self.operations],
+        }
+
+    def digest(self) -> str:
+        return "sha256:" + hashlib.sha256(canonical(self.to_dict()).encode()).hexdigest()
+
+    def to_file(self) -> str:
+        """The saved plan: the JSON form plus a hash over it."""
+        return json.dumps({**self.to_dict(), "plan_hash": self.digest()}, indent=1) + "\n"
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+class InvalidPlan(ValueError):
+    """A saved plan that cannot be trusted; the message says why."""
+
+
+def _messages(data: Any, field: str) -> tuple[Message, ...]:
+    items = data.get(field, [])
+    if not isinstance(items, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("code"), str)
+            and isinstance(m.get("message"), str) for m in items):
+        raise InvalidPlan(f"{field} is malformed")
+    return tuple(Message(m["code"], m["message"]) for m in items)
+
+
+def from_file(text: str) -> Plan:
+    """Read a saved plan, checking its kind, format version and hash before anything else."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidPlan(f"not a plan file: {exc}") from None
+    if not isinstance(data, dict) or data.get("kind") != KIND:
+        raise InvalidPlan("not a shsync plan file")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise InvalidPlan(f"plan format version {data.get('format_version')!r} is not supported "
+                          f"(this shsync reads version {FORMAT_VERSION})")
+    claimed = data.pop("plan_hash", None)
+    if claimed != "sha256:" + hashlib.sha256(canonical(data).encode()).hexdigest():
+        raise InvalidPlan("the plan's hash does not match its content: it was edited or damaged "
+                          "after it was made; make a new plan")
+    try:
+        summary = Summary(**{k: int(v) for k, v in data["summary"].items()})
+        operations = tuple(from_dict(o) for o in data["changes"])
+        statuses = data.get("statuses", {})
+        plan = Plan(
+            practice=str(data["practice"]), fingerprint=str(data["fingerprint"]),
+            operations=operations, summary=summary,
+            warnings=_messages(data, "warnings"), errors=_messages(data, "errors"),
+            statuses=tuple(sorted((str(k), str(v)) for k, v in statuses.items())),
+            created_at=str(data.get("created_at", "")),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
+        raise InvalidPlan(f"the plan is malformed: {exc}") from None
+    if plan.to_dict() != data:
+        raise InvalidPlan("the plan holds fields this shsync does not write")
+    return plan

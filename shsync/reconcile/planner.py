@@ -1,0 +1,316 @@
+"""The planner: `plan(desired, live) -> Plan`. Pure, deterministic, linear in the org's size.
+
+Members are matched by email and clients by id, each compared field by field; every difference
+becomes an `Operation`. The practice's rules for removal, supervision and ownership become
+errors (the plan cannot be applied) or warnings (a reviewer must see them).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from shsync.reconcile.operations import UPDATABLE, Operation, op
+from shsync.reconcile.plan import Message, Plan, Summary
+from shsync.reconcile.simulate import simulate, violations
+from shsync.reconcile.state import ClientState, Desired, MemberState, PracticeState, fingerprint
+
+GUARD_FRACTION = 0.10
+
+
+@dataclass(frozen=True)
+class Options:
+    max_removals: int | None = None  # None: 10% of the live practice, at least 1
+    allow_mass_removal: bool = False
+
+
+@dataclass
+class _Draft:
+    """What the planner collects before it freezes a plan."""
+
+    live: PracticeState
+    desired: Desired
+    now: str
+    ops: list[Operation] = field(default_factory=list)
+    errors: list[Message] = field(default_factory=list)
+    warnings: list[Message] = field(default_factory=list)
+
+    def error(self, code: str, message: str) -> None:
+        self.errors.append(Message(code, message))
+
+    def warn(self, code: str, message: str) -> None:
+        self.warnings.append(Message(code, message))
+
+
+def _ids(items: list[str], limit: int = 10) -> str:
+    shown = ", ".join(sorted(items)[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def plan(desired: Desired, live: PracticeState, *, practice: str, now: str,
+         options: Options = Options()) -> Plan:
+    draft = _Draft(live, desired, now)
+    removed = _removals(draft)
+    _members(draft, removed)
+    _clients(draft, removed)
+    _handoffs(draft, removed)
+    _guards(draft, removed, options)
+    operations = tuple(sorted(draft.ops, key=Operation.sort_key))
+    final = simulate(live, operations, now)
+    if not draft.errors:
+        # The planner's own safety net: a plan that would break a rule is never applicable.
+        for problem in violations(final, now):
+            draft.error("broken-invariant", f"this plan would leave the practice broken: {problem}")
+    return Plan(
+        practice=practice, fingerprint=fingerprint(live), operations=operations,
+        summary=_summary(operations, live, final), warnings=tuple(draft.warnings),
+        errors=tuple(draft.errors), statuses=_statuses(operations, live), created_at=now)
+
+
+# --- members -----------------------------------------------------------------------------------
+
+def _removals(draft: _Draft) -> list[str]:
+    if not draft.desired.prune:
+        return []
+    return sorted(e for e in draft.live.members if e not in draft.desired.members)
+
+
+def _members(draft: _Draft, removed: list[str]) -> None:
+    live, desired = draft.live, draft.desired
+    live_owner = live.owner()
+    for email, want in desired.members.items():
+        have = live.members.get(email)
+        if have is None:
+            draft.ops.append(op("invite_member", email, first_name=want.first_name,
+                                last_name=want.last_name, roles=want.roles, admin=want.admin,
+                                npi=want.npi, taxonomy=want.taxonomy,
+                                billing_access=want.billing_access,
+                                full_clinical_access=want.full_clinical_access))
+            if want.owner and live_owner is not None:
+                draft.error("owner-change", f"{email} is marked owner, but {live_owner} owns "
+                                            "the account; shsync never transfers ownership")
+        else:
+            draft.ops.extend(_member_changes(have, want))
+            _owner_checks(draft, have, want, live_owner)
+        if want.supervisor != (have.supervisor if have else None):
+            draft.ops.append(_supervise(draft, email, want.supervisor,
+                                        have.supervisor if have else None))
+    for email in removed:
+        _removal(draft, email)
+    _dependants_of_lost_supervisors(draft, removed)
+
+
+def _member_changes(have: MemberState, want: MemberState) -> Iterator[Operation]:
+    changes = tuple((name, (getattr(have, name), getattr(want, name))) for name in UPDATABLE
+                    if getattr(have, name) != getattr(want, name))
+    if changes:
+        yield op("update_member", have.email, changes=changes)
+    for role in sorted(set(want.roles) - set(have.roles)):
+        yield op("grant_role", have.email, role=role)
+    for role in sorted(set(have.roles) - set(want.roles)):
+        yield op("revoke_role", have.email, role=role)
+    if have.admin != want.admin:
+        yield op("set_admin", have.email, admin=want.admin)
+    if have.billing_access != want.billing_access:
+        yield op("set_billing_access", have.email, billing_access=want.billing_access)
+    if have.full_clinical_access != want.full_clinical_access:
+        yield op("set_full_clinical_access", have.email,
+                 full_clinical_access=want.full_clinical_access)
+
+
+def _owner_checks(draft: _Draft, have: MemberState, want: MemberState,
+                  live_owner: str | None) -> None:
+    if have.owner and not want.admin:
+        draft.error("owner-demotion", f"{have.email} owns the account and cannot lose "
+                                      "administrator rights")
+    if want.owner and not have.owner and live_owner is not None:
+        draft.error("owner-change", f"{want.email} is marked owner, but {live_owner} owns the "
+                                    "account; shsync never transfers ownership")
+    if have.owner and draft.desired.declares_owner and not want.owner:
+        draft.error("owner-change", f"{have.email} owns the account but is not marked owner: "
+                                    "true; shsync never transfers ownership")
+
+
+def _supervisor_status(draft: _Draft, email: str) -> str:
+    have = draft.live.members.get(email)
+    return have.status if have else "invited"
+
+
+def _supervise(draft: _Draft, email: str, new: str | None, old: str | None) -> Operation:
+    after = None
+    if new is not None and _supervisor_status(draft, new) == "invited":
+        after = f"after {new} accepts the invitation"
+        draft.warn("pending-acceptance", f"{email} can be supervised by {new} only once {new} "
+                                         "accepts the invitation")
+    if new is not None and email in draft.live.members:
+        notes = [n for n in draft.live.notes if n.author == email]
+        signed = sum(n.status == "signed" for n in notes)
+        awaiting = sum(n.status == "awaiting_signature" for n in notes
+                       if not _client_override(draft.live, n.client))
+        if signed or awaiting:
+            draft.warn("supervisor-notes", f"{email}'s supervisor becomes {new}: {signed} note(s) "
+                                           f"signed earlier stay unassociated ({email} must "
+                                           f"unlock and resave them to associate them), "
+                                           f"{awaiting} awaiting signature move to {new}")
+    return op("set_supervisor", email, after=after, supervisor=new, previous=old)
+
+
+def _client_override(state: PracticeState, client: str) -> str | None:
+    found = state.clients.get(client)
+    return found.supervisor if found else None
+
+
+def _removal(draft: _Draft, email: str) -> None:
+    live = draft.live
+    member = live.members[email]
+    if member.owner:
+        draft.error("owner-removal", f"{email} owns the account and is never removed; declare "
+                                     "them in members:")
+    future = sorted(a.starts_at for a in live.appointments
+                    if a.practitioner == email and a.starts_at > draft.now)
+    supervisees = sorted(m.email for m in live.members.values() if m.supervisor == email
+                         and (want := draft.desired.members.get(m.email)) is not None
+                         and want.supervisor is None)
+    if supervisees:
+        draft.warn("unsupervised", f"removing {email} leaves {len(supervisees)} supervisee(s) "
+                                   f"without a supervisor: {_ids(supervisees)}")
+    if future:
+        draft.warn("appointments-cancelled",
+                   f"removing {email} cancels {len(future)} future appointment(s), "
+                   f"{future[0][:10]} to {future[-1][:10]}")
+    draft.ops.append(op("remove_member", email, cancel_appointments=len(future)))
+
+
+def _dependants_of_lost_supervisors(draft: _Draft, removed: list[str]) -> None:
+    """Members the file does not declare (leaving, or kept by prune: false) must not be left
+    pointing at a supervisor who loses the role before they go."""
+    losing = {e for e, want in draft.desired.members.items()
+              if e in draft.live.members and draft.live.members[e].has("supervisor")
+              and not want.has("supervisor")}
+    leaving = set(removed)
+    for m in draft.live.members.values():
+        if m.email not in draft.desired.members and m.supervisor in losing:
+            if m.email not in leaving:
+                draft.warn("unsupervised", f"{m.email} (not in the file) loses their supervisor "
+                                           f"{m.supervisor}, who loses the supervisor role")
+            draft.ops.append(op("set_supervisor", m.email, supervisor=None,
+                                previous=m.supervisor))
+
+
+# --- clients -----------------------------------------------------------------------------------
+
+def _clients(draft: _Draft, removed: list[str]) -> None:
+    live = draft.live
+    for cid, want in draft.desired.clients.items():
+        have = live.clients.get(cid)
+        if have is None:
+            draft.ops.append(op("create_client", cid, practitioner=want.practitioner,
+                                access=want.access, supervisor=want.supervisor))
+            continue
+        draft.ops.extend(_client_changes(have, want))
+    _unlisted_clients(draft, set(removed))
+
+
+def _client_changes(have: ClientState, want: ClientState) -> Iterator[Operation]:
+    if have.practitioner != want.practitioner:
+        yield op("reassign_client", have.id, practitioner=want.practitioner,
+                 previous=have.practitioner)
+    if have.supervisor != want.supervisor:
+        yield op("set_client_supervisor", have.id, supervisor=want.supervisor,
+                 previous=have.supervisor)
+    for member in sorted(set(want.access) - set(have.access)):
+        yield op("grant_access", have.id, member=member)
+    for member in sorted(set(have.access) - set(want.access)):
+        yield op("revoke_access", have.id, member=member)
+
+
+def _unlisted_clients(draft: _Draft, removed: set[str]) -> None:
+    """Clients the file does not list stay as they are, except where a member they depend on
+    leaves or loses a role: then the plan must say what happens to them."""
+    desired = draft.desired
+    final_roles = {e: m.roles for e, m in desired.members.items()}
+    for e, m in draft.live.members.items():
+        if e not in desired.members and e not in removed:
+            final_roles[e] = m.roles  # prune: false keeps undeclared members as they are
+    orphaned: dict[str, list[str]] = defaultdict(list)
+    for client in draft.live.clients.values():
+        if client.id in desired.clients:
+            continue
+        if "practitioner" not in final_roles.get(client.practitioner, ()):
+            orphaned[client.practitioner].append(client.id)
+        for member in client.access:
+            if member in removed:
+                draft.ops.append(op("revoke_access", client.id, member=member))
+        if client.supervisor and "supervisor" not in final_roles.get(client.supervisor, ()):
+            draft.warn("client-supervisor-cleared", f"client {client.id} loses its own "
+                                                    f"supervisor {client.supervisor}")
+            draft.ops.append(op("set_client_supervisor", client.id, supervisor=None,
+                                previous=client.supervisor))
+    for email, ids in sorted(orphaned.items()):
+        target = desired.handoffs.get(email, (None, None))[0] if email in removed else None
+        if target is None:
+            why = "is removed" if email in removed else "loses the practitioner role"
+            draft.error("clients-need-handoff", f"{email} {why} but still has {len(ids)} "
+                                                f"client(s) ({_ids(ids)}): reassign them under "
+                                                "clients:, or add a handoff with clients:")
+            continue
+        draft.ops.extend(op("reassign_client", cid, practitioner=target, previous=email)
+                         for cid in ids)
+
+
+def _handoffs(draft: _Draft, removed: list[str]) -> None:
+    incomplete = Counter(n.author for n in draft.live.notes if n.status == "incomplete")
+    for email in removed:
+        count = incomplete.get(email, 0)
+        if not count:
+            continue
+        target = draft.desired.handoffs.get(email, (None, None))[1]
+        if target is None:
+            draft.error("notes-need-handoff", f"{email} is removed but has {count} incomplete "
+                                              "note(s): add a handoff with notes:")
+        else:
+            draft.ops.append(op("handoff_notes", email, to=target, count=count))
+    for email in sorted(set(draft.desired.handoffs) - set(removed)):
+        if email not in draft.live.members:
+            draft.warn("stale-handoff", f"the handoff from {email} has nothing left to do: they "
+                                        "are not a live member (delete it once applied)")
+
+
+# --- guards and summary ------------------------------------------------------------------------
+
+def _guards(draft: _Draft, removed: list[str], options: Options) -> None:
+    live_count = len(draft.live.members)
+    limit = options.max_removals
+    if limit is None:
+        limit = max(1, math.floor(live_count * GUARD_FRACTION))
+    if len(removed) > limit and not options.allow_mass_removal:
+        draft.error("mass-removal", f"this plan removes {len(removed)} of {live_count} members, "
+                                    f"more than the limit of {limit}; check that the file is "
+                                    "complete, or pass --allow-mass-removal (or a higher "
+                                    "--max-removals)")
+
+
+def _summary(operations: tuple[Operation, ...], live: PracticeState,
+             final: PracticeState) -> Summary:
+    invited = {o.target for o in operations if o.action == "invite_member"}
+    removed = {o.target for o in operations if o.action == "remove_member"}
+    changed = {o.target for o in operations if not o.on_client} - invited - removed
+    clients = {o.target for o in operations if o.on_client}
+    return Summary(invite=len(invited), change=len(changed), remove=len(removed),
+                   clients=len(clients), seats_before=live.practitioner_count(),
+                   seats_after=final.practitioner_count())
+
+
+def _statuses(operations: tuple[Operation, ...], live: PracticeState) -> tuple[tuple[str, str], ...]:
+    touched: set[str] = set()
+    for o in operations:
+        if not o.on_client:
+            touched.add(o.target)
+        for name in ("supervisor", "practitioner", "member", "to"):
+            value = o.get(name)
+            if isinstance(value, str):
+                touched.add(value)
+    return tuple(sorted((e, live.members[e].status if e in live.members else "new")
+                        for e in touched))

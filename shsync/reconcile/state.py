@@ -1,0 +1,171 @@
+"""The practice as data: what a backend reads, what an org file desires, and its fingerprint.
+
+These are plain frozen values shared by the planner and every backend. Clients appear by id only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from shsync.model import Member, Org, Snapshot
+
+CLINICAL_FIELDS = ("npi", "taxonomy")
+
+
+def iso(moment: datetime) -> str:
+    """A timestamp in the one form shsync stores and compares: UTC, seconds, Z."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class MemberState:
+    email: str
+    first_name: str
+    last_name: str
+    roles: tuple[str, ...] = ()
+    admin: bool = False
+    owner: bool = False
+    npi: str | None = None
+    taxonomy: str | None = None
+    billing_access: bool = True
+    full_clinical_access: bool = False
+    supervisor: str | None = None
+    status: str = "active"  # active | invited
+    invited_at: str | None = None
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+@dataclass(frozen=True, slots=True)
+class ClientState:
+    id: str
+    practitioner: str
+    access: tuple[str, ...] = ()
+    supervisor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    id: int
+    practitioner: str
+    client: str
+    starts_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    id: int
+    author: str
+    client: str
+    status: str  # incomplete | awaiting_signature | signed
+    signed_at: str | None = None
+    supervisor: str | None = None
+
+
+@dataclass(frozen=True)
+class PracticeState:
+    """A live practice: current members (not removed ones), clients, scheduled appointments, notes."""
+
+    members: Mapping[str, MemberState] = field(default_factory=dict)
+    clients: Mapping[str, ClientState] = field(default_factory=dict)
+    appointments: tuple[Appointment, ...] = ()
+    notes: tuple[Note, ...] = ()
+    name: str | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.members and not self.clients
+
+    def practitioner_count(self) -> int:
+        return sum(m.has("practitioner") for m in self.members.values())
+
+    def owner(self) -> str | None:
+        return next((m.email for m in self.members.values() if m.owner), None)
+
+
+def fingerprint(state: PracticeState) -> str:
+    """sha256 over a canonical form of exactly what was read; equal states, equal fingerprints."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(state.name).encode())
+    for section in (sorted(state.members.items()), sorted(state.clients.items()),
+                    sorted(state.appointments, key=lambda a: a.id),
+                    sorted(state.notes, key=lambda n: n.id)):
+        for item in section:
+            value = item[1] if isinstance(item, tuple) else item
+            digest.update(json.dumps(_row(value), separators=(",", ":")).encode())
+            digest.update(b"\n")
+        digest.update(b"\x1e")
+    return "sha256:" + digest.hexdigest()
+
+
+def _row(value: Any) -> list[Any]:
+    return [getattr(value, name) for name in value.__slots__]
+
+
+# --- from the file formats ---------------------------------------------------------------------
+
+def member_state(m: Member, *, status: str = "active", invited_at: str | None = None) -> MemberState:
+    practitioner = m.is_practitioner
+    return MemberState(
+        email=m.email, first_name=m.first_name, last_name=m.last_name,
+        roles=tuple(sorted(m.roles)), admin=m.admin, owner=m.owner,
+        npi=m.npi if practitioner else None, taxonomy=m.taxonomy if practitioner else None,
+        billing_access=m.billing_access is not False if practitioner else True,
+        full_clinical_access=bool(m.full_clinical_access) if practitioner else False,
+        supervisor=m.supervised_by if practitioner else None,
+        status=status, invited_at=invited_at,
+    )
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What an org file asks for."""
+
+    members: Mapping[str, MemberState]
+    clients: Mapping[str, ClientState]
+    handoffs: Mapping[str, tuple[str | None, str | None]]  # from -> (clients to, notes to)
+    prune: bool = True
+    declares_owner: bool = False
+
+
+def desired_from_org(org: Org) -> Desired:
+    return Desired(
+        members={m.email: member_state(m) for m in org.members},
+        clients={c.id: ClientState(c.id, c.practitioner, tuple(sorted(c.access)), c.supervisor)
+                 for c in org.clients},
+        handoffs={h.from_: (h.clients, h.notes) for h in org.handoffs},
+        prune=org.prune,
+        declares_owner=any(m.owner for m in org.members),
+    )
+
+
+def state_from_snapshot(snapshot: Snapshot) -> PracticeState:
+    members = {m.email: member_state(m, status=m.status,
+                                     invited_at=iso(m.invited_at) if m.invited_at else None)
+               for m in snapshot.members}
+    clients = {c.id: ClientState(c.id, c.practitioner, tuple(sorted(c.access)), c.supervisor)
+               for c in snapshot.clients}
+    appointments = tuple(Appointment(i, a.practitioner, a.client, iso(a.starts_at))
+                         for i, a in enumerate(snapshot.appointments, 1))
+    notes = []
+    for i, n in enumerate(snapshot.notes, 1):
+        supervisor = n.supervisor
+        if supervisor is None and n.status == "awaiting_signature":
+            supervisor = _usual_supervisor(members, clients, n.author, n.client)
+        notes.append(Note(i, n.author, n.client, n.status,
+                          iso(n.signed_at) if n.signed_at else None, supervisor))
+    return PracticeState(members, clients, appointments, tuple(notes), snapshot.practice)
+
+
+def _usual_supervisor(members: Mapping[str, MemberState], clients: Mapping[str, ClientState],
+                      author: str, client: str) -> str | None:
+    override = clients[client].supervisor if client in clients else None
+    return override or (members[author].supervisor if author in members else None)

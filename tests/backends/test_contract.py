@@ -1,0 +1,188 @@
+"""The backend contract: what every store of a live practice must do, tested once for all."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from shsync.backends.base import BackendError, NotEmpty, StalePlan, WrongPractice
+from shsync.reconcile import planner
+from shsync.reconcile.operations import op
+from shsync.reconcile.plan import Plan, Summary
+from shsync.reconcile.simulate import simulate
+from shsync.reconcile.state import PracticeState, fingerprint
+from tests.reconcile.builders import ADMIN, D, NOW, appt, c, live, m, note, want
+
+JO = m("jo", "practitioner", "supervisor")
+SAM = m("sam", "practitioner", supervisor="jo")
+ROSA = m("rosa", "scheduler", status="invited", invited_at="2026-11-01T00:00:00Z")
+
+
+def seeded_state() -> PracticeState:
+    return replace(live(ADMIN, JO, SAM, ROSA,
+                        clients=[c("C1", "jo", "sam"), c("C2", "sam", supervisor="admin")],
+                        appointments=[appt(1, "jo", "C1", "2026-11-01T10:00:00Z"),
+                                      appt(2, "jo", "C1", "2026-12-01T10:00:00Z")],
+                        notes=[note(1, "jo", "C1", "incomplete"),
+                               note(2, "jo", "C1", "signed"),
+                               note(3, "sam", "C2", "awaiting_signature", "admin"),
+                               note(4, "sam", "C1", "awaiting_signature", "jo")]),
+                   name="Test Practice")
+
+
+def changing_plan(state: PracticeState, practice: str = "default") -> Plan:
+    """Jo leaves: clients and notes to sam (made a supervisor), a new member, grants."""
+    desired = want(ADMIN, replace(SAM, roles=("practitioner", "supervisor"), supervisor="admin" + D),
+                   replace(ROSA, status="active", invited_at=None),
+                   m("new", "practitioner", supervisor="sam", billing_access=False),
+                   clients=[c("C1", "sam", "admin", "new"), c("C3", "new", "rosa")],
+                   handoffs={"jo": (None, "sam")})
+    plan = plan_for(desired, state, practice)
+    assert plan.errors == (), plan.errors
+    return plan
+
+
+def plan_for(desired, state, practice="default"):
+    return planner.plan(desired, state, practice=practice, now=NOW,
+                        options=planner.Options(allow_mass_removal=True))
+
+
+def test_a_new_backend_is_empty(backend):
+    state = backend.read()
+    assert state.is_empty and backend.history() == []
+
+
+def test_seed_then_read_gives_the_same_practice(backend):
+    backend.seed(seeded_state())
+    assert backend.read() == seeded_state()
+
+
+def test_seed_refuses_a_backend_that_holds_a_practice(backend):
+    backend.seed(seeded_state())
+    with pytest.raises(NotEmpty):
+        backend.seed(seeded_state())
+
+
+def test_the_fingerprint_is_of_exactly_what_was_read(backend):
+    backend.seed(seeded_state())
+    assert fingerprint(backend.read()) == fingerprint(seeded_state())
+
+
+def test_apply_reaches_the_state_the_simulation_predicts(backend):
+    backend.seed(seeded_state())
+    plan = changing_plan(backend.read())
+    backend.apply(plan, actor="tester", now=NOW)
+    assert backend.read() == simulate(seeded_state(), plan.operations, NOW)
+
+
+def test_after_apply_the_same_desired_state_plans_no_changes(backend):
+    backend.seed(seeded_state())
+    backend.apply(changing_plan(backend.read()), actor="tester", now=NOW)
+    desired = want(ADMIN, replace(SAM, roles=("practitioner", "supervisor"),
+                                  supervisor="admin" + D),
+                   replace(ROSA, status="active", invited_at=None),
+                   m("new", "practitioner", supervisor="sam", billing_access=False),
+                   clients=[c("C1", "sam", "admin", "new"), c("C3", "new", "rosa")],
+                   handoffs={"jo": (None, "sam")})
+    assert plan_for(desired, backend.read()).operations == ()
+
+
+def test_removal_marks_the_member_removed_and_keeps_authorship(backend):
+    backend.seed(seeded_state())
+    backend.apply(changing_plan(backend.read()), actor="tester", now=NOW)
+    after = backend.read()
+    assert "jo" + D not in after.members
+    signed = [n for n in after.notes if n.status == "signed"]
+    assert [n.author for n in signed] == ["jo" + D]  # authorship of signed notes stays
+    assert {a.id for a in after.appointments} == {1}  # the future one was cancelled
+
+
+def test_clients_are_never_deleted(backend):
+    backend.seed(seeded_state())
+    backend.apply(changing_plan(backend.read()), actor="tester", now=NOW)
+    assert {"C1", "C2"} <= set(backend.read().clients)
+
+
+def test_a_removed_member_can_be_invited_again(backend):
+    backend.seed(seeded_state())
+    backend.apply(changing_plan(backend.read()), actor="tester", now=NOW)
+    state = backend.read()
+    again = plan_for(want(*state.members.values(), replace(JO, supervisor=None)), state)
+    backend.apply(again, actor="tester", now=NOW)
+    assert backend.read().members["jo" + D].status == "invited"
+
+
+def test_apply_refuses_a_stale_plan_and_changes_nothing(backend):
+    backend.seed(seeded_state())
+    plan = changing_plan(backend.read())
+    other = plan_for(want(ADMIN, JO, SAM, ROSA, m("x", "biller")), backend.read())
+    backend.apply(other, actor="someone else", now=NOW)
+    before = backend.read()
+    with pytest.raises(StalePlan):
+        backend.apply(plan, actor="tester", now=NOW)
+    assert backend.read() == before and len(backend.history()) == 1
+
+
+def test_apply_refuses_a_plan_for_another_practice(backend):
+    backend.seed(seeded_state())
+    plan = changing_plan(backend.read(), practice="elsewhere")
+    with pytest.raises(WrongPractice):
+        backend.apply(plan, actor="tester", now=NOW)
+    assert backend.read() == seeded_state()
+
+
+def test_apply_refuses_a_plan_that_would_break_the_practice(backend):
+    backend.seed(seeded_state())
+    state = backend.read()
+    broken = Plan("default", fingerprint(state),
+                  (op("revoke_role", "jo" + D, role="supervisor"),), Summary())
+    with pytest.raises(BackendError, match="broken"):
+        backend.apply(broken, actor="tester", now=NOW)
+    assert backend.read() == seeded_state()
+
+
+def test_a_failure_midway_leaves_the_practice_exactly_as_it_was(backend):
+    backend.seed(seeded_state())
+    state = backend.read()
+    # The second step collides with an existing client: the database refuses it mid-apply.
+    plan = Plan("default", fingerprint(state),
+                (op("grant_access", "C2", member="rosa" + D),
+                 op("create_client", "C1", practitioner="sam" + D, access=(), supervisor=None)),
+                Summary())
+    with pytest.raises(BackendError):
+        backend.apply(plan, actor="tester", now=NOW)
+    assert backend.read() == seeded_state() and backend.history() == []
+
+
+def test_the_audit_log_records_each_apply_as_a_chain(backend):
+    backend.seed(seeded_state())
+    plan = changing_plan(backend.read())
+    entry = backend.apply(plan, actor="tester", now=NOW)
+    (logged,) = backend.history()
+    assert logged == entry
+    assert (logged.actor, logged.plan_hash, logged.at) == ("tester", plan.digest(), NOW)
+    assert len(logged.operations) == len(plan.operations)
+    second = backend.apply(plan_for(want(*backend.read().members.values(), m("x", "biller")),
+                                backend.read()), actor="tester", now=NOW)
+    assert second.prev_hash == entry.entry_hash and second.seq == 2
+
+
+def test_practices_in_one_store_do_not_see_each_other(make_backend):
+    first, second = make_backend("first"), make_backend("second")
+    first.seed(seeded_state())
+    assert second.read().is_empty
+    second.seed(live(ADMIN))
+    assert first.read() == seeded_state() and second.read() == live(ADMIN)
+    first.apply(changing_plan(first.read(), "first"), actor="t", now=NOW)
+    assert second.read() == live(ADMIN) and second.history() == []
+
+
+def test_a_large_plan_applies_in_one_go(backend):
+    backend.seed(live(ADMIN))
+    practitioners = [m(f"p{i}", "practitioner") for i in range(200)]
+    clients = [c(f"C{i}", f"p{i % 200}", "admin") for i in range(3000)]
+    plan = plan_for(want(ADMIN, *practitioners, clients=clients), backend.read())
+    backend.apply(plan, actor="tester", now=NOW)
+    after = backend.read()
+    assert len(after.members) == 201 and len(after.clients) == 3000

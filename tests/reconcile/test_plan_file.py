@@ -1,0 +1,58 @@
+"""A saved plan reads back equal, and any edit or foreign format is refused."""
+
+import json
+
+import pytest
+
+from shsync.reconcile.plan import InvalidPlan, from_file
+from tests.reconcile.builders import ADMIN, c, live, m, make, want
+
+
+def sample():
+    sam = m("sam", "practitioner", supervisor="admin")
+    return make(want(ADMIN, sam, clients=[c("C1", "sam", "admin")]), live(ADMIN))
+
+
+def test_a_saved_plan_reads_back_equal():
+    plan = sample()
+    assert from_file(plan.to_file()) == plan
+
+
+def test_an_edited_operation_is_refused():
+    data = json.loads(sample().to_file())
+    data["changes"][0]["admin"] = True
+    with pytest.raises(InvalidPlan, match="hash does not match"):
+        from_file(json.dumps(data))
+
+
+def test_an_edit_with_a_recomputed_hash_still_needs_a_known_shape():
+    import hashlib
+
+    from shsync.reconcile.plan import canonical
+
+    data = json.loads(sample().to_file())
+    del data["plan_hash"]
+    data["changes"][0]["surprise"] = 1
+    data["plan_hash"] = "sha256:" + hashlib.sha256(canonical(data).encode()).hexdigest()
+    with pytest.raises(InvalidPlan, match="unexpected surprise"):
+        from_file(json.dumps(data))
+
+
+def test_another_format_version_is_refused():
+    data = json.loads(sample().to_file())
+    data["format_version"] = 2
+    with pytest.raises(InvalidPlan, match="format version 2"):
+        from_file(json.dumps(data))
+
+
+def test_a_file_that_is_not_a_plan_is_refused():
+    with pytest.raises(InvalidPlan, match="not a shsync plan"):
+        from_file('{"hello": 1}')
+    with pytest.raises(InvalidPlan, match="not a plan file"):
+        from_file("version: 1\n")
+
+
+def test_the_json_form_has_the_documented_top_level_keys():
+    data = sample().to_dict()
+    assert {"format_version", "fingerprint", "changes", "warnings", "errors", "summary"} <= set(data)
+    assert all("action" in change and "target" in change for change in data["changes"])
