@@ -121,8 +121,8 @@ def _guard_options(command: Callable[..., Any]) -> Callable[..., Any]:
                              "[default: 10% of the practice, at least 1].")(command)
 
 
-def _open(stack: ExitStack, url: str) -> Backend:
-    backend = open_backend(url)
+def _open(stack: ExitStack, url: str, lock_timeout: float = 60.0) -> Backend:
+    backend = open_backend(url, lock_timeout)
     stack.callback(backend.close)
     return backend
 
@@ -185,17 +185,19 @@ def _echo_warnings(diagnostics: Sequence[Diagnostic]) -> None:
 @_backend_option
 @click.option("--auto-approve", is_flag=True,
               help="Apply an org file's plan without asking (needed when not on a terminal).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds to wait while another apply of the same practice holds the lock.")
 @_guard_options
 @_handled
-def apply_command(target: Path, backend_url: str, auto_approve: bool, max_removals: int | None,
-                  allow_mass_removal: bool) -> None:
+def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeout: float,
+                  max_removals: int | None, allow_mass_removal: bool) -> None:
     """Apply a saved plan (PLANFILE from `plan --out`), or plan an org file and apply that.
 
     A saved plan is applied exactly as it was reviewed; if the live practice has changed since,
     it is refused and nothing changes. Either way the apply is one transaction: all or nothing.
     """
     with ExitStack() as stack:
-        backend = _open(stack, backend_url)
+        backend = _open(stack, backend_url, lock_timeout)
         at = app.now()
         if app.is_plan_file(target):
             result = app.read_plan_file(target)

@@ -88,6 +88,10 @@ class SqlBackend(ABC):
         """One atomic unit, serialised against every other writer of this practice."""
 
     @abstractmethod
+    def _snapshot(self) -> AbstractContextManager[None]:
+        """A consistent read that does not wait for writers."""
+
+    @abstractmethod
     def close(self) -> None: ...
 
     # --- schema -------------------------------------------------------------------------------
@@ -105,7 +109,7 @@ class SqlBackend(ABC):
 
     # --- reading ------------------------------------------------------------------------------
     def read(self) -> PracticeState:
-        with self._transaction():
+        with self._snapshot():
             return self._read()
 
     def _read(self) -> PracticeState:
@@ -227,7 +231,7 @@ class SqlBackend(ABC):
                           operations, prev, entry_hash)
 
     def history(self) -> list[AuditEntry]:
-        with self._transaction():
+        with self._snapshot():
             rows = self._query("SELECT seq, at, actor, plan_hash, fingerprint, summary, "
                                "operations, prev_hash, entry_hash FROM audit WHERE practice = ? "
                                "ORDER BY seq", (self.practice,))

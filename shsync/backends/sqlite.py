@@ -15,7 +15,7 @@ DEFAULT_PRACTICE = "default"
 
 
 class SqliteBackend(SqlBackend):
-    def __init__(self, path: str, practice: str = DEFAULT_PRACTICE):
+    def __init__(self, path: str, practice: str = DEFAULT_PRACTICE, lock_timeout: float = 60.0):
         self.practice = practice
         self.display_url = f"sqlite:///{path}"
         try:
@@ -23,21 +23,35 @@ class SqliteBackend(SqlBackend):
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE, which
             # takes the write lock up front so a read-check-write apply is never interleaved.
-            self._conn = sqlite3.connect(path, isolation_level=None, timeout=60)
-            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._conn = sqlite3.connect(path, isolation_level=None, timeout=lock_timeout)
+        except (sqlite3.Error, OSError) as exc:
+            raise BackendError(f"cannot open {self.display_url}: {exc}") from None
+        try:
             self._conn.execute("PRAGMA journal_mode = WAL")
             with self._transaction():
                 self._ensure_schema()
-        except (sqlite3.Error, OSError) as exc:
+        except sqlite3.Error as exc:
+            self._conn.close()
             raise BackendError(f"cannot open {self.display_url}: {exc}") from None
+        except BaseException:
+            self._conn.close()
+            raise
 
     @contextmanager
-    def _transaction(self) -> Iterator[None]:
+    def _snapshot(self) -> Iterator[None]:
+        with self._begin("BEGIN"):
+            yield
+
+    def _transaction(self) -> Any:
+        return self._begin("BEGIN IMMEDIATE")
+
+    @contextmanager
+    def _begin(self, statement: str) -> Iterator[None]:
         if self._conn.in_transaction:
             yield
             return
         try:
-            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute(statement)
         except sqlite3.Error as exc:
             raise BackendError(f"{self.display_url}: cannot start a transaction: {exc}") from None
         try:

@@ -1,23 +1,29 @@
-"""Every backend runs the same contract suite. PostgreSQL joins when a server answers."""
+"""Every backend runs the same contract suite, unchanged: SQLite, and PostgreSQL."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
+from shsync.backends.postgres import PostgresBackend
 from shsync.backends.sqlite import SqliteBackend
+from tests import pg
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
 def make_backend(request, tmp_path):
-    """A factory for fresh, empty backends of one kind; each call is a new handle on one store."""
+    """A factory for handles on one fresh, empty store of one kind (one schema per test)."""
+    if request.param == "postgresql":
+        pg.require()
+        schema = pg.new_schema(request.node.name[:20].replace("[", "_").replace("]", "").lower())
     opened = []
 
     def make(practice: str = "default"):
-        backend = SqliteBackend(str(tmp_path / "practice.db"), practice)
+        if request.param == "sqlite":
+            backend = SqliteBackend(str(tmp_path / "practice.db"), practice)
+        else:
+            backend = PostgresBackend(pg.fresh_url(schema, practice))
         opened.append(backend)
         return backend
 
@@ -29,6 +35,3 @@ def make_backend(request, tmp_path):
 @pytest.fixture
 def backend(make_backend):
     return make_backend()
-
-
-NOW = os.environ.get("SHSYNC_TEST_NOW", "2026-11-26T12:00:00Z")
