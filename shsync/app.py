@@ -17,7 +17,8 @@ import yaml
 
 from shsync.backends.base import AuditEntry, Backend, Progress
 from shsync.diagnostics import Diagnostic
-from shsync.reconcile import planner
+from shsync.reconcile import access, planner
+from shsync.reconcile.authorize import Actor
 from shsync.reconcile.plan import InvalidPlan, Plan, from_file
 from shsync.reconcile.state import PracticeState, desired_from_org, iso, state_from_snapshot
 from shsync.schema.load import load_org, load_snapshot
@@ -45,12 +46,15 @@ def now() -> str:
             from None
 
 
-def default_actor() -> str:
-    """Who applies when no actor is named: the operator holding the backend's credentials."""
+def actor(email: str | None) -> Actor:
+    """The member acting (--actor / SHSYNC_ACTOR), or else the operator holding the backend's
+    credentials, with administrator rights."""
+    if email:
+        return Actor.member(email.strip())
     try:
-        return f"operator:{getpass.getuser()}"
+        return Actor.operator(f"operator:{getpass.getuser()}")
     except (KeyError, OSError):
-        return "operator"
+        return Actor.operator("operator")
 
 
 @dataclass(frozen=True)
@@ -59,14 +63,14 @@ class Planned:
     diagnostics: tuple[Diagnostic, ...]  # warnings from the org file
 
 
-def make_plan(path: Path, backend: Backend, *, at: str,
+def make_plan(path: Path, backend: Backend, *, at: str, who: Actor,
               options: planner.Options = planner.Options()) -> Planned:
     loaded = load_org(path)
     if loaded.model is None:
         raise InvalidInput(loaded.diagnostics)
     live = backend.read()
     result = planner.plan(desired_from_org(loaded.model), live, practice=backend.practice,
-                          now=at, options=options)
+                          now=at, options=options, actor=who)
     return Planned(result, loaded.diagnostics)
 
 
@@ -93,11 +97,11 @@ def is_plan_file(path: Path) -> bool:
     return head.lstrip().startswith(b"{") and b'"kind": "shsync-plan"' in head
 
 
-def apply(plan: Plan, backend: Backend, *, actor: str, at: str,
+def apply(plan: Plan, backend: Backend, *, who: Actor, at: str,
           progress: Progress | None = None) -> AuditEntry:
     if plan.errors:
         raise UserError("the plan has errors; fix them and make a new plan")
-    return backend.apply(plan, actor=actor, now=at, progress=progress)
+    return backend.apply(plan, actor=who, now=at, progress=progress)
 
 
 def seed(path: Path, backend: Backend) -> PracticeState:
@@ -107,6 +111,28 @@ def seed(path: Path, backend: Backend) -> PracticeState:
     state = state_from_snapshot(loaded.model)
     backend.seed(state)
     return state
+
+
+def desired_state(path: Path) -> PracticeState:
+    """An org file as the practice it declares (for `shsync access --file`)."""
+    loaded = load_org(path)
+    if loaded.model is None:
+        raise InvalidInput(loaded.diagnostics)
+    desired = desired_from_org(loaded.model)
+    return PracticeState(dict(desired.members), dict(desired.clients), name=loaded.model.practice)
+
+
+def access_rows(state: PracticeState, *, client: str | None,
+                member: str | None) -> list[access.Row]:
+    if client is not None:
+        if client not in state.clients:
+            raise UserError(f"there is no client {client} in this practice")
+        return access.rows_for_client(state, client)
+    assert member is not None
+    email = member.lower()
+    if email not in state.members:
+        raise UserError(f"{email} is not a member of this practice")
+    return access.rows_for_member(state, email)
 
 
 def export(state: PracticeState) -> str:

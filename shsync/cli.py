@@ -17,6 +17,7 @@ from shsync.backends import DEFAULT_URL, open_backend
 from shsync.backends.base import Backend, BackendError
 from shsync.diagnostics import Diagnostic, Severity
 from shsync.reconcile.planner import Options
+from shsync.render import access as render_access
 from shsync.render import plan as render
 from shsync.schema import published
 from shsync.schema.load import load_org
@@ -114,6 +115,12 @@ def _backend_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _guard_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--allow-pending-grants", is_flag=True,
+                           help="Allow granting client access to members who have not accepted "
+                                "their invitation (bulk migration).")(command)
+    command = click.option("--actor", envvar="SHSYNC_ACTOR", metavar="EMAIL", default=None,
+                           help="Act as this member, with only their rights (env SHSYNC_ACTOR). "
+                                "Default: the operator holding the backend's credentials.")(command)
     command = click.option("--allow-mass-removal", is_flag=True,
                            help="Allow removing more members than --max-removals.")(command)
     return click.option("--max-removals", type=click.IntRange(min=0), default=None,
@@ -155,12 +162,15 @@ def _render(plan: Any, fmt: str) -> str:
 @_guard_options
 @_handled
 def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exitcode: bool,
-         max_removals: int | None, allow_mass_removal: bool) -> None:
-    """Show what applying the org file at PATH to the live practice would change."""
+         max_removals: int | None, allow_mass_removal: bool, actor: str | None,
+         allow_pending_grants: bool) -> None:
+    """Show what applying the org file at PATH to the live practice would change, and who
+    gains or loses access to which clients."""
     with ExitStack() as stack:
         backend = _open(stack, backend_url)
-        planned = app.make_plan(path, backend, at=app.now(),
-                                options=Options(max_removals, allow_mass_removal))
+        planned = app.make_plan(path, backend, at=app.now(), who=app.actor(actor),
+                                options=Options(max_removals, allow_mass_removal,
+                                                allow_pending_grants))
     _echo_warnings(planned.diagnostics)
     result = planned.plan
     click.echo(_render(result, fmt), nl=False)
@@ -190,20 +200,23 @@ def _echo_warnings(diagnostics: Sequence[Diagnostic]) -> None:
 @_guard_options
 @_handled
 def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeout: float,
-                  max_removals: int | None, allow_mass_removal: bool) -> None:
+                  max_removals: int | None, allow_mass_removal: bool, actor: str | None,
+                  allow_pending_grants: bool) -> None:
     """Apply a saved plan (PLANFILE from `plan --out`), or plan an org file and apply that.
 
     A saved plan is applied exactly as it was reviewed; if the live practice has changed since,
     it is refused and nothing changes. Either way the apply is one transaction: all or nothing.
     """
+    who = app.actor(actor)
     with ExitStack() as stack:
         backend = _open(stack, backend_url, lock_timeout)
         at = app.now()
         if app.is_plan_file(target):
             result = app.read_plan_file(target)
         else:
-            planned = app.make_plan(target, backend, at=at,
-                                    options=Options(max_removals, allow_mass_removal))
+            planned = app.make_plan(target, backend, at=at, who=who,
+                                    options=Options(max_removals, allow_mass_removal,
+                                                    allow_pending_grants))
             _echo_warnings(planned.diagnostics)
             result = planned.plan
             click.echo(render.text(result, _style), nl=False)
@@ -214,7 +227,7 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
         if not result.has_changes:
             click.echo("No changes to apply.")
             return
-        entry = _apply_with_progress(result, backend, at)
+        entry = _apply_with_progress(result, backend, at, who)
     click.echo(f"Applied. {result.summary.line()} Audit entry #{entry.seq} "
                f"({entry.plan_hash[:19]}).")
 
@@ -227,10 +240,10 @@ def _confirm() -> None:
         raise app.UserError("not applied")
 
 
-def _apply_with_progress(result: Any, backend: Backend, at: str) -> Any:
+def _apply_with_progress(result: Any, backend: Backend, at: str, who: Any) -> Any:
     total = len(result.operations)
     if not sys.stderr.isatty() or total < 200:
-        return app.apply(result, backend, actor=app.default_actor(), at=at)
+        return app.apply(result, backend, who=who, at=at)
     with click.progressbar(length=total, label="Applying", file=sys.stderr,
                            show_pos=True, show_eta=True) as bar:
         state = {"done": 0}
@@ -239,7 +252,45 @@ def _apply_with_progress(result: Any, backend: Backend, at: str) -> Any:
             bar.update(done - state["done"])
             state["done"] = done
 
-        return app.apply(result, backend, actor=app.default_actor(), at=at, progress=advance)
+        return app.apply(result, backend, who=who, at=at, progress=advance)
+
+
+# --- access --------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--client", "client_id", metavar="ID", help="Who can see this client, and why.")
+@click.option("--member", metavar="EMAIL", help="What this member can see, and why.")
+@click.option("--file", "org_path", type=click.Path(path_type=Path),
+              help="Read an org file (or directory) instead of the live practice.")
+@_backend_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="json and csv: one row per member, client and capability.")
+@_handled
+def access(client_id: str | None, member: str | None, org_path: Path | None, backend_url: str,
+           fmt: str) -> None:
+    """Show effective access: each capability a member holds on a client, and the reason.
+
+    Capabilities: record, notes, diagnoses, treatment_plans, schedule, billing, limited_info,
+    manage_access, sign_notes. Reasons: assigned, admin, granted, scheduler, biller,
+    supervisor, full_clinical_access.
+    """
+    if (client_id is None) == (member is None):
+        raise app.UserError("give exactly one of --client ID or --member EMAIL")
+    if org_path is not None:
+        state = app.desired_state(org_path)
+    else:
+        with ExitStack() as stack:
+            state = _open(stack, backend_url).read()
+    rows = app.access_rows(state, client=client_id, member=member)
+    if fmt == "json":
+        click.echo(render_access.as_json(rows), nl=False)
+    elif fmt == "csv":
+        click.echo(render_access.as_csv(rows), nl=False)
+    elif client_id is not None:
+        click.echo(render_access.table_for_client(client_id, rows), nl=False)
+    else:
+        click.echo(render_access.table_for_member(str(member).lower(), rows, len(state.clients)),
+                   nl=False)
 
 
 # --- seed, export, history --------------------------------------------------------------------

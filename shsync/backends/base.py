@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from shsync.reconcile.authorize import Actor
 from shsync.reconcile.plan import Plan
 from shsync.reconcile.state import PracticeState
 
@@ -33,6 +34,10 @@ class WrongPractice(BackendError):
 
 class NotEmpty(BackendError):
     """Seeding a backend that already holds a practice."""
+
+
+class Forbidden(BackendError):
+    """The actor may not make some change in the plan."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ class Backend(Protocol):
 
     def seed(self, state: PracticeState) -> None: ...
 
-    def apply(self, plan: Plan, *, actor: str, now: str,
+    def apply(self, plan: Plan, *, actor: Actor, now: str,
               progress: Progress | None = None) -> AuditEntry: ...
 
     def history(self) -> list[AuditEntry]: ...

@@ -175,8 +175,8 @@ class PostgresBackend(SqlBackend):
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._conn.execute(_dialect(statement), params).fetchall()  # type: ignore[arg-type]
 
-    def apply(self, plan: Any, *, actor: str, now: str, progress: Any = None) -> Any:
-        self._actor = actor
+    def apply(self, plan: Any, *, actor: Any, now: str, progress: Any = None) -> Any:
+        self._actor = actor.name
         try:
             return super().apply(plan, actor=actor, now=now, progress=progress)
         finally:

@@ -17,7 +17,10 @@ from contextlib import AbstractContextManager
 from itertools import groupby
 from typing import Any
 
-from shsync.backends.base import AuditEntry, BackendError, NotEmpty, Progress, StalePlan, WrongPractice
+from shsync.backends.base import (
+    AuditEntry, BackendError, Forbidden, NotEmpty, Progress, StalePlan, WrongPractice,
+)  # fmt: skip
+from shsync.reconcile.authorize import Actor, forbidden
 from shsync.reconcile.operations import Operation
 from shsync.reconcile.plan import Plan, canonical
 from shsync.reconcile.simulate import simulate, violations
@@ -183,12 +186,15 @@ class SqlBackend(ABC):
                            for n in state.notes])
 
     # --- applying -----------------------------------------------------------------------------
-    def apply(self, plan: Plan, *, actor: str, now: str,
+    def apply(self, plan: Plan, *, actor: Actor, now: str,
               progress: Progress | None = None) -> AuditEntry:
         if plan.errors:
             raise BackendError("the plan has errors and cannot be applied")
+        if plan.actor != actor.email:
+            raise Forbidden(f"the plan was made for {plan.actor or 'the operator'}, not for "
+                            f"{actor.email or 'the operator'}; make a new plan as yourself")
         with self._transaction():
-            self._check_current(plan, now)
+            self._check_current(plan, now, actor)
             done = 0
             for action, group in groupby(plan.operations, key=lambda o: o.action):
                 batch = list(group)
@@ -196,9 +202,9 @@ class SqlBackend(ABC):
                 done += len(batch)
                 if progress:
                     progress(done)
-            return self._audit(plan, actor, now)
+            return self._audit(plan, actor.name, now)
 
-    def _check_current(self, plan: Plan, now: str) -> None:
+    def _check_current(self, plan: Plan, now: str, actor: Actor) -> None:
         if plan.practice != self.practice:
             raise WrongPractice(f"the plan was made for practice {plan.practice!r}, not "
                                 f"{self.practice!r} at {self.display_url}")
@@ -206,7 +212,12 @@ class SqlBackend(ABC):
         if fingerprint(live) != plan.fingerprint:
             raise StalePlan("the live practice has changed since this plan was made (its "
                             "fingerprint differs); nothing was applied. Make a new plan.")
-        # Never trust a plan file blindly: its steps must keep the practice whole.
+        # Never trust a plan file blindly: the actor must be allowed every step, and the steps
+        # must keep the practice whole.
+        refused = forbidden(plan.operations, live, actor)
+        if refused:
+            raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
+                            + "; ".join(refused))
         problems = violations(simulate(live, plan.operations, now), now)
         if problems:
             raise BackendError("the plan would leave the practice broken, so nothing was "

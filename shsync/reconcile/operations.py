@@ -77,6 +77,23 @@ class Operation:
     def on_client(self) -> bool:
         return self.action in CLIENT_ACTIONS
 
+    @property
+    def escalation(self) -> bool:
+        """Does this step widen anyone's access? Reviewers see these flagged in every format."""
+        a = self.action
+        if a in ("grant_access", "reassign_client", "grant_role"):
+            return True
+        if a in ("set_admin", "set_full_clinical_access", "set_billing_access"):
+            return bool(self.params[0][1])
+        if a == "invite_member":  # roles that open every client, not just one's own
+            return bool(self.get("admin") or self.get("full_clinical_access")
+                        or {"scheduler", "biller"} & set(self.get("roles")))
+        if a in ("set_supervisor", "set_client_supervisor"):
+            return self.get("supervisor") is not None
+        if a == "create_client":
+            return bool(self.get("access"))
+        return False
+
     def sort_key(self) -> tuple[int, int, str, str]:
         return (self.phase, ACTION_ORDER[self.action], self.target, repr(self.params))
 
@@ -89,6 +106,8 @@ class Operation:
                 out[key] = list(value) if isinstance(value, tuple) else value
         if self.after:
             out["after"] = self.after
+        if self.escalation:
+            out["escalation"] = True
         return out
 
 
@@ -138,7 +157,7 @@ def from_dict(data: Any) -> Operation:
     if not isinstance(target, str) or not target:
         raise InvalidOperation(f"{action}: a target is required")
     names = ACTIONS[action][1]
-    extra = set(data) - set(names) - {"action", "target", "after"}
+    extra = set(data) - set(names) - {"action", "target", "after", "escalation"}
     if extra:
         raise InvalidOperation(f"{action}: unexpected {', '.join(sorted(extra))}")
     params = []

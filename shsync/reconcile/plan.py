@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from shsync.reconcile.access import AccessChange
 from shsync.reconcile.operations import InvalidOperation, Operation, from_dict
 
 FORMAT_VERSION = 1
@@ -57,6 +58,8 @@ class Plan:
     errors: tuple[Message, ...] = ()
     statuses: tuple[tuple[str, str], ...] = ()  # (email, invited|active|new) of members touched
     created_at: str = ""
+    actor: str | None = None  # the member it was planned for; None: the operator
+    access_changes: tuple[AccessChange, ...] = ()
 
     @property
     def has_changes(self) -> bool:
@@ -76,11 +79,13 @@ class Plan:
             "practice": self.practice,
             "fingerprint": self.fingerprint,
             "created_at": self.created_at,
+            "actor": self.actor,
             "summary": self.summary.to_dict(),
             "errors": [m.to_dict() for m in self.errors],
             "warnings": [m.to_dict() for m in self.warnings],
             "statuses": dict(self.statuses),
             "changes": [o.to_dict() for o in self.operations],
+            "access_changes": [a.to_dict() for a in self.access_changes],
         }
 
     def digest(self) -> str:
@@ -108,6 +113,22 @@ def _messages(data: Any, field: str) -> tuple[Message, ...]:
     return tuple(Message(m["code"], m["message"]) for m in items)
 
 
+def _access_changes(data: Any) -> tuple[AccessChange, ...]:
+    items = data.get("access_changes", [])
+    if not isinstance(items, list):
+        raise InvalidPlan("access_changes is malformed")
+    changes = []
+    for a in items:
+        if not isinstance(a, dict):
+            raise InvalidPlan("access_changes is malformed")
+        changes.append(AccessChange(
+            member=str(a["member"]), change=str(a["change"]),
+            capabilities=tuple(str(c) for c in a["capabilities"]), reason=str(a["reason"]),
+            clients=tuple(str(c) for c in a["clients"]), client_count=int(a["client_count"]),
+            all_clients=bool(a["all_clients"])))
+    return tuple(changes)
+
+
 def from_file(text: str) -> Plan:
     """Read a saved plan, checking its kind, format version and hash before anything else."""
     try:
@@ -133,6 +154,8 @@ def from_file(text: str) -> Plan:
             warnings=_messages(data, "warnings"), errors=_messages(data, "errors"),
             statuses=tuple(sorted((str(k), str(v)) for k, v in statuses.items())),
             created_at=str(data.get("created_at", "")),
+            actor=None if data.get("actor") is None else str(data["actor"]),
+            access_changes=_access_changes(data),
         )
     except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
         raise InvalidPlan(f"the plan is malformed: {exc}") from None

@@ -12,6 +12,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from shsync.reconcile import access
+from shsync.reconcile.authorize import Actor, forbidden
 from shsync.reconcile.operations import UPDATABLE, Operation, op
 from shsync.reconcile.plan import Message, Plan, Summary
 from shsync.reconcile.simulate import simulate, violations
@@ -20,10 +22,14 @@ from shsync.reconcile.state import ClientState, Desired, MemberState, PracticeSt
 GUARD_FRACTION = 0.10
 
 
+OPERATOR = Actor.operator("operator")
+
+
 @dataclass(frozen=True)
 class Options:
     max_removals: int | None = None  # None: 10% of the live practice, at least 1
     allow_mass_removal: bool = False
+    allow_pending_grants: bool = False  # grants to members who have not accepted yet
 
 
 @dataclass
@@ -50,7 +56,7 @@ def _ids(items: list[str], limit: int = 10) -> str:
 
 
 def plan(desired: Desired, live: PracticeState, *, practice: str, now: str,
-         options: Options = Options()) -> Plan:
+         options: Options = Options(), actor: Actor = OPERATOR) -> Plan:
     draft = _Draft(live, desired, now)
     removed = _removals(draft)
     _members(draft, removed)
@@ -58,6 +64,10 @@ def plan(desired: Desired, live: PracticeState, *, practice: str, now: str,
     _handoffs(draft, removed)
     _guards(draft, removed, options)
     operations = tuple(sorted(draft.ops, key=Operation.sort_key))
+    if not options.allow_pending_grants:
+        _pending_grants(draft, operations)
+    for refusal in forbidden(operations, live, actor):
+        draft.error("forbidden", refusal)
     final = simulate(live, operations, now)
     if not draft.errors:
         # The planner's own safety net: a plan that would break a rule is never applicable.
@@ -66,7 +76,26 @@ def plan(desired: Desired, live: PracticeState, *, practice: str, now: str,
     return Plan(
         practice=practice, fingerprint=fingerprint(live), operations=operations,
         summary=_summary(operations, live, final), warnings=tuple(draft.warnings),
-        errors=tuple(draft.errors), statuses=_statuses(operations, live), created_at=now)
+        errors=tuple(draft.errors), statuses=_statuses(operations, live), created_at=now,
+        actor=actor.email, access_changes=access.delta(live, final))
+
+
+def _pending_grants(draft: _Draft, operations: tuple[Operation, ...]) -> None:
+    """Least privilege: no client record opens to an address whose owner has not accepted."""
+    invited = {e for e, m in draft.live.members.items() if m.status == "invited"}
+    invited |= {o.target for o in operations if o.action == "invite_member"}
+    pending: dict[str, list[str]] = defaultdict(list)
+    for o in operations:
+        grantees = (o.get("member"),) if o.action == "grant_access" else (
+            o.get("access") if o.action == "create_client" else ())
+        for who in grantees:
+            if who in invited:
+                pending[who].append(o.target)
+    for who, clients in sorted(pending.items()):
+        draft.error("grant-to-invited", f"{who} has not accepted their invitation, so they "
+                                        f"cannot be granted access yet ({len(clients)} "
+                                        f"client(s): {_ids(clients)}); grant it once they "
+                                        "have, or pass --allow-pending-grants")
 
 
 # --- members -----------------------------------------------------------------------------------

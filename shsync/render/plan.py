@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from shsync.reconcile.access import AccessChange
 from shsync.reconcile.operations import Operation
 from shsync.reconcile.plan import Plan
 
@@ -88,6 +89,29 @@ def _after(o: Operation) -> str:
     return f" ({o.after})" if o.after else ""
 
 
+WIDENS = "[widens access]"
+
+
+def _widens(o: Operation) -> str:
+    return f" {WIDENS}" if o.escalation else ""
+
+
+def access_line(a: AccessChange) -> str:
+    """`sam.lee@x gains notes, diagnoses on 3 clients (granted): C-1, C-2, C-3`"""
+    caps = ", ".join(c.replace("_", " ") for c in a.capabilities)
+    verb = "gains" if a.change == "gain" else "loses"
+    where = f"all {a.client_count} clients" if a.all_clients else f"{a.client_count} client(s)"
+    listed = ""
+    if a.clients and not a.all_clients:
+        more = a.client_count - len(a.clients)
+        listed = ": " + ", ".join(a.clients) + (f" and {more} more" if more > 0 else "")
+    return f"{a.member} {verb} {caps} on {where} ({a.reason}){listed}"
+
+
+def _access_lines(plan: Plan) -> list[str]:
+    return [f"{'+' if a.change == 'gain' else '-'} {access_line(a)}" for a in plan.access_changes]
+
+
 def _subject(o: Operation, plan: Plan) -> str:
     if o.on_client:
         return f"client {o.target}"
@@ -104,8 +128,12 @@ def text(plan: Plan, style: Style = _plain) -> str:
         lines.append("No changes. The live practice matches the org file.")
     for o in plan.operations:
         symbol, what = describe(o)
-        lines.append(style(f"  {symbol} {_subject(o, plan)}: {what}{_after(o)}",
+        lines.append(style(f"  {symbol} {_subject(o, plan)}: {what}{_after(o)}{_widens(o)}",
                            _COLOUR[symbol]))
+    if plan.access_changes:
+        lines += ["", "Access changes (who gains or loses what, on which clients):"]
+        lines += [style(f"  {line}", "green" if line[0] == "+" else "red")
+                  for line in _access_lines(plan)]
     if plan.warnings:
         lines += ["", "Warnings:"]
         lines += [style(f"  ! [{w.code}] {w.message}", "yellow") for w in plan.warnings]
@@ -130,11 +158,15 @@ def markdown(plan: Plan) -> str:
     if plan.warnings:
         lines += ["**Warnings**", ""]
         lines += [f"- :warning: `{w.code}` {w.message}" for w in plan.warnings] + [""]
+    if plan.access_changes:
+        lines += ["**Access changes**", ""]
+        lines += [f"- `{line[0]}` {line[2:]}" for line in _access_lines(plan)] + [""]
     if plan.operations:
         rows = ["| | target | change |", "|---|---|---|"]
         for o in plan.operations:
             symbol, what = describe(o)
-            rows.append(f"| `{symbol}` | {_subject(o, plan)} | {what}{_after(o)} |")
+            flag = " **widens access**" if o.escalation else ""
+            rows.append(f"| `{symbol}` | {_subject(o, plan)} | {what}{_after(o)}{flag} |")
         if len(plan.operations) > 30:
             lines += [f"<details><summary>{len(plan.operations)} changes</summary>", "", *rows,
                       "", "</details>"]
@@ -183,8 +215,10 @@ def runbook(plan: Plan) -> str:
         status = plan.status_of(o.target)
         pending = f" [{o.target} has not accepted the invitation yet]" if status == "invited" else ""
         after = f" Do this {o.after}." if o.after else ""
-        lines.append(f"{number}. {_step(o)}{after}{pending}")
+        lines.append(f"{number}. {_step(o)}{after}{pending}{_widens(o)}")
     if plan.warnings:
         lines += ["", "Before you start, note:"] + [f"  ! {w.message}" for w in plan.warnings]
+    if plan.access_changes:
+        lines += ["", "Access changes:"] + [f"  {line}" for line in _access_lines(plan)]
     lines += ["", plan.summary.line()]
     return "\n".join(lines) + "\n"

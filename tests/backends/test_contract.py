@@ -6,14 +6,16 @@ from dataclasses import replace
 
 import pytest
 
-from shsync.backends.base import BackendError, NotEmpty, StalePlan, WrongPractice
+from shsync.backends.base import BackendError, Forbidden, NotEmpty, StalePlan, WrongPractice
 from shsync.reconcile import planner
+from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import op
 from shsync.reconcile.plan import Plan, Summary
 from shsync.reconcile.simulate import simulate
 from shsync.reconcile.state import PracticeState, fingerprint
 from tests.reconcile.builders import ADMIN, D, NOW, appt, c, live, m, note, want
 
+OPERATOR = Actor.operator("tester")
 JO = m("jo", "practitioner", "supervisor")
 SAM = m("sam", "practitioner", supervisor="jo")
 ROSA = m("rosa", "scheduler", status="invited", invited_at="2026-11-01T00:00:00Z")
@@ -45,7 +47,7 @@ def changing_plan(state: PracticeState, practice: str = "default") -> Plan:
 
 def plan_for(desired, state, practice="default"):
     return planner.plan(desired, state, practice=practice, now=NOW,
-                        options=planner.Options(allow_mass_removal=True))
+                        options=planner.Options(allow_mass_removal=True, allow_pending_grants=True))
 
 
 def test_a_new_backend_is_empty(backend):
@@ -72,13 +74,13 @@ def test_the_fingerprint_is_of_exactly_what_was_read(backend):
 def test_apply_reaches_the_state_the_simulation_predicts(backend):
     backend.seed(seeded_state())
     plan = changing_plan(backend.read())
-    backend.apply(plan, actor="tester", now=NOW)
+    backend.apply(plan, actor=OPERATOR, now=NOW)
     assert backend.read() == simulate(seeded_state(), plan.operations, NOW)
 
 
 def test_after_apply_the_same_desired_state_plans_no_changes(backend):
     backend.seed(seeded_state())
-    backend.apply(changing_plan(backend.read()), actor="tester", now=NOW)
+    backend.apply(changing_plan(backend.read()), actor=OPERATOR, now=NOW)
     desired = want(ADMIN, replace(SAM, roles=("practitioner", "supervisor"),
                                   supervisor="admin" + D),
                    replace(ROSA, status="active", invited_at=None),
@@ -90,7 +92,7 @@ def test_after_apply_the_same_desired_state_plans_no_changes(backend):
 
 def test_removal_marks_the_member_removed_and_keeps_authorship(backend):
     backend.seed(seeded_state())
-    backend.apply(changing_plan(backend.read()), actor="tester", now=NOW)
+    backend.apply(changing_plan(backend.read()), actor=OPERATOR, now=NOW)
     after = backend.read()
     assert "jo" + D not in after.members
     signed = [n for n in after.notes if n.status == "signed"]
@@ -100,16 +102,16 @@ def test_removal_marks_the_member_removed_and_keeps_authorship(backend):
 
 def test_clients_are_never_deleted(backend):
     backend.seed(seeded_state())
-    backend.apply(changing_plan(backend.read()), actor="tester", now=NOW)
+    backend.apply(changing_plan(backend.read()), actor=OPERATOR, now=NOW)
     assert {"C1", "C2"} <= set(backend.read().clients)
 
 
 def test_a_removed_member_can_be_invited_again(backend):
     backend.seed(seeded_state())
-    backend.apply(changing_plan(backend.read()), actor="tester", now=NOW)
+    backend.apply(changing_plan(backend.read()), actor=OPERATOR, now=NOW)
     state = backend.read()
     again = plan_for(want(*state.members.values(), replace(JO, supervisor=None)), state)
-    backend.apply(again, actor="tester", now=NOW)
+    backend.apply(again, actor=OPERATOR, now=NOW)
     assert backend.read().members["jo" + D].status == "invited"
 
 
@@ -117,10 +119,10 @@ def test_apply_refuses_a_stale_plan_and_changes_nothing(backend):
     backend.seed(seeded_state())
     plan = changing_plan(backend.read())
     other = plan_for(want(ADMIN, JO, SAM, ROSA, m("x", "biller")), backend.read())
-    backend.apply(other, actor="someone else", now=NOW)
+    backend.apply(other, actor=OPERATOR, now=NOW)
     before = backend.read()
     with pytest.raises(StalePlan):
-        backend.apply(plan, actor="tester", now=NOW)
+        backend.apply(plan, actor=OPERATOR, now=NOW)
     assert backend.read() == before and len(backend.history()) == 1
 
 
@@ -128,7 +130,7 @@ def test_apply_refuses_a_plan_for_another_practice(backend):
     backend.seed(seeded_state())
     plan = changing_plan(backend.read(), practice="elsewhere")
     with pytest.raises(WrongPractice):
-        backend.apply(plan, actor="tester", now=NOW)
+        backend.apply(plan, actor=OPERATOR, now=NOW)
     assert backend.read() == seeded_state()
 
 
@@ -138,7 +140,7 @@ def test_apply_refuses_a_plan_that_would_break_the_practice(backend):
     broken = Plan("default", fingerprint(state),
                   (op("revoke_role", "jo" + D, role="supervisor"),), Summary())
     with pytest.raises(BackendError, match="broken"):
-        backend.apply(broken, actor="tester", now=NOW)
+        backend.apply(broken, actor=OPERATOR, now=NOW)
     assert backend.read() == seeded_state()
 
 
@@ -151,20 +153,20 @@ def test_a_failure_midway_leaves_the_practice_exactly_as_it_was(backend):
                  op("create_client", "C1", practitioner="sam" + D, access=(), supervisor=None)),
                 Summary())
     with pytest.raises(BackendError):
-        backend.apply(plan, actor="tester", now=NOW)
+        backend.apply(plan, actor=OPERATOR, now=NOW)
     assert backend.read() == seeded_state() and backend.history() == []
 
 
 def test_the_audit_log_records_each_apply_as_a_chain(backend):
     backend.seed(seeded_state())
     plan = changing_plan(backend.read())
-    entry = backend.apply(plan, actor="tester", now=NOW)
+    entry = backend.apply(plan, actor=OPERATOR, now=NOW)
     (logged,) = backend.history()
     assert logged == entry
     assert (logged.actor, logged.plan_hash, logged.at) == ("tester", plan.digest(), NOW)
     assert len(logged.operations) == len(plan.operations)
     second = backend.apply(plan_for(want(*backend.read().members.values(), m("x", "biller")),
-                                backend.read()), actor="tester", now=NOW)
+                                backend.read()), actor=OPERATOR, now=NOW)
     assert second.prev_hash == entry.entry_hash and second.seq == 2
 
 
@@ -174,7 +176,7 @@ def test_practices_in_one_store_do_not_see_each_other(make_backend):
     assert second.read().is_empty
     second.seed(live(ADMIN))
     assert first.read() == seeded_state() and second.read() == live(ADMIN)
-    first.apply(changing_plan(first.read(), "first"), actor="t", now=NOW)
+    first.apply(changing_plan(first.read(), "first"), actor=OPERATOR, now=NOW)
     assert second.read() == live(ADMIN) and second.history() == []
 
 
@@ -183,6 +185,36 @@ def test_a_large_plan_applies_in_one_go(backend):
     practitioners = [m(f"p{i}", "practitioner") for i in range(200)]
     clients = [c(f"C{i}", f"p{i % 200}", "admin") for i in range(3000)]
     plan = plan_for(want(ADMIN, *practitioners, clients=clients), backend.read())
-    backend.apply(plan, actor="tester", now=NOW)
+    backend.apply(plan, actor=OPERATOR, now=NOW)
     after = backend.read()
     assert len(after.members) == 201 and len(after.clients) == 3000
+
+
+def test_the_backend_refuses_a_plan_the_actor_may_not_apply(backend):
+    backend.seed(seeded_state())
+    state = backend.read()
+    sam = Actor.member("sam" + D)
+    # A hand-made plan for sam that makes sam an administrator: the planner would refuse it,
+    # so the backend must refuse it too, whatever the plan file says.
+    plan = Plan("default", fingerprint(state), (op("set_admin", "sam" + D, admin=True),),
+                Summary(), actor="sam" + D)
+    with pytest.raises(Forbidden, match="needs an administrator"):
+        backend.apply(plan, actor=sam, now=NOW)
+    assert backend.read() == seeded_state() and backend.history() == []
+
+
+def test_the_backend_refuses_a_plan_made_for_another_actor(backend):
+    backend.seed(seeded_state())
+    plan = changing_plan(backend.read())
+    with pytest.raises(Forbidden, match="made for the operator"):
+        backend.apply(plan, actor=Actor.member("admin" + D), now=NOW)
+
+
+def test_the_audit_log_records_the_actor(backend):
+    backend.seed(seeded_state())
+    state = backend.read()
+    admin = Actor.member("admin" + D)
+    plan = planner.plan(want(*state.members.values(), m("x", "biller")), state,
+                        practice="default", now=NOW, actor=admin)
+    backend.apply(plan, actor=admin, now=NOW)
+    assert backend.history()[0].actor == "admin" + D

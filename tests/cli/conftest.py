@@ -13,9 +13,9 @@ def run(tmp_path):
     """Run the real `shsync` CLI in a subprocess, in a scratch directory with its own backend."""
 
     def run(*args: str, env: dict[str, str] | None = None, input: str | None = None):
-        full_env = {**os.environ, "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
+        inherited = {k: v for k, v in os.environ.items() if k != "SHSYNC_ACTOR"}
+        full_env = {**inherited, "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
                     "SHSYNC_NOW": "2026-11-26T12:00:00Z", **(env or {})}
-        full_env.pop("SHSYNC_ACTOR", None)
         return subprocess.run([sys.executable, "-m", "shsync", *args], cwd=tmp_path, env=full_env,
                               capture_output=True, text=True, input=input, timeout=120)
 

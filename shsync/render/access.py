@@ -1,0 +1,63 @@
+"""Effective access as a table for people, or flat rows (json, csv) for auditors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections import defaultdict
+from collections.abc import Sequence
+
+from shsync.reconcile.access import CAPABILITIES, Row
+
+FIELDS = ("member", "client", "capability", "reason")
+
+
+def as_json(rows: Sequence[Row]) -> str:
+    return json.dumps([{f: getattr(r, f) for f in FIELDS} for r in rows], indent=2) + "\n"
+
+
+def as_csv(rows: Sequence[Row]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIELDS)
+    writer.writerows((r.member, r.client, r.capability, r.reason) for r in rows)
+    return out.getvalue()
+
+
+def _caps(caps: set[str]) -> str:
+    return ", ".join(c.replace("_", " ") for c in sorted(caps, key=CAPABILITIES.index))
+
+
+def table_for_client(client: str, rows: Sequence[Row]) -> str:
+    held: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for r in rows:
+        held[(r.member, r.reason)].add(r.capability)
+    lines = [f"Who can see client {client}, and why:", ""]
+    if not held:
+        lines.append("  nobody")
+    width = max((len(m) for m, _ in held), default=0)
+    for (member, reason), caps in sorted(held.items()):
+        lines.append(f"  {member:<{width}}  {_caps(caps)}  ({reason})")
+    return "\n".join(lines) + "\n"
+
+
+def table_for_member(member: str, rows: Sequence[Row], total_clients: int) -> str:
+    by_grant: dict[tuple[str, frozenset[str]], list[str]] = defaultdict(list)
+    per_client: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for r in rows:
+        per_client[(r.client, r.reason)].add(r.capability)
+    for (client, reason), caps in per_client.items():
+        by_grant[(reason, frozenset(caps))].append(client)
+    lines = [f"What {member} can see, and why:", ""]
+    if not by_grant:
+        lines.append("  nothing")
+    for (reason, caps), clients in sorted(by_grant.items(), key=lambda kv: kv[0][0]):
+        if len(clients) == total_clients and total_clients > 1:
+            where = f"all {total_clients} clients"
+        else:
+            shown = sorted(clients)
+            where = ", ".join(shown[:10]) + (f" and {len(shown) - 10} more" if len(shown) > 10
+                                             else "")
+        lines.append(f"  {_caps(set(caps))} on {where}  ({reason})")
+    return "\n".join(lines) + "\n"
