@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import getpass
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from shsync.diagnostics import Diagnostic
 from shsync.reconcile import access, planner
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.plan import InvalidPlan, Plan, from_file
-from shsync.reconcile.state import PracticeState, desired_from_org, iso, state_from_snapshot
+from shsync.reconcile.state import (
+    ClientState, Desired, MemberState, PracticeState, desired_from_org, iso, state_from_snapshot,
+)  # fmt: skip
 from shsync.schema.load import load_org, load_snapshot
 
 
@@ -72,6 +75,79 @@ def make_plan(path: Path, backend: Backend, *, at: str, who: Actor,
     result = planner.plan(desired_from_org(loaded.model), live, practice=backend.practice,
                           now=at, options=options, actor=who)
     return Planned(result, loaded.diagnostics)
+
+
+@dataclass(frozen=True)
+class Batch:
+    number: int
+    invited: int  # invitations so far, this run
+    pending: int  # invitations still to come
+    entry: AuditEntry | None
+    final: bool  # the last pass: everything that is not an invitation wave
+
+
+def apply_in_batches(path: Path, backend: Backend, *, who: Actor, at: str, size: int,
+                     options: planner.Options = planner.Options(),
+                     on_batch: Callable[[Batch], None] | None = None) -> list[Batch]:
+    """Apply an onboarding as consecutive transactions of `size` invitations each.
+
+    Each wave is planned afresh from the live practice and applied all or nothing, so running
+    the same command again after an interruption continues where it stopped and never invites
+    anyone twice. A wave invites its members and creates the clients that only need members
+    already there; the last pass applies everything else (updates, removals, handoffs).
+    """
+    loaded = load_org(path)
+    if loaded.model is None:
+        raise InvalidInput(loaded.diagnostics)
+    desired = desired_from_org(loaded.model)
+    batches: list[Batch] = []
+    invited = 0
+    while True:
+        live = backend.read()
+        pending = [e for e in desired.members if e not in live.members]
+        final = not pending
+        wave = desired if final else _wave(desired, live, set(pending[:size]))
+        result = planner.plan(wave, live, practice=backend.practice, now=at, options=options,
+                              actor=who)
+        if result.errors:
+            raise PlanRefused(result)
+        entry = backend.apply(result, actor=who, now=at) if result.operations else None
+        invited += 0 if final else min(size, len(pending))
+        batch = Batch(len(batches) + 1, invited, max(0, len(pending) - size), entry, final)
+        batches.append(batch)
+        if on_batch:
+            on_batch(batch)
+        if final:
+            return batches
+
+
+def _wave(desired: Desired, live: PracticeState, joining: set[str]) -> Desired:
+    """The live practice plus one wave of new members and the new clients they make possible."""
+    members: dict[str, MemberState] = dict(live.members)
+    for email in joining:
+        members[email] = desired.members[email]
+    for email in joining:
+        sup = members[email].supervisor
+        if sup is not None and not (sup in members and members[sup].has("supervisor")):
+            members[email] = replace(members[email], supervisor=None)  # set by a later wave
+
+    def holds(email: str | None, role: str) -> bool:
+        return email in members and members[email].has(role)  # type: ignore[index]
+
+    clients = {}
+    for cid, c in desired.clients.items():
+        if cid in live.clients or not holds(c.practitioner, "practitioner"):
+            continue  # existing clients change in the last pass
+        clients[cid] = ClientState(cid, c.practitioner,
+                                   tuple(a for a in c.access if a in members),
+                                   c.supervisor if holds(c.supervisor, "supervisor") else None)
+    return Desired(members, clients, {}, prune=False)
+
+
+class PlanRefused(UserError):
+    def __init__(self, plan: Plan):
+        super().__init__("; ".join(f"[{e.code}] {e.message}" for e in plan.errors))
+        self.plan = plan
 
 
 def read_plan_file(path: Path) -> Plan:
@@ -135,10 +211,48 @@ def access_rows(state: PracticeState, *, client: str | None,
     return access.rows_for_member(state, email)
 
 
+SPLIT_ORDER = ("supervisor", "practitioner", "scheduler", "biller")
+HEADER = "# Exported by shsync from the live practice. Clients appear by id only.\n"
+
+
 def export(state: PracticeState) -> str:
     """The live practice as an org file that validates and plans to no changes."""
-    members = []
-    for m in sorted(state.members.values(), key=lambda m: (not m.owner, m.email)):
+    doc: dict[str, Any] = {"version": 1}
+    if state.name:
+        doc["practice"] = state.name
+    doc.update(prune=True, members=_export_members(state.members.values()),
+               clients=_export_clients(state))
+    return HEADER + _yaml(doc)
+
+
+def export_split(state: PracticeState, directory: Path) -> list[Path]:
+    """The live practice as a directory a team can own in parts (CODEOWNERS-friendly):
+    `org.yaml` (settings), `members/<role>.yaml` by each member's main role, `clients.yaml`."""
+    groups: dict[str, list[MemberState]] = {}
+    for m in state.members.values():
+        role = next((r for r in SPLIT_ORDER if m.has(r)), "admins")
+        groups.setdefault(role + "s" if role != "admins" else role, []).append(m)
+    files: dict[Path, dict[str, Any]] = {
+        directory / "org.yaml": {"version": 1, **({"practice": state.name} if state.name else {}),
+                                 "prune": True}}
+    for name, members in sorted(groups.items()):
+        files[directory / "members" / f"{name}.yaml"] = {
+            "version": 1, "members": _export_members(members)}
+    files[directory / "clients.yaml"] = {"version": 1, "clients": _export_clients(state)}
+    for path, doc in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(HEADER + _yaml(doc), "utf-8")
+    return list(files)
+
+
+def _yaml(doc: dict[str, Any]) -> str:
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(doc, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _export_members(members: Iterable[MemberState]) -> list[dict[str, Any]]:
+    out = []
+    for m in sorted(members, key=lambda m: (not m.owner, m.email)):
         item: dict[str, Any] = {"email": m.email, "first_name": m.first_name,
                                 "last_name": m.last_name}
         if m.owner:
@@ -156,7 +270,11 @@ def export(state: PracticeState) -> str:
                 item["full_clinical_access"] = True
             if m.supervisor:
                 item["supervised_by"] = m.supervisor
-        members.append(item)
+        out.append(item)
+    return out
+
+
+def _export_clients(state: PracticeState) -> list[dict[str, Any]]:
     clients = []
     for c in sorted(state.clients.values(), key=lambda c: c.id):
         client: dict[str, Any] = {"id": c.id, "practitioner": c.practitioner}
@@ -165,9 +283,4 @@ def export(state: PracticeState) -> str:
         if c.supervisor:
             client["supervisor"] = c.supervisor
         clients.append(client)
-    doc: dict[str, Any] = {"version": 1}
-    if state.name:
-        doc["practice"] = state.name
-    doc.update(prune=True, members=members, clients=clients)
-    header = "# Exported by shsync from the live practice. Clients appear by id only.\n"
-    return header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+    return clients

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import click
 
 from shsync import __version__, app
+from shsync import onboard as onboarding
 from shsync.backends import DEFAULT_URL, open_backend
 from shsync.backends.base import Backend, BackendError
 from shsync.diagnostics import Diagnostic, Severity
@@ -197,11 +199,14 @@ def _echo_warnings(diagnostics: Sequence[Diagnostic]) -> None:
               help="Apply an org file's plan without asking (needed when not on a terminal).")
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds to wait while another apply of the same practice holds the lock.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Apply an org file's invitations in waves of N, each its own transaction; "
+                   "running it again after an interruption continues where it stopped.")
 @_guard_options
 @_handled
 def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeout: float,
-                  max_removals: int | None, allow_mass_removal: bool, actor: str | None,
-                  allow_pending_grants: bool) -> None:
+                  batch_size: int | None, max_removals: int | None, allow_mass_removal: bool,
+                  actor: str | None, allow_pending_grants: bool) -> None:
     """Apply a saved plan (PLANFILE from `plan --out`), or plan an org file and apply that.
 
     A saved plan is applied exactly as it was reviewed; if the live practice has changed since,
@@ -211,12 +216,13 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
     with ExitStack() as stack:
         backend = _open(stack, backend_url, lock_timeout)
         at = app.now()
+        options = Options(max_removals, allow_mass_removal, allow_pending_grants)
         if app.is_plan_file(target):
+            if batch_size:
+                raise app.UserError("--batch-size applies an org file, not a saved plan")
             result = app.read_plan_file(target)
         else:
-            planned = app.make_plan(target, backend, at=at, who=who,
-                                    options=Options(max_removals, allow_mass_removal,
-                                                    allow_pending_grants))
+            planned = app.make_plan(target, backend, at=at, who=who, options=options)
             _echo_warnings(planned.diagnostics)
             result = planned.plan
             click.echo(render.text(result, _style), nl=False)
@@ -227,9 +233,37 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
         if not result.has_changes:
             click.echo("No changes to apply.")
             return
+        if batch_size:
+            _apply_in_waves(target, backend, at, who, batch_size, options,
+                            result.summary.invite)
+            return
         entry = _apply_with_progress(result, backend, at, who)
     click.echo(f"Applied. {result.summary.line()} Audit entry #{entry.seq} "
                f"({entry.plan_hash[:19]}).")
+
+
+def _apply_in_waves(target: Path, backend: Backend, at: str, who: Any, size: int,
+                    options: Options, total: int) -> None:
+    started = time.monotonic()
+    bar = click.progressbar(length=max(total, 1), label="Inviting", file=sys.stderr,
+                            show_pos=True) if sys.stderr.isatty() else None
+
+    def report(batch: app.Batch) -> None:
+        rate = batch.invited / max(time.monotonic() - started, 1e-6)
+        if bar is not None:
+            bar.label = f"Inviting ({rate:,.0f}/s)"
+            bar.update(batch.invited - bar.pos)
+        else:
+            last = " (final pass)" if batch.final else ""
+            click.echo(f"batch {batch.number}{last}: {batch.invited:,} of {total:,} invited, "
+                       f"{rate:,.0f}/s", err=True)
+
+    with bar if bar is not None else ExitStack():
+        batches = app.apply_in_batches(target, backend, who=who, at=at, size=size,
+                                       options=options, on_batch=report)
+    entries = [b.entry.seq for b in batches if b.entry]
+    click.echo(f"Applied in {len(entries)} transaction(s); audit entries "
+               f"{', '.join(f'#{n}' for n in entries) or 'none'}.")
 
 
 def _confirm() -> None:
@@ -293,6 +327,53 @@ def access(client_id: str | None, member: str | None, org_path: Path | None, bac
                    nl=False)
 
 
+# --- onboarding ----------------------------------------------------------------------------
+
+def _mapping(pairs: Sequence[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        column, sep, field = pair.rpartition("=")
+        if not sep or not column.strip() or not field.strip():
+            raise app.UserError(f"--map {pair!r}: write it as COLUMN=FIELD, like "
+                                "'Work Email=email'")
+        mapping[column.strip()] = field.strip()
+    return mapping
+
+
+@cli.command()
+@click.argument("roster", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False), default="org",
+              show_default=True, help="The org directory to merge into (created if missing).")
+@click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",
+              help="Map a roster column to a field, like 'Work Email=email' (repeatable).")
+@click.option("--skip-invalid", is_flag=True,
+              help="Write the good rows and report the rest, instead of writing nothing.")
+@click.option("--update", is_flag=True,
+              help="Replace members already declared whose data differ in the roster.")
+@_handled
+def onboard(roster: Path, out: Path, maps: tuple[str, ...], skip_invalid: bool,
+            update: bool) -> None:
+    """Turn an HR roster (CSV) into org files, checked with the same rules as validate.
+
+    Columns map by header: email, first_name, last_name, roles (separated by ; or |), admin,
+    npi, taxonomy, billing_access, supervised_by. Nothing is written unless every row is good
+    (or --skip-invalid). Members already declared in OUT are never touched without --update.
+    """
+    try:
+        outcome = onboarding.onboard(roster, out, _mapping(maps), skip_invalid=skip_invalid,
+                                     update=update)
+    except onboarding.OnboardRefused as exc:
+        _echo_diagnostics(exc.outcome.diagnostics, "text")
+        raise app.UserError("the roster has problems; nothing was written") from None
+    _echo_diagnostics(outcome.diagnostics, "text")
+    click.echo(f"Added {len(outcome.added)} member(s), updated {len(outcome.updated)}, "
+               f"{len(outcome.unchanged)} already declared"
+               + (f"; skipped rows {', '.join(map(str, outcome.skipped_rows))}"
+                  if outcome.skipped_rows else "")
+               + (f". Wrote {', '.join(str(p) for p in outcome.written)}." if outcome.written
+                  else ". Nothing to write."), err=True)
+
+
 # --- seed, export, history --------------------------------------------------------------------
 
 @cli.command()
@@ -311,13 +392,25 @@ def seed(snapshot: Path, backend_url: str) -> None:
 
 @cli.command()
 @_backend_option
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write to this file instead of standard output.")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Write to this file (or directory, with --split-by) instead of standard "
+                   "output.")
+@click.option("--split-by", type=click.Choice(["none", "role"]), default="none",
+              show_default=True,
+              help="role: a directory of files a team can own in parts: org.yaml, "
+                   "members/<role>.yaml, clients.yaml.")
 @_handled
-def export(backend_url: str, output: Path | None) -> None:
+def export(backend_url: str, output: Path | None, split_by: str) -> None:
     """Write the live practice as an org file (it validates and plans to no changes)."""
     with ExitStack() as stack:
-        text = app.export(_open(stack, backend_url).read())
+        state = _open(stack, backend_url).read()
+    if split_by == "role":
+        if output is None:
+            raise app.UserError("--split-by role writes a directory: give it with -o DIR")
+        written = app.export_split(state, output)
+        click.echo(f"Wrote {len(written)} files under {output}.", err=True)
+        return
+    text = app.export(state)
     if output:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, "utf-8")

@@ -21,13 +21,15 @@ class Severity(str, Enum):
 
 @dataclass(frozen=True, slots=True)
 class Location:
-    """A place in a file; line and column are 1-based."""
+    """A place in a file; line and column are 1-based. A roster row has no column."""
 
     file: str
     line: int
-    column: int
+    column: int | None
 
     def __str__(self) -> str:
+        if self.column is None:
+            return f"{self.file}:{self.line}"
         return f"{self.file}:{self.line}:{self.column}"
 
 
@@ -89,4 +91,4 @@ def has_errors(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> bool:
 
 def sort_key(d: Diagnostic) -> tuple[str, int, int, str]:
     loc = d.location
-    return (loc.file, loc.line, loc.column, d.code) if loc else ("", 0, 0, d.code)
+    return (loc.file, loc.line, loc.column or 0, d.code) if loc else ("", 0, 0, d.code)

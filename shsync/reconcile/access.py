@@ -20,8 +20,9 @@ what they hold on particular clients. Profiles make the question cheap at any si
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 
 from shsync.reconcile.state import MemberState, PracticeState
 
@@ -76,11 +77,13 @@ _SIGN = frozenset({("sign_notes", "supervisor")})
 
 @dataclass(frozen=True)
 class Profile:
-    everywhere: Held = frozenset()
+    everywhere: Held = frozenset()  # on every client that exists
     per_client: Mapping[str, Held] = field(default_factory=dict)
+    exists: Container[str] = frozenset()
 
     def on(self, client: str) -> Held:
-        return self.everywhere | self.per_client.get(client, frozenset())
+        wide = self.everywhere if client in self.exists else frozenset()
+        return wide | self.per_client.get(client, frozenset())
 
 
 class AccessIndex:
@@ -114,7 +117,8 @@ class AccessIndex:
         if m.has("supervisor"):
             for cid in self._signing(email):
                 per[cid] |= _SIGN
-        return Profile(_everywhere(m), {cid: frozenset(h) for cid, h in per.items()})
+        return Profile(_everywhere(m), {cid: frozenset(h) for cid, h in per.items()},
+                       self.state.clients)
 
     def _signing(self, supervisor: str) -> Iterator[str]:
         clients = self.state.clients
@@ -132,13 +136,28 @@ def rows_for_member(state: PracticeState, email: str) -> list[Row]:
             for cap, reason in sorted(profile.on(cid), key=_order)]
 
 
+def held_on(state: PracticeState, email: str, client: str) -> Held:
+    """What one member holds on one client, without indexing the whole practice."""
+    m = state.members.get(email)
+    c = state.clients.get(client)
+    if m is None or c is None:
+        return frozenset()
+    held = set(_everywhere(m))
+    if c.practitioner == email:
+        held |= _assigned(m)
+    if email in c.access:
+        held |= _granted(m)
+    if m.has("supervisor"):
+        practitioner = state.members.get(c.practitioner)
+        signs = c.supervisor or (practitioner.supervisor if practitioner else None)
+        if signs == email:
+            held |= _SIGN
+    return frozenset(held)
+
+
 def rows_for_client(state: PracticeState, client: str) -> list[Row]:
-    index = AccessIndex(state)
-    rows = []
-    for email in sorted(state.members):
-        rows.extend(Row(email, client, cap, reason)
-                    for cap, reason in sorted(index.profile(email).on(client), key=_order))
-    return rows
+    return [Row(email, client, cap, reason) for email in sorted(state.members)
+            for cap, reason in sorted(held_on(state, email, client), key=_order)]
 
 
 def _order(held: tuple[str, str]) -> tuple[int, int]:
@@ -179,38 +198,50 @@ def _reason(held: Held, caps: Iterable[str]) -> str:
     return ", ".join(reasons)
 
 
-def _touched(before: PracticeState, after: PracticeState) -> set[str]:
-    """Members whose access can differ: changed members, and everyone a changed client names."""
-    touched = {e for e in set(before.members) | set(after.members)
-               if before.members.get(e) != after.members.get(e)}
+def _access_fields(m: MemberState | None) -> tuple[object, ...] | None:
+    """The part of a member that access depends on (names, NPI and status do not count)."""
+    if m is None:
+        return None
+    return (m.roles, m.admin, m.billing_access, m.full_clinical_access, m.supervisor)
+
+
+def _changed_members(before: PracticeState, after: PracticeState) -> set[str]:
+    changed = {e for e in set(before.members) | set(after.members)
+               if _access_fields(before.members.get(e)) != _access_fields(after.members.get(e))}
     for state in (before, after):
-        for e in list(touched):
+        for e in list(changed):
             m = state.members.get(e)
             if m and m.supervisor:
-                touched.add(m.supervisor)  # their signing follows the supervisee
-    for cid in set(before.clients) | set(after.clients):
-        b, a = before.clients.get(cid), after.clients.get(cid)
-        if b == a:
-            continue
-        for c in (b, a):
-            if c is None:
-                continue
-            touched.update((c.practitioner, *c.access))
-            if c.supervisor:
-                touched.add(c.supervisor)
-            for state in (before, after):
-                m = state.members.get(c.practitioner)
-                if m and m.supervisor:
-                    touched.add(m.supervisor)
-    return touched
+                changed.add(m.supervisor)  # their signing follows the supervisee
+    return changed
+
+
+def _named_by(state: PracticeState, client: str) -> set[str]:
+    c = state.clients.get(client)
+    if c is None:
+        return set()
+    named = {c.practitioner, *c.access}
+    if c.supervisor:
+        named.add(c.supervisor)
+    practitioner = state.members.get(c.practitioner)
+    if practitioner and practitioner.supervisor:
+        named.add(practitioner.supervisor)
+    return named
 
 
 def delta(before: PracticeState, after: PracticeState) -> tuple[AccessChange, ...]:
-    """Who gains and who loses which capabilities on which clients between two states."""
+    """Who gains and who loses which capabilities on which clients between two states.
+
+    The work is proportional to what changed: members whose access fields changed are compared
+    on every client they touch; for other members, only the changed clients that name them.
+    """
+    members = _changed_members(before, after)
     old, new = AccessIndex(before), AccessIndex(after)
     total = len(after.clients)
-    changes: list[AccessChange] = []
-    for email in sorted(_touched(before, after)):
+    created = sorted(set(after.clients) - set(before.clients))  # clients are never deleted
+    new_clients = frozenset(created)
+    changes: list[AccessChange] = list(_creation_gains(before, after, created))
+    for email in sorted(members):
         was, now = old.profile(email), new.profile(email)
         if email in before.members and email not in after.members:
             clients = sorted(set(was.per_client) | (set(before.clients) if was.everywhere
@@ -220,13 +251,67 @@ def delta(before: PracticeState, after: PracticeState) -> tuple[AccessChange, ..
                                             tuple(clients[:LIST_LIMIT]), len(clients),
                                             bool(was.everywhere)))
             continue
-        changes.extend(_member_delta(email, was, now, total))
+        changes.extend(_member_delta(email, was, now, total, new_clients))
+    per_client: dict[str, dict[tuple[str, tuple[str, ...], str], list[str]]] = defaultdict(
+        lambda: defaultdict(list))
+    for cid in sorted(set(before.clients) | set(after.clients)):
+        if before.clients.get(cid) == after.clients.get(cid):
+            continue
+        for email in (_named_by(before, cid) | _named_by(after, cid)) - members:
+            wide = after.members.get(email)
+            skip = _caps(_everywhere(wide)) if wide and cid not in before.clients else set()
+            _client_delta(per_client[email], cid, held_on(before, email, cid),
+                          held_on(after, email, cid), skip)
+    for email in sorted(per_client):
+        for (change, caps, reason), clients in sorted(per_client[email].items()):
+            changes.append(AccessChange(email, change, caps, reason,
+                                        tuple(clients[:LIST_LIMIT]), len(clients)))
+    changes.sort(key=lambda a: (a.member, a.change, a.reason, a.capabilities))
     return tuple(changes)
 
 
-def _member_delta(email: str, was: Profile, now: Profile, total: int) -> Iterator[AccessChange]:
+def _client_delta(grouped: dict[tuple[str, tuple[str, ...], str], list[str]], cid: str,
+                  before: Held, after: Held, skip_gain: Iterable[str] = frozenset(),
+                  skip_loss: Iterable[str] = frozenset()) -> None:
+    for key in _diff(before, after, frozenset(skip_gain), frozenset(skip_loss)):
+        grouped[key].append(cid)
+
+
+@cache
+def _diff(before: Held, after: Held, skip_gain: frozenset[str],
+          skip_loss: frozenset[str]) -> tuple[tuple[str, tuple[str, ...], str], ...]:
+    """The gain and loss between two holdings; the same few holdings recur across thousands
+    of clients, so each pair is worked out once."""
+    keys = []
+    gained = _caps(after) - _caps(before) - skip_gain
+    lost = _caps(before) - _caps(after) - skip_loss
+    if gained:
+        keys.append(("gain", _sorted(gained), _reason(after, gained)))
+    if lost:
+        keys.append(("lose", _sorted(lost), _reason(before, lost)))
+    return tuple(keys)
+
+
+def _creation_gains(before: PracticeState, after: PracticeState,
+                    created: list[str]) -> Iterator[AccessChange]:
+    """A new client opens to everyone whose role reaches every client."""
+    if not created:
+        return
+    for email, m in sorted(after.members.items()):
+        wide = _everywhere(m)
+        old = before.members.get(email)
+        # Capabilities this member gains everywhere are reported once, as "all clients".
+        caps = _caps(wide) & (_caps(_everywhere(old)) if old else set())
+        if caps:
+            yield AccessChange(email, "gain", _sorted(caps), _reason(wide, caps),
+                               tuple(created[:LIST_LIMIT]), len(created))
+
+
+def _member_delta(email: str, was: Profile, now: Profile, total: int,
+                  created: frozenset[str]) -> Iterator[AccessChange]:
     wide_gain = _caps(now.everywhere) - _caps(was.everywhere)
     wide_loss = _caps(was.everywhere) - _caps(now.everywhere)
+    kept_wide = _caps(now.everywhere) & _caps(was.everywhere)  # on new clients: creation gains
     if wide_gain:
         yield AccessChange(email, "gain", _sorted(wide_gain), _reason(now.everywhere, wide_gain),
                            (), total, True)
@@ -234,14 +319,13 @@ def _member_delta(email: str, was: Profile, now: Profile, total: int) -> Iterato
         yield AccessChange(email, "lose", _sorted(wide_loss), _reason(was.everywhere, wide_loss),
                            (), total, True)
     grouped: dict[tuple[str, tuple[str, ...], str], list[str]] = defaultdict(list)
+    # A new client where the member holds nothing specific can only add role-wide capabilities,
+    # which are reported above or as creation gains: only clients in the profiles need a look.
+    on_new = frozenset(wide_gain | kept_wide)
+    wide_gain_f, wide_loss_f = frozenset(wide_gain), frozenset(wide_loss)
     for cid in sorted(set(was.per_client) | set(now.per_client)):
-        before, after = was.on(cid), now.on(cid)
-        gained = _caps(after) - _caps(before) - wide_gain
-        lost = _caps(before) - _caps(after) - wide_loss
-        if gained:
-            grouped[("gain", _sorted(gained), _reason(after, gained))].append(cid)
-        if lost:
-            grouped[("lose", _sorted(lost), _reason(before, lost))].append(cid)
+        skip = on_new if cid in created else wide_gain_f
+        _client_delta(grouped, cid, was.on(cid), now.on(cid), skip, wide_loss_f)
     for (change, caps, reason), clients in sorted(grouped.items()):
         yield AccessChange(email, change, caps, reason, tuple(clients[:LIST_LIMIT]), len(clients))
 

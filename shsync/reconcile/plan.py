@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from shsync.reconcile.access import AccessChange
@@ -69,8 +70,12 @@ class Plan:
     def applicable(self) -> bool:
         return not self.errors
 
+    @cached_property
+    def _status_map(self) -> dict[str, str]:
+        return dict(self.statuses)
+
     def status_of(self, email: str) -> str | None:
-        return dict(self.statuses).get(email)
+        return self._status_map.get(email)
 
     def to_dict(self) -> dict[str, Any]:
         return {

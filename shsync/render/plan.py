@@ -85,6 +85,12 @@ def describe(o: Operation) -> tuple[str, str]:
     raise ValueError(f"unknown action {a}")
 
 
+def _describe(o: Operation, plan: Plan) -> tuple[str, str]:
+    if o.action == "remove_member" and plan.status_of(o.target) == "invited":
+        return "-", "revoke the pending invitation"
+    return describe(o)
+
+
 def _after(o: Operation) -> str:
     return f" ({o.after})" if o.after else ""
 
@@ -127,7 +133,7 @@ def text(plan: Plan, style: Style = _plain) -> str:
     if not plan.operations:
         lines.append("No changes. The live practice matches the org file.")
     for o in plan.operations:
-        symbol, what = describe(o)
+        symbol, what = _describe(o, plan)
         lines.append(style(f"  {symbol} {_subject(o, plan)}: {what}{_after(o)}{_widens(o)}",
                            _COLOUR[symbol]))
     if plan.access_changes:
@@ -164,7 +170,7 @@ def markdown(plan: Plan) -> str:
     if plan.operations:
         rows = ["| | target | change |", "|---|---|---|"]
         for o in plan.operations:
-            symbol, what = describe(o)
+            symbol, what = _describe(o, plan)
             flag = " **widens access**" if o.escalation else ""
             rows.append(f"| `{symbol}` | {_subject(o, plan)} | {what}{_after(o)}{flag} |")
         if len(plan.operations) > 30:
@@ -180,9 +186,11 @@ def markdown(plan: Plan) -> str:
 _MEMBERS = "Account Settings > Account > Members"
 
 
-def _step(o: Operation) -> str:
+def _step(o: Operation, plan: Plan) -> str:
     a, t = o.action, o.target
     edit = f'{_MEMBERS} > "..." next to {t} > Edit'
+    if a == "remove_member" and plan.status_of(t) == "invited":
+        return f'{_MEMBERS} > "..." next to {t} (invited) > Revoke invitation.'
     if a == "invite_member":
         return (f"{_MEMBERS} > Invite Someone: email {t}, name {o.get('first_name')} "
                 f"{o.get('last_name')}; {_invite_text(o)[len('invite as '):]}. Send the invitation.")
@@ -215,7 +223,7 @@ def runbook(plan: Plan) -> str:
         status = plan.status_of(o.target)
         pending = f" [{o.target} has not accepted the invitation yet]" if status == "invited" else ""
         after = f" Do this {o.after}." if o.after else ""
-        lines.append(f"{number}. {_step(o)}{after}{pending}{_widens(o)}")
+        lines.append(f"{number}. {_step(o, plan)}{after}{pending}{_widens(o)}")
     if plan.warnings:
         lines += ["", "Before you start, note:"] + [f"  ! {w.message}" for w in plan.warnings]
     if plan.access_changes:

@@ -116,3 +116,11 @@ def test_members_must_be_a_list(tmp_path):
     org = base_org()
     org["members"] = {"email": "a@b.example"}
     assert codes(load_data(tmp_path, org)) == ["wrong-type"]
+
+
+def test_a_trailing_newline_never_passes_a_pattern(tmp_path):
+    # Python's re lets `$` match before a final newline; JSON Schema (ECMA) does not.
+    org = base_org()
+    org["members"][1]["npi"] = "1234567893\n"
+    loaded = load_data(tmp_path, org)
+    assert not loaded.ok and codes(loaded) == ["invalid-value"]

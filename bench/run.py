@@ -1,0 +1,208 @@
+"""The scale benchmark: `python bench/run.py [--sizes S,M,L] [--repeat N] [--no-pg]`.
+
+For each size it generates a practice (S: 100 members / 2,000 clients, M: 1,000 / 20,000,
+L: 10,000 / 200,000; every client with 0-3 grants, about a third of members supervised), seeds a
+live state that differs by about 1%, and times each command in a fresh process, with its peak
+memory (max RSS): the parse floor (PyYAML's C loader on the same file), validate, plan, apply of
+the full onboarding into an empty SQLite store and into PostgreSQL, and a no-change plan after
+apply. It prints one markdown table and writes it to bench/results.md with the machine and
+versions. This is a script, not a test: timings are never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from bench.generate import SIZES, drifted, org, write  # noqa: E402
+
+PG_URL = os.environ.get("SHSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+NOW = "2026-11-26T12:00:00Z"
+FLOOR = ("import yaml, sys; yaml.load(open(sys.argv[1], 'rb'), "
+         "Loader=getattr(yaml, 'CSafeLoader', yaml.SafeLoader))")
+
+
+@dataclass
+class Measure:
+    seconds: float
+    peak_mb: float
+    code: int
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> Measure:
+    started = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - started
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 2):
+        raise SystemExit(f"{' '.join(args)} failed ({code}):\n{err}")
+    return Measure(elapsed, usage.ru_maxrss / 1024, code)
+
+
+def best(args: list[str], env: dict[str, str], cwd: Path, repeat: int,
+         before: object = None) -> Measure:
+    runs = []
+    for _ in range(repeat):
+        if callable(before):
+            before()
+        runs.append(run(args, env, cwd))
+    return Measure(statistics.median(r.seconds for r in runs),
+                   max(r.peak_mb for r in runs), runs[-1].code)
+
+
+def pg_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL, connect_timeout=3):
+            return True
+    except Exception:  # noqa: BLE001 - no server: the PostgreSQL column is left out
+        return False
+
+
+def drop_pg_schema(schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def measure_size(size: str, work: Path, repeat: int, with_pg: bool) -> dict[str, Measure]:
+    members, clients = SIZES[size]
+    doc = org(members, clients)
+    org_file = write(work / f"{size}.yaml", doc)
+    live_file = write(work / f"{size}-live.yaml", drifted(doc))
+    shsync = [sys.executable, "-m", "shsync"]
+    base_env = {**os.environ, "SHSYNC_NOW": NOW, "PYTHONPATH": str(HERE.parent)}
+    results: dict[str, Measure] = {}
+    results["parse floor"] = best([sys.executable, "-c", FLOOR, str(org_file)], base_env, work,
+                                  repeat)
+    results["validate"] = best([*shsync, "validate", str(org_file)], base_env, work, repeat)
+
+    drift_db = work / f"{size}-drift.db"
+    drift_env = {**base_env, "SHSYNC_BACKEND": f"sqlite:///{drift_db}"}
+    run([*shsync, "seed", str(live_file)], drift_env, work)
+    results["plan (1% drift)"] = best([*shsync, "plan", str(org_file), "--allow-mass-removal",
+                                       "--allow-pending-grants"], drift_env, work, repeat)
+
+    onboard_db = work / f"{size}-onboard.db"
+    onboard_env = {**base_env, "SHSYNC_BACKEND": f"sqlite:///{onboard_db}"}
+    apply = [*shsync, "apply", str(org_file), "--auto-approve", "--allow-pending-grants"]
+
+    def fresh_sqlite() -> None:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{onboard_db}{suffix}").unlink(missing_ok=True)
+
+    results["apply onboarding, SQLite"] = best(apply, onboard_env, work, repeat, fresh_sqlite)
+    results["no-change plan after apply"] = best([*shsync, "plan", str(org_file)], onboard_env,
+                                                 work, repeat)
+    if with_pg:
+        schema = f"shsync_bench_{uuid.uuid4().hex[:8]}"
+        pg_env = {**base_env, "SHSYNC_BACKEND": f"{PG_URL}?schema={schema}"}
+        try:
+            results["apply onboarding, PostgreSQL"] = best(
+                apply, pg_env, work, repeat, lambda: drop_pg_schema(schema))
+        finally:
+            drop_pg_schema(schema)
+    results["file size (MB)"] = Measure(org_file.stat().st_size / 1e6, 0, 0)
+    return results
+
+
+def machine() -> list[str]:
+    import psycopg
+    import pydantic
+    import yaml
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return [f"- machine: {os.cpu_count()} cores, {cpu}, {platform.platform()}",
+            f"- Python {platform.python_version()}, PyYAML {yaml.__version__} "
+            f"(libyaml: {yaml.__with_libyaml__}), pydantic {pydantic.VERSION}, "
+            f"SQLite {sqlite3.sqlite_version}, psycopg {psycopg.__version__}"]
+
+
+def table(results: dict[str, dict[str, Measure]]) -> list[str]:
+    sizes = list(results)
+    steps = [s for s in next(iter(results.values())) if s != "file size (MB)"]
+    head = "| step | " + " | ".join(f"{s}: s (x floor), peak MB" for s in sizes)
+    ratio = "M" in results and "L" in results
+    lines = [head + (" | L/M time |" if ratio else " |"),
+             "|---" * (len(sizes) + 1 + ratio) + "|"]
+    for step in steps:
+        cells = []
+        for size in sizes:
+            m = results[size].get(step)
+            floor = results[size]["parse floor"].seconds
+            cells.append("–" if m is None else
+                         f"{m.seconds:.2f} ({m.seconds / floor:.2f}x), {m.peak_mb:.0f}")
+        line = f"| {step} | " + " | ".join(cells)
+        if ratio and step in results["M"] and step in results["L"]:
+            line += f" | {results['L'][step].seconds / results['M'][step].seconds:.1f}x"
+        elif ratio:
+            line += " | –"
+        lines.append(line + " |")
+    sizes_mb = ", ".join(f"{s} {results[s]['file size (MB)'].seconds:.1f} MB" for s in sizes)
+    lines.append("")
+    lines.append(f"Org file sizes: {sizes_mb}.")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="S,M,L", help="comma-separated: S, M, L")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per step (median)")
+    parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--out", type=Path, default=HERE / "results.md")
+    args = parser.parse_args()
+    sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown:
+        raise SystemExit(f"unknown size(s): {', '.join(unknown)}; use S, M, L")
+    with_pg = not args.no_pg and pg_available()
+    work = Path(tempfile.mkdtemp(prefix="shsync-bench-"))
+    try:
+        results = {}
+        for size in sizes:
+            print(f"measuring {size} ...", file=sys.stderr, flush=True)
+            results[size] = measure_size(size, work, args.repeat, with_pg)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    lines = ["# shsync benchmark", "",
+             f"`python bench/run.py --sizes {','.join(sizes)} --repeat {args.repeat}`, "
+             f"{time.strftime('%Y-%m-%d')}. Each step is a fresh process; wall seconds "
+             f"(median of {args.repeat}), the ratio to the parse floor (PyYAML's C loader on "
+             "the same file), and peak memory (max RSS).", "", *machine(), "", *table(results)]
+    if not with_pg:
+        lines += ["", "PostgreSQL was not measured (no server, or --no-pg)."]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.out.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
