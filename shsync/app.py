@@ -30,6 +30,8 @@ from shsync.schema.load import load_org, load_snapshot
 class UserError(Exception):
     """Something the user can fix; the message says what. Exit code 1, nothing changed."""
 
+    code: str | None = None
+
 
 class InvalidInput(UserError):
     def __init__(self, diagnostics: tuple[Diagnostic, ...]):
@@ -158,13 +160,17 @@ def read_plan_file(path: Path) -> Plan:
     try:
         return from_file(text)
     except InvalidPlan as exc:
-        raise UserError(f"{path}: refusing this plan: {exc}") from None
+        error = UserError(f"{path}: error[{exc.code}]: refusing this plan: {exc}")
+        error.code = exc.code
+        raise error from None
 
 
 def is_plan_file(path: Path) -> bool:
-    """A saved plan is JSON naming its kind; anything else is taken for an org path."""
+    """A saved plan is a .json file, or JSON naming its kind; anything else is an org path."""
     if not path.is_file():
         return False
+    if path.suffix.lower() == ".json":
+        return True
     try:
         with path.open("rb") as fh:
             head = fh.read(4096)

@@ -16,7 +16,7 @@ import click
 from shsync import __version__, app
 from shsync import onboard as onboarding
 from shsync.backends import DEFAULT_URL, open_backend
-from shsync.backends.base import Backend, BackendError
+from shsync.backends.base import Backend, BackendError, verify_chain
 from shsync.diagnostics import Diagnostic, Severity
 from shsync.reconcile.planner import Options
 from shsync.render import access as render_access
@@ -101,8 +101,10 @@ def _handled(command: Callable[..., Any]) -> Callable[..., Any]:
         except app.InvalidInput as exc:
             _echo_diagnostics(exc.diagnostics, "text")
             click.echo(f"error: {exc}; nothing was changed", err=True)
-        except (app.UserError, BackendError) as exc:
-            click.echo(f"error: {exc}", err=True)
+        except app.UserError as exc:
+            click.echo(str(exc) if exc.code else f"error: {exc}", err=True)
+        except BackendError as exc:
+            click.echo(f"error[{exc.code}]: {exc}", err=True)
         sys.exit(EXIT_ERROR)
 
     return wrapper
@@ -237,7 +239,12 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
             _apply_in_waves(target, backend, at, who, batch_size, options,
                             result.summary.invite)
             return
-        entry = _apply_with_progress(result, backend, at, who)
+        try:
+            entry = _apply_with_progress(result, backend, at, who)
+        except BackendError as exc:
+            refused = app.UserError(f"{target}: error[{exc.code}]: {exc}")
+            refused.code = exc.code
+            raise refused from None
     click.echo(f"Applied. {result.summary.line()} Audit entry #{entry.seq} "
                f"({entry.plan_hash[:19]}).")
 
@@ -423,11 +430,23 @@ def export(backend_url: str, output: Path | None, split_by: str) -> None:
 @_backend_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@click.option("--verify", is_flag=True,
+              help="Check the hash chain of the log and report the first broken entry.")
 @_handled
-def history(backend_url: str, fmt: str) -> None:
-    """Show the audit log of applies: who, when, which plan, what changed."""
+def history(backend_url: str, fmt: str, verify: bool) -> None:
+    """Show the audit log of applies: who, when, which plan, what changed.
+
+    Each entry carries the hash of the one before it, so an edited or deleted entry shows.
+    """
     with ExitStack() as stack:
         entries = _open(stack, backend_url).history()
+    if verify:
+        broken = verify_chain(entries)
+        if broken:
+            raise app.UserError(f"the audit log is not intact: {broken}")
+        click.echo(f"The audit log is intact: {len(entries)} entr"
+                   f"{'y' if len(entries) == 1 else 'ies'}, each chained to the one before.")
+        return
     if fmt == "json":
         click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
         return

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import signal
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -18,18 +20,36 @@ from itertools import groupby
 from typing import Any
 
 from shsync.backends.base import (
-    AuditEntry, BackendError, Forbidden, NotEmpty, Progress, StalePlan, WrongPractice,
+    GENESIS, AuditEntry, BackendError, Forbidden, NotEmpty, Progress, StalePlan, WrongPractice,
+    entry_digest,
 )  # fmt: skip
 from shsync.reconcile.authorize import Actor, forbidden
 from shsync.reconcile.operations import Operation
-from shsync.reconcile.plan import Plan, canonical
+from shsync.reconcile.plan import Plan
 from shsync.reconcile.simulate import simulate, violations
 from shsync.reconcile.state import (
     Appointment, ClientState, MemberState, Note, PracticeState, fingerprint,
 )  # fmt: skip
 
 SCHEMA_VERSION = 1
-GENESIS = "sha256:" + "0" * 64
+# Test-only: kill this process (SIGKILL) right after the k-th operation of an apply. Nothing
+# reads it unless it is set; the crash tests set it to prove an apply is all or nothing.
+FAULT_HOOK = "SHSYNC_TEST_KILL_AFTER_OPS"
+
+
+_ops_done = 0  # operations this process has applied, counted only while the hook is set
+
+
+def _kill_after() -> int | None:
+    value = os.environ.get(FAULT_HOOK)
+    return int(value) if value else None
+
+
+def _fault_point(kill_after: int, count: int) -> None:
+    global _ops_done
+    _ops_done += count
+    if _ops_done >= kill_after:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS shsync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -193,13 +213,18 @@ class SqlBackend(ABC):
         if plan.actor != actor.email:
             raise Forbidden(f"the plan was made for {plan.actor or 'the operator'}, not for "
                             f"{actor.email or 'the operator'}; make a new plan as yourself")
+        kill_after = _kill_after()
         with self._transaction():
             self._check_current(plan, now, actor)
             done = 0
             for action, group in groupby(plan.operations, key=lambda o: o.action):
                 batch = list(group)
-                _HANDLERS[action](self, batch, now)
-                done += len(batch)
+                # With the fault hook set, one operation at a time, so it can stop after any.
+                for part in ([[o] for o in batch] if kill_after is not None else [batch]):
+                    _HANDLERS[action](self, part, now)
+                    done += len(part)
+                    if kill_after is not None:
+                        _fault_point(kill_after, len(part))
                 if progress:
                     progress(done)
             return self._audit(plan, actor.name, now)
@@ -231,8 +256,8 @@ class SqlBackend(ABC):
         summary = plan.summary.to_dict()
         body = {"seq": seq, "at": now, "actor": actor, "plan_hash": plan.digest(),
                 "fingerprint": plan.fingerprint, "summary": summary, "operations": operations,
-                "prev_hash": prev}
-        entry_hash = "sha256:" + hashlib.sha256(canonical(body).encode()).hexdigest()
+                "outcome": "applied", "prev_hash": prev}
+        entry_hash = entry_digest(body)
         self._execute("INSERT INTO audit (practice, seq, at, actor, plan_hash, fingerprint, "
                       "summary, operations, prev_hash, entry_hash) "
                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -106,7 +106,11 @@ def canonical(value: Any) -> str:
 
 
 class InvalidPlan(ValueError):
-    """A saved plan that cannot be trusted; the message says why."""
+    """A saved plan that cannot be trusted; `code` names why, the message explains."""
+
+    def __init__(self, message: str, code: str = "plan-malformed"):
+        super().__init__(message)
+        self.code = code
 
 
 def _messages(data: Any, field: str) -> tuple[Message, ...]:
@@ -139,16 +143,16 @@ def from_file(text: str) -> Plan:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise InvalidPlan(f"not a plan file: {exc}") from None
+        raise InvalidPlan(f"not a plan file: {exc}", "not-a-plan") from None
     if not isinstance(data, dict) or data.get("kind") != KIND:
-        raise InvalidPlan("not a shsync plan file")
+        raise InvalidPlan("not a shsync plan file", "not-a-plan")
     if data.get("format_version") != FORMAT_VERSION:
         raise InvalidPlan(f"plan format version {data.get('format_version')!r} is not supported "
-                          f"(this shsync reads version {FORMAT_VERSION})")
+                          f"(this shsync reads version {FORMAT_VERSION})", "plan-format-version")
     claimed = data.pop("plan_hash", None)
     if claimed != "sha256:" + hashlib.sha256(canonical(data).encode()).hexdigest():
         raise InvalidPlan("the plan's hash does not match its content: it was edited or damaged "
-                          "after it was made; make a new plan")
+                          "after it was made; make a new plan", "plan-hash-mismatch")
     try:
         summary = Summary(**{k: int(v) for k, v in data["summary"].items()})
         operations = tuple(from_dict(o) for o in data["changes"])

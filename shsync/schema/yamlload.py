@@ -230,6 +230,9 @@ def _syntax_diagnostic(exc: yaml.MarkedYAMLError, text: str, name: str) -> Diagn
     if mark is not None and text[mark.index: mark.index + 1] == "\t":
         return Diagnostic(Severity.ERROR, "yaml-tab",
                           "a tab character where YAML needs spaces; indent with spaces", loc)
+    if "maximum nesting depth" in problem:  # libyaml's own limit, reached while scanning ahead
+        return Diagnostic(Severity.ERROR, "yaml-too-deep",
+                          f"values are nested more than {MAX_DEPTH} levels deep", loc)
     context = f" {exc.context}" if exc.context else ""
     return Diagnostic(Severity.ERROR, "yaml-syntax", f"{problem}{context}", loc)
 

@@ -6,7 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from shsync.backends.base import BackendError, Forbidden, NotEmpty, StalePlan, WrongPractice
+from shsync.backends.base import (
+    BackendError, Forbidden, NotEmpty, StalePlan, WrongPractice, verify_chain,
+)
 from shsync.reconcile import planner
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import op
@@ -218,3 +220,28 @@ def test_the_audit_log_records_the_actor(backend):
                         practice="default", now=NOW, actor=admin)
     backend.apply(plan, actor=admin, now=NOW)
     assert backend.history()[0].actor == "admin" + D
+
+
+def _three_applies(backend):
+    backend.seed(seeded_state())
+    for name in ("x", "y", "z"):
+        state = backend.read()
+        backend.apply(plan_for(want(*state.members.values(), m(name, "biller")), state),
+                      actor=OPERATOR, now=NOW)
+    return backend.history()
+
+
+def test_an_intact_audit_chain_verifies(backend):
+    assert verify_chain(_three_applies(backend)) is None
+
+
+def test_an_edited_audit_entry_is_found(backend):
+    entries = _three_applies(backend)
+    forged = [entries[0], replace(entries[1], actor="someone else"), entries[2]]
+    assert verify_chain(forged) == "entry #2 was changed after it was written (its hash does not match)"
+
+
+def test_a_deleted_audit_entry_is_found(backend):
+    entries = _three_applies(backend)
+    assert verify_chain([entries[0], entries[2]]) == "entry #2 is missing (found #3 in its place)"
+    assert "entry #1" in verify_chain(entries[1:])

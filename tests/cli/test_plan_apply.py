@@ -147,3 +147,15 @@ def test_every_command_has_help(run):
     for command in ("validate", "schema", "plan", "apply", "seed", "export", "history"):
         result = run(command, "--help")
         assert result.returncode == 0 and len(result.stdout) > 100, command
+
+
+def test_history_verify_finds_a_tampered_entry(seeded, tmp_path):
+    import sqlite3
+
+    seeded("apply", ORG, "--auto-approve")
+    assert seeded("history", "--verify").returncode == 0
+    with sqlite3.connect(tmp_path / "practice.db") as conn:
+        conn.execute("UPDATE audit SET actor = 'nobody' WHERE seq = 1")
+    result = seeded("history", "--verify")
+    assert result.returncode == 1
+    assert "entry #1 was changed after it was written" in result.stderr

@@ -1,0 +1,218 @@
+"""Writes the hostile-input corpus beside this file: `python tests/corpus/build.py`.
+
+Each file is named `<expected error code>--<what it is>.<ext>`: .yaml files go to `shsync
+validate`, .csv rosters to `shsync onboard`, .json saved plans to `shsync apply` against the
+practice in `tests/corpus_support/live.yaml`. The files are committed; this script documents how
+they were made and can make them again.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+
+from shsync.reconcile import planner  # noqa: E402
+from shsync.reconcile.plan import canonical  # noqa: E402
+from shsync.reconcile.state import desired_from_org, state_from_snapshot  # noqa: E402
+from shsync.schema.load import load_org, load_snapshot  # noqa: E402
+
+D = "@corpus.example"
+GOOD: dict[str, Any] = {
+    "version": 1,
+    "members": [
+        {"email": f"dana{D}", "first_name": "Dana", "last_name": "O", "admin": True,
+         "owner": True, "roles": ["practitioner", "supervisor"], "npi": "1245319599"},
+        {"email": f"sam{D}", "first_name": "Sam", "last_name": "L", "roles": ["practitioner"],
+         "npi": "1234567893", "supervised_by": f"dana{D}"},
+        {"email": f"rosa{D}", "first_name": "Rosa", "last_name": "D", "roles": ["scheduler"]},
+    ],
+    "clients": [{"id": "C-1", "practitioner": f"sam{D}", "access": [f"dana{D}"]}],
+}
+
+
+def edit(change) -> dict[str, Any]:
+    doc = copy.deepcopy(GOOD)
+    change(doc)
+    return doc
+
+
+def m(doc: dict[str, Any], i: int) -> dict[str, Any]:
+    return doc["members"][i]
+
+
+def member(name: str, *roles: str, **extra: Any) -> dict[str, Any]:
+    return {"email": f"{name}{D}", "first_name": name.title(), "last_name": "X",
+            "roles": list(roles), **extra}
+
+
+def _cycle(d):
+    m(d, 1)["roles"] = ["practitioner", "supervisor"]
+    d["members"].append(member("ann", "practitioner", "supervisor", supervised_by=f"sam{D}"))
+    m(d, 1)["supervised_by"] = f"ann{D}"
+
+
+RULES: dict[str, Any] = {
+    "duplicate-email--same-address-twice": lambda d: d["members"].append(
+        member("SAM", "biller")),
+    "duplicate-client--same-id-twice": lambda d: d["clients"].append(
+        {"id": "C-1", "practitioner": f"sam{D}"}),
+    "no-role--member-without-role": lambda d: d["members"].append(member("ann")),
+    "invalid-npi--check-digit": lambda d: m(d, 1).update(npi="1234567890"),
+    "invalid-npi--starts-with-3": lambda d: m(d, 1).update(npi="3234567893"),
+    "invalid-npi--nine-digits": lambda d: m(d, 1).update(npi="123456789"),
+    "duplicate-npi--shared": lambda d: m(d, 1).update(npi="1245319599"),
+    "practitioner-only--npi-on-scheduler": lambda d: m(d, 2).update(npi="1234567893"),
+    "practitioner-only--billing-on-scheduler": lambda d: m(d, 2).update(billing_access=False),
+    "multiple-owners--two": lambda d: d["members"].append(
+        member("ann", "biller", admin=True, owner=True)),
+    "owner-not-admin--basic-owner": lambda d: (m(d, 0).update(admin=False),
+                                               m(d, 2).update(admin=True)),
+    "no-admin--nobody": lambda d: m(d, 0).update(admin=False, owner=False),
+    "unknown-supervisor--not-a-member": lambda d: m(d, 1).update(supervised_by=f"kim{D}"),
+    "not-a-supervisor--scheduler-supervises": lambda d: m(d, 1).update(
+        supervised_by=f"rosa{D}"),
+    "self-supervision--self": lambda d: m(d, 0).update(supervised_by=f"dana{D}"),
+    "supervision-cycle--two-members": _cycle,
+    "unknown-practitioner--client": lambda d: d["clients"][0].update(practitioner=f"kim{D}"),
+    "not-a-practitioner--client": lambda d: d["clients"][0].update(practitioner=f"rosa{D}"),
+    "unknown-member--grant": lambda d: d["clients"][0].update(access=[f"kim{D}"]),
+    "duplicate-access--grant-twice": lambda d: d["clients"][0].update(
+        access=[f"rosa{D}", f"rosa{D}"]),
+    "access-to-practitioner--own": lambda d: d["clients"][0].update(access=[f"sam{D}"]),
+    "client-supervisor-is-practitioner--own": lambda d: (
+        m(d, 1).update(roles=["practitioner", "supervisor"]),
+        d["clients"][0].update(supervisor=f"sam{D}")),
+    "handoff-from-member--still-declared": lambda d: d.update(handoffs=[{"from": f"sam{D}"}]),
+    "handoff-target--not-practitioner": lambda d: d.update(
+        handoffs=[{"from": f"jo{D}", "notes": f"rosa{D}"}]),
+    "duplicate-handoff--twice": lambda d: d.update(
+        handoffs=[{"from": f"jo{D}"}, {"from": f"jo{D}"}]),
+    "unsupported-version--two": lambda d: d.update(version=2),
+    "missing-key--no-last-name": lambda d: m(d, 2).pop("last_name"),
+    "unknown-key--supervisor-by": lambda d: m(d, 1).update(
+        supervisor_by=m(d, 1).pop("supervised_by")),
+    "invalid-role--typo": lambda d: m(d, 2).update(roles=["schedular"]),
+    "duplicate-item--role-twice": lambda d: m(d, 2).update(roles=["scheduler", "scheduler"]),
+    "invalid-email--no-at": lambda d: m(d, 2).update(email="rosa.corpus.example"),
+    "invalid-taxonomy--short": lambda d: m(d, 1).update(taxonomy="101YM0800"),
+    "invalid-client-id--a-name": lambda d: d["clients"][0].update(id="Jane Doe"),
+    "invalid-client-id--too-long": lambda d: d["clients"][0].update(id="C" * 65),
+    "invalid-length--huge-scalar": lambda d: m(d, 2).update(first_name="A" * 100_000),
+    "wrong-type--members-is-a-mapping": lambda d: d.update(members={"email": f"x{D}"}),
+}
+
+GOOD_TEXT = yaml.safe_dump(GOOD, sort_keys=False)
+RAW: dict[str, bytes] = {
+    "wrong-type--npi-without-quotes": GOOD_TEXT.replace("'1234567893'", "1234567893").encode(),
+    "wrong-type--norway-no": GOOD_TEXT.replace("admin: true", "admin: no").encode(),
+    "yaml-duplicate-key--email-twice": GOOD_TEXT.replace(
+        "  first_name: Rosa", f"  first_name: Rosa\n  email: other{D}").encode(),
+    "yaml-alias-bomb--billion-laughs": ("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+                                        + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 9)}]\n"
+                                                  for p, n in zip("abcdefgh", "bcdefghi"))
+                                        ).encode(),
+    "yaml-too-deep--nesting": ("version: 1\nx: " + "[" * 1000 + "]" * 1000 + "\n").encode(),
+    "encoding--nul-byte": GOOD_TEXT.replace("Rosa", "Ro\x00sa").encode(),
+    "encoding--invalid-utf8": GOOD_TEXT.encode().replace(b"Rosa", b"Ros\xe9"),
+    "encoding--utf16": GOOD_TEXT.encode("utf-16"),
+    "yaml-tab--tab-indent": GOOD_TEXT.replace("\n  first_name: Rosa", "\n\tfirst_name: Rosa")
+    .encode(),
+    "yaml-tag--python-object": b"version: 1\nmembers: !!python/object/apply:os.system [id]\n",
+    "yaml-tag--binary": b"version: 1\npractice: !!binary aGVsbG8=\n",
+    "yaml-tag--custom": b"version: 1\npractice: !secret name\n",
+    "yaml-merge-key--defaults": (b"version: 1\nbase: &b {last_name: X}\nmembers:\n"
+                                 b"  - <<: *b\n    email: a@corpus.example\n"),
+    "yaml-key-not-string--number": b"version: 1\n1: one\n",
+    "yaml-key-not-string--null": b"version: 1\n~: nothing\n",
+    "yaml-multiple-documents--two": GOOD_TEXT.encode() + b"---\nversion: 1\n",
+    "yaml-syntax--unclosed-list": b"version: 1\nmembers: [\n",
+    "yaml-alias--undefined": b"version: 1\npractice: *nowhere\n",
+    "empty-file--nothing": b"",
+    "empty-file--only-comments": b"# nothing here\n",
+    "not-a-mapping--a-list": b"- version: 1\n",
+    "not-a-mapping--a-scalar": b"just text\n",
+}
+
+ROSTER_HEADER = "email,first_name,last_name,roles,admin,npi,taxonomy,billing_access,supervised_by\n"
+ADMIN_ROW = f"dana{D},Dana,O,practitioner;supervisor,yes,1245319599,,,\n"
+ROSTERS: dict[str, bytes] = {
+    "missing-column--no-last-name": b"email,first_name\nx@corpus.example,X\n",
+    "invalid-npi--check-digit": (ROSTER_HEADER + ADMIN_ROW
+                                 + f"sam{D},Sam,L,practitioner,,1234567890,,,\n").encode(),
+    "unknown-supervisor--row": (ROSTER_HEADER + ADMIN_ROW
+                                + f"sam{D},Sam,L,practitioner,,,,no,kim{D}\n").encode(),
+    "invalid-email--row": (ROSTER_HEADER + ADMIN_ROW + "not-an-email,A,B,biller,,,,,\n").encode(),
+    "invalid-role--row": (ROSTER_HEADER + ADMIN_ROW + f"a{D},A,B,janitor,,,,,\n").encode(),
+    "wrong-type--admin-maybe": (ROSTER_HEADER + ADMIN_ROW + f"a{D},A,B,biller,maybe,,,,\n")
+    .encode(),
+    "duplicate-email--two-rows": (ROSTER_HEADER + ADMIN_ROW + ADMIN_ROW).encode(),
+    "no-admin--nobody": (ROSTER_HEADER + f"a{D},A,B,biller,,,,,\n").encode(),
+    "encoding--latin1": (ROSTER_HEADER + ADMIN_ROW + f"a{D},Jos\xe9,B,biller,,,,,\n")
+    .encode("latin-1"),
+    "empty-file--nothing": b"",
+}
+
+
+def _rehash(data: dict[str, Any]) -> str:
+    data.pop("plan_hash", None)
+    data["plan_hash"] = "sha256:" + hashlib.sha256(canonical(data).encode()).hexdigest()
+    return json.dumps(data, indent=1)
+
+
+def plans() -> dict[str, str]:
+    support = ROOT / "tests" / "corpus_support"
+    live = state_from_snapshot(load_snapshot(support / "live.yaml").model)
+    desired = desired_from_org(load_org(support / "desired.yaml").model)
+    plan = planner.plan(desired, live, practice="default", now="2026-11-26T12:00:00Z")
+    assert plan.operations and not plan.errors
+    good = json.loads(plan.to_file())
+
+    def variant(change) -> dict[str, Any]:
+        data = copy.deepcopy(good)
+        change(data)
+        return data
+
+    edited = variant(lambda d: d["changes"][0].update(admin=True))
+    return {
+        "plan-hash-mismatch--edited-operation": json.dumps(edited, indent=1),
+        "plan-hash-mismatch--no-hash": json.dumps(variant(lambda d: d.pop("plan_hash"))),
+        "plan-format-version--future": _rehash(variant(lambda d: d.update(format_version=9))),
+        "stale-plan--other-fingerprint": _rehash(variant(
+            lambda d: d.update(fingerprint="sha256:" + "0" * 64))),
+        "wrong-practice--other-practice": _rehash(variant(lambda d: d.update(practice="other"))),
+        "plan-malformed--unknown-action": _rehash(variant(
+            lambda d: d["changes"].append({"action": "drop_table", "target": "x"}))),
+        "plan-malformed--extra-field": _rehash(variant(lambda d: d.update(note="hi"))),
+        "forbidden--actor-escalates": _rehash(variant(
+            lambda d: d.update(actor=f"sam{D}"))),
+        "not-a-plan--yaml": "kind: shsync-plan\n",
+        "not-a-plan--truncated": plan.to_file()[:200],
+    }
+
+
+def main() -> None:
+    for old in HERE.glob("*--*"):
+        old.unlink()
+    for name, change in RULES.items():
+        (HERE / f"{name}.yaml").write_text(yaml.safe_dump(edit(change), sort_keys=False))
+    for name, raw in RAW.items():
+        (HERE / f"{name}.yaml").write_bytes(raw)
+    for name, raw in ROSTERS.items():
+        (HERE / f"{name}.csv").write_bytes(raw)
+    for name, text in plans().items():
+        (HERE / f"{name}.json").write_text(text)
+    print(f"wrote {len(list(HERE.glob('*--*')))} corpus files")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+"""Crash at any step: SIGKILL after every operation of an apply leaves the practice as it was.
+
+The test-only hook SHSYNC_TEST_KILL_AFTER_OPS=k makes the apply process kill itself right after
+its k-th operation. For a plan of 50+ operations of every kind, on SQLite and PostgreSQL, for
+every k: the practice equals the state before, the audit log has no entry, and the next apply
+succeeds and converges. Also: batched onboarding under a kill, a full disk, a read-only store.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from shsync.backends.base import BackendError
+from shsync.backends.postgres import PostgresBackend
+from shsync.backends.sql import FAULT_HOOK
+from shsync.backends.sqlite import SqliteBackend
+from shsync.reconcile import planner
+from shsync.reconcile.authorize import Actor
+from shsync.reconcile.operations import ACTIONS
+from shsync.reconcile.state import (
+    Appointment, ClientState, Desired, MemberState, Note, PracticeState,
+)  # fmt: skip
+from tests import fault_stats, pg
+
+NOW = "2026-11-26T12:00:00Z"
+D = "@crash.example"
+OPERATOR = Actor.operator("tester")
+OPTIONS = planner.Options(allow_mass_removal=True)
+
+
+def mem(name: str, *roles: str, **kw) -> MemberState:
+    if kw.get("supervisor"):
+        kw["supervisor"] += D
+    kw.setdefault("first_name", name.title())
+    return MemberState(name + D, last_name="X", roles=tuple(sorted(roles)), **kw)
+
+
+def scenario() -> tuple[PracticeState, Desired]:
+    """A live practice and a desired one whose plan uses every kind of operation."""
+    live_members = [mem("admin", "practitioner", "supervisor", admin=True, owner=True),
+                    mem("old", "biller", admin=True), mem("sup", "practitioner", "supervisor"),
+                    mem("leaver", "practitioner", "supervisor"),
+                    mem("sched", "scheduler"), mem("both", "biller", "scheduler")]
+    live_members += [mem(f"p{i}", "practitioner", supervisor="leaver") for i in range(8)]
+    clients = [ClientState(f"C{i}", f"p{i % 8}{D}", (f"admin{D}",) if i < 5 else ())
+               for i in range(12)]
+    clients += [ClientState(f"L{i}", f"leaver{D}") for i in range(5)]
+    notes = (Note(1, f"leaver{D}", "L0", "incomplete"), Note(2, f"leaver{D}", "L1", "incomplete"),
+             Note(3, f"p0{D}", "C0", "awaiting_signature", supervisor=f"leaver{D}"))
+    appointments = (Appointment(1, f"leaver{D}", "L0", "2027-01-01T10:00:00Z"),)
+    live = PracticeState({m.email: m for m in live_members}, {c.id: c for c in clients},
+                         appointments, notes)
+    want = {m.email: m for m in live_members if m.email != f"leaver{D}"}
+    want[f"old{D}"] = mem("old", "biller")
+    want[f"sched{D}"] = mem("sched", "biller", "scheduler")
+    want[f"both{D}"] = mem("both", "biller")
+    for i in range(8):
+        want[f"p{i}{D}"] = mem(f"p{i}", "practitioner", supervisor="sup",
+                               first_name="Renamed" if i == 0 else f"P{i}",
+                               billing_access=i != 1, full_clinical_access=i == 2)
+    for i in range(5):
+        want[f"n{i}{D}"] = mem(f"n{i}", "scheduler")
+    desired_clients = {}
+    for i in range(12):
+        access = (f"sup{D}", f"sched{D}") if i >= 5 else ()
+        desired_clients[f"C{i}"] = ClientState(f"C{i}", f"p{(i + 1) % 8}{D}", access,
+                                               f"admin{D}" if i < 2 else None)
+    for i in range(5):
+        desired_clients[f"N{i}"] = ClientState(f"N{i}", f"p{i}{D}", (f"admin{D}",))
+    handoffs = {f"leaver{D}": (f"sup{D}", f"sup{D}")}
+    return live, Desired(want, desired_clients, handoffs)
+
+
+def test_the_scenario_covers_every_kind_of_operation():
+    live, desired = scenario()
+    plan = planner.plan(desired, live, practice="default", now=NOW, options=OPTIONS)
+    assert plan.errors == ()
+    assert len(plan.operations) >= 50
+    assert {o.action for o in plan.operations} == set(ACTIONS)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, tmp_path):
+    """A factory of fresh copies of the seeded scenario, as (backend URL, open handle)."""
+    live, _ = scenario()
+    if request.param == "sqlite":
+        template = tmp_path / "template.db"
+        seeded = SqliteBackend(str(template))
+        seeded.seed(live)
+        seeded.close()
+        made = []
+
+        def fresh():
+            path = tmp_path / f"copy{len(made)}.db"
+            shutil.copyfile(template, path)
+            made.append(path)
+            return f"sqlite:///{path}", SqliteBackend(str(path))
+        return fresh
+    pg.require()
+
+    def fresh_pg():
+        url = pg.fresh_url(pg.new_schema("crash"))
+        backend = PostgresBackend(url)
+        backend.seed(live)
+        return url, backend
+    return fresh_pg
+
+
+def apply_in_child(url: str, plan_file: Path, kill_after: int, *args: str) -> int:
+    env = {**os.environ, FAULT_HOOK: str(kill_after), "SHSYNC_NOW": NOW}
+    env.pop("SHSYNC_ACTOR", None)
+    return subprocess.run([sys.executable, "-m", "shsync", "apply", str(plan_file),
+                           "--backend", url, *args], env=env, capture_output=True,
+                          timeout=120).returncode
+
+
+def test_a_kill_after_any_operation_leaves_the_practice_as_it_was(store, tmp_path):
+    live, desired = scenario()
+    plan = planner.plan(desired, live, practice="default", now=NOW, options=OPTIONS)
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(plan.to_file())
+    for k in range(1, len(plan.operations) + 1):
+        url, backend = store()
+        code = apply_in_child(url, plan_file, k)
+        fault_stats.tried("crash points")
+        intact = code == -signal.SIGKILL and backend.read() == live and backend.history() == []
+        if not intact:
+            fault_stats.lost()
+        assert intact, f"after a kill at operation {k}: exit {code}"
+        backend.apply(plan, actor=OPERATOR, now=NOW)
+        again = planner.plan(desired, backend.read(), practice="default", now=NOW,
+                             options=OPTIONS)
+        assert again.operations == (), f"no convergence after a kill at operation {k}"
+        backend.close()
+
+
+def test_a_killed_batched_onboarding_keeps_whole_batches_and_finishes_once(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench.generate import org, write
+
+    org_file = write(tmp_path / "org.yaml", org(40, 120))
+    db = tmp_path / "p.db"
+    args = ["--auto-approve", "--allow-pending-grants", "--batch-size", "10"]
+    for k in (3, 17, 40, 77):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        code = apply_in_child(f"sqlite:///{db}", org_file, k, *args)
+        fault_stats.tried("crash points")
+        backend = SqliteBackend(str(db))
+        entries = backend.history()
+        members = len(backend.read().members)
+        whole = code == -signal.SIGKILL and members == sum(e.summary["invite"] for e in entries)
+        assert whole and members % 10 == 0, (k, members)
+        backend.close()
+        rerun = apply_in_child(f"sqlite:///{db}", org_file, 10**9, *args)
+        assert rerun == 0
+        backend = SqliteBackend(str(db))
+        invites = Counter(op["target"] for e in backend.history() for op in e.operations
+                          if op["action"] == "invite_member")
+        exactly_once = len(invites) == 40 and set(invites.values()) == {1}
+        if not exactly_once:
+            fault_stats.lost()
+        assert exactly_once
+        backend.close()
+
+
+def _apply_expecting(backend, tmp_path) -> str:
+    live, desired = scenario()
+    plan = planner.plan(desired, backend.read(), practice="default", now=NOW, options=OPTIONS)
+    with pytest.raises(BackendError) as info:
+        backend.apply(plan, actor=OPERATOR, now=NOW)
+    assert backend.read() == live and backend.history() == []
+    return str(info.value)
+
+
+def test_a_full_disk_is_a_clear_error_and_changes_nothing(tmp_path):
+    live, _ = scenario()
+    backend = SqliteBackend(str(tmp_path / "p.db"))
+    backend.seed(live)
+    pages = backend._conn.execute("PRAGMA page_count").fetchone()[0]
+    backend._conn.execute(f"PRAGMA max_page_count = {pages}")  # no room to grow
+    assert "full" in _apply_expecting(backend, tmp_path)
+    backend.close()
+
+
+def test_a_read_only_store_is_a_clear_error_and_changes_nothing(tmp_path):
+    live, _ = scenario()
+    backend = SqliteBackend(str(tmp_path / "p.db"))
+    backend.seed(live)
+    backend._conn.execute("PRAGMA query_only = ON")
+    assert "readonly" in _apply_expecting(backend, tmp_path).replace(" ", "")
+    backend.close()
+
+
+def test_a_store_file_that_cannot_be_opened_is_a_clear_error(tmp_path):
+    (tmp_path / "not-a-db").write_text("hello, not sqlite " * 100)
+    with pytest.raises(BackendError, match="cannot open"):
+        SqliteBackend(str(tmp_path / "not-a-db"))
+    assert sqlite3.sqlite_version
