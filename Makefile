@@ -37,6 +37,10 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest
 
+lint: $(VENV)/.installed
+	$(PY) -m pip install --quiet ruff
+	$(PY) -m ruff check shsync --select E,F,W,B --line-length 100
+
 schema: $(VENV)/.installed
 	$(PY) -m shsync.schema.published
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import getpass
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,13 @@ from shsync.reconcile import access, planner
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.plan import InvalidPlan, Plan, from_file
 from shsync.reconcile.state import (
-    ClientState, Desired, MemberState, PracticeState, desired_from_org, iso, state_from_snapshot,
+    ClientState,
+    Desired,
+    MemberState,
+    PracticeState,
+    desired_from_org,
+    iso,
+    state_from_snapshot,
 )  # fmt: skip
 from shsync.schema.load import load_org, load_snapshot
 
@@ -69,7 +75,7 @@ class Planned:
 
 
 def make_plan(path: Path, backend: Backend, *, at: str, who: Actor,
-              options: planner.Options = planner.Options()) -> Planned:
+              options: planner.Options = planner.DEFAULTS) -> Planned:
     loaded = load_org(path)
     if loaded.model is None:
         raise InvalidInput(loaded.diagnostics)
@@ -89,7 +95,7 @@ class Batch:
 
 
 def apply_in_batches(path: Path, backend: Backend, *, who: Actor, at: str, size: int,
-                     options: planner.Options = planner.Options(),
+                     options: planner.Options = planner.DEFAULTS,
                      on_batch: Callable[[Batch], None] | None = None) -> list[Batch]:
     """Apply an onboarding as consecutive transactions of `size` invitations each.
 

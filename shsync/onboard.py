@@ -157,11 +157,11 @@ def _write(out: Path, roster: Roster, rows: list[int], by_email: Mapping[str, Me
     if new:
         target = out / "members" / f"{roster_path_stem(roster.name)}.yaml"
         if target.exists():
-            doc = load_file(target).data
-            doc.setdefault("members", []).extend(new)
+            merged = load_file(target).data
+            merged.setdefault("members", []).extend(new)
         else:
-            doc = {"version": 1, "members": new}
-        _dump(target, doc, HEADER.format(name=Path(roster.name).name))
+            merged = {"version": 1, "members": new}
+        _dump(target, merged, HEADER.format(name=Path(roster.name).name))
         outcome.written.append(target)
         outcome.added.extend(m["email"] for m in new)
 

@@ -8,7 +8,6 @@ new clients is a handful of round trips, not 200,000.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import signal
@@ -20,7 +19,14 @@ from itertools import groupby
 from typing import Any
 
 from shsync.backends.base import (
-    GENESIS, AuditEntry, BackendError, Forbidden, NotEmpty, Progress, StalePlan, WrongPractice,
+    GENESIS,
+    AuditEntry,
+    BackendError,
+    Forbidden,
+    NotEmpty,
+    Progress,
+    StalePlan,
+    WrongPractice,
     entry_digest,
 )  # fmt: skip
 from shsync.reconcile.authorize import Actor, forbidden
@@ -28,7 +34,12 @@ from shsync.reconcile.operations import Operation
 from shsync.reconcile.plan import Plan
 from shsync.reconcile.simulate import simulate, violations
 from shsync.reconcile.state import (
-    Appointment, ClientState, MemberState, Note, PracticeState, fingerprint,
+    Appointment,
+    ClientState,
+    MemberState,
+    Note,
+    PracticeState,
+    fingerprint,
 )  # fmt: skip
 
 SCHEMA_VERSION = 1

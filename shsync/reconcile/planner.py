@@ -32,6 +32,9 @@ class Options:
     allow_pending_grants: bool = False  # grants to members who have not accepted yet
 
 
+DEFAULTS = Options()
+
+
 @dataclass
 class _Draft:
     """What the planner collects before it freezes a plan."""
@@ -56,7 +59,7 @@ def _ids(items: list[str], limit: int = 10) -> str:
 
 
 def plan(desired: Desired, live: PracticeState, *, practice: str, now: str,
-         options: Options = Options(), actor: Actor = OPERATOR) -> Plan:
+         options: Options = DEFAULTS, actor: Actor = OPERATOR) -> Plan:
     draft = _Draft(live, desired, now)
     removed = _removals(draft)
     _members(draft, removed)
@@ -332,7 +335,8 @@ def _summary(operations: tuple[Operation, ...], live: PracticeState,
                    seats_after=final.practitioner_count())
 
 
-def _statuses(operations: tuple[Operation, ...], live: PracticeState) -> tuple[tuple[str, str], ...]:
+def _statuses(operations: tuple[Operation, ...],
+              live: PracticeState) -> tuple[tuple[str, str], ...]:
     touched: set[str] = set()
     for o in operations:
         if not o.on_client:

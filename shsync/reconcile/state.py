@@ -72,7 +72,8 @@ class Note:
 
 @dataclass(frozen=True)
 class PracticeState:
-    """A live practice: current members (not removed ones), clients, scheduled appointments, notes."""
+    """A live practice: current members (not removed ones), clients, scheduled appointments,
+    notes."""
 
     members: Mapping[str, MemberState] = field(default_factory=dict)
     clients: Mapping[str, ClientState] = field(default_factory=dict)
@@ -112,7 +113,8 @@ def _row(value: Any) -> list[Any]:
 
 # --- from the file formats ---------------------------------------------------------------------
 
-def member_state(m: Member, *, status: str = "active", invited_at: str | None = None) -> MemberState:
+def member_state(m: Member, *, status: str = "active",
+                 invited_at: str | None = None) -> MemberState:
     practitioner = m.is_practitioner
     return MemberState(
         email=m.email, first_name=m.first_name, last_name=m.last_name,

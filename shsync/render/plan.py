@@ -193,7 +193,8 @@ def _step(o: Operation, plan: Plan) -> str:
         return f'{_MEMBERS} > "..." next to {t} (invited) > Revoke invitation.'
     if a == "invite_member":
         return (f"{_MEMBERS} > Invite Someone: email {t}, name {o.get('first_name')} "
-                f"{o.get('last_name')}; {_invite_text(o)[len('invite as '):]}. Send the invitation.")
+                f"{o.get('last_name')}; {_invite_text(o)[len('invite as '):]}. "
+                "Send the invitation.")
     if a == "remove_member":
         return (f'{_MEMBERS} > "..." next to {t} > Remove. Confirm that their '
                 f"{o.get('cancel_appointments')} future appointment(s) are cancelled and their "
@@ -221,7 +222,8 @@ def runbook(plan: Plan) -> str:
         lines.append("Nothing to do.")
     for number, o in enumerate(plan.operations, 1):
         status = plan.status_of(o.target)
-        pending = f" [{o.target} has not accepted the invitation yet]" if status == "invited" else ""
+        pending = (f" [{o.target} has not accepted the invitation yet]"
+                   if status == "invited" else "")
         after = f" Do this {o.after}." if o.after else ""
         lines.append(f"{number}. {_step(o, plan)}{after}{pending}{_widens(o)}")
     if plan.warnings:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any, Generic, TypeVar
@@ -115,7 +115,7 @@ class _Merged:
                 wanted[d].append(p)
         located = {d: self.documents[d].locate(paths) for d, paths in wanted.items()}
         return [Diagnostic(f.severity, f.code, f.message, located[d][p])
-                for f, spots in zip(findings, targets) for d, p in spots]
+                for f, spots in zip(findings, targets, strict=True) for d, p in spots]
 
 
 def _model_errors(exc: ValidationError, name: str) -> list[Diagnostic]:
@@ -136,16 +136,21 @@ def _broken_items(doc: Document, d: int, found: Sequence[Finding]) -> set[tuple[
     return broken
 
 
-def _identities(documents: Sequence[Document], items: set[tuple[int, str, int]]) -> frozenset[str]:
+def _identities(items: Iterable[tuple[str, Any]]) -> set[str]:
     """Emails and ids of malformed items, so rules neither confirm nor deny references to them."""
     found = set()
-    for d, key, i in items:
-        item = documents[d].data[key][i]
+    for key, item in items:
         if isinstance(item, dict):
             ident = item.get("email") or item.get("id")
             if isinstance(ident, str):
                 found.add(ident.lower() if key == "members" else ident)
-    return frozenset(found)
+    return found
+
+
+def _all_items(data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
+    for key in LIST_KEYS:
+        if isinstance(data.get(key), list):
+            yield from ((key, item) for item in data[key])
 
 
 def _load(root: FsPath, kind: str, model: type[M],
@@ -161,7 +166,8 @@ def _load(root: FsPath, kind: str, model: type[M],
     diagnostics: list[Diagnostic] = []
     documents: list[Document] = []
     broken: set[tuple[int, str, int]] = set()
-    for path, name in zip(files, names):
+    unchecked: set[str] = set()
+    for path, name in zip(files, names, strict=True):
         try:
             doc = load_file(path, name)
         except LoadError as exc:
@@ -171,11 +177,14 @@ def _load(root: FsPath, kind: str, model: type[M],
         diagnostics.extend(_Merged([doc]).place(found))
         items = _broken_items(doc, len(documents), found)
         # A finding outside every list item (a missing version, members: not a list) leaves
-        # nothing in the file that the rules could trust.
+        # nothing in the file that the rules could trust; what it declares stays unchecked.
         if all(len(p) >= 2 and p[0] in LIST_KEYS and isinstance(p[1], int)
                for f in found for p in f.paths):
             documents.append(doc)
             broken |= items
+            unchecked |= _identities((key, doc.data[key][i]) for _, key, i in items)
+        else:
+            unchecked |= _identities(_all_items(doc.data))
     merged = _Merged(documents, frozenset(broken))
     value = None
     if documents:
@@ -184,7 +193,7 @@ def _load(root: FsPath, kind: str, model: type[M],
         except ValidationError as exc:
             diagnostics.extend(_model_errors(exc, names[0]))
     if value is not None:
-        findings = merged.conflicts() + check(value, _identities(documents, broken))
+        findings = merged.conflicts() + check(value, frozenset(unchecked))
         diagnostics.extend(merged.place(findings))
     ordered = tuple(sorted(diagnostics, key=sort_key))
     ok = value is not None and not any(d.severity is Severity.ERROR for d in ordered)

@@ -65,9 +65,9 @@ def check(data: dict[str, Any], kind: str = "org") -> list[Finding]:
     for err in _validator(kind).iter_errors(data):
         findings.extend(_findings(err, data))
     if not findings:
-        findings = [error("invalid-value", err.message, tuple(err.instance_path))
-                    for err in _gate(kind).iter_errors(data)]
-    return findings
+        findings = [error("invalid-value", rs_err.message, tuple(rs_err.instance_path))
+                    for rs_err in _gate(kind).iter_errors(data)]
+    return list(dict.fromkeys(findings))  # each problem once, in order
 
 
 def _field(path: Path) -> str:
@@ -115,12 +115,16 @@ def _findings(err: ValidationError, data: dict[str, Any]) -> list[Finding]:
         findings = []
         for key in sorted(set(err.instance) - set(allowed)):
             guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean {guess[0]!r}?" if guess else f"; known keys: {', '.join(allowed)}"
+            hint = (f"; did you mean {guess[0]!r}?" if guess
+                    else f"; known keys: {', '.join(allowed)}")
             findings.append(error("unknown-key", f"unknown key {key!r} in {where}{hint}",
                                   path + (KeyOf(key),)))
         return findings
     if kind == "required":
-        missing = [k for k in err.validator_value if k not in err.instance]
+        # jsonschema raises one error per missing key; the message names it ('x' is a ...).
+        missing = [k for k in err.validator_value if k not in err.instance
+                   and err.message.startswith(repr(k))] or [
+            k for k in err.validator_value if k not in err.instance]
         return [error("missing-key", f"{_what(path, data)} is missing {k!r}", path)
                 for k in missing]
     field = _field(path)
@@ -148,9 +152,12 @@ def _findings(err: ValidationError, data: dict[str, Any]) -> list[Finding]:
         return [error(code, f"{_describe(err.instance)} ({subject}) is not one of "
                             f"{', '.join(choices)}{hint}", path)]
     if kind == "uniqueItems":
-        seen: set[Any] = set()
-        twice = [v for v in err.instance if v in seen or seen.add(v)]
-        return [error("duplicate-item", f"{subject} lists {_describe(twice[0])} more than once",
+        seen: list[Any] = []
+        for value in err.instance:
+            if value in seen:
+                break
+            seen.append(value)
+        return [error("duplicate-item", f"{subject} lists {_describe(value)} more than once",
                       path)]
     if kind in ("minLength", "maxLength"):
         bound = "at least" if kind == "minLength" else "at most"

@@ -278,7 +278,7 @@ def _locate(text: str, wanted: set[Path], name: str) -> dict[Path, Location]:
             path, is_key = _current_path(stack)
             loc = Location(name, event.start_mark.line + 1, event.start_mark.column + 1)
             if is_key:
-                key = event.value if kind is yaml.ScalarEvent else None
+                key = event.value if kind is yaml.ScalarEvent else ""
                 stack[-1][2] = key
                 if (path + (KeyOf(key),)) in wanted:
                     found[path + (KeyOf(key),)] = loc

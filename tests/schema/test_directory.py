@@ -1,5 +1,7 @@
 """An org split over a directory of files is one org."""
 
+import yaml
+
 from tests.helpers import base_org, codes, email, member, write_yaml
 
 from shsync.schema.load import load_org
@@ -72,3 +74,12 @@ def test_an_empty_directory_is_an_error(tmp_path):
 
 def test_a_missing_path_is_an_error(tmp_path):
     assert codes(load_org(tmp_path / "nope.yaml")) == ["unreadable"]
+
+
+def test_a_file_rejected_as_a_whole_does_not_cascade_into_other_files(tmp_path):
+    root = split(tmp_path)
+    clinical = root / "members" / "clinical.yaml"
+    data = yaml.safe_load(clinical.read_text())
+    del data["version"]  # the whole file is refused, but it still declares dana and sam
+    write_yaml(clinical, data)
+    assert codes(load_org(root)) == ["missing-key"]

@@ -124,3 +124,12 @@ def test_a_trailing_newline_never_passes_a_pattern(tmp_path):
     org["members"][1]["npi"] = "1234567893\n"
     loaded = load_data(tmp_path, org)
     assert not loaded.ok and codes(loaded) == ["invalid-value"]
+
+
+def test_each_missing_key_is_reported_once(tmp_path):
+    org = base_org()
+    del org["members"][2]["first_name"]
+    del org["members"][2]["last_name"]
+    assert messages(load_data(tmp_path, org)) == [
+        "member rosa@riverbend.example is missing 'first_name'",
+        "member rosa@riverbend.example is missing 'last_name'"]
