@@ -209,3 +209,11 @@ def test_a_newer_store_schema_is_refused(tmp_path):
                      ("99", "schema_version"))
     with pytest.raises(BackendError, match="newer than this shsync understands"):
         PostgresBackend(url)
+
+
+def test_a_database_that_does_not_exist_is_a_clear_error(tmp_path):
+    base = pg.URL.rsplit("/", 1)[0]
+    result = shsync("history", url=f"{base}/no_such_database_here", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "cannot connect to" in result.stderr and "no_such_database_here" in result.stderr
+    assert "Traceback" not in result.stderr

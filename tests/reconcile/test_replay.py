@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shsync.reconcile import planner
+from tests import fault_stats
 from shsync.reconcile.simulate import Working, violations
 from shsync.reconcile.state import (
     Appointment, ClientState, Desired, MemberState, Note, PracticeState,
@@ -80,6 +81,7 @@ LEGITIMATE_REFUSALS = {"clients-need-handoff", "notes-need-handoff"}
 @settings(max_examples=300, deadline=None)
 @given(scenarios())
 def test_every_step_keeps_the_invariants_and_the_plan_converges(scenario):
+    fault_stats.tried("fuzz examples")
     live, desired = scenario
     plan = planner.plan(desired, live, practice="p", now=NOW,
                         options=planner.Options(allow_mass_removal=True, allow_pending_grants=True))
