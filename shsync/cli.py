@@ -118,7 +118,7 @@ def _backend_option(command: Callable[..., Any]) -> Callable[..., Any]:
              "(env SHSYNC_BACKEND).")(command)
 
 
-def _guard_options(command: Callable[..., Any]) -> Callable[..., Any]:
+def _plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option("--allow-pending-grants", is_flag=True,
                            help="Allow granting client access to members who have not accepted "
                                 "their invitation (bulk migration).")(command)
@@ -163,7 +163,7 @@ def _render(plan: Any, fmt: str) -> str:
               default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when the plan has changes (drift detection), 0 when none.")
-@_guard_options
+@_plan_options
 @_handled
 def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exitcode: bool,
          max_removals: int | None, allow_mass_removal: bool, actor: str | None,
@@ -204,7 +204,7 @@ def _echo_warnings(diagnostics: Sequence[Diagnostic]) -> None:
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, metavar="N",
               help="Apply an org file's invitations in waves of N, each its own transaction; "
                    "running it again after an interruption continues where it stopped.")
-@_guard_options
+@_plan_options
 @_handled
 def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeout: float,
                   batch_size: int | None, max_removals: int | None, allow_mass_removal: bool,
