@@ -59,7 +59,7 @@ def onboard(roster_path: Path, out: Path, mapping: Mapping[str, str], *,
             skip_invalid: bool = False, update: bool = False) -> Outcome:
     outcome = Outcome()
     existing: list[Member] = []
-    if out.exists():
+    if out.exists() and org_files(out):
         loaded = load_org(out)
         if loaded.model is None:
             outcome.diagnostics.extend(loaded.diagnostics)
@@ -136,7 +136,8 @@ def _write(out: Path, roster: Roster, rows: list[int], by_email: Mapping[str, Me
            replaced: set[str], outcome: Outcome) -> None:
     members = {str(roster.members[i]["email"]).lower(): _member_data(
         Member.model_validate(roster.members[i])) for i in rows}
-    if not out.exists():
+    replaced = {e for e in replaced if e in members}  # an update whose row was skipped is not
+    if not (out.exists() and org_files(out)):
         _dump(out / "org.yaml", {"version": 1, "prune": False},
               "# prune: false until these files declare every member of the practice.\n")
         outcome.written.append(out / "org.yaml")

@@ -125,3 +125,19 @@ def test_the_roster_file_is_named_after_the_roster(tmp_path):
     onboard(roster(tmp_path, ANN, name="HR Export.csv"), tmp_path / "org", {})
     data = yaml.safe_load((tmp_path / "org" / "members" / "hr-export.yaml").read_text())
     assert data["members"][0]["email"] == "ann@x.example"
+
+
+def test_an_empty_existing_directory_is_a_new_org(tmp_path):
+    (tmp_path / "org").mkdir()
+    outcome = onboard(roster(tmp_path, ANN), tmp_path / "org", {})
+    assert outcome.added == ["ann@x.example"] and load_org(tmp_path / "org").ok
+
+
+def test_a_skipped_update_is_not_reported_as_updated(tmp_path):
+    org = tmp_path / "org"
+    onboard(roster(tmp_path, ANN, CAT), org, {})
+    broken_update = "cat@x.example,Cat,C,scheduler,,,,,ann@x.example\n"  # rule: practitioner-only
+    outcome = onboard(roster(tmp_path, broken_update, name="fix.csv"), org, {}, update=True,
+                      skip_invalid=True)
+    assert outcome.updated == [] and outcome.skipped_rows == [2]
+    assert {m.last_name for m in load_org(org).model.members} == {"A", "C"}
