@@ -174,7 +174,8 @@ def _load(root: FsPath, kind: str, model: type[M],
             diagnostics.extend(exc.diagnostics)
             continue
         found = structure.check(doc.data, kind)
-        diagnostics.extend(_Merged([doc]).place(found))
+        if found:
+            diagnostics.extend(_Merged([doc]).place(found))
         items = _broken_items(doc, len(documents), found)
         # A finding outside every list item (a missing version, members: not a list) leaves
         # nothing in the file that the rules could trust; what it declares stays unchecked.
