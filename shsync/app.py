@@ -28,6 +28,7 @@ from shsync.reconcile.state import (
     PracticeState,
     desired_from_org,
     iso,
+    holds,
     state_from_snapshot,
 )  # fmt: skip
 from shsync.schema.load import load_org, load_snapshot
@@ -136,19 +137,16 @@ def _wave(desired: Desired, live: PracticeState, joining: set[str]) -> Desired:
         members[email] = desired.members[email]
     for email in joining:
         sup = members[email].supervisor
-        if sup is not None and not (sup in members and members[sup].has("supervisor")):
+        if sup is not None and not holds(members, sup, "supervisor"):
             members[email] = replace(members[email], supervisor=None)  # set by a later wave
-
-    def holds(email: str | None, role: str) -> bool:
-        return email in members and members[email].has(role)  # type: ignore[index]
 
     clients = {}
     for cid, c in desired.clients.items():
-        if cid in live.clients or not holds(c.practitioner, "practitioner"):
+        if cid in live.clients or not holds(members, c.practitioner, "practitioner"):
             continue  # existing clients change in the last pass
+        supervisor = c.supervisor if holds(members, c.supervisor, "supervisor") else None
         clients[cid] = ClientState(cid, c.practitioner,
-                                   tuple(a for a in c.access if a in members),
-                                   c.supervisor if holds(c.supervisor, "supervisor") else None)
+                                   tuple(a for a in c.access if a in members), supervisor)
     return Desired(members, clients, {}, prune=False)
 
 

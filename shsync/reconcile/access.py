@@ -24,7 +24,7 @@ from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
-from shsync.reconcile.state import MemberState, PracticeState
+from shsync.reconcile.state import MemberState, PracticeState, signer
 
 CAPABILITIES = ("record", "notes", "diagnoses", "treatment_plans", "schedule", "billing",
                 "limited_info", "manage_access", "sign_notes")
@@ -147,11 +147,9 @@ def held_on(state: PracticeState, email: str, client: str) -> Held:
         held |= _assigned(m)
     if email in c.access:
         held |= _granted(m)
-    if m.has("supervisor"):
-        practitioner = state.members.get(c.practitioner)
-        signs = c.supervisor or (practitioner.supervisor if practitioner else None)
-        if signs == email:
-            held |= _SIGN
+    if m.has("supervisor") and signer(state.members, state.clients, c.practitioner,
+                                       client) == email:
+        held |= _SIGN
     return frozenset(held)
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from shsync.reconcile.operations import Operation
-from shsync.reconcile.state import ClientState, MemberState, Note, PracticeState
+from shsync.reconcile.state import ClientState, MemberState, PracticeState, holds, signer
 
 
 class Working:
@@ -87,12 +87,9 @@ class Working:
     def _set_client_supervisor(self, op: Operation) -> None:
         new = op.get("supervisor")
         self.clients[op.target] = replace(self.clients[op.target], supervisor=new)
-        self.notes = [replace(n, supervisor=new or self._usual(n)) if n.client == op.target
-                      and n.status == "awaiting_signature" else n for n in self.notes]
-
-    def _usual(self, note: Note) -> str | None:
-        author = self.members.get(note.author)
-        return author.supervisor if author else None
+        self.notes = [replace(n, supervisor=signer(self.members, self.clients, n.author, n.client))
+                      if n.client == op.target and n.status == "awaiting_signature" else n
+                      for n in self.notes]
 
     def _grant_access(self, op: Operation) -> None:
         client = self.clients[op.target]
@@ -131,18 +128,15 @@ def violations(state: PracticeState, now: str) -> list[str]:
     found = []
     members = state.members
 
-    def holds(email: str | None, role: str) -> bool:
-        return email in members and members[email].has(role)  # type: ignore[index]
-
     for m in members.values():
-        if m.supervisor is not None and not holds(m.supervisor, "supervisor"):
+        if m.supervisor is not None and not holds(members, m.supervisor, "supervisor"):
             found.append(f"{m.email} is supervised by {m.supervisor}, not a current supervisor")
     for c in state.clients.values():
-        if not holds(c.practitioner, "practitioner"):
+        if not holds(members, c.practitioner, "practitioner"):
             found.append(f"client {c.id}'s practitioner {c.practitioner} is not a practitioner")
         found.extend(f"client {c.id} grants access to {who}, not a member"
                      for who in c.access if who not in members)
-        if c.supervisor is not None and not holds(c.supervisor, "supervisor"):
+        if c.supervisor is not None and not holds(members, c.supervisor, "supervisor"):
             found.append(f"client {c.id}'s supervisor {c.supervisor} is not a supervisor")
     found.extend(f"incomplete note {n.id} belongs to {n.author}, not a member"
                  for n in state.notes if n.status == "incomplete" and n.author not in members)

@@ -161,13 +161,20 @@ def state_from_snapshot(snapshot: Snapshot) -> PracticeState:
     for i, n in enumerate(snapshot.notes, 1):
         supervisor = n.supervisor
         if supervisor is None and n.status == "awaiting_signature":
-            supervisor = _usual_supervisor(members, clients, n.author, n.client)
+            supervisor = signer(members, clients, n.author, n.client)
         notes.append(Note(i, n.author, n.client, n.status,
                           iso(n.signed_at) if n.signed_at else None, supervisor))
     return PracticeState(members, clients, appointments, tuple(notes), snapshot.practice)
 
 
-def _usual_supervisor(members: Mapping[str, MemberState], clients: Mapping[str, ClientState],
-                      author: str, client: str) -> str | None:
+def holds(members: Mapping[str, MemberState], email: str | None, role: str) -> bool:
+    """Is `email` a current member with `role`?"""
+    return email is not None and email in members and members[email].has(role)
+
+
+def signer(members: Mapping[str, MemberState], clients: Mapping[str, ClientState],
+           author: str, client: str) -> str | None:
+    """Who signs `author`'s notes on `client`: the client's own supervisor where it has one,
+    else the author's supervisor. The one place this rule lives."""
     override = clients[client].supervisor if client in clients else None
     return override or (members[author].supervisor if author in members else None)
