@@ -1,0 +1,103 @@
+"""Shared pieces of the command line: options, error handling, styling, exit codes."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from typing import Any
+
+import click
+
+from shsync import app
+from shsync.backends import DEFAULT_URL, open_backend
+from shsync.backends.base import Backend, BackendError
+from shsync.diagnostics import Diagnostic, Severity
+from shsync.render import plan as render
+
+EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+
+_COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow"}
+
+
+def echo_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps([d.as_dict() for d in diagnostics], indent=2))
+        return
+    for d in diagnostics:
+        text = d.render()
+        click.echo(click.style(text, fg=_COLOURS[d.severity]) if sys.stdout.isatty() else text)
+
+
+def strictly(diagnostics: Sequence[Diagnostic], strict: bool) -> tuple[Diagnostic, ...]:
+    return tuple(d.promoted() if strict else d for d in diagnostics)
+
+
+# --- shared options and error handling -------------------------------------------------------
+
+def handled(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn every user-facing failure into a clear message and exit code 1, never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except app.InvalidInput as exc:
+            echo_diagnostics(exc.diagnostics, "text")
+            click.echo(f"error: {exc}; nothing was changed", err=True)
+        except app.UserError as exc:
+            click.echo(str(exc) if exc.code else f"error: {exc}", err=True)
+        except BackendError as exc:
+            click.echo(f"error[{exc.code}]: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+
+    return wrapper
+
+
+def backend_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--backend", "backend_url", envvar="SHSYNC_BACKEND", default=DEFAULT_URL,
+        show_default=True, metavar="URL",
+        help="Where the live practice is kept: sqlite:///PATH or postgresql://USER@HOST/DB "
+             "(env SHSYNC_BACKEND).")(command)
+
+
+def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option("--allow-pending-grants", is_flag=True,
+                           help="Allow granting client access to members who have not accepted "
+                                "their invitation (bulk migration).")(command)
+    command = click.option("--actor", envvar="SHSYNC_ACTOR", metavar="EMAIL", default=None,
+                           help="Act as this member, with only their rights (env SHSYNC_ACTOR). "
+                                "Default: the operator holding the backend's credentials.")(command)
+    command = click.option("--allow-mass-removal", is_flag=True,
+                           help="Allow removing more members than --max-removals.")(command)
+    return click.option("--max-removals", type=click.IntRange(min=0), default=None,
+                        help="Refuse plans removing more members than this "
+                             "[default: 10% of the practice, at least 1].")(command)
+
+
+def open_store(stack: ExitStack, url: str, lock_timeout: float = 60.0) -> Backend:
+    backend = open_backend(url, lock_timeout)
+    stack.callback(backend.close)
+    return backend
+
+
+def style(text: str, colour: str) -> str:
+    return click.style(text, fg=colour) if sys.stdout.isatty() else text
+
+
+def render_plan(plan: Any, fmt: str) -> str:
+    if fmt == "json":
+        return render.as_json(plan)
+    if fmt == "markdown":
+        return render.markdown(plan)
+    if fmt == "runbook":
+        return render.runbook(plan)
+    return render.text(plan, style)
+
+
+def echo_warnings(diagnostics: Sequence[Diagnostic]) -> None:
+    for d in diagnostics:
+        click.echo(d.render(), err=True)

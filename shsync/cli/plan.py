@@ -1,0 +1,166 @@
+"""`shsync plan` and `shsync apply`."""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import click
+
+from shsync import app
+from shsync.backends.base import Backend, BackendError
+from shsync.cli.common import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    backend_option,
+    echo_warnings,
+    handled,
+    open_store,
+    plan_options,
+    render_plan,
+    style,
+)
+from shsync.reconcile.planner import Options
+from shsync.render import plan as render
+
+# --- plan and apply ---------------------------------------------------------------------------
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@backend_option
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+              help="Save the plan, to apply exactly it later with `shsync apply PLANFILE`.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "runbook"]),
+              default="text", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when the plan has changes (drift detection), 0 when none.")
+@plan_options
+@handled
+def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exitcode: bool,
+         max_removals: int | None, allow_mass_removal: bool, actor: str | None,
+         allow_pending_grants: bool) -> None:
+    """Show what applying the org file at PATH to the live practice would change, and who
+    gains or loses access to which clients."""
+    with ExitStack() as stack:
+        backend = open_store(stack, backend_url)
+        planned = app.make_plan(path, backend, at=app.now(), who=app.actor(actor),
+                                options=Options(max_removals, allow_mass_removal,
+                                                allow_pending_grants))
+    echo_warnings(planned.diagnostics)
+    result = planned.plan
+    click.echo(render_plan(result, fmt), nl=False)
+    if result.errors:
+        if out:
+            click.echo(f"error: the plan has errors; {out} was not written", err=True)
+        sys.exit(EXIT_ERROR)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(result.to_file(), "utf-8")
+        click.echo(f"Saved the plan to {out}; apply it with `shsync apply {out}`.", err=True)
+    sys.exit(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
+
+
+@click.command("apply")
+@click.argument("target", type=click.Path(path_type=Path))
+@backend_option
+@click.option("--auto-approve", is_flag=True,
+              help="Apply an org file's plan without asking (needed when not on a terminal).")
+@click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds to wait while another apply of the same practice holds the lock.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Apply an org file's invitations in waves of N, each its own transaction; "
+                   "running it again after an interruption continues where it stopped.")
+@plan_options
+@handled
+def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeout: float,
+                  batch_size: int | None, max_removals: int | None, allow_mass_removal: bool,
+                  actor: str | None, allow_pending_grants: bool) -> None:
+    """Apply a saved plan (PLANFILE from `plan --out`), or plan an org file and apply that.
+
+    A saved plan is applied exactly as it was reviewed; if the live practice has changed since,
+    it is refused and nothing changes. Either way the apply is one transaction: all or nothing.
+    """
+    who = app.actor(actor)
+    with ExitStack() as stack:
+        backend = open_store(stack, backend_url, lock_timeout)
+        at = app.now()
+        options = Options(max_removals, allow_mass_removal, allow_pending_grants)
+        if app.is_plan_file(target):
+            if batch_size:
+                raise app.UserError("--batch-size applies an org file, not a saved plan")
+            result = app.read_plan_file(target)
+        else:
+            planned = app.make_plan(target, backend, at=at, who=who, options=options)
+            echo_warnings(planned.diagnostics)
+            result = planned.plan
+            click.echo(render.text(result, style), nl=False)
+            if result.errors:
+                sys.exit(EXIT_ERROR)
+            if result.has_changes and not auto_approve:
+                _confirm()
+        if not result.has_changes:
+            click.echo("No changes to apply.")
+            return
+        if batch_size:
+            _apply_in_waves(target, backend, at, who, batch_size, options,
+                            result.summary.invite)
+            return
+        try:
+            entry = _apply_with_progress(result, backend, at, who)
+        except BackendError as exc:
+            refused = app.UserError(f"{target}: error[{exc.code}]: {exc}")
+            refused.code = exc.code
+            raise refused from None
+    click.echo(f"Applied. {result.summary.line()} Audit entry #{entry.seq} "
+               f"({entry.plan_hash[:19]}).")
+
+
+def _apply_in_waves(target: Path, backend: Backend, at: str, who: Any, size: int,
+                    options: Options, total: int) -> None:
+    started = time.monotonic()
+    bar = click.progressbar(length=max(total, 1), label="Inviting", file=sys.stderr,
+                            show_pos=True) if sys.stderr.isatty() else None
+
+    def report(batch: app.Batch) -> None:
+        rate = batch.invited / max(time.monotonic() - started, 1e-6)
+        if bar is not None:
+            bar.label = f"Inviting ({rate:,.0f}/s)"
+            bar.update(batch.invited - bar.pos)
+        else:
+            last = " (final pass)" if batch.final else ""
+            click.echo(f"batch {batch.number}{last}: {batch.invited:,} of {total:,} invited, "
+                       f"{rate:,.0f}/s", err=True)
+
+    with bar if bar is not None else ExitStack():
+        batches = app.apply_in_batches(target, backend, who=who, at=at, size=size,
+                                       options=options, on_batch=report)
+    entries = [b.entry.seq for b in batches if b.entry]
+    click.echo(f"Applied in {len(entries)} transaction(s); audit entries "
+               f"{', '.join(f'#{n}' for n in entries) or 'none'}.")
+
+
+def _confirm() -> None:
+    if not sys.stdin.isatty():
+        raise app.UserError("not on a terminal: pass --auto-approve to apply without asking, or "
+                            "save a plan with `shsync plan --out` and apply that")
+    if not click.confirm("Apply these changes?", default=False):
+        raise app.UserError("not applied")
+
+
+def _apply_with_progress(result: Any, backend: Backend, at: str, who: Any) -> Any:
+    total = len(result.operations)
+    if not sys.stderr.isatty() or total < 200:
+        return app.apply(result, backend, who=who, at=at)
+    with click.progressbar(length=total, label="Applying", file=sys.stderr,
+                           show_pos=True, show_eta=True) as bar:
+        state = {"done": 0}
+
+        def advance(done: int) -> None:
+            bar.update(done - state["done"])
+            state["done"] = done
+
+        return app.apply(result, backend, who=who, at=at, progress=advance)
