@@ -115,11 +115,11 @@ def measure_size(size: str, work: Path, repeat: int, with_pg: bool) -> dict[str,
     drift_env = {**base_env, "SHSYNC_BACKEND": f"sqlite:///{drift_db}"}
     run([*shsync, "seed", str(live_file)], drift_env, work)
     results["plan (1% drift)"] = best([*shsync, "plan", str(org_file), "--allow-mass-removal",
-                                       "--allow-pending-grants"], drift_env, work, repeat)
+                                       "--assume-accepted"], drift_env, work, repeat)
 
     onboard_db = work / f"{size}-onboard.db"
     onboard_env = {**base_env, "SHSYNC_BACKEND": f"sqlite:///{onboard_db}"}
-    apply = [*shsync, "apply", str(org_file), "--auto-approve", "--allow-pending-grants"]
+    apply = [*shsync, "apply", str(org_file), "--auto-approve", "--assume-accepted"]
 
     def fresh_sqlite() -> None:
         for suffix in ("", "-wal", "-shm"):

@@ -1,14 +1,17 @@
-"""The jobs shsync does, as library calls: files -> model -> plan -> backend -> report.
+"""The jobs shsync does, as one application object: files -> model -> plan -> store -> report.
 
-The CLI is a thin layer over these; nothing here prints. User mistakes are raised as `UserError`
-(or returned as diagnostics) with messages safe to show: no secrets, no client data beyond ids.
+`Shsync` holds the three things every job needs: the store, who is acting, and the clock. The
+command line builds one from its options; the server builds one per request from a token's
+identity and its own clock. Neither holds any logic of its own. Nothing here prints. User
+mistakes are raised as `UserError` (or returned as diagnostics) with messages safe to show: no
+secrets, no client data beyond ids.
 """
 
 from __future__ import annotations
 
 import getpass
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,52 +19,73 @@ from typing import Any
 
 import yaml
 
-from shsync.backends.base import AuditEntry, Backend, Progress
-from shsync.diagnostics import Diagnostic
+from shsync.backends.audit import AuditEntry, head, replay, verify_chain
+from shsync.backends.base import Backend, Progress
+from shsync.diagnostics import Diagnostic, Severity
+from shsync.errors import AuditBroken, InvalidPlan, UserError
 from shsync.reconcile import access, planner
 from shsync.reconcile.authorize import Actor
-from shsync.reconcile.plan import InvalidPlan, Plan, from_file
+from shsync.reconcile.observe import observe
+from shsync.reconcile.operations import op
+from shsync.reconcile.plan import Message, Plan, from_file
 from shsync.reconcile.state import (
     ClientState,
     Desired,
     MemberState,
     PracticeState,
     desired_from_org,
-    iso,
+    fingerprint,
     holds,
+    iso,
     state_from_snapshot,
 )  # fmt: skip
 from shsync.schema.load import load_org, load_snapshot
 
-
-class UserError(Exception):
-    """Something the user can fix; the message says what. Exit code 1, nothing changed."""
-
-    code: str | None = None
+__all__ = ["Batch", "InvalidInput", "Planned", "PlanRefused", "Shsync", "UserError", "actor",
+           "now", "read_plan_file"]
 
 
 class InvalidInput(UserError):
+    code = "invalid-input"
+
     def __init__(self, diagnostics: tuple[Diagnostic, ...]):
         super().__init__(f"{len(diagnostics)} problem(s) in the input")
         self.diagnostics = diagnostics
 
 
+class PlanRefused(UserError):
+    code = "plan-has-errors"
+
+    def __init__(self, plan: Plan):
+        super().__init__("; ".join(f"[{e.code}] {e.message}" for e in plan.errors))
+        self.plan = plan
+
+
 def now() -> str:
-    """The current time, or SHSYNC_NOW (an ISO time) for tests and demos."""
+    """The planning clock: the current time, or SHSYNC_NOW (an ISO time) to fix it."""
     fixed = os.environ.get("SHSYNC_NOW")
     if not fixed:
         return iso(datetime.now(UTC))
+    return parse_time(fixed, "SHSYNC_NOW")
+
+
+def parse_time(text: str, what: str) -> str:
     try:
-        return iso(datetime.fromisoformat(fixed.replace("Z", "+00:00")))
-    except ValueError:
-        raise UserError(f"SHSYNC_NOW={fixed!r} is not an ISO time like 2026-11-26T12:00:00Z") \
-            from None
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return iso(moment)
+    except (ValueError, OverflowError):
+        raise UserError(f"{what}={text[:60]!r} is not an ISO time like 2026-11-26T12:00:00Z",
+                        "invalid-time") from None
 
 
 def actor(email: str | None) -> Actor:
-    """The member acting (--actor / SHSYNC_ACTOR), or else the operator holding the backend's
-    credentials, with administrator rights."""
-    if email:
+    """The member acting (--actor / SHSYNC_ACTOR), or else the operator holding the store's
+    credentials, with administrator rights. An empty actor is refused, never the operator."""
+    if email is not None:
+        if not email.strip():
+            raise UserError("the actor is empty: name a member with --actor EMAIL (or "
+                            "SHSYNC_ACTOR), or leave it unset to act as the operator",
+                            "empty-actor")
         return Actor.member(email.strip())
     try:
         return Actor.operator(f"operator:{getpass.getuser()}")
@@ -75,17 +99,6 @@ class Planned:
     diagnostics: tuple[Diagnostic, ...]  # warnings from the org file
 
 
-def make_plan(path: Path, backend: Backend, *, at: str, who: Actor,
-              options: planner.Options = planner.DEFAULTS) -> Planned:
-    loaded = load_org(path)
-    if loaded.model is None:
-        raise InvalidInput(loaded.diagnostics)
-    live = backend.read()
-    result = planner.plan(desired_from_org(loaded.model), live, practice=backend.practice,
-                          now=at, options=options, actor=who)
-    return Planned(result, loaded.diagnostics)
-
-
 @dataclass(frozen=True)
 class Batch:
     number: int
@@ -95,39 +108,163 @@ class Batch:
     final: bool  # the last pass: everything that is not an invitation wave
 
 
-def apply_in_batches(path: Path, backend: Backend, *, who: Actor, at: str, size: int,
-                     options: planner.Options = planner.DEFAULTS,
-                     on_batch: Callable[[Batch], None] | None = None) -> list[Batch]:
-    """Apply an onboarding as consecutive transactions of `size` invitations each.
+@dataclass(frozen=True)
+class LogCheck:
+    entries: int
+    head: str
+    replayed: bool  # False: an older log that can only be checked by its hash chain
+    note: str | None = None
 
-    Each wave is planned afresh from the live practice and applied all or nothing, so running
-    the same command again after an interruption continues where it stopped and never invites
-    anyone twice. A wave invites its members and creates the clients that only need members
-    already there; the last pass applies everything else (updates, removals, handoffs).
-    """
+
+def _messages(diagnostics: Sequence[Diagnostic]) -> tuple[Message, ...]:
+    return tuple(Message(d.code, d.message, str(d.location) if d.location else None)
+                 for d in diagnostics if d.severity is Severity.WARNING)
+
+
+def _org(path: Path) -> tuple[Desired, tuple[Diagnostic, ...]]:
     loaded = load_org(path)
     if loaded.model is None:
         raise InvalidInput(loaded.diagnostics)
-    desired = desired_from_org(loaded.model)
-    batches: list[Batch] = []
-    invited = 0
-    while True:
-        live = backend.read()
-        pending = [e for e in desired.members if e not in live.members]
-        final = not pending
-        wave = desired if final else _wave(desired, live, set(pending[:size]))
-        result = planner.plan(wave, live, practice=backend.practice, now=at, options=options,
-                              actor=who)
-        if result.errors:
-            raise PlanRefused(result)
-        entry = backend.apply(result, actor=who, now=at) if result.operations else None
-        invited += 0 if final else min(size, len(pending))
-        batch = Batch(len(batches) + 1, invited, max(0, len(pending) - size), entry, final)
-        batches.append(batch)
-        if on_batch:
-            on_batch(batch)
-        if final:
-            return batches
+    return desired_from_org(loaded.model), loaded.diagnostics
+
+
+class Shsync:
+    """The application: one store, one identity, one clock."""
+
+    def __init__(self, backend: Backend, who: Actor, clock: Callable[[], str] = now):
+        self.backend = backend
+        self.who = who
+        self.clock = clock
+
+    # --- reading ------------------------------------------------------------------------------
+    def read(self) -> PracticeState:
+        return self.backend.read()
+
+    def history(self) -> list[AuditEntry]:
+        return self.backend.history()
+
+    def check_log(self, expect_head: str | None = None) -> LogCheck:
+        """The hash chain, then a replay of the whole log against the live practice."""
+        entries = self.backend.history()
+        broken = verify_chain(entries)
+        if broken:
+            raise AuditBroken(f"the audit log is not intact: {broken}")
+        last = head(entries)
+        if expect_head is not None and expect_head != last:
+            raise AuditBroken(f"the audit log ends at {last}, not at the expected head "
+                              f"{expect_head}: entries were added or removed since", "head-moved")
+        if any(e.kind is None for e in entries):
+            return LogCheck(len(entries), last, False,
+                            "the log was started by an older shsync, so only its hash chain "
+                            "was checked")
+        problem = replay(entries, self.backend.read())
+        if problem:
+            raise AuditBroken(f"the audit log does not explain the live practice: {problem}")
+        return LogCheck(len(entries), last, True)
+
+    # --- planning -----------------------------------------------------------------------------
+    def plan(self, path: Path, options: planner.Options = planner.DEFAULTS) -> Planned:
+        desired, diagnostics = _org(path)
+        result = planner.plan(desired, self.backend.read(), practice=self.backend.practice,
+                              now=self.clock(), options=options, actor=self.who,
+                              warnings=_messages(diagnostics))
+        return Planned(result, diagnostics)
+
+    def plan_acceptance(self, emails: Iterable[str]) -> Plan:
+        """A plan that records that these members accepted their invitations."""
+        live = self.backend.read()
+        wanted = sorted({e.strip().lower() for e in emails})
+        problems = []
+        for email in wanted:
+            member = live.members.get(email)
+            if member is None:
+                problems.append(f"{email} is not a member of this practice")
+            elif member.active:
+                problems.append(f"{email} is already an active member")
+        if problems:
+            raise UserError("; ".join(problems), "not-invited")
+        return _single(live, [op("accept_invitation", e) for e in wanted], self, "accepted")
+
+    def plan_refresh(self, path: Path) -> Planned:
+        """The drift between the store and an observation of Sessions Health (a snapshot)."""
+        loaded = load_snapshot(path)
+        if loaded.model is None:
+            raise InvalidInput(loaded.diagnostics)
+        live = self.backend.read()
+        observed = state_from_snapshot(loaded.model)
+        handoffs = {h.from_: h for h in loaded.model.handoffs}
+        operations, problems = observe(observed, live, handoffs, self.clock())
+        result = _single(live, operations, self, "refresh",
+                         errors=tuple(Message("refresh-needs-handoff", p) for p in problems),
+                         warnings=_messages(loaded.diagnostics))
+        return Planned(result, loaded.diagnostics)
+
+    # --- changing -----------------------------------------------------------------------------
+    def apply(self, plan: Plan, progress: Progress | None = None) -> AuditEntry:
+        if plan.errors:
+            raise PlanRefused(plan)
+        return self.backend.apply(plan, actor=self.who, now=self.clock(), progress=progress)
+
+    def seed(self, path: Path) -> tuple[PracticeState, AuditEntry]:
+        loaded = load_snapshot(path)
+        if loaded.model is None:
+            raise InvalidInput(loaded.diagnostics)
+        state = state_from_snapshot(loaded.model)
+        return state, self.backend.seed(state, actor=self.who, now=self.clock())
+
+    def apply_in_batches(self, path: Path, *, size: int,
+                         options: planner.Options = planner.DEFAULTS,
+                         on_batch: Callable[[Batch], None] | None = None) -> list[Batch]:
+        """Apply an onboarding as consecutive transactions of `size` invitations each.
+
+        Each wave is planned afresh from the live practice and applied all or nothing, so
+        running the same command again after an interruption continues where it stopped and
+        never invites anyone twice. A wave invites its members and creates the clients that
+        only need members already there; the last pass applies everything else.
+        """
+        desired, _ = _org(path)
+        batches: list[Batch] = []
+        invited = 0
+        while True:
+            live = self.backend.read()
+            pending = [e for e in desired.members if e not in live.members]
+            final = not pending
+            wave = desired if final else _wave(desired, live, set(pending[:size]))
+            result = planner.plan(wave, live, practice=self.backend.practice, now=self.clock(),
+                                  options=options, actor=self.who)
+            if result.errors:
+                raise PlanRefused(result)
+            entry = self.apply(result) if result.operations else None
+            invited += 0 if final else min(size, len(pending))
+            batch = Batch(len(batches) + 1, invited, max(0, len(pending) - size), entry, final)
+            batches.append(batch)
+            if on_batch:
+                on_batch(batch)
+            if final:
+                return batches
+
+
+def _single(live: PracticeState, operations: list[Any], app: Shsync, kind: str, *,
+            errors: tuple[Message, ...] = (), warnings: tuple[Message, ...] = ()) -> Plan:
+    """A plan of operations made outside the planner (acceptances, observations), checked and
+    summarised by the same code as every other plan."""
+    from shsync.reconcile.verify import verify
+
+    at = app.clock()
+    ordered = tuple(sorted(operations, key=lambda o: o.sort_key()))
+    verdict = verify(ordered, live, app.who, at)
+    found = list(errors)
+    found += [Message("forbidden", f) for f in verdict.forbidden]
+    if not errors:
+        found += [Message("broken-invariant", f"this cannot be recorded: {p}")
+                  for p in verdict.problems]
+    return Plan(practice=app.backend.practice, fingerprint=fingerprint(live),
+                operations=ordered, summary=verdict.summary, errors=tuple(found),
+                warnings=warnings, created_at=at, actor=app.who.email,
+                access_changes=access.delta(live, verdict.final),
+                practice_name=verdict.final.name, kind=kind,
+                statuses=tuple(sorted((o.target, live.members[o.target].status)
+                                      for o in ordered if o.target in live.members)))
 
 
 def _wave(desired: Desired, live: PracticeState, joining: set[str]) -> Desired:
@@ -138,7 +275,7 @@ def _wave(desired: Desired, live: PracticeState, joining: set[str]) -> Desired:
     for email in joining:
         sup = members[email].supervisor
         if sup is not None and not holds(members, sup, "supervisor"):
-            members[email] = replace(members[email], supervisor=None)  # set by a later wave
+            members[email] = replace(members[email], supervisor=None, cosign=())
 
     clients = {}
     for cid, c in desired.clients.items():
@@ -147,26 +284,18 @@ def _wave(desired: Desired, live: PracticeState, joining: set[str]) -> Desired:
         supervisor = c.supervisor if holds(members, c.supervisor, "supervisor") else None
         clients[cid] = ClientState(cid, c.practitioner,
                                    tuple(a for a in c.access if a in members), supervisor)
-    return Desired(members, clients, {}, prune=False)
-
-
-class PlanRefused(UserError):
-    def __init__(self, plan: Plan):
-        super().__init__("; ".join(f"[{e.code}] {e.message}" for e in plan.errors))
-        self.plan = plan
+    return Desired(members, clients, {}, prune=False, name=live.name)
 
 
 def read_plan_file(path: Path) -> Plan:
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read the plan: {exc}") from None
+        raise UserError(f"{path}: cannot read the plan: {exc}", "unreadable") from None
     try:
         return from_file(text)
     except InvalidPlan as exc:
-        error = UserError(f"{path}: error[{exc.code}]: refusing this plan: {exc}")
-        error.code = exc.code
-        raise error from None
+        raise InvalidPlan(f"{path}: refusing this plan: {exc}", exc.code) from None
 
 
 def is_plan_file(path: Path) -> bool:
@@ -177,47 +306,29 @@ def is_plan_file(path: Path) -> bool:
         return True
     try:
         with path.open("rb") as fh:
-            head = fh.read(4096)
+            head_bytes = fh.read(4096)
     except OSError:
         return False
-    return head.lstrip().startswith(b"{") and b'"kind": "shsync-plan"' in head
-
-
-def apply(plan: Plan, backend: Backend, *, who: Actor, at: str,
-          progress: Progress | None = None) -> AuditEntry:
-    if plan.errors:
-        raise UserError("the plan has errors; fix them and make a new plan")
-    return backend.apply(plan, actor=who, now=at, progress=progress)
-
-
-def seed(path: Path, backend: Backend) -> PracticeState:
-    loaded = load_snapshot(path)
-    if loaded.model is None:
-        raise InvalidInput(loaded.diagnostics)
-    state = state_from_snapshot(loaded.model)
-    backend.seed(state)
-    return state
+    return head_bytes.lstrip().startswith(b"{") and b'"kind": "shsync-plan"' in head_bytes
 
 
 def desired_state(path: Path) -> PracticeState:
     """An org file as the practice it declares (for `shsync access --file`)."""
-    loaded = load_org(path)
-    if loaded.model is None:
-        raise InvalidInput(loaded.diagnostics)
-    desired = desired_from_org(loaded.model)
-    return PracticeState(dict(desired.members), dict(desired.clients), name=loaded.model.practice)
+    desired, _ = _org(path)
+    return PracticeState(dict(desired.members), dict(desired.clients), name=desired.name)
 
 
 def access_rows(state: PracticeState, *, client: str | None,
                 member: str | None) -> list[access.Row]:
     if client is not None:
         if client not in state.clients:
-            raise UserError(f"there is no client {client} in this practice")
+            raise UserError(f"there is no client {client} in this practice", "unknown-client")
         return access.rows_for_client(state, client)
-    assert member is not None
+    if member is None:
+        raise UserError("give exactly one of --client ID or --member EMAIL", "usage")
     email = member.lower()
     if email not in state.members:
-        raise UserError(f"{email} is not a member of this practice")
+        raise UserError(f"{email} is not a member of this practice", "unknown-member")
     return access.rows_for_member(state, email)
 
 
@@ -280,6 +391,8 @@ def _export_members(members: Iterable[MemberState]) -> list[dict[str, Any]]:
                 item["full_clinical_access"] = True
             if m.supervisor:
                 item["supervised_by"] = m.supervisor
+            if m.cosign:
+                item["cosign"] = list(m.cosign)
         out.append(item)
     return out
 

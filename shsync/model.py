@@ -21,8 +21,10 @@ CLIENT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 NPI_PATTERN = r"^[12][0-9]{9}$"
 TAXONOMY_PATTERN = r"^[0-9]{3}[A-Z0-9]{6}X$"
 
-Role = Literal["practitioner", "supervisor", "scheduler", "biller"]
-ROLES: tuple[str, ...] = ("practitioner", "supervisor", "scheduler", "biller")
+Role = Literal["practitioner", "supervisor", "scheduler", "biller", "forms_admin"]
+ROLES: tuple[str, ...] = ("practitioner", "supervisor", "scheduler", "biller", "forms_admin")
+Cosign = Literal["progress_notes", "treatment_plans", "assessments"]
+COSIGN: tuple[str, ...] = ("progress_notes", "treatment_plans", "assessments")
 
 Email = Annotated[
     str,
@@ -55,7 +57,8 @@ class Member(_Strict):
     owner: bool = Field(False, description="The account owner: at most one, an admin; "
                                            "never removed or demoted.")
     roles: list[Role] = Field(default_factory=list, json_schema_extra={"uniqueItems": True},
-                              description="Any of practitioner, supervisor, scheduler, biller.")
+                              description="Any of practitioner, supervisor, scheduler, biller, "
+                                          "forms_admin (Forms Administrator).")
     npi: Annotated[str, Field(pattern=NPI_PATTERN)] | SkipJsonSchema[None] = Field(
         None, description="National Provider Identifier (practitioners only), quoted.")
     taxonomy: Annotated[str, Field(pattern=TAXONOMY_PATTERN)] | SkipJsonSchema[None] = Field(
@@ -68,6 +71,10 @@ class Member(_Strict):
                           "clients within the account.")
     supervised_by: Email | SkipJsonSchema[None] = Field(
         None, description="The member's one supervisor (practitioners only).")
+    cosign: list[Cosign] | SkipJsonSchema[None] = Field(
+        None, json_schema_extra={"uniqueItems": True},
+        description="What the supervisor must co-sign: any of progress_notes, treatment_plans, "
+                    "assessments (needs supervised_by).")
 
     _lower_emails = field_validator("email", "supervised_by")(_lower)
 
@@ -102,9 +109,11 @@ class Handoff(_Strict):
         None, description="Gets their clients not reassigned under clients:.")
     notes: Email | SkipJsonSchema[None] = Field(
         None, description="Gets their incomplete notes.")
+    signatures: Email | SkipJsonSchema[None] = Field(
+        None, description="A supervisor who signs the notes still awaiting their signature.")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-    _lower_emails = field_validator("from_", "clients", "notes")(_lower)
+    _lower_emails = field_validator("from_", "clients", "notes", "signatures")(_lower)
 
 
 class Org(_Strict):
@@ -158,3 +167,6 @@ class Snapshot(_Strict):
     clients: list[Client] = Field(default_factory=list)
     appointments: list[Appointment] = Field(default_factory=list)
     notes: list[Note] = Field(default_factory=list)
+    handoffs: list[Handoff] = Field(
+        default_factory=list, description="shsync refresh only: where the work of members "
+                                          "removed in Sessions Health went.")

@@ -17,7 +17,7 @@ from bench.generate import org, write  # noqa: E402
 
 NOW = "2026-11-26T12:00:00Z"
 OPERATOR = Actor.operator("tester")
-OPTIONS = app.planner.Options(allow_pending_grants=True)
+OPTIONS = app.planner.Options(assume_accepted=True)
 
 
 class Interrupted(Exception):
@@ -100,7 +100,7 @@ def test_batches_from_the_cli(practice, tmp_path):
 
     env = {**os.environ, "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/cli.db", "SHSYNC_NOW": NOW}
     result = subprocess.run([sys.executable, "-m", "shsync", "apply", str(practice),
-                             "--auto-approve", "--allow-pending-grants", "--batch-size", "20"],
+                             "--auto-approve", "--assume-accepted", "--batch-size", "20"],
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "batch 1: 20 of 60 invited" in result.stderr

@@ -149,7 +149,7 @@ def test_a_killed_batched_onboarding_keeps_whole_batches_and_finishes_once(tmp_p
 
     org_file = write(tmp_path / "org.yaml", org(40, 120))
     db = tmp_path / "p.db"
-    args = ["--auto-approve", "--allow-pending-grants", "--batch-size", "10"]
+    args = ["--auto-approve", "--assume-accepted", "--batch-size", "10"]
     for k in range(3, 200, 14):  # kill points spread over every wave and the final pass
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)

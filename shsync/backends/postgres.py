@@ -175,6 +175,13 @@ class PostgresBackend(SqlBackend):
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self._conn.execute(_dialect(statement), params).fetchall()  # type: ignore[arg-type]
 
+    def _has_table(self, name: str) -> bool:
+        return self._query("SELECT to_regclass(?) IS NOT NULL", (name,))[0][0]
+
+    def _clock(self) -> str:
+        return str(self._query("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', "
+                               "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")[0][0])
+
     def apply(self, plan: Any, *, actor: Any, now: str, progress: Any = None) -> Any:
         self._actor = actor.name
         try:

@@ -13,36 +13,18 @@ import os
 import signal
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from itertools import groupby
 from typing import Any
 
-from shsync.backends.base import (
-    GENESIS,
-    AuditEntry,
-    BackendError,
-    Forbidden,
-    NotEmpty,
-    Progress,
-    StalePlan,
-    WrongPractice,
-    entry_digest,
-)  # fmt: skip
-from shsync.reconcile.authorize import Actor, forbidden
+from shsync.backends.audit import AuditEntry
+from shsync.backends.base import BackendError, Progress, Store
+from shsync.reconcile.actions import ACTIONS
 from shsync.reconcile.operations import Operation
-from shsync.reconcile.plan import Plan
-from shsync.reconcile.simulate import simulate, violations
-from shsync.reconcile.state import (
-    Appointment,
-    ClientState,
-    MemberState,
-    Note,
-    PracticeState,
-    fingerprint,
-)  # fmt: skip
+from shsync.reconcile.state import Appointment, ClientState, MemberState, Note, PracticeState
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Test-only: kill this process (SIGKILL) right after the k-th operation of an apply. Nothing
 # reads it unless it is set; the crash tests set it to prove an apply is all or nothing.
 FAULT_HOOK = "SHSYNC_TEST_KILL_AFTER_OPS"
@@ -70,7 +52,7 @@ SCHEMA = [
         practice TEXT NOT NULL, email TEXT NOT NULL, first_name TEXT NOT NULL,
         last_name TEXT NOT NULL, admin BOOLEAN NOT NULL, owner BOOLEAN NOT NULL, npi TEXT,
         taxonomy TEXT, billing_access BOOLEAN NOT NULL, full_clinical_access BOOLEAN NOT NULL,
-        supervisor TEXT, status TEXT NOT NULL, invited_at TEXT, removed_at TEXT,
+        supervisor TEXT, status TEXT NOT NULL, invited_at TEXT, removed_at TEXT, cosign TEXT,
         PRIMARY KEY (practice, email))""",
     """CREATE TABLE IF NOT EXISTS member_roles (
         practice TEXT NOT NULL, email TEXT NOT NULL, role TEXT NOT NULL,
@@ -92,16 +74,28 @@ SCHEMA = [
         practice TEXT NOT NULL, seq INTEGER NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL,
         plan_hash TEXT NOT NULL, fingerprint TEXT NOT NULL, summary TEXT NOT NULL,
         operations TEXT NOT NULL, prev_hash TEXT NOT NULL, entry_hash TEXT NOT NULL,
+        kind TEXT, written_at TEXT, result TEXT, details TEXT,
         PRIMARY KEY (practice, seq))""",
 ]
+# Upgrades of a store made by an older shsync, by the version they lead to.
+MIGRATIONS = {
+    2: ["ALTER TABLE members ADD COLUMN cosign TEXT",
+        "ALTER TABLE audit ADD COLUMN kind TEXT",
+        "ALTER TABLE audit ADD COLUMN written_at TEXT",
+        "ALTER TABLE audit ADD COLUMN result TEXT",
+        "ALTER TABLE audit ADD COLUMN details TEXT"],
+}
 
 _MEMBER_COLUMNS = ("email", "first_name", "last_name", "admin", "owner", "npi", "taxonomy",
-                   "billing_access", "full_clinical_access", "supervisor", "status", "invited_at")
+                   "billing_access", "full_clinical_access", "supervisor", "status", "invited_at",
+                   "cosign")
+_AUDIT_COLUMNS = ("seq", "at", "actor", "plan_hash", "fingerprint", "summary", "operations",
+                  "prev_hash", "entry_hash", "kind", "written_at", "result", "details")
 _SET_COLUMN = {"set_admin": "admin", "set_billing_access": "billing_access",
                "set_full_clinical_access": "full_clinical_access"}
 
 
-class SqlBackend(ABC):
+class SqlBackend(Store, ABC):
     """A practice store over a DB-API connection. Subclasses provide the connection."""
 
     practice: str
@@ -118,10 +112,6 @@ class SqlBackend(ABC):
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
     @abstractmethod
-    def _transaction(self) -> AbstractContextManager[None]:
-        """One atomic unit, serialised against every other writer of this practice."""
-
-    @abstractmethod
     def _snapshot(self) -> AbstractContextManager[None]:
         """A consistent read that does not wait for writers."""
 
@@ -130,16 +120,32 @@ class SqlBackend(ABC):
 
     # --- schema -------------------------------------------------------------------------------
     def _ensure_schema(self) -> None:
+        rows = []
+        if self._has_table("shsync_meta"):
+            rows = self._query("SELECT value FROM shsync_meta WHERE key = 'schema_version'")
+        version = rows[0][0] if rows else None
+        if version is not None and not str(version).isdigit():
+            raise BackendError(f"{self.display_url}: the store's schema version {version!r} is "
+                               "not a number; it was not written by shsync")
+        if version is not None and int(version) > SCHEMA_VERSION:
+            raise BackendError(
+                f"{self.display_url} uses store schema version {version}, newer than this "
+                f"shsync understands ({SCHEMA_VERSION}); upgrade shsync rather than risk it")
+        if version is not None and int(version) < SCHEMA_VERSION:
+            for target in range(int(version) + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS.get(target, ()):
+                    self._execute(statement)
+            self._execute("UPDATE shsync_meta SET value = ? WHERE key = 'schema_version'",
+                          (str(SCHEMA_VERSION),))
+            return
         for statement in SCHEMA:
             self._execute(statement)
-        rows = self._query("SELECT value FROM shsync_meta WHERE key = 'schema_version'")
-        if not rows:
+        if version is None:
             self._execute("INSERT INTO shsync_meta (key, value) VALUES ('schema_version', ?)",
                           (str(SCHEMA_VERSION),))
-        elif int(rows[0][0]) > SCHEMA_VERSION:
-            raise BackendError(
-                f"{self.display_url} uses store schema version {rows[0][0]}, newer than this "
-                f"shsync understands ({SCHEMA_VERSION}); upgrade shsync rather than risk it")
+
+    @abstractmethod
+    def _has_table(self, name: str) -> bool: ...
 
     # --- reading ------------------------------------------------------------------------------
     def read(self) -> PracticeState:
@@ -156,10 +162,11 @@ class SqlBackend(ABC):
         for row in self._query(f"SELECT {', '.join(_MEMBER_COLUMNS)} FROM members "
                                "WHERE practice = ? AND status <> 'removed'", p):
             (email, first, last, admin, owner, npi, taxonomy, billing, full, supervisor, status,
-             invited_at) = row
+             invited_at, cosign) = row
             members[email] = MemberState(email, first, last, tuple(sorted(roles[email])),
                                          bool(admin), bool(owner), npi, taxonomy, bool(billing),
-                                         bool(full), supervisor, status, invited_at)
+                                         bool(full), supervisor, status, invited_at,
+                                         tuple(cosign.split(",")) if cosign else ())
         access: dict[str, list[str]] = defaultdict(list)
         for client, member in self._query(
                 "SELECT client, member FROM client_access WHERE practice = ?", p):
@@ -177,16 +184,10 @@ class SqlBackend(ABC):
         return PracticeState(members, clients, appointments, notes, name[0][0] if name else None)
 
     # --- seeding ------------------------------------------------------------------------------
-    def seed(self, state: PracticeState) -> None:
-        with self._transaction():
-            held = self._query("SELECT COUNT(*) FROM members WHERE practice = ?",
-                               (self.practice,))[0][0]
-            held += self._query("SELECT COUNT(*) FROM clients WHERE practice = ?",
-                                (self.practice,))[0][0]
-            if held:
-                raise NotEmpty(f"{self.display_url} already holds practice {self.practice!r}; "
-                               "seed only loads an empty one")
-            self._insert_state(state)
+    def _held(self) -> bool:
+        p = (self.practice,)
+        return bool(self._query("SELECT COUNT(*) FROM members WHERE practice = ?", p)[0][0]
+                    or self._query("SELECT COUNT(*) FROM clients WHERE practice = ?", p)[0][0])
 
     def _insert_state(self, state: PracticeState) -> None:
         p = self.practice
@@ -197,8 +198,8 @@ class SqlBackend(ABC):
             f"INSERT INTO members (practice, {', '.join(_MEMBER_COLUMNS)}) "
             f"VALUES (?, {', '.join('?' * len(_MEMBER_COLUMNS))})",
             [(p, m.email, m.first_name, m.last_name, m.admin, m.owner, m.npi, m.taxonomy,
-              m.billing_access, m.full_clinical_access, m.supervisor, m.status, m.invited_at)
-             for m in members])
+              m.billing_access, m.full_clinical_access, m.supervisor, m.status, m.invited_at,
+              _cosign(m.cosign)) for m in members])
         self._executemany("INSERT INTO member_roles (practice, email, role) VALUES (?, ?, ?)",
                           [(p, m.email, r) for m in members for r in m.roles])
         clients = state.clients.values()
@@ -216,77 +217,59 @@ class SqlBackend(ABC):
                           [(p, n.id, n.author, n.client, n.status, n.signed_at, n.supervisor)
                            for n in state.notes])
 
-    # --- applying -----------------------------------------------------------------------------
-    def apply(self, plan: Plan, *, actor: Actor, now: str,
-              progress: Progress | None = None) -> AuditEntry:
-        if plan.errors:
-            raise BackendError("the plan has errors and cannot be applied")
-        if plan.actor != actor.email:
-            raise Forbidden(f"the plan was made for {plan.actor or 'the operator'}, not for "
-                            f"{actor.email or 'the operator'}; make a new plan as yourself")
+    # --- applying (Store.apply has verified the operations) ----------------------------------
+    def _write(self, operations: Sequence[Operation], now: str,
+               progress: Progress | None) -> None:
         kill_after = _kill_after()
-        with self._transaction():
-            self._check_current(plan, now, actor)
-            done = 0
-            for action, group in groupby(plan.operations, key=lambda o: o.action):
-                batch = list(group)
-                # With the fault hook set, one operation at a time, so it can stop after any.
-                for part in ([[o] for o in batch] if kill_after is not None else [batch]):
-                    _HANDLERS[action](self, part, now)
-                    done += len(part)
-                    if kill_after is not None:
-                        _fault_point(kill_after, len(part))
-                if progress:
-                    progress(done)
-            return self._audit(plan, actor.name, now)
+        self._execute("INSERT INTO practices (practice) VALUES (?) ON CONFLICT (practice) "
+                      "DO NOTHING", (self.practice,))
+        done = 0
+        for action, group in groupby(operations, key=lambda o: o.action):
+            batch = list(group)
+            handler = getattr(self, "_sql_" + ACTIONS[action].sql)
+            # With the fault hook set, one operation at a time, so it can stop after any.
+            for part in ([[o] for o in batch] if kill_after is not None else [batch]):
+                handler(part, now)
+                done += len(part)
+                if kill_after is not None:
+                    _fault_point(kill_after, len(part))
+            if progress:
+                progress(done)
 
-    def _check_current(self, plan: Plan, now: str, actor: Actor) -> None:
-        if plan.practice != self.practice:
-            raise WrongPractice(f"the plan was made for practice {plan.practice!r}, not "
-                                f"{self.practice!r} at {self.display_url}")
-        live = self._read()
-        if fingerprint(live) != plan.fingerprint:
-            raise StalePlan("the live practice has changed since this plan was made (its "
-                            "fingerprint differs); nothing was applied. Make a new plan.")
-        # Never trust a plan file blindly: the actor must be allowed every step, and the steps
-        # must keep the practice whole.
-        refused = forbidden(plan.operations, live, actor)
-        if refused:
-            raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
-                            + "; ".join(refused))
-        problems = violations(simulate(live, plan.operations, now), now)
-        if problems:
-            raise BackendError("the plan would leave the practice broken, so nothing was "
-                               f"applied: {problems[0]}")
-
-    def _audit(self, plan: Plan, actor: str, now: str) -> AuditEntry:
+    # --- the audit log ------------------------------------------------------------------------
+    def _last_entry(self) -> tuple[int, str] | None:
         last = self._query("SELECT seq, entry_hash FROM audit WHERE practice = ? "
                            "ORDER BY seq DESC LIMIT 1", (self.practice,))
-        seq, prev = (last[0][0] + 1, last[0][1]) if last else (1, GENESIS)
-        operations = [o.to_dict() for o in plan.operations]
-        summary = plan.summary.to_dict()
-        body = {"seq": seq, "at": now, "actor": actor, "plan_hash": plan.digest(),
-                "fingerprint": plan.fingerprint, "summary": summary, "operations": operations,
-                "outcome": "applied", "prev_hash": prev}
-        entry_hash = entry_digest(body)
-        self._execute("INSERT INTO audit (practice, seq, at, actor, plan_hash, fingerprint, "
-                      "summary, operations, prev_hash, entry_hash) "
-                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                      (self.practice, seq, now, actor, body["plan_hash"], plan.fingerprint,
-                       json.dumps(summary), json.dumps(operations), prev, entry_hash))
-        return AuditEntry(seq, now, actor, body["plan_hash"], plan.fingerprint, summary,
-                          operations, prev, entry_hash)
+        return (int(last[0][0]), str(last[0][1])) if last else None
+
+    def _entry_for_plan(self, plan_hash: str) -> int | None:
+        rows = self._query("SELECT seq FROM audit WHERE practice = ? AND plan_hash = ? "
+                           "ORDER BY seq DESC LIMIT 1", (self.practice, plan_hash))
+        return int(rows[0][0]) if rows else None
+
+    def _append(self, e: AuditEntry) -> None:
+        self._execute(f"INSERT INTO audit (practice, {', '.join(_AUDIT_COLUMNS)}) "
+                      f"VALUES (?, {', '.join('?' * len(_AUDIT_COLUMNS))})",
+                      (self.practice, e.seq, e.at, e.actor, e.plan_hash, e.fingerprint,
+                       json.dumps(e.summary), json.dumps(e.operations), e.prev_hash, e.entry_hash,
+                       e.kind, e.written_at, e.result, json.dumps(e.details)))
 
     def history(self) -> list[AuditEntry]:
         with self._snapshot():
-            rows = self._query("SELECT seq, at, actor, plan_hash, fingerprint, summary, "
-                               "operations, prev_hash, entry_hash FROM audit WHERE practice = ? "
-                               "ORDER BY seq", (self.practice,))
-        return [AuditEntry(seq, at, actor, ph, fp, json.loads(summary), json.loads(ops), prev, eh)
-                for seq, at, actor, ph, fp, summary, ops, prev, eh in rows]
+            rows = self._query(f"SELECT {', '.join(_AUDIT_COLUMNS)} FROM audit "
+                               "WHERE practice = ? ORDER BY seq", (self.practice,))
+        try:
+            return [AuditEntry(seq, at, actor, ph, fp, json.loads(summary), json.loads(ops), prev,
+                               eh, kind=kind, written_at=written, result=result,
+                               details=json.loads(details) if details else {})
+                    for (seq, at, actor, ph, fp, summary, ops, prev, eh, kind, written, result,
+                         details) in rows]
+        except (ValueError, TypeError) as exc:
+            raise BackendError(f"{self.display_url}: the audit log is damaged: {exc}"[:300]) \
+                from None
 
     # --- one handler per action, each taking a batch ------------------------------------------
-    def _invite(self, ops: list[Operation], now: str) -> None:
+    def _sql_invite(self, ops: list[Operation], now: str) -> None:
         p = self.practice
         self._executemany("DELETE FROM member_roles WHERE practice = ? AND email = ?",
                           [(p, o.target) for o in ops])
@@ -297,11 +280,12 @@ class SqlBackend(ABC):
             f"ON CONFLICT (practice, email) DO UPDATE SET {updates}, removed_at = NULL",
             [(p, o.target, o.get("first_name"), o.get("last_name"), o.get("admin"), False,
               o.get("npi"), o.get("taxonomy"), o.get("billing_access"),
-              o.get("full_clinical_access"), None, "invited", now) for o in ops])
+              o.get("full_clinical_access"), None, o.get("status") or "invited", now, None)
+             for o in ops])
         self._executemany("INSERT INTO member_roles (practice, email, role) VALUES (?, ?, ?)",
                           [(p, o.target, r) for o in ops for r in o.get("roles")])
 
-    def _update(self, ops: list[Operation], now: str) -> None:
+    def _sql_update_member(self, ops: list[Operation], now: str) -> None:
         by_field: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         for o in ops:
             for name, (_, new) in o.get("changes"):
@@ -310,30 +294,51 @@ class SqlBackend(ABC):
             self._executemany(f"UPDATE members SET {name} = ? WHERE practice = ? AND email = ?",
                               rows)
 
-    def _grant_role(self, ops: list[Operation], now: str) -> None:
+    def _sql_grant_role(self, ops: list[Operation], now: str) -> None:
         self._executemany("INSERT INTO member_roles (practice, email, role) VALUES (?, ?, ?)",
                           [(self.practice, o.target, o.get("role")) for o in ops])
 
-    def _revoke_role(self, ops: list[Operation], now: str) -> None:
+    def _sql_revoke_role(self, ops: list[Operation], now: str) -> None:
         self._executemany("DELETE FROM member_roles WHERE practice = ? AND email = ? AND role = ?",
                           [(self.practice, o.target, o.get("role")) for o in ops])
 
-    def _set_flag(self, ops: list[Operation], now: str) -> None:
+    def _sql_set_flag(self, ops: list[Operation], now: str) -> None:
         column = _SET_COLUMN[ops[0].action]
         self._executemany(f"UPDATE members SET {column} = ? WHERE practice = ? AND email = ?",
                           [(o.get(column), self.practice, o.target) for o in ops])
 
-    def _set_supervisor(self, ops: list[Operation], now: str) -> None:
+    def _sql_set_supervisor(self, ops: list[Operation], now: str) -> None:
         p = self.practice
         self._executemany("UPDATE members SET supervisor = ? WHERE practice = ? AND email = ?",
                           [(o.get("supervisor"), p, o.target) for o in ops])
+        self._executemany("UPDATE members SET cosign = NULL WHERE practice = ? AND email = ?",
+                          [(p, o.target) for o in ops if o.get("supervisor") is None])
+        # Notes awaiting signature follow a new supervisor (a client's own supervisor wins);
+        # when supervision ends they stay with whoever was to sign them.
         self._executemany(
             "UPDATE notes SET supervisor = ? WHERE practice = ? AND author = ? "
             "AND status = 'awaiting_signature' AND client NOT IN (SELECT id FROM clients "
             "WHERE practice = ? AND supervisor IS NOT NULL)",
-            [(o.get("supervisor"), p, o.target, p) for o in ops])
+            [(o.get("supervisor"), p, o.target, p) for o in ops if o.get("supervisor")])
 
-    def _create_client(self, ops: list[Operation], now: str) -> None:
+    def _sql_set_cosign(self, ops: list[Operation], now: str) -> None:
+        self._executemany("UPDATE members SET cosign = ? WHERE practice = ? AND email = ?",
+                          [(_cosign(o.get("cosign")), self.practice, o.target) for o in ops])
+
+    def _sql_accept_invitation(self, ops: list[Operation], now: str) -> None:
+        self._executemany("UPDATE members SET status = 'active' WHERE practice = ? AND email = ?",
+                          [(self.practice, o.target) for o in ops])
+
+    def _sql_set_practice_name(self, ops: list[Operation], now: str) -> None:
+        self._executemany("UPDATE practices SET name = ? WHERE practice = ?",
+                          [(o.get("name"), self.practice) for o in ops])
+
+    def _sql_handoff_signatures(self, ops: list[Operation], now: str) -> None:
+        self._executemany("UPDATE notes SET supervisor = ? WHERE practice = ? AND supervisor = ? "
+                          "AND status = 'awaiting_signature'",
+                          [(o.get("to"), self.practice, o.target) for o in ops])
+
+    def _sql_create_client(self, ops: list[Operation], now: str) -> None:
         p = self.practice
         self._executemany("INSERT INTO clients (practice, id, practitioner, supervisor) "
                           "VALUES (?, ?, ?, ?)",
@@ -341,61 +346,46 @@ class SqlBackend(ABC):
         self._executemany("INSERT INTO client_access (practice, client, member) VALUES (?, ?, ?)",
                           [(p, o.target, m) for o in ops for m in o.get("access")])
 
-    def _reassign_client(self, ops: list[Operation], now: str) -> None:
+    def _sql_reassign_client(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE clients SET practitioner = ? WHERE practice = ? AND id = ?",
                           [(o.get("practitioner"), self.practice, o.target) for o in ops])
 
-    def _set_client_supervisor(self, ops: list[Operation], now: str) -> None:
+    def _sql_set_client_supervisor(self, ops: list[Operation], now: str) -> None:
         p = self.practice
         self._executemany("UPDATE clients SET supervisor = ? WHERE practice = ? AND id = ?",
                           [(o.get("supervisor"), p, o.target) for o in ops])
         self._executemany(
             "UPDATE notes SET supervisor = COALESCE(?, (SELECT m.supervisor FROM members m "
-            "WHERE m.practice = notes.practice AND m.email = notes.author)) "
+            "WHERE m.practice = notes.practice AND m.email = notes.author "
+            "AND m.status <> 'removed'), notes.supervisor) "
             "WHERE practice = ? AND client = ? AND status = 'awaiting_signature'",
             [(o.get("supervisor"), p, o.target) for o in ops])
 
-    def _grant_access(self, ops: list[Operation], now: str) -> None:
+    def _sql_grant_access(self, ops: list[Operation], now: str) -> None:
         self._executemany("INSERT INTO client_access (practice, client, member) VALUES (?, ?, ?)",
                           [(self.practice, o.target, o.get("member")) for o in ops])
 
-    def _revoke_access(self, ops: list[Operation], now: str) -> None:
+    def _sql_revoke_access(self, ops: list[Operation], now: str) -> None:
         self._executemany("DELETE FROM client_access WHERE practice = ? AND client = ? "
                           "AND member = ?",
                           [(self.practice, o.target, o.get("member")) for o in ops])
 
-    def _handoff_notes(self, ops: list[Operation], now: str) -> None:
+    def _sql_handoff_notes(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE notes SET author = ? WHERE practice = ? AND author = ? "
                           "AND status = 'incomplete'",
                           [(o.get("to"), self.practice, o.target) for o in ops])
 
-    def _remove_member(self, ops: list[Operation], now: str) -> None:
+    def _sql_remove_member(self, ops: list[Operation], now: str) -> None:
         p = self.practice
         # Marked removed, never deleted: authorship of signed notes stays.
         self._executemany("UPDATE members SET status = 'removed', removed_at = ? "
                           "WHERE practice = ? AND email = ?", [(now, p, o.target) for o in ops])
-        self._executemany("UPDATE members SET supervisor = NULL WHERE practice = ? "
-                          "AND supervisor = ?", [(p, o.target) for o in ops])
+        self._executemany("UPDATE members SET supervisor = NULL, cosign = NULL "
+                          "WHERE practice = ? AND supervisor = ?", [(p, o.target) for o in ops])
         self._executemany("UPDATE appointments SET status = 'cancelled' WHERE practice = ? "
                           "AND practitioner = ? AND starts_at > ? AND status = 'scheduled'",
                           [(p, o.target, now) for o in ops])
 
 
-_HANDLERS: dict[str, Callable[[SqlBackend, list[Operation], str], None]] = {
-    "invite_member": SqlBackend._invite,
-    "update_member": SqlBackend._update,
-    "grant_role": SqlBackend._grant_role,
-    "revoke_role": SqlBackend._revoke_role,
-    "set_admin": SqlBackend._set_flag,
-    "set_billing_access": SqlBackend._set_flag,
-    "set_full_clinical_access": SqlBackend._set_flag,
-    "set_supervisor": SqlBackend._set_supervisor,
-    "create_client": SqlBackend._create_client,
-    "reassign_client": SqlBackend._reassign_client,
-    "set_client_supervisor": SqlBackend._set_client_supervisor,
-    "grant_access": SqlBackend._grant_access,
-    "revoke_access": SqlBackend._revoke_access,
-    "handoff_notes": SqlBackend._handoff_notes,
-    "remove_member": SqlBackend._remove_member,
-}
-
+def _cosign(items: Sequence[str]) -> str | None:
+    return ",".join(items) if items else None

@@ -82,5 +82,12 @@ class SqliteBackend(SqlBackend):
         except sqlite3.Error as exc:
             raise BackendError(f"{self.display_url}: {exc}") from None
 
+    def _has_table(self, name: str) -> bool:
+        return bool(self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                (name,)))
+
+    def _clock(self) -> str:
+        return str(self._query("SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')")[0][0])
+
     def close(self) -> None:
         self._conn.close()

@@ -19,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "schema": ("validate", "schema", "Print the JSON Schema of the org file format."),
     "plan": ("plan", "plan", "Show what applying an org file would change."),
     "apply": ("plan", "apply_command", "Apply a saved plan, or plan an org file and apply it."),
+    "accepted": ("lifecycle", "accepted", "Record that members accepted their invitations."),
+    "refresh": ("lifecycle", "refresh", "Record what was observed in Sessions Health."),
     "access": ("access", "access", "Show effective access: who can see what, and why."),
     "onboard": ("onboard", "onboard", "Turn an HR roster (CSV) into org files."),
     "seed": ("store", "seed", "Load a practice snapshot into an empty store."),

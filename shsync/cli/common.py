@@ -13,7 +13,8 @@ import click
 
 from shsync import app
 from shsync.backends import DEFAULT_URL, open_backend
-from shsync.backends.base import Backend, BackendError
+from shsync.backends.base import Backend
+from shsync.errors import ShsyncError
 from shsync.diagnostics import Diagnostic, Severity
 from shsync.render import plan as render
 
@@ -47,9 +48,7 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
         except app.InvalidInput as exc:
             echo_diagnostics(exc.diagnostics, "text")
             click.echo(f"error: {exc}; nothing was changed", err=True)
-        except app.UserError as exc:
-            click.echo(str(exc) if exc.code else f"error: {exc}", err=True)
-        except BackendError as exc:
+        except ShsyncError as exc:
             click.echo(f"error[{exc.code}]: {exc}", err=True)
         sys.exit(EXIT_ERROR)
 
@@ -64,18 +63,29 @@ def backend_option(command: Callable[..., Any]) -> Callable[..., Any]:
              "(env SHSYNC_BACKEND).")(command)
 
 
+def actor_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--actor", envvar="SHSYNC_ACTOR", metavar="EMAIL", default=None,
+                        help="Act as this member, with only their rights (env SHSYNC_ACTOR). "
+                             "Default: the operator holding the store's credentials.")(command)
+
+
 def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    command = click.option("--allow-pending-grants", is_flag=True,
-                           help="Allow granting client access to members who have not accepted "
-                                "their invitation (bulk migration).")(command)
-    command = click.option("--actor", envvar="SHSYNC_ACTOR", metavar="EMAIL", default=None,
-                           help="Act as this member, with only their rights (env SHSYNC_ACTOR). "
-                                "Default: the operator holding the backend's credentials.")(command)
+    command = click.option("--assume-accepted", is_flag=True,
+                           help="Migration only: record every member as having accepted, so no "
+                                "step waits for an acceptance.")(command)
+    command = actor_option(command)
     command = click.option("--allow-mass-removal", is_flag=True,
                            help="Allow removing more members than --max-removals.")(command)
     return click.option("--max-removals", type=click.IntRange(min=0), default=None,
                         help="Refuse plans removing more members than this "
                              "[default: 10% of the practice, at least 1].")(command)
+
+
+def application(stack: ExitStack, url: str, actor: str | None,
+                lock_timeout: float = 60.0) -> app.Shsync:
+    """The application object for one command: its store, who is acting, the clock."""
+    who = app.actor(actor)
+    return app.Shsync(open_store(stack, url, lock_timeout), who, app.now)
 
 
 def open_store(stack: ExitStack, url: str, lock_timeout: float = 60.0) -> Backend:

@@ -6,28 +6,26 @@ import sys
 import time
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
 
 import click
 
 from shsync import app
-from shsync.backends.base import Backend, BackendError
 from shsync.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
+    application,
     backend_option,
     echo_warnings,
     handled,
-    open_store,
     plan_options,
     render_plan,
     style,
 )
+from shsync.reconcile.plan import Plan
 from shsync.reconcile.planner import Options
 from shsync.render import plan as render
 
-# --- plan and apply ---------------------------------------------------------------------------
 
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))
@@ -37,19 +35,18 @@ from shsync.render import plan as render
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "runbook"]),
               default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 2 when the plan has changes (drift detection), 0 when none.")
+              help="Exit 2 when something is left to do (changes, or steps deferred until an "
+                   "invitation is accepted), 0 when nothing is.")
 @plan_options
 @handled
 def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exitcode: bool,
          max_removals: int | None, allow_mass_removal: bool, actor: str | None,
-         allow_pending_grants: bool) -> None:
+         assume_accepted: bool) -> None:
     """Show what applying the org file at PATH to the live practice would change, and who
     gains or loses access to which clients."""
     with ExitStack() as stack:
-        backend = open_store(stack, backend_url)
-        planned = app.make_plan(path, backend, at=app.now(), who=app.actor(actor),
-                                options=Options(max_removals, allow_mass_removal,
-                                                allow_pending_grants))
+        shsync = application(stack, backend_url, actor)
+        planned = shsync.plan(path, Options(max_removals, allow_mass_removal, assume_accepted))
     echo_warnings(planned.diagnostics)
     result = planned.plan
     click.echo(render_plan(result, fmt), nl=False)
@@ -58,10 +55,18 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
             click.echo(f"error: the plan has errors; {out} was not written", err=True)
         sys.exit(EXIT_ERROR)
     if out:
+        _save(result, out)
+    sys.exit(EXIT_CHANGES if detailed_exitcode and result.drift else EXIT_OK)
+
+
+def _save(result: Plan, out: Path) -> None:
+    try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(result.to_file(), "utf-8")
-        click.echo(f"Saved the plan to {out}; apply it with `shsync apply {out}`.", err=True)
-    sys.exit(EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK)
+    except OSError as exc:
+        raise app.UserError(f"{out}: cannot write the plan: {exc.strerror or exc}",
+                            "unwritable") from None
+    click.echo(f"Saved the plan to {out}; apply it with `shsync apply {out}`.", err=True)
 
 
 @click.command("apply")
@@ -74,27 +79,32 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, metavar="N",
               help="Apply an org file's invitations in waves of N, each its own transaction; "
                    "running it again after an interruption continues where it stopped.")
+@click.option("--expect-head", metavar="HASH",
+              help="Refuse unless the audit log currently ends at this entry hash (what the "
+                   "last apply printed): nothing was applied in between.")
 @plan_options
 @handled
 def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeout: float,
-                  batch_size: int | None, max_removals: int | None, allow_mass_removal: bool,
-                  actor: str | None, allow_pending_grants: bool) -> None:
+                  batch_size: int | None, expect_head: str | None, max_removals: int | None,
+                  allow_mass_removal: bool, actor: str | None, assume_accepted: bool) -> None:
     """Apply a saved plan (PLANFILE from `plan --out`), or plan an org file and apply that.
 
     A saved plan is applied exactly as it was reviewed; if the live practice has changed since,
-    it is refused and nothing changes. Either way the apply is one transaction: all or nothing.
+    it is refused and nothing changes. Either way the apply is one transaction: all or nothing,
+    checked again by the store against the live practice before anything is written.
     """
-    who = app.actor(actor)
     with ExitStack() as stack:
-        backend = open_store(stack, backend_url, lock_timeout)
-        at = app.now()
-        options = Options(max_removals, allow_mass_removal, allow_pending_grants)
+        shsync = application(stack, backend_url, actor, lock_timeout)
+        if expect_head is not None:
+            shsync.check_log(expect_head)
+        options = Options(max_removals, allow_mass_removal, assume_accepted)
         if app.is_plan_file(target):
             if batch_size:
-                raise app.UserError("--batch-size applies an org file, not a saved plan")
+                raise app.UserError("--batch-size applies an org file, not a saved plan",
+                                    "usage")
             result = app.read_plan_file(target)
         else:
-            planned = app.make_plan(target, backend, at=at, who=who, options=options)
+            planned = shsync.plan(target, options)
             echo_warnings(planned.diagnostics)
             result = planned.plan
             click.echo(render.text(result, style), nl=False)
@@ -103,24 +113,22 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
             if result.has_changes and not auto_approve:
                 _confirm()
         if not result.has_changes:
-            click.echo("No changes to apply.")
+            click.echo("No changes to apply." + (" Deferred steps wait for acceptances."
+                                                 if result.deferred else ""))
             return
         if batch_size:
-            _apply_in_waves(target, backend, at, who, batch_size, options,
-                            result.summary.invite)
+            _apply_in_waves(shsync, target, batch_size, options, result.summary.invite)
             return
-        try:
-            entry = _apply_with_progress(result, backend, at, who)
-        except BackendError as exc:
-            refused = app.UserError(f"{target}: error[{exc.code}]: {exc}")
-            refused.code = exc.code
-            raise refused from None
-    click.echo(f"Applied. {result.summary.line()} Audit entry #{entry.seq} "
-               f"({entry.plan_hash[:19]}).")
+        entry = _apply_with_progress(shsync, result)
+    click.echo(f"Applied. {result.summary.line()} Audit entry #{entry.seq}, head "
+               f"{entry.entry_hash}.")
+    if result.deferred:
+        click.echo(f"{len(result.deferred)} step(s) wait for invitations to be accepted: record "
+                   "them with `shsync accepted EMAIL`, then plan again.")
 
 
-def _apply_in_waves(target: Path, backend: Backend, at: str, who: Any, size: int,
-                    options: Options, total: int) -> None:
+def _apply_in_waves(shsync: app.Shsync, target: Path, size: int, options: Options,
+                    total: int) -> None:
     started = time.monotonic()
     bar = click.progressbar(length=max(total, 1), label="Inviting", file=sys.stderr,
                             show_pos=True) if sys.stderr.isatty() else None
@@ -136,25 +144,25 @@ def _apply_in_waves(target: Path, backend: Backend, at: str, who: Any, size: int
                        f"{rate:,.0f}/s", err=True)
 
     with bar if bar is not None else ExitStack():
-        batches = app.apply_in_batches(target, backend, who=who, at=at, size=size,
-                                       options=options, on_batch=report)
-    entries = [b.entry.seq for b in batches if b.entry]
+        batches = shsync.apply_in_batches(target, size=size, options=options, on_batch=report)
+    entries = [b.entry for b in batches if b.entry]
     click.echo(f"Applied in {len(entries)} transaction(s); audit entries "
-               f"{', '.join(f'#{n}' for n in entries) or 'none'}.")
+               f"{', '.join(f'#{e.seq}' for e in entries) or 'none'}"
+               + (f", head {entries[-1].entry_hash}." if entries else "."))
 
 
 def _confirm() -> None:
     if not sys.stdin.isatty():
         raise app.UserError("not on a terminal: pass --auto-approve to apply without asking, or "
-                            "save a plan with `shsync plan --out` and apply that")
+                            "save a plan with `shsync plan --out` and apply that", "not-confirmed")
     if not click.confirm("Apply these changes?", default=False):
-        raise app.UserError("not applied")
+        raise app.UserError("not applied", "not-confirmed")
 
 
-def _apply_with_progress(result: Any, backend: Backend, at: str, who: Any) -> Any:
+def _apply_with_progress(shsync: app.Shsync, result: Plan) -> app.AuditEntry:
     total = len(result.operations)
     if not sys.stderr.isatty() or total < 200:
-        return app.apply(result, backend, who=who, at=at)
+        return shsync.apply(result)
     with click.progressbar(length=total, label="Applying", file=sys.stderr,
                            show_pos=True, show_eta=True) as bar:
         state = {"done": 0}
@@ -163,4 +171,4 @@ def _apply_with_progress(result: Any, backend: Backend, at: str, who: Any) -> An
             bar.update(done - state["done"])
             state["done"] = done
 
-        return app.apply(result, backend, who=who, at=at, progress=advance)
+        return shsync.apply(result, progress=advance)

@@ -9,23 +9,27 @@ from pathlib import Path
 import click
 
 from shsync import app
-from shsync.backends.base import verify_chain
-from shsync.cli.common import backend_option, handled, open_store
+from shsync.cli.common import actor_option, application, backend_option, handled, open_store
 
 # --- seed, export, history --------------------------------------------------------------------
 
 @click.command()
 @click.argument("snapshot", type=click.Path(path_type=Path))
 @backend_option
+@actor_option
 @handled
-def seed(snapshot: Path, backend_url: str) -> None:
-    """Load a practice snapshot (YAML) into an empty backend: the live state to plan against."""
+def seed(snapshot: Path, backend_url: str, actor: str | None) -> None:
+    """Load a practice snapshot (YAML) into an empty store: the live state to plan against.
+
+    Seeding is the first entry of the audit log, so the log explains the state from the start.
+    """
     with ExitStack() as stack:
-        backend = open_store(stack, backend_url)
-        state = app.seed(snapshot, backend)
-    click.echo(f"Seeded practice {backend.practice!r} at {backend.display_url}: "
+        shsync = application(stack, backend_url, actor)
+        state, entry = shsync.seed(snapshot)
+    click.echo(f"Seeded practice {shsync.backend.practice!r} at {shsync.backend.display_url}: "
                f"{len(state.members)} members, {len(state.clients)} clients, "
-               f"{len(state.appointments)} appointments, {len(state.notes)} notes.")
+               f"{len(state.appointments)} appointments, {len(state.notes)} notes. "
+               f"Audit entry #{entry.seq}, head {entry.entry_hash}.")
 
 
 @click.command()
@@ -60,31 +64,45 @@ def export(backend_url: str, output: Path | None, split_by: str) -> None:
 @click.command()
 @backend_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
+              show_default=True, help="text: one line per entry; json: every field of every entry.")
 @click.option("--verify", is_flag=True,
-              help="Check the hash chain of the log and report the first broken entry.")
+              help="Check the hash chain, then replay the log and check it reproduces the live "
+                   "practice; print the head hash.")
+@click.option("--expect-head", metavar="HASH",
+              help="With --verify: fail unless the log ends at this entry hash.")
 @handled
-def history(backend_url: str, fmt: str, verify: bool) -> None:
-    """Show the audit log of applies: who, when, which plan, what changed.
+def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None) -> None:
+    """Show the audit log: seeding, applies, acceptances and refreshes; who, when, what changed.
 
-    Each entry carries the hash of the one before it, so an edited or deleted entry shows.
+    Each entry carries the hash of the one before it, so an edited or deleted entry shows, and
+    --verify replays the whole log, so a deleted newest entry shows too.
     """
     with ExitStack() as stack:
-        entries = open_store(stack, backend_url).history()
-    if verify:
-        broken = verify_chain(entries)
-        if broken:
-            raise app.UserError(f"the audit log is not intact: {broken}")
-        click.echo(f"The audit log is intact: {len(entries)} entr"
-                   f"{'y' if len(entries) == 1 else 'ies'}, each chained to the one before.")
-        return
+        shsync = application(stack, backend_url, None)
+        if verify or expect_head is not None:
+            check = shsync.check_log(expect_head)
+            count = f"{check.entries} entr{'y' if check.entries == 1 else 'ies'}"
+            if check.replayed:
+                click.echo(f"The audit log is intact: {count}, each chained to the one before, "
+                           "and replaying them reproduces the live practice.")
+            else:
+                click.echo(f"The audit log's hash chain is intact ({count}); {check.note}.")
+            click.echo(f"Head: {check.head}")
+            return
+        entries = shsync.history()
     if fmt == "json":
         click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
         return
     if not entries:
-        click.echo("No applies yet.")
+        click.echo("No entries yet.")
     for e in entries:
         s = e.summary
-        click.echo(f"#{e.seq} {e.at} by {e.actor}: {s['invite']} invited, {s['change']} changed, "
-                   f"{s['remove']} removed, {s['clients']} client(s) updated; "
-                   f"{len(e.operations)} operation(s); plan {e.plan_hash[:19]}")
+        kind = e.kind or "apply"
+        written = f" (written {e.written_at})" if e.written_at and e.written_at != e.at else ""
+        if kind == "seed":
+            what = "seeded the practice"
+        else:
+            what = (f"{s.get('invite', 0)} invited, {s.get('change', 0)} changed, "
+                    f"{s.get('remove', 0)} removed, {s.get('clients', 0)} client(s) updated; "
+                    f"{len(e.operations)} operation(s); plan {e.plan_hash[:19]}")
+        click.echo(f"#{e.seq} {kind} {e.at}{written} by {e.actor}: {what}")

@@ -10,8 +10,12 @@ Capabilities are held per member per client, each with a reason:
   never clinical access on its own;
 * a scheduler: the schedule of every client; a biller: billing and diagnoses of every client;
 * a practitioner with full clinical access: the clinical record of every client;
-* a supervisor: signing the notes of their supervisees' clients (a client's own supervisor
-  instead, where it has one); supervising does not by itself open the record.
+* a supervisor: opening and signing the notes and treatment plans of their supervisees' clients
+  (a client's own supervisor instead, where it has one); supervising does not open the rest of
+  the record (Sessions Health help, article 436).
+
+Some capabilities are practice-wide, not per client (`practice_wide`): the Forms Administrator
+role manages custom forms; administrators also manage billing settings and invoices.
 
 A member's access is a *profile*: what they hold on every client (from roles and settings) plus
 what they hold on particular clients. Profiles make the question cheap at any size.
@@ -29,7 +33,8 @@ from shsync.reconcile.state import MemberState, PracticeState, signer
 CAPABILITIES = ("record", "notes", "diagnoses", "treatment_plans", "schedule", "billing",
                 "limited_info", "manage_access", "sign_notes")
 REASONS = ("assigned", "admin", "granted", "scheduler", "biller", "supervisor",
-           "full_clinical_access")
+           "full_clinical_access", "forms_admin")
+PRACTICE_CAPABILITIES = ("custom_forms", "billing_settings", "invoices")
 CLINICAL = ("record", "notes", "diagnoses", "treatment_plans")
 
 Held = frozenset[tuple[str, str]]  # (capability, reason)
@@ -40,7 +45,7 @@ class Row:
     """One capability one member holds on one client, and why: the flat json/csv shape."""
 
     member: str
-    client: str
+    client: str | None  # None: a practice-wide capability, not on any one client
     capability: str
     reason: str
 
@@ -72,7 +77,18 @@ def _granted(m: MemberState) -> Held:
     return frozenset(held)
 
 
-_SIGN = frozenset({("sign_notes", "supervisor")})
+_SIGN = frozenset({("notes", "supervisor"), ("treatment_plans", "supervisor"),
+                   ("sign_notes", "supervisor")})
+
+
+def practice_wide(m: MemberState) -> list[tuple[str, str]]:
+    """(capability, reason) a member holds on the practice itself, not on any client."""
+    held = []
+    if m.has("forms_admin"):
+        held.append(("custom_forms", "forms_admin"))
+    if m.admin:
+        held += [("custom_forms", "admin"), ("billing_settings", "admin"), ("invoices", "admin")]
+    return held
 
 
 @dataclass(frozen=True)
@@ -132,8 +148,9 @@ class AccessIndex:
 def rows_for_member(state: PracticeState, email: str) -> list[Row]:
     profile = AccessIndex(state).profile(email)
     clients = sorted(state.clients) if profile.everywhere else sorted(profile.per_client)
-    return [Row(email, cid, cap, reason) for cid in clients
-            for cap, reason in sorted(profile.on(cid), key=_order)]
+    wide = [Row(email, None, cap, reason) for cap, reason in practice_wide(state.members[email])]
+    return wide + [Row(email, cid, cap, reason) for cid in clients
+                   for cap, reason in sorted(profile.on(cid), key=_order)]
 
 
 def held_on(state: PracticeState, email: str, client: str) -> Held:
@@ -200,7 +217,7 @@ def _access_fields(m: MemberState | None) -> tuple[object, ...] | None:
     """The part of a member that access depends on (names, NPI and status do not count)."""
     if m is None:
         return None
-    return (m.roles, m.admin, m.billing_access, m.full_clinical_access, m.supervisor)
+    return (m.roles, m.admin, m.billing_access, m.full_clinical_access, m.supervisor, m.status)
 
 
 def _changed_members(before: PracticeState, after: PracticeState) -> set[str]:

@@ -1,65 +1,36 @@
 """Operations: the steps of a plan, each a small frozen value with a known shape.
 
-`ACTIONS` is the single table of what an operation may be: its phase in the plan's order, and
-the parameters it carries with their types. Plan files are read back against this table, so a
-hand-edited operation is refused rather than guessed at.
+What an operation may be is the action registry's business (`shsync.reconcile.actions`); this
+module holds the value itself and reads it back from a plan file against the registry, so a
+hand-edited operation is refused rather than guessed at: unknown actions, missing or extra
+parameters, and values of the wrong type or shape (a role that is not a role, an address that
+is not an address) never reach a store.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
+from shsync.errors import InvalidPlan
+from shsync.reconcile.actions import ACTIONS, COSIGN, ROLES, UPDATABLE, Phase
 
-class Phase(IntEnum):
-    """The order of a plan. Each phase only needs what earlier phases set up."""
+__all__ = ["ACTIONS", "UPDATABLE", "InvalidOperation", "Operation", "Phase", "from_dict", "op"]
 
-    INVITE = 0  # new members exist, with their roles, before anyone points at them
-    GRANT = 1  # roles, admin and member settings that add or change, never take away
-    SUPERVISE = 2  # supervisees move (or are cleared) before a supervisor loses role or leaves
-    CLIENTS = 3  # clients and grants move before a practitioner loses role or leaves
-    HANDOFF = 4  # incomplete notes move before their author leaves
-    REVOKE = 5  # roles and admin taken away once nobody depends on them
-    REMOVE = 6  # members leave last
-
-
-_EMAIL, _STR, _BOOL, _INT = "email", "str", "bool", "int"
-_OPT_EMAIL, _OPT_STR, _ROLES, _EMAILS = "email?", "str?", "roles", "emails"
-
-ACTIONS: dict[str, tuple[Phase, dict[str, str]]] = {
-    "invite_member": (Phase.INVITE, {
-        "first_name": _STR, "last_name": _STR, "roles": _ROLES, "admin": _BOOL, "npi": _OPT_STR,
-        "taxonomy": _OPT_STR, "billing_access": _BOOL, "full_clinical_access": _BOOL}),
-    "update_member": (Phase.GRANT, {"changes": "changes"}),
-    "grant_role": (Phase.GRANT, {"role": _STR}),
-    "set_admin": (Phase.GRANT, {"admin": _BOOL}),  # admin: false is moved to REVOKE
-    "set_billing_access": (Phase.GRANT, {"billing_access": _BOOL}),
-    "set_full_clinical_access": (Phase.GRANT, {"full_clinical_access": _BOOL}),
-    "set_supervisor": (Phase.SUPERVISE, {"supervisor": _OPT_EMAIL, "previous": _OPT_EMAIL}),
-    "create_client": (Phase.CLIENTS, {"practitioner": _EMAIL, "access": _EMAILS,
-                                      "supervisor": _OPT_EMAIL}),
-    "reassign_client": (Phase.CLIENTS, {"practitioner": _EMAIL, "previous": _EMAIL}),
-    "set_client_supervisor": (Phase.CLIENTS, {"supervisor": _OPT_EMAIL,
-                                              "previous": _OPT_EMAIL}),
-    "grant_access": (Phase.CLIENTS, {"member": _EMAIL}),
-    "revoke_access": (Phase.CLIENTS, {"member": _EMAIL}),
-    "handoff_notes": (Phase.HANDOFF, {"to": _EMAIL, "count": _INT}),
-    "revoke_role": (Phase.REVOKE, {"role": _STR}),
-    "remove_member": (Phase.REMOVE, {"cancel_appointments": _INT}),
-}
 ACTION_ORDER = {name: i for i, name in enumerate(ACTIONS)}
-UPDATABLE = ("first_name", "last_name", "npi", "taxonomy")
-CLIENT_ACTIONS = frozenset({"create_client", "reassign_client", "set_client_supervisor",
-                            "grant_access", "revoke_access"})
+_EMAIL = re.compile(
+    r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_FIELD_VALUE = {"first_name": "name", "last_name": "name", "npi": "str?", "taxonomy": "str?"}
 
 
 @dataclass(frozen=True, slots=True)
 class Operation:
     action: str
-    target: str  # a member's email, or a client's id for client actions
+    target: str  # a member's email, a client's id, or "practice"
     params: tuple[tuple[str, Any], ...] = ()
-    after: str | None = None  # a precondition outside shsync: "after x accepts the invitation"
 
     def get(self, name: str, default: Any = None) -> Any:
         for key, value in self.params:
@@ -68,31 +39,25 @@ class Operation:
         return default
 
     @property
+    def definition(self) -> Any:
+        return ACTIONS[self.action]
+
+    @property
     def phase(self) -> Phase:
-        if self.action == "set_admin" and not self.get("admin"):
-            return Phase.REVOKE
-        return ACTIONS[self.action][0]
+        return ACTIONS[self.action].phase_of(self)
 
     @property
     def on_client(self) -> bool:
-        return self.action in CLIENT_ACTIONS
+        return ACTIONS[self.action].kind == "client"
 
     @property
     def escalation(self) -> bool:
         """Does this step widen anyone's access? Reviewers see these flagged in every format."""
-        a = self.action
-        if a in ("grant_access", "reassign_client", "grant_role"):
-            return True
-        if a in ("set_admin", "set_full_clinical_access", "set_billing_access"):
-            return bool(self.params[0][1])
-        if a == "invite_member":  # roles that open every client, not just one's own
-            return bool(self.get("admin") or self.get("full_clinical_access")
-                        or {"scheduler", "biller"} & set(self.get("roles")))
-        if a in ("set_supervisor", "set_client_supervisor"):
-            return self.get("supervisor") is not None
-        if a == "create_client":
-            return bool(self.get("access"))
-        return False
+        return ACTIONS[self.action].widens(self)
+
+    def grantees(self) -> tuple[str, ...]:
+        """Members who receive access through this step, and so must have accepted first."""
+        return ACTIONS[self.action].grantees(self)
 
     def sort_key(self) -> tuple[int, int, str, str]:
         return (self.phase, ACTION_ORDER[self.action], self.target, repr(self.params))
@@ -104,21 +69,48 @@ class Operation:
                 out[key] = {name: list(pair) for name, pair in value}
             else:
                 out[key] = list(value) if isinstance(value, tuple) else value
-        if self.after:
-            out["after"] = self.after
         if self.escalation:
             out["escalation"] = True
         return out
 
 
-def op(action: str, target: str, after: str | None = None, **params: Any) -> Operation:
-    """Build an operation, parameters in the table's order."""
-    names = ACTIONS[action][1]
-    return Operation(action, target, tuple((k, params[k]) for k in names if k in params), after)
+def op(action: str, target: str, **params: Any) -> Operation:
+    """Build an operation, parameters in the registry's order."""
+    names = ACTIONS[action].params
+    return Operation(action, target, tuple((k, params[k]) for k in names if k in params))
 
 
-class InvalidOperation(ValueError):
-    pass
+class InvalidOperation(InvalidPlan):
+    code = "plan-malformed"
+
+
+def _text(value: Any, limit: int = 254) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
+
+
+def _ok(kind: str, value: Any) -> bool:
+    if kind == "email":
+        return isinstance(value, str) and len(value) <= 254 and bool(_EMAIL.match(value))
+    if kind in ("str", "name"):
+        return _text(value, 254 if kind == "str" else 200)
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "int":
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**31
+    if kind == "role":
+        return value in ROLES
+    if kind == "status":
+        return value in ("invited", "active")
+    if kind in ("roles", "cosign", "emails"):
+        allowed = {"roles": ROLES, "cosign": COSIGN}.get(kind)
+        return (isinstance(value, list) and len(set(map(str, value))) == len(value)
+                and all(_ok("email", v) if allowed is None else v in allowed for v in value))
+    return False
+
+
+def _field_ok(name: str, value: Any) -> bool:
+    kind = _FIELD_VALUE[name]
+    return (value is None and kind.endswith("?")) or _ok(kind.rstrip("?"), value)
 
 
 def _check(kind: str, value: Any) -> Any:
@@ -126,49 +118,49 @@ def _check(kind: str, value: Any) -> Any:
     if value is None and optional:
         return None
     base = kind.rstrip("?")
-    if base in ("email", "str"):
-        ok = isinstance(value, str) and value != "" and len(value) <= 254
-    elif base == "bool":
-        ok = isinstance(value, bool)
-    elif base == "int":
-        ok = isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    elif base in ("roles", "emails"):
-        ok = isinstance(value, list) and all(isinstance(v, str) and v for v in value)
-        value = tuple(value) if ok else value
-    elif base == "changes":
+    if base == "changes":
         ok = isinstance(value, dict) and bool(value) and all(
-            k in UPDATABLE and isinstance(v, list) and len(v) == 2 for k, v in value.items())
-        value = tuple(sorted((k, tuple(v)) for k, v in value.items())) if ok else value
-    else:
-        ok = False
-    if not ok:
-        raise InvalidOperation(f"expected {kind}, got {value!r}")
-    return value
+            k in UPDATABLE and isinstance(v, list) and len(v) == 2
+            and all(_field_ok(k, x) for x in v) for k, v in value.items())
+        if ok:
+            return tuple(sorted((k, tuple(v)) for k, v in value.items()))
+    elif _ok(base, value):
+        return tuple(value) if isinstance(value, list) else value
+    raise InvalidOperation(f"expected {kind}, got {value!r}"[:300])
+
+
+def _target_ok(action: str, target: Any) -> bool:
+    kind = ACTIONS[action].kind
+    if kind == "client":
+        return isinstance(target, str) and bool(_CLIENT_ID.match(target))
+    if kind == "practice":
+        return target == "practice"
+    return _ok("email", target)
 
 
 def from_dict(data: Any) -> Operation:
-    """Read one operation from a plan file, refusing anything not in the table."""
+    """Read one operation from a plan file, refusing anything not in the registry."""
     if not isinstance(data, dict):
         raise InvalidOperation("an operation must be an object")
     action = data.get("action")
-    if action not in ACTIONS:
-        raise InvalidOperation(f"unknown action {action!r}")
+    if not isinstance(action, str) or action not in ACTIONS:
+        raise InvalidOperation(f"unknown action {action!r}"[:300])
     target = data.get("target")
-    if not isinstance(target, str) or not target:
-        raise InvalidOperation(f"{action}: a target is required")
-    names = ACTIONS[action][1]
-    extra = set(data) - set(names) - {"action", "target", "after", "escalation"}
+    if not _target_ok(action, target):
+        raise InvalidOperation(f"{action}: the target {target!r} is not a valid "
+                               f"{ACTIONS[action].kind}"[:300])
+    names = ACTIONS[action].params
+    extra = set(data) - set(names) - {"action", "target", "escalation", "waits_for"}
     if extra:
-        raise InvalidOperation(f"{action}: unexpected {', '.join(sorted(extra))}")
+        raise InvalidOperation(f"{action}: unexpected {', '.join(sorted(map(str, extra)))}"[:300])
     params = []
     for name, kind in names.items():
         if name not in data and not kind.endswith("?"):
             raise InvalidOperation(f"{action} {target}: {name} is missing")
+        if name not in data:
+            continue
         try:
             params.append((name, _check(kind, data.get(name))))
         except InvalidOperation as exc:
             raise InvalidOperation(f"{action} {target}: {name}: {exc}") from None
-    after = data.get("after")
-    if after is not None and not isinstance(after, str):
-        raise InvalidOperation(f"{action} {target}: after must be text")
-    return Operation(action, target, tuple(params), after)
+    return Operation(action, target, tuple(params))

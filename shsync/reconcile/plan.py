@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from shsync.errors import InvalidPlan
 from shsync.reconcile.access import AccessChange
-from shsync.reconcile.operations import InvalidOperation, Operation, from_dict
+from shsync.reconcile.operations import Operation, from_dict
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 KIND = "shsync-plan"
 
 
@@ -26,9 +27,24 @@ class Message:
 
     code: str
     message: str
+    location: str | None = None  # FILE:LINE:COL, for what validation found in the org file
 
     def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "message": self.message}
+        out = {"code": self.code, "message": self.message}
+        if self.location:
+            out["location"] = self.location
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A step that waits until `waits_for` accepts their invitation; planned again after."""
+
+    operation: Operation
+    waits_for: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {**self.operation.to_dict(), "waits_for": self.waits_for}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +77,18 @@ class Plan:
     created_at: str = ""
     actor: str | None = None  # the member it was planned for; None: the operator
     access_changes: tuple[AccessChange, ...] = ()
+    deferred: tuple[Deferred, ...] = ()
+    practice_name: str | None = None  # the practice's display name after the plan
+    kind: str = "apply"  # apply | accepted | refresh: what the audit entry records
 
     @property
     def has_changes(self) -> bool:
         return bool(self.operations)
+
+    @property
+    def drift(self) -> bool:
+        """Anything left to do, now or once someone accepts (`--detailed-exitcode`)."""
+        return bool(self.operations or self.deferred)
 
     @property
     def applicable(self) -> bool:
@@ -81,7 +105,9 @@ class Plan:
         return {
             "kind": KIND,
             "format_version": FORMAT_VERSION,
+            "plan_kind": self.kind,
             "practice": self.practice,
+            "practice_name": self.practice_name,
             "fingerprint": self.fingerprint,
             "created_at": self.created_at,
             "actor": self.actor,
@@ -90,6 +116,7 @@ class Plan:
             "warnings": [m.to_dict() for m in self.warnings],
             "statuses": dict(self.statuses),
             "changes": [o.to_dict() for o in self.operations],
+            "deferred": [d.to_dict() for d in self.deferred],
             "access_changes": [a.to_dict() for a in self.access_changes],
         }
 
@@ -105,21 +132,13 @@ def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
-class InvalidPlan(ValueError):
-    """A saved plan that cannot be trusted; `code` names why, the message explains."""
-
-    def __init__(self, message: str, code: str = "plan-malformed"):
-        super().__init__(message)
-        self.code = code
-
-
 def _messages(data: Any, field: str) -> tuple[Message, ...]:
     items = data.get(field, [])
     if not isinstance(items, list) or not all(
             isinstance(m, dict) and isinstance(m.get("code"), str)
             and isinstance(m.get("message"), str) for m in items):
         raise InvalidPlan(f"{field} is malformed")
-    return tuple(Message(m["code"], m["message"]) for m in items)
+    return tuple(Message(m["code"], m["message"], m.get("location")) for m in items)
 
 
 def _access_changes(data: Any) -> tuple[AccessChange, ...]:
@@ -136,6 +155,19 @@ def _access_changes(data: Any) -> tuple[AccessChange, ...]:
             clients=tuple(str(c) for c in a["clients"]), client_count=int(a["client_count"]),
             all_clients=bool(a["all_clients"])))
     return tuple(changes)
+
+
+def _deferred(data: Any) -> Deferred:
+    if not isinstance(data, dict) or not isinstance(data.get("waits_for"), str):
+        raise InvalidPlan("deferred is malformed")
+    return Deferred(from_dict({k: v for k, v in data.items() if k != "waits_for"}),
+                    data["waits_for"])
+
+
+def _plan_kind(value: Any) -> str:
+    if value not in ("apply", "accepted", "refresh"):
+        raise InvalidPlan(f"unknown plan_kind {value!r}"[:200])
+    return str(value)
 
 
 def from_file(text: str) -> Plan:
@@ -156,6 +188,7 @@ def from_file(text: str) -> Plan:
     try:
         summary = Summary(**{k: int(v) for k, v in data["summary"].items()})
         operations = tuple(from_dict(o) for o in data["changes"])
+        deferred = tuple(_deferred(d) for d in data.get("deferred", []))
         statuses = data.get("statuses", {})
         plan = Plan(
             practice=str(data["practice"]), fingerprint=str(data["fingerprint"]),
@@ -164,10 +197,15 @@ def from_file(text: str) -> Plan:
             statuses=tuple(sorted((str(k), str(v)) for k, v in statuses.items())),
             created_at=str(data.get("created_at", "")),
             actor=None if data.get("actor") is None else str(data["actor"]),
-            access_changes=_access_changes(data),
+            access_changes=_access_changes(data), deferred=deferred,
+            practice_name=None if data.get("practice_name") is None
+            else str(data["practice_name"]),
+            kind=_plan_kind(data.get("plan_kind")),
         )
-    except (KeyError, TypeError, ValueError, AttributeError, InvalidOperation) as exc:
-        raise InvalidPlan(f"the plan is malformed: {exc}") from None
+    except InvalidPlan:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        raise InvalidPlan(f"the plan is malformed: {exc}"[:500]) from None
     if plan.to_dict() != data:
         raise InvalidPlan("the plan holds fields this shsync does not write")
     return plan

@@ -13,11 +13,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from shsync.reconcile import access
-from shsync.reconcile.authorize import Actor, forbidden
+from shsync.reconcile.authorize import Actor
+from shsync.reconcile.actions import Phase, precondition
 from shsync.reconcile.operations import UPDATABLE, Operation, op
-from shsync.reconcile.plan import Message, Plan, Summary
-from shsync.reconcile.simulate import simulate, violations
-from shsync.reconcile.state import ClientState, Desired, MemberState, PracticeState, fingerprint
+from shsync.reconcile.plan import Deferred, Message, Plan
+from shsync.reconcile.simulate import Working
+from shsync.reconcile.state import (
+    ClientState,
+    Desired,
+    Handoff,
+    MemberState,
+    PracticeState,
+    fingerprint,
+)  # fmt: skip
+from shsync.reconcile.verify import verify
 
 GUARD_FRACTION = 0.10
 
@@ -29,7 +38,9 @@ OPERATOR = Actor.operator("operator")
 class Options:
     max_removals: int | None = None  # None: 10% of the live practice, at least 1
     allow_mass_removal: bool = False
-    allow_pending_grants: bool = False  # grants to members who have not accepted yet
+    # Adopting a practice whose members are all known to have accepted (a migration): members
+    # are recorded active, so nothing waits for an acceptance.
+    assume_accepted: bool = False
 
 
 DEFAULTS = Options()
@@ -42,6 +53,7 @@ class _Draft:
     live: PracticeState
     desired: Desired
     now: str
+    options: Options = DEFAULTS
     ops: list[Operation] = field(default_factory=list)
     errors: list[Message] = field(default_factory=list)
     warnings: list[Message] = field(default_factory=list)
@@ -59,46 +71,92 @@ def _ids(items: list[str], limit: int = 10) -> str:
 
 
 def plan(desired: Desired, live: PracticeState, *, practice: str, now: str,
-         options: Options = DEFAULTS, actor: Actor = OPERATOR) -> Plan:
-    draft = _Draft(live, desired, now)
+         options: Options = DEFAULTS, actor: Actor = OPERATOR,
+         warnings: tuple[Message, ...] = ()) -> Plan:
+    draft = _Draft(live, desired, now, options)
+    draft.warnings.extend(warnings)
     removed = _removals(draft)
+    _practice_name(draft)
     _members(draft, removed)
     _clients(draft, removed)
     _handoffs(draft, removed)
     _guards(draft, removed, options)
-    operations = tuple(sorted(draft.ops, key=Operation.sort_key))
-    if not options.allow_pending_grants:
-        _pending_grants(draft, operations)
-    for refusal in forbidden(operations, live, actor):
+    ordered = sorted(draft.ops, key=Operation.sort_key)
+    operations, deferred = _defer(draft, ordered)
+    operations = tuple(sorted(operations, key=Operation.sort_key))
+    verdict = verify(operations, live, actor, now)
+    for refusal in verdict.forbidden:
         draft.error("forbidden", refusal)
-    final = simulate(live, operations, now)
     if not draft.errors:
-        # The planner's own safety net: a plan that would break a rule is never applicable.
-        for problem in violations(final, now):
-            draft.error("broken-invariant", f"this plan would leave the practice broken: {problem}")
+        # The planner's own safety net: a plan that breaks a precondition or a rule is never
+        # applicable. Stores run the same check again inside their transaction.
+        for problem in verdict.problems:
+            draft.error("broken-invariant", f"this plan cannot be applied: {problem}")
     return Plan(
         practice=practice, fingerprint=fingerprint(live), operations=operations,
-        summary=_summary(operations, live, final), warnings=tuple(draft.warnings),
-        errors=tuple(draft.errors), statuses=_statuses(operations, live), created_at=now,
-        actor=actor.email, access_changes=access.delta(live, final))
+        summary=verdict.summary, warnings=tuple(draft.warnings),
+        errors=tuple(draft.errors), statuses=_statuses(operations, deferred, live),
+        created_at=now, actor=actor.email, access_changes=access.delta(live, verdict.final),
+        deferred=deferred, practice_name=verdict.final.name)
 
 
-def _pending_grants(draft: _Draft, operations: tuple[Operation, ...]) -> None:
-    """Least privilege: no client record opens to an address whose owner has not accepted."""
-    invited = {e for e, m in draft.live.members.items() if m.status == "invited"}
-    invited |= {o.target for o in operations if o.action == "invite_member"}
-    pending: dict[str, list[str]] = defaultdict(list)
-    for o in operations:
-        grantees = (o.get("member"),) if o.action == "grant_access" else (
-            o.get("access") if o.action == "create_client" else ())
-        for who in grantees:
-            if who in invited:
-                pending[who].append(o.target)
-    for who, clients in sorted(pending.items()):
-        draft.error("grant-to-invited", f"{who} has not accepted their invitation, so they "
-                                        f"cannot be granted access yet ({len(clients)} "
-                                        f"client(s): {_ids(clients)}); grant it once they "
-                                        "have, or pass --allow-pending-grants")
+# --- steps that wait for an acceptance -----------------------------------------------------------
+
+def _pending(draft: _Draft, operations: list[Operation]) -> set[str]:
+    pending = {e for e, m in draft.live.members.items() if not m.active}
+    return pending | {o.target for o in operations
+                      if o.action == "invite_member" and o.get("status") != "active"}
+
+
+def _defer(draft: _Draft, ordered: list[Operation]) -> tuple[list[Operation], tuple[Deferred, ...]]:
+    """One rule for every step that gives a member access: it waits until they accept.
+
+    Such steps (a grant, a client assigned or handed to them, full clinical access, supervision
+    by them) are deferred: left out of the operations, listed with who they wait for, and
+    planned again once `shsync accepted` records the acceptance. Steps that depend on a deferred
+    one (the previous practitioner or supervisor losing the role or leaving) wait with it.
+    """
+    if draft.options.assume_accepted:
+        return _assume_accepted(draft, ordered), ()
+    pending = _pending(draft, ordered)
+    if not pending:
+        return ordered, ()
+    waiting: dict[Operation, str] = {}
+    for o in ordered:
+        who = next((g for g in o.grantees() if g in pending), None)
+        if who is not None:
+            waiting[o] = who
+    if not waiting:
+        return ordered, ()
+    blocked: dict[str, str] = {}  # member -> who their leaving waits for
+    for o, who in waiting.items():
+        leaving = o.get("previous") if o.action in (
+            "reassign_client", "set_supervisor", "set_client_supervisor") else (
+            o.target if o.action in ("handoff_notes", "handoff_signatures") else None)
+        if leaving:
+            blocked.setdefault(leaving, who)
+    supervision = {o.target: who for o, who in waiting.items() if o.action == "set_supervisor"}
+    for o in ordered:
+        if o in waiting:
+            continue
+        if o.action in ("revoke_role", "remove_member") and o.target in blocked:
+            waiting[o] = blocked[o.target]
+        elif o.action == "set_cosign" and o.target in supervision:
+            waiting[o] = supervision[o.target]
+    return ([o for o in ordered if o not in waiting],
+            tuple(Deferred(o, who) for o, who in waiting.items()))
+
+
+def _assume_accepted(draft: _Draft, ordered: list[Operation]) -> list[Operation]:
+    pending = {e for e, m in draft.live.members.items() if not m.active}
+    touched = {g for o in ordered for g in o.grantees()} & pending
+    return ordered + [op("accept_invitation", e) for e in sorted(touched)]
+
+
+def _practice_name(draft: _Draft) -> None:
+    want, have = draft.desired.name, draft.live.name
+    if want is not None and want != have:
+        draft.ops.append(op("set_practice_name", "practice", name=want, previous=have))
 
 
 # --- members -----------------------------------------------------------------------------------
@@ -112,14 +170,19 @@ def _removals(draft: _Draft) -> list[str]:
 def _members(draft: _Draft, removed: list[str]) -> None:
     live, desired = draft.live, draft.desired
     live_owner = live.owner()
+    status = "active" if draft.options.assume_accepted else "invited"
     for email, want in desired.members.items():
         have = live.members.get(email)
         if have is None:
+            # Full clinical access is a separate step: it waits until they accept.
             draft.ops.append(op("invite_member", email, first_name=want.first_name,
                                 last_name=want.last_name, roles=want.roles, admin=want.admin,
                                 npi=want.npi, taxonomy=want.taxonomy,
                                 billing_access=want.billing_access,
-                                full_clinical_access=want.full_clinical_access))
+                                full_clinical_access=want.full_clinical_access
+                                and status == "active", status=status))
+            if want.full_clinical_access and status != "active":
+                draft.ops.append(op("set_full_clinical_access", email, full_clinical_access=True))
             if want.owner and live_owner is not None:
                 draft.error("owner-change", f"{email} is marked owner, but {live_owner} owns "
                                             "the account; shsync never transfers ownership")
@@ -129,6 +192,9 @@ def _members(draft: _Draft, removed: list[str]) -> None:
         if want.supervisor != (have.supervisor if have else None):
             draft.ops.append(_supervise(draft, email, want.supervisor,
                                         have.supervisor if have else None))
+        if want.cosign != (have.cosign if have else ()):
+            draft.ops.append(op("set_cosign", email, cosign=want.cosign,
+                                previous=have.cosign if have else ()))
     for email in removed:
         _removal(draft, email)
     _dependants_of_lost_supervisors(draft, removed)
@@ -165,28 +231,26 @@ def _owner_checks(draft: _Draft, have: MemberState, want: MemberState,
                                     "true; shsync never transfers ownership")
 
 
-def _supervisor_status(draft: _Draft, email: str) -> str:
-    have = draft.live.members.get(email)
-    return have.status if have else "invited"
-
-
 def _supervise(draft: _Draft, email: str, new: str | None, old: str | None) -> Operation:
-    after = None
-    if new is not None and _supervisor_status(draft, new) == "invited":
-        after = f"after {new} accepts the invitation"
-        draft.warn("pending-acceptance", f"{email} can be supervised by {new} only once {new} "
-                                         "accepts the invitation")
+    """Say where each note awaiting signature goes when a supervisee's supervisor changes."""
+    if email in draft.live.members and old is not None:
+        awaiting = sorted(n.id for n in draft.live.notes if n.author == email
+                          and n.status == "awaiting_signature" and n.supervisor == old)
+        if awaiting and new is not None:
+            draft.warn("signatures-move", f"{len(awaiting)} note(s) by {email} awaiting "
+                                          f"{old}'s signature go to {new} (notes "
+                                          f"{_ids([str(i) for i in awaiting])})")
+        elif awaiting:
+            draft.warn("signatures-stay", f"{len(awaiting)} note(s) by {email} still await "
+                                          f"{old}'s signature after supervision ends (notes "
+                                          f"{_ids([str(i) for i in awaiting])})")
     if new is not None and email in draft.live.members:
-        notes = [n for n in draft.live.notes if n.author == email]
-        signed = sum(n.status == "signed" for n in notes)
-        awaiting = sum(n.status == "awaiting_signature" for n in notes
-                       if not _client_override(draft.live, n.client))
-        if signed or awaiting:
-            draft.warn("supervisor-notes", f"{email}'s supervisor becomes {new}: {signed} note(s) "
-                                           f"signed earlier stay unassociated ({email} must "
-                                           f"unlock and resave them to associate them), "
-                                           f"{awaiting} awaiting signature move to {new}")
-    return op("set_supervisor", email, after=after, supervisor=new, previous=old)
+        signed = sum(n.status == "signed" for n in draft.live.notes if n.author == email)
+        if signed:
+            draft.warn("supervisor-notes", f"{email}'s supervisor becomes {new}: {signed} "
+                                           f"note(s) signed earlier stay unassociated ({email} "
+                                           "must unlock and resave them to associate them)")
+    return op("set_supervisor", email, supervisor=new, previous=old)
 
 
 def _client_override(state: PracticeState, client: str) -> str | None:
@@ -208,6 +272,12 @@ def _removal(draft: _Draft, email: str) -> None:
     if supervisees:
         draft.warn("unsupervised", f"removing {email} leaves {len(supervisees)} supervisee(s) "
                                    f"without a supervisor: {_ids(supervisees)}")
+    awaiting = [n for n in live.notes if n.author == email and n.status == "awaiting_signature"
+                and n.supervisor is not None]
+    if awaiting:
+        draft.warn("signatures-stay", f"removing {email}: their {len(awaiting)} note(s) awaiting "
+                                      f"signature stay with "
+                                      f"{_ids(sorted({n.supervisor or '' for n in awaiting}))}")
     if future:
         draft.warn("appointments-cancelled",
                    f"removing {email} cancels {len(future)} future appointment(s), "
@@ -281,7 +351,7 @@ def _unlisted_clients(draft: _Draft, removed: set[str]) -> None:
             draft.ops.append(op("set_client_supervisor", client.id, supervisor=None,
                                 previous=client.supervisor))
     for email, ids in sorted(orphaned.items()):
-        target = desired.handoffs.get(email, (None, None))[0] if email in removed else None
+        target = _handoff(draft, email).clients if email in removed else None
         if target is None:
             why = "is removed" if email in removed else "loses the practitioner role"
             draft.error("clients-need-handoff", f"{email} {why} but still has {len(ids)} "
@@ -298,16 +368,54 @@ def _handoffs(draft: _Draft, removed: list[str]) -> None:
         count = incomplete.get(email, 0)
         if not count:
             continue
-        target = draft.desired.handoffs.get(email, (None, None))[1]
+        target = _handoff(draft, email).notes
         if target is None:
             draft.error("notes-need-handoff", f"{email} is removed but has {count} incomplete "
                                               "note(s): add a handoff with notes:")
         else:
             draft.ops.append(op("handoff_notes", email, to=target, count=count))
+    _signature_handoffs(draft, removed)
     for email in sorted(set(draft.desired.handoffs) - set(removed)):
         if email not in draft.live.members:
             draft.warn("stale-handoff", f"the handoff from {email} has nothing left to do: they "
                                         "are not a live member (delete it once applied)")
+
+
+def _handoff(draft: _Draft, email: str) -> Handoff:
+    return draft.desired.handoffs.get(email) or Handoff()
+
+
+def _signature_handoffs(draft: _Draft, removed: list[str]) -> None:
+    """Notes awaiting the signature of a supervisor who leaves or loses the role, and that no
+    supervision change in this plan moves, go where a handoff says, or the plan is refused."""
+    losing = {e for e, want in draft.desired.members.items()
+              if draft.live.members.get(e) is not None
+              and draft.live.members[e].has("supervisor") and not want.has("supervisor")}
+    leaving = set(removed) | losing
+    if not leaving or not any(n.status == "awaiting_signature" for n in draft.live.notes):
+        return
+    working = Working(draft.live, draft.now)
+    for o in sorted(draft.ops, key=Operation.sort_key):
+        if o.phase >= Phase.HANDOFF:
+            break  # what the supervision and client changes before this step leave behind
+        if precondition(working, o) is None:
+            working.apply(o)  # a step that cannot apply is reported by verify
+    for email in sorted(leaving):
+        notes = sorted(str(n.id) for n in working.awaiting(email))
+        if not notes:
+            continue
+        target = _handoff(draft, email).signatures if email in removed else None
+        if target is None:
+            how = ("add a handoff with signatures: naming another supervisor"
+                   if email in removed else "keep the role until they are signed")
+            draft.error("signatures-need-handoff", f"{email} "
+                        f"{'is removed' if email in removed else 'loses the supervisor role'} "
+                        f"but {len(notes)} note(s) await their signature (notes {_ids(notes)}): "
+                        f"{how}")
+        else:
+            draft.warn("signatures-move", f"{len(notes)} note(s) awaiting {email}'s signature "
+                                          f"go to {target} (notes {_ids(notes)})")
+            draft.ops.append(op("handoff_signatures", email, to=target, count=len(notes)))
 
 
 # --- guards and summary ------------------------------------------------------------------------
@@ -324,22 +432,11 @@ def _guards(draft: _Draft, removed: list[str], options: Options) -> None:
                                     "--max-removals)")
 
 
-def _summary(operations: tuple[Operation, ...], live: PracticeState,
-             final: PracticeState) -> Summary:
-    invited = {o.target for o in operations if o.action == "invite_member"}
-    removed = {o.target for o in operations if o.action == "remove_member"}
-    changed = {o.target for o in operations if not o.on_client} - invited - removed
-    clients = {o.target for o in operations if o.on_client}
-    return Summary(invite=len(invited), change=len(changed), remove=len(removed),
-                   clients=len(clients), seats_before=live.practitioner_count(),
-                   seats_after=final.practitioner_count())
-
-
-def _statuses(operations: tuple[Operation, ...],
+def _statuses(operations: tuple[Operation, ...], deferred: tuple[Deferred, ...],
               live: PracticeState) -> tuple[tuple[str, str], ...]:
     touched: set[str] = set()
-    for o in operations:
-        if not o.on_client:
+    for o in (*operations, *(d.operation for d in deferred)):
+        if o.definition.kind == "member":
             touched.add(o.target)
         for name in ("supervisor", "practitioner", "member", "to"):
             value = o.get(name)

@@ -1,119 +1,139 @@
-"""What each operation does to a practice, in memory: the reference every backend must match.
+"""A practice in memory that operations are applied to one by one: the reference every store
+must match.
 
-The planner uses it to compute the state after a plan (seats, admins, the final check of the
-rules), the tests use it to replay plans step by step, and the backend contract suite checks that
-a real apply reads back exactly as `simulate` says.
+`Working` keeps counts (clients per practitioner, supervisees per supervisor, notes per author,
+...) up to date as it changes, so each action's precondition can ask "does anyone still depend
+on this member?" in constant time. That is what lets the one check in `verify` look at every
+step of a 200,000-operation plan. `violations` is the whole-practice check the planner and
+`verify` run at the end, as a safety net under the per-step preconditions.
 """
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from shsync.reconcile.operations import Operation
-from shsync.reconcile.state import ClientState, MemberState, PracticeState, holds, signer
+from shsync.reconcile.state import (
+    Appointment,
+    ClientState,
+    MemberState,
+    Note,
+    PracticeState,
+    holds,
+    signer,
+)  # fmt: skip
+
+if TYPE_CHECKING:
+    from shsync.reconcile.operations import Operation
 
 
 class Working:
-    """A mutable copy of a practice that operations are applied to, one by one."""
+    """A mutable copy of a practice with the indexes preconditions need."""
 
     def __init__(self, state: PracticeState, now: str):
-        self.members = dict(state.members)
-        self.clients = dict(state.clients)
-        self.appointments = list(state.appointments)
-        self.notes = list(state.notes)
+        self.members: dict[str, MemberState] = dict(state.members)
+        self.clients: dict[str, ClientState] = dict(state.clients)
+        self.appointments: list[Appointment] = list(state.appointments)
+        self.notes: dict[int, Note] = {n.id: n for n in state.notes}
         self.name = state.name
         self.now = now
+        self.assigned: Counter[str] = Counter(c.practitioner for c in self.clients.values())
+        self.grants: Counter[str] = Counter(m for c in self.clients.values() for m in c.access)
+        self.client_supervising: Counter[str] = Counter(
+            c.supervisor for c in self.clients.values() if c.supervisor)
+        self.supervisees: Counter[str] = Counter(
+            m.supervisor for m in self.members.values() if m.supervisor)
+        self.admins = sum(m.admin for m in self.members.values())
+        self.notes_by_author: dict[str, set[int]] = defaultdict(set)
+        self.notes_by_client: dict[str, set[int]] = defaultdict(set)
+        for n in self.notes.values():
+            self.notes_by_author[n.author].add(n.id)
+            self.notes_by_client[n.client].add(n.id)
+        self.future: Counter[str] = Counter(a.practitioner for a in self.appointments
+                                            if a.starts_at > now)
 
     def freeze(self) -> PracticeState:
         return PracticeState(dict(self.members), dict(self.clients), tuple(self.appointments),
-                             tuple(self.notes), self.name)
+                             tuple(sorted(self.notes.values(), key=lambda n: n.id)), self.name)
 
     def apply(self, op: Operation) -> None:
-        getattr(self, "_" + op.action)(op)
+        from shsync.reconcile.actions import ACTIONS
 
-    def _member(self, op: Operation, **changes: object) -> None:
-        self.members[op.target] = replace(self.members[op.target], **changes)  # type: ignore[arg-type]
+        ACTIONS[op.action].effect(self, op)
 
-    def _invite_member(self, op: Operation) -> None:
-        self.members[op.target] = MemberState(
-            email=op.target, first_name=op.get("first_name"), last_name=op.get("last_name"),
-            roles=tuple(sorted(op.get("roles"))), admin=op.get("admin"), npi=op.get("npi"),
-            taxonomy=op.get("taxonomy"), billing_access=op.get("billing_access"),
-            full_clinical_access=op.get("full_clinical_access"), status="invited",
-            invited_at=self.now)
+    # --- primitives that keep the indexes right ----------------------------------------------
+    def put_member(self, member: MemberState) -> None:
+        old = self.members.get(member.email)
+        if old is not None:
+            self.admins -= old.admin
+            if old.supervisor:
+                self.supervisees[old.supervisor] -= 1
+        self.members[member.email] = member
+        self.admins += member.admin
+        if member.supervisor:
+            self.supervisees[member.supervisor] += 1
 
-    def _update_member(self, op: Operation) -> None:
-        self._member(op, **{name: new for name, (_, new) in op.get("changes")})
+    def change_member(self, email: str, **changes: object) -> None:
+        self.put_member(replace(self.members[email], **changes))  # type: ignore[arg-type]
 
-    def _grant_role(self, op: Operation) -> None:
-        roles = set(self.members[op.target].roles) | {op.get("role")}
-        self._member(op, roles=tuple(sorted(roles)))
+    def drop_member(self, email: str) -> None:
+        old = self.members.pop(email)
+        self.admins -= old.admin
+        if old.supervisor:
+            self.supervisees[old.supervisor] -= 1
 
-    def _revoke_role(self, op: Operation) -> None:
-        roles = set(self.members[op.target].roles) - {op.get("role")}
-        self._member(op, roles=tuple(sorted(roles)))
+    def put_client(self, client: ClientState) -> None:
+        old = self.clients.get(client.id)
+        if old is not None:
+            self.assigned[old.practitioner] -= 1
+            self.grants.subtract(old.access)
+            if old.supervisor:
+                self.client_supervising[old.supervisor] -= 1
+        self.clients[client.id] = client
+        self.assigned[client.practitioner] += 1
+        self.grants.update(client.access)
+        if client.supervisor:
+            self.client_supervising[client.supervisor] += 1
 
-    def _set_admin(self, op: Operation) -> None:
-        self._member(op, admin=op.get("admin"))
+    def put_note(self, note: Note) -> None:
+        old = self.notes[note.id]
+        if old.author != note.author:
+            self.notes_by_author[old.author].discard(note.id)
+            self.notes_by_author[note.author].add(note.id)
+        self.notes[note.id] = note
 
-    def _set_billing_access(self, op: Operation) -> None:
-        self._member(op, billing_access=op.get("billing_access"))
+    def notes_of(self, author: str, status: str) -> list[Note]:
+        return [n for i in sorted(self.notes_by_author.get(author, ()))
+                if (n := self.notes[i]).status == status]
 
-    def _set_full_clinical_access(self, op: Operation) -> None:
-        self._member(op, full_clinical_access=op.get("full_clinical_access"))
+    def awaiting(self, supervisor: str) -> list[Note]:
+        return [n for n in self.notes.values()
+                if n.status == "awaiting_signature" and n.supervisor == supervisor]
 
-    def _set_supervisor(self, op: Operation) -> None:
-        new = op.get("supervisor")
-        self._member(op, supervisor=new)
-        # Notes awaiting signature follow the supervisor; a client's own supervisor wins.
-        self.notes = [replace(n, supervisor=new) if n.author == op.target
-                      and n.status == "awaiting_signature"
-                      and not self._override(n.client) else n for n in self.notes]
+    def resign_notes(self, author: str) -> None:
+        """Notes by `author` awaiting signature go to whoever signs them now; when nobody does
+        (supervision cleared), they stay with the supervisor who was to sign them."""
+        new = self.members[author].supervisor if author in self.members else None
+        if new is None:
+            return
+        for n in self.notes_of(author, "awaiting_signature"):
+            found = self.clients.get(n.client)
+            if not (found and found.supervisor) and n.supervisor != new:
+                self.put_note(replace(n, supervisor=new))  # a client's own supervisor wins
 
-    def _override(self, client: str) -> str | None:
-        found = self.clients.get(client)
-        return found.supervisor if found else None
+    def resign_client(self, client: str) -> None:
+        for i in sorted(self.notes_by_client.get(client, ())):
+            n = self.notes[i]
+            new = signer(self.members, self.clients, n.author, client)
+            if n.status == "awaiting_signature" and new is not None and new != n.supervisor:
+                self.put_note(replace(n, supervisor=new))
 
-    def _create_client(self, op: Operation) -> None:
-        self.clients[op.target] = ClientState(op.target, op.get("practitioner"),
-                                              tuple(sorted(op.get("access"))),
-                                              op.get("supervisor"))
-
-    def _reassign_client(self, op: Operation) -> None:
-        self.clients[op.target] = replace(self.clients[op.target],
-                                          practitioner=op.get("practitioner"))
-
-    def _set_client_supervisor(self, op: Operation) -> None:
-        new = op.get("supervisor")
-        self.clients[op.target] = replace(self.clients[op.target], supervisor=new)
-        self.notes = [replace(n, supervisor=signer(self.members, self.clients, n.author, n.client))
-                      if n.client == op.target and n.status == "awaiting_signature" else n
-                      for n in self.notes]
-
-    def _grant_access(self, op: Operation) -> None:
-        client = self.clients[op.target]
-        access = tuple(sorted(set(client.access) | {op.get("member")}))
-        self.clients[op.target] = replace(client, access=access)
-
-    def _revoke_access(self, op: Operation) -> None:
-        client = self.clients[op.target]
-        access = tuple(m for m in client.access if m != op.get("member"))
-        self.clients[op.target] = replace(client, access=access)
-
-    def _handoff_notes(self, op: Operation) -> None:
-        self.notes = [replace(n, author=op.get("to")) if n.author == op.target
-                      and n.status == "incomplete" else n for n in self.notes]
-
-    def _remove_member(self, op: Operation) -> None:
-        del self.members[op.target]
-        # As in Sessions Health, the removed member's remaining supervisees lose supervision.
-        # (The planner moves every supervisee who stays before this step.)
-        for email, member in list(self.members.items()):
-            if member.supervisor == op.target:
-                self.members[email] = replace(member, supervisor=None)
+    def cancel_future(self, practitioner: str) -> None:
         self.appointments = [a for a in self.appointments
-                             if not (a.practitioner == op.target and a.starts_at > self.now)]
+                             if not (a.practitioner == practitioner and a.starts_at > self.now)]
+        self.future[practitioner] = 0
 
 
 def simulate(state: PracticeState, operations: Iterable[Operation], now: str) -> PracticeState:
@@ -131,17 +151,39 @@ def violations(state: PracticeState, now: str) -> list[str]:
     for m in members.values():
         if m.supervisor is not None and not holds(members, m.supervisor, "supervisor"):
             found.append(f"{m.email} is supervised by {m.supervisor}, not a current supervisor")
+        if m.supervisor is not None and not members[m.supervisor].active:
+            found.append(f"{m.email} is supervised by {m.supervisor}, who has not accepted "
+                         "their invitation")
+        if m.full_clinical_access and not m.active:
+            found.append(f"{m.email} has full clinical access but has not accepted their "
+                         "invitation")
     for c in state.clients.values():
         if not holds(members, c.practitioner, "practitioner"):
             found.append(f"client {c.id}'s practitioner {c.practitioner} is not a practitioner")
-        found.extend(f"client {c.id} grants access to {who}, not a member"
-                     for who in c.access if who not in members)
+        elif not members[c.practitioner].active:
+            found.append(f"client {c.id} is assigned to {c.practitioner}, who has not accepted "
+                         "their invitation")
+        for who in c.access:
+            if who not in members:
+                found.append(f"client {c.id} grants access to {who}, not a member")
+            elif not members[who].active:
+                found.append(f"client {c.id} grants access to {who}, who has not accepted their "
+                             "invitation")
         if c.supervisor is not None and not holds(members, c.supervisor, "supervisor"):
             found.append(f"client {c.id}'s supervisor {c.supervisor} is not a supervisor")
-    found.extend(f"incomplete note {n.id} belongs to {n.author}, not a member"
-                 for n in state.notes if n.status == "incomplete" and n.author not in members)
+    for n in state.notes:
+        if n.status == "incomplete" and n.author not in members:
+            found.append(f"incomplete note {n.id} belongs to {n.author}, not a member")
+        if (n.status == "awaiting_signature" and n.supervisor is not None
+                and not holds(members, n.supervisor, "supervisor")):
+            found.append(f"note {n.id} awaits the signature of {n.supervisor}, not a current "
+                         "supervisor")
     found.extend(f"appointment {a.id} is scheduled with {a.practitioner}, not a member"
                  for a in state.appointments if a.starts_at > now and a.practitioner not in members)
     if members and not any(m.admin for m in members.values()):
         found.append("no administrator is left")
+    owners = [m.email for m in members.values() if m.owner]
+    if len(owners) > 1:
+        found.append(f"more than one owner: {', '.join(sorted(owners))}")
+    found.extend(f"the owner {e} is not an administrator" for e in owners if not members[e].admin)
     return found

@@ -39,6 +39,11 @@ class MemberState:
     supervisor: str | None = None
     status: str = "active"  # active | invited
     invited_at: str | None = None
+    cosign: tuple[str, ...] = ()  # what the supervisor must co-sign
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
 
     def has(self, role: str) -> bool:
         return role in self.roles
@@ -124,6 +129,7 @@ def member_state(m: Member, *, status: str = "active",
         full_clinical_access=bool(m.full_clinical_access) if practitioner else False,
         supervisor=m.supervised_by if practitioner else None,
         status=status, invited_at=invited_at,
+        cosign=tuple(sorted(m.cosign or ())) if practitioner and m.supervised_by else (),
     )
 
 
@@ -133,9 +139,20 @@ class Desired:
 
     members: Mapping[str, MemberState]
     clients: Mapping[str, ClientState]
-    handoffs: Mapping[str, tuple[str | None, str | None]]  # from -> (clients to, notes to)
+    handoffs: Mapping[str, Handoff]
     prune: bool = True
     declares_owner: bool = False
+    name: str | None = None  # the practice's display name, when the file sets it
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """Where a leaving member's work goes: clients, incomplete notes, notes awaiting their
+    signature."""
+
+    clients: str | None = None
+    notes: str | None = None
+    signatures: str | None = None
 
 
 def desired_from_org(org: Org) -> Desired:
@@ -143,10 +160,15 @@ def desired_from_org(org: Org) -> Desired:
         members={m.email: member_state(m) for m in org.members},
         clients={c.id: ClientState(c.id, c.practitioner, tuple(sorted(c.access)), c.supervisor)
                  for c in org.clients},
-        handoffs={h.from_: (h.clients, h.notes) for h in org.handoffs},
+        handoffs=_handoffs(org.handoffs),
         prune=org.prune,
         declares_owner=any(m.owner for m in org.members),
+        name=org.practice,
     )
+
+
+def _handoffs(handoffs: Any) -> dict[str, Handoff]:
+    return {h.from_: Handoff(h.clients, h.notes, h.signatures) for h in handoffs}
 
 
 def state_from_snapshot(snapshot: Snapshot) -> PracticeState:
@@ -178,3 +200,25 @@ def signer(members: Mapping[str, MemberState], clients: Mapping[str, ClientState
     else the author's supervisor. The one place this rule lives."""
     override = clients[client].supervisor if client in clients else None
     return override or (members[author].supervisor if author in members else None)
+
+
+# --- the canonical form a seed audit entry records, so the log can be replayed --------------
+
+def state_to_dict(state: PracticeState) -> dict[str, Any]:
+    return {"name": state.name,
+            "members": [_row(m) for _, m in sorted(state.members.items())],
+            "clients": [_row(c) for _, c in sorted(state.clients.items())],
+            "appointments": [_row(a) for a in sorted(state.appointments, key=lambda a: a.id)],
+            "notes": [_row(n) for n in sorted(state.notes, key=lambda n: n.id)]}
+
+
+def state_from_dict(data: dict[str, Any]) -> PracticeState:
+    """The inverse of `state_to_dict`; raises ValueError (or TypeError) on anything else."""
+    def tuples(row: list[Any], *positions: int) -> list[Any]:
+        return [tuple(v) if i in positions else v for i, v in enumerate(row)]
+
+    members = [MemberState(*tuples(r, 3, 13)) for r in data["members"]]
+    clients = [ClientState(*tuples(r, 2)) for r in data["clients"]]
+    return PracticeState({m.email: m for m in members}, {c.id: c for c in clients},
+                         tuple(Appointment(*r) for r in data["appointments"]),
+                         tuple(Note(*r) for r in data["notes"]), data["name"])

@@ -21,7 +21,7 @@ def as_csv(rows: Sequence[Row]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIELDS)
-    writer.writerows((r.member, r.client, r.capability, r.reason) for r in rows)
+    writer.writerows((r.member, r.client or "", r.capability, r.reason) for r in rows)
     return out.getvalue()
 
 
@@ -45,13 +45,17 @@ def table_for_client(client: str, rows: Sequence[Row]) -> str:
 def table_for_member(member: str, rows: Sequence[Row], total_clients: int) -> str:
     by_grant: dict[tuple[str, frozenset[str]], list[str]] = defaultdict(list)
     per_client: dict[tuple[str, str], set[str]] = defaultdict(set)
+    practice: dict[str, list[str]] = defaultdict(list)
     for r in rows:
-        per_client[(r.client, r.reason)].add(r.capability)
+        if r.client is None:
+            practice[r.reason].append(r.capability.replace("_", " "))
+        else:
+            per_client[(r.client, r.reason)].add(r.capability)
     for (client, reason), caps in per_client.items():
         by_grant[(reason, frozenset(caps))].append(client)
     lines = [f"What {member} can see, and why:", ""]
     if not by_grant:
-        lines.append("  nothing")
+        lines.append("  no client records")
     for (reason, caps), clients in sorted(by_grant.items(), key=lambda kv: kv[0][0]):
         if len(clients) == total_clients and total_clients > 1:
             where = f"all {total_clients} clients"
@@ -60,4 +64,7 @@ def table_for_member(member: str, rows: Sequence[Row], total_clients: int) -> st
             where = ", ".join(shown[:10]) + (f" and {len(shown) - 10} more" if len(shown) > 10
                                              else "")
         lines.append(f"  {_caps(set(caps))} on {where}  ({reason})")
+    if practice:
+        lines += ["", "Practice-wide (not on any one client):"]
+        lines += [f"  {', '.join(caps)}  ({reason})" for reason, caps in sorted(practice.items())]
     return "\n".join(lines) + "\n"

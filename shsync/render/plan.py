@@ -7,8 +7,9 @@ import json
 from collections.abc import Callable
 
 from shsync.reconcile.access import AccessChange
+from shsync.reconcile.actions import ACTIONS
 from shsync.reconcile.operations import Operation
-from shsync.reconcile.plan import Plan
+from shsync.reconcile.plan import Deferred, Plan
 
 Style = Callable[[str, str], str]  # (text, colour) -> text
 
@@ -17,72 +18,9 @@ def _plain(text: str, colour: str) -> str:
     return text
 
 
-def _who(email: str | None) -> str:
-    return email if email else "nobody"
-
-
-def _flag(value: bool, on: str, off: str) -> str:
-    return on if value else off
-
-
-def _invite_text(o: Operation) -> str:
-    parts = [", ".join(o.get("roles")) or "no role"]
-    if o.get("admin"):
-        parts.append("administrator")
-    if o.get("npi"):
-        parts.append(f"NPI {o.get('npi')}")
-    if o.get("taxonomy"):
-        parts.append(f"taxonomy {o.get('taxonomy')}")
-    if "practitioner" in o.get("roles"):
-        if not o.get("billing_access"):
-            parts.append("billing access off")
-        if o.get("full_clinical_access"):
-            parts.append("full clinical access")
-    return "invite as " + "; ".join(parts)
-
-
 def describe(o: Operation) -> tuple[str, str]:
     """(symbol, text) for one operation: + adds, ~ changes, - takes away."""
-    a = o.action
-    if a == "invite_member":
-        return "+", _invite_text(o)
-    if a == "update_member":
-        return "~", "; ".join(f"{name}: {old or '(none)'} -> {new or '(none)'}"
-                              for name, (old, new) in o.get("changes"))
-    if a == "grant_role":
-        return "~", f"grant role {o.get('role')}"
-    if a == "revoke_role":
-        return "~", f"revoke role {o.get('role')}"
-    if a == "set_admin":
-        return "~", _flag(o.get("admin"), "make administrator", "remove administrator rights")
-    if a == "set_billing_access":
-        return "~", _flag(o.get("billing_access"), "turn billing access on",
-                          "turn billing access off")
-    if a == "set_full_clinical_access":
-        return "~", _flag(o.get("full_clinical_access"), "grant full clinical access",
-                          "remove full clinical access")
-    if a == "set_supervisor":
-        return "~", f"supervisor: {_who(o.get('previous'))} -> {_who(o.get('supervisor'))}"
-    if a == "create_client":
-        text = f"create, practitioner {o.get('practitioner')}"
-        if o.get("access"):
-            text += f", access for {', '.join(o.get('access'))}"
-        if o.get("supervisor"):
-            text += f", supervisor {o.get('supervisor')}"
-        return "+", text
-    if a == "reassign_client":
-        return "~", f"practitioner: {o.get('previous')} -> {o.get('practitioner')}"
-    if a == "set_client_supervisor":
-        return "~", f"supervisor: {_who(o.get('previous'))} -> {_who(o.get('supervisor'))}"
-    if a == "grant_access":
-        return "+", f"grant access to {o.get('member')}"
-    if a == "revoke_access":
-        return "-", f"revoke access of {o.get('member')}"
-    if a == "handoff_notes":
-        return "~", f"hand off {o.get('count')} incomplete note(s) to {o.get('to')}"
-    if a == "remove_member":
-        return "-", f"remove (cancels {o.get('cancel_appointments')} future appointment(s))"
-    raise ValueError(f"unknown action {a}")
+    return ACTIONS[o.action].describe(o)
 
 
 def _describe(o: Operation, plan: Plan) -> tuple[str, str]:
@@ -91,8 +29,13 @@ def _describe(o: Operation, plan: Plan) -> tuple[str, str]:
     return describe(o)
 
 
-def _after(o: Operation) -> str:
-    return f" ({o.after})" if o.after else ""
+def _waits(d: Deferred) -> str:
+    return f"after {d.waits_for} accepts"
+
+
+def _header(plan: Plan) -> str:
+    name = f" ({plan.practice_name})" if plan.practice_name else ""
+    return f"Plan for practice {plan.practice!r}{name} (live fingerprint {plan.fingerprint[:19]})"
 
 
 WIDENS = "[widens access]"
@@ -121,6 +64,8 @@ def _access_lines(plan: Plan) -> list[str]:
 def _subject(o: Operation, plan: Plan) -> str:
     if o.on_client:
         return f"client {o.target}"
+    if o.definition.kind == "practice":
+        return "practice"
     status = plan.status_of(o.target)
     return f"{o.target} ({status})" if status else o.target
 
@@ -129,13 +74,22 @@ _COLOUR = {"+": "green", "~": "yellow", "-": "red"}
 
 
 def text(plan: Plan, style: Style = _plain) -> str:
-    lines = [f"Plan for practice {plan.practice!r} (live fingerprint {plan.fingerprint[:19]})", ""]
-    if not plan.operations:
+    lines = [_header(plan), ""]
+    if not plan.operations and not plan.deferred:
         lines.append("No changes. The live practice matches the org file.")
+    elif not plan.operations:
+        lines.append("No changes to apply now.")
     for o in plan.operations:
         symbol, what = _describe(o, plan)
-        lines.append(style(f"  {symbol} {_subject(o, plan)}: {what}{_after(o)}{_widens(o)}",
+        lines.append(style(f"  {symbol} {_subject(o, plan)}: {what}{_widens(o)}",
                            _COLOUR[symbol]))
+    if plan.deferred:
+        lines += ["", "Deferred until an invitation is accepted (planned again after "
+                      "`shsync accepted`):"]
+        for d in plan.deferred:
+            symbol, what = _describe(d.operation, plan)
+            lines.append(style(f"  {symbol} {_subject(d.operation, plan)}: {what} "
+                               f"({_waits(d)}){_widens(d.operation)}", "cyan"))
     if plan.access_changes:
         lines += ["", "Access changes (who gains or loses what, on which clients):"]
         lines += [style(f"  {line}", "green" if line[0] == "+" else "red")
@@ -146,8 +100,17 @@ def text(plan: Plan, style: Style = _plain) -> str:
     if plan.errors:
         lines += ["", "Errors (this plan cannot be applied):"]
         lines += [style(f"  x [{e.code}] {e.message}", "red") for e in plan.errors]
-    lines += ["", plan.summary.line()]
+    lines += ["", plan.summary.line() + _deferred_line(plan)]
     return "\n".join(lines) + "\n"
+
+
+def _deferred_line(plan: Plan) -> str:
+    if not plan.deferred:
+        return ""
+    waiting = sorted({d.waits_for for d in plan.deferred})
+    return (f" {len(plan.deferred)} step(s) deferred until "
+            f"{', '.join(waiting[:3])}{f' and {len(waiting) - 3} more' if len(waiting) > 3 else ''}"
+            f" accept{'s' if len(waiting) == 1 else ''}.")
 
 
 def as_json(plan: Plan) -> str:
@@ -156,9 +119,11 @@ def as_json(plan: Plan) -> str:
 
 def markdown(plan: Plan) -> str:
     status = "cannot be applied" if plan.errors else (
-        "has changes" if plan.operations else "has no changes")
-    lines = [f"### shsync plan for `{plan.practice}`: {status}", "", f"**{plan.summary.line()}**",
-             ""]
+        "has changes" if plan.operations else
+        "waits for acceptances" if plan.deferred else "has no changes")
+    name = f" ({plan.practice_name})" if plan.practice_name else ""
+    lines = [f"### shsync plan for `{plan.practice}`{name}: {status}", "",
+             f"**{plan.summary.line()}{_deferred_line(plan)}**", ""]
     if plan.errors:
         lines += ["**Errors**", ""] + [f"- :x: `{e.code}` {e.message}" for e in plan.errors] + [""]
     if plan.warnings:
@@ -172,44 +137,33 @@ def markdown(plan: Plan) -> str:
         for o in plan.operations:
             symbol, what = _describe(o, plan)
             flag = " **widens access**" if o.escalation else ""
-            rows.append(f"| `{symbol}` | {_subject(o, plan)} | {what}{_after(o)}{flag} |")
+            rows.append(f"| `{symbol}` | {_subject(o, plan)} | {what}{flag} |")
         if len(plan.operations) > 30:
             lines += [f"<details><summary>{len(plan.operations)} changes</summary>", "", *rows,
                       "", "</details>"]
         else:
             lines += rows
         lines.append("")
+    if plan.deferred:
+        lines += ["**Deferred** (until an invitation is accepted)", "",
+                  "| | target | change | waits for |", "|---|---|---|---|"]
+        for d in plan.deferred:
+            symbol, what = _describe(d.operation, plan)
+            flag = " **widens access**" if d.operation.escalation else ""
+            lines.append(f"| `{symbol}` | {_subject(d.operation, plan)} | {what}{flag} | "
+                         f"{d.waits_for} |")
+        lines.append("")
     lines.append(f"<sub>live fingerprint `{plan.fingerprint}`</sub>")
     return "\n".join(lines) + "\n"
 
 
-_MEMBERS = "Account Settings > Account > Members"
-
-
 def _step(o: Operation, plan: Plan) -> str:
-    a, t = o.action, o.target
-    edit = f'{_MEMBERS} > "..." next to {t} > Edit'
-    if a == "remove_member" and plan.status_of(t) == "invited":
-        return f'{_MEMBERS} > "..." next to {t} (invited) > Revoke invitation.'
-    if a == "invite_member":
-        return (f"{_MEMBERS} > Invite Someone: email {t}, name {o.get('first_name')} "
-                f"{o.get('last_name')}; {_invite_text(o)[len('invite as '):]}. "
-                "Send the invitation.")
-    if a == "remove_member":
-        return (f'{_MEMBERS} > "..." next to {t} > Remove. Confirm that their '
-                f"{o.get('cancel_appointments')} future appointment(s) are cancelled and their "
-                "supervisees lose supervision.")
-    if a == "handoff_notes":
-        return (f"Hand off {t}'s {o.get('count')} incomplete note(s) to {o.get('to')} (Sessions "
-                "Health asks for this when you remove the member).")
-    if o.on_client:
-        what = describe(o)[1]
-        if a == "create_client":
-            return f"Add a client with reference {t}: {what}."
-        if a in ("grant_access", "revoke_access"):
-            return f"Open client {t} > Manage Access: {what}."
-        return f"Open client {t} and change its {what}."
-    return f"{edit}: {describe(o)[1]}. Save."
+    if o.action == "remove_member" and plan.status_of(o.target) == "invited":
+        return (f'{ACTIONS_MEMBERS} > "..." next to {o.target} (invited) > Revoke Invitation.')
+    return ACTIONS[o.action].step(o)
+
+
+ACTIONS_MEMBERS = "Account Settings > Account > Members"
 
 
 def runbook(plan: Plan) -> str:
@@ -219,16 +173,21 @@ def runbook(plan: Plan) -> str:
         lines += ["This plan has errors and must not be carried out:"]
         lines += [f"  x [{e.code}] {e.message}" for e in plan.errors] + [""]
     if not plan.operations:
-        lines.append("Nothing to do.")
+        lines.append("Nothing to do now.")
     for number, o in enumerate(plan.operations, 1):
         status = plan.status_of(o.target)
         pending = (f" [{o.target} has not accepted the invitation yet]"
                    if status == "invited" else "")
-        after = f" Do this {o.after}." if o.after else ""
-        lines.append(f"{number}. {_step(o, plan)}{after}{pending}{_widens(o)}")
+        lines.append(f"{number}. {_step(o, plan)}{pending}{_widens(o)}")
+    waiting: dict[str, list[Deferred]] = {}
+    for d in plan.deferred:
+        waiting.setdefault(d.waits_for, []).append(d)
+    for who, steps in sorted(waiting.items()):
+        lines += ["", f"After {who} accepts (run `shsync accepted {who}`, then plan again):"]
+        lines += [f"  - {_step(d.operation, plan)}{_widens(d.operation)}" for d in steps]
     if plan.warnings:
         lines += ["", "Before you start, note:"] + [f"  ! {w.message}" for w in plan.warnings]
     if plan.access_changes:
         lines += ["", "Access changes:"] + [f"  {line}" for line in _access_lines(plan)]
-    lines += ["", plan.summary.line()]
+    lines += ["", plan.summary.line() + _deferred_line(plan)]
     return "\n".join(lines) + "\n"

@@ -49,7 +49,7 @@ def changing_plan(state: PracticeState, practice: str = "default") -> Plan:
 
 def plan_for(desired, state, practice="default"):
     return planner.plan(desired, state, practice=practice, now=NOW,
-                        options=planner.Options(allow_mass_removal=True, allow_pending_grants=True))
+                        options=planner.Options(allow_mass_removal=True, assume_accepted=True))
 
 
 def test_a_new_backend_is_empty(backend):

@@ -25,7 +25,7 @@ def test_the_delta_matches_brute_force(scenario):
     live, desired = scenario
     plan = planner.plan(desired, live, practice="p", now=NOW,
                         options=planner.Options(allow_mass_removal=True,
-                                                allow_pending_grants=True))
+                                                assume_accepted=True))
     after = simulate(live, plan.operations, NOW)
     expected = brute(live, after)
     reported = set()

@@ -1,0 +1,102 @@
+"""`shsync accepted` and `shsync refresh`: recording what happened in Sessions Health.
+
+Sessions Health has no API, so shsync learns of acceptances and of changes made in its web page
+from an operator. Both are planned, checked and audited like any other change.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+import click
+
+from shsync import app
+from shsync.cli.common import (
+    EXIT_CHANGES,
+    EXIT_ERROR,
+    EXIT_OK,
+    actor_option,
+    application,
+    backend_option,
+    echo_warnings,
+    handled,
+    render_plan,
+)
+
+
+@click.command()
+@click.argument("emails", nargs=-1, required=True, metavar="EMAIL...")
+@backend_option
+@actor_option
+@handled
+def accepted(emails: tuple[str, ...], backend_url: str, actor: str | None) -> None:
+    """Record that members accepted their invitations in Sessions Health.
+
+    An administrator's observation (Sessions Health has no API to ask). Steps that waited for
+    these members (grants, clients, supervision, full clinical access) appear in the next plan.
+
+    \b
+    Example:
+      shsync accepted nina.patel@riverbend.example
+      shsync plan org.yaml          # the deferred steps are planned now
+    """
+    with ExitStack() as stack:
+        shsync = application(stack, backend_url, actor)
+        result = shsync.plan_acceptance(emails)
+        if result.errors:
+            raise app.PlanRefused(result)
+        entry = shsync.apply(result)
+    names = ", ".join(o.target for o in result.operations)
+    click.echo(f"Recorded that {names} accepted. Audit entry #{entry.seq}, head "
+               f"{entry.entry_hash}.")
+
+
+@click.command()
+@click.argument("observed", type=click.Path(path_type=Path))
+@backend_option
+@actor_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "runbook"]),
+              default="text", show_default=True, help="How to show the drift.")
+@click.option("--auto-approve", is_flag=True, help="Record the drift without asking.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 2 when the store and the observation differ (with nothing recorded "
+                   "unless --auto-approve).")
+@handled
+def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_approve: bool,
+            detailed_exitcode: bool) -> None:
+    """Record what was observed in Sessions Health (a snapshot file) into the store.
+
+    Shows the drift between the store and the observation (members accepted, added, removed
+    or changed in the Sessions Health web page, outside shsync) and records it after a prompt,
+    or with --auto-approve. Like Terraform's refresh, for a service with no API.
+
+    \b
+    Example:
+      shsync refresh observed.yaml                 # show the drift, ask, record
+      shsync refresh observed.yaml --auto-approve  # in a script
+    """
+    with ExitStack() as stack:
+        shsync = application(stack, backend_url, actor)
+        planned = shsync.plan_refresh(observed)
+        echo_warnings(planned.diagnostics)
+        result = planned.plan
+        click.echo(render_plan(result, fmt), nl=False)
+        if result.errors:
+            sys.exit(EXIT_ERROR)
+        if not result.has_changes:
+            click.echo("The store matches the observation.", err=True)
+            sys.exit(EXIT_OK)
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                if detailed_exitcode:
+                    sys.exit(EXIT_CHANGES)
+                raise app.UserError("not on a terminal: pass --auto-approve to record the drift",
+                                    "not-confirmed")
+            if not click.confirm("Record this drift in the store?", default=False):
+                raise app.UserError("not recorded", "not-confirmed")
+        entry = shsync.apply(result)
+    click.echo(f"Recorded the observation. Audit entry #{entry.seq}, head {entry.entry_hash}.",
+               err=True)
+    sys.exit(EXIT_CHANGES if detailed_exitcode else EXIT_OK)

@@ -1,0 +1,80 @@
+"""The one check of whether operations may be applied: to this live state, by this actor, now.
+
+The planner calls it on every plan it makes, and every store calls it inside its apply
+transaction on the operations it is about to write (see `backends.base.Store.apply`), so a
+forged, edited or stale plan file cannot do anything the planner would not have allowed.
+
+It checks, in order of each step:
+* the actor's rights (`authorize.forbidden`);
+* each operation's precondition against the practice it will meet (the member exists or not,
+  the value it changes from is the current one, nobody still depends on what it takes away, and
+  nobody receives access before accepting their invitation);
+* the whole practice's rules after the last step (owner, an administrator, supervision, ...),
+  reporting only what the plan breaks, never what was already broken before it.
+
+Everything a store records about an apply (its summary, its access delta, the state after it)
+comes from `Verdict`, computed from the operations, never read from a plan file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shsync.reconcile.actions import ACTIONS, precondition
+from shsync.reconcile.authorize import Actor, forbidden
+from shsync.reconcile.operations import Operation
+from shsync.reconcile.plan import Summary
+from shsync.reconcile.simulate import Working, violations
+from shsync.reconcile.state import PracticeState
+
+
+@dataclass(frozen=True)
+class Verdict:
+    forbidden: tuple[str, ...]  # what the actor may not do
+    problems: tuple[str, ...]  # preconditions and broken rules
+    final: PracticeState  # the practice after every step that could be applied
+    summary: Summary
+
+    @property
+    def ok(self) -> bool:
+        return not self.forbidden and not self.problems
+
+
+def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
+           now: str) -> Verdict:
+    refused = tuple(forbidden(operations, live, actor))
+    working = Working(live, now)
+    problems: list[str] = []
+    previous_phase = -1
+    for o in operations:
+        if o.action not in ACTIONS:
+            problems.append(f"unknown action {o.action!r}")
+            continue
+        if o.phase < previous_phase:
+            problems.append(f"{o.action} {o.target} is out of order (phase {o.phase.name} after "
+                            "a later phase)")
+        previous_phase = max(previous_phase, o.phase)
+        problem = precondition(working, o)
+        if problem is not None:
+            problems.append(problem if problem.startswith(o.action)
+                            else f"{o.action} {o.target}: {problem}")
+            continue  # the step cannot happen; later steps meet the practice without it
+        working.apply(o)
+    final = working.freeze()
+    before = set(violations(live, now))
+    problems.extend(f"the practice would be left broken: {v}"
+                    for v in violations(final, now) if v not in before)
+    return Verdict(refused, tuple(problems), final, summarize(operations, live, final))
+
+
+def summarize(operations: Sequence[Operation], live: PracticeState,
+              final: PracticeState) -> Summary:
+    invited = {o.target for o in operations if o.action == "invite_member"}
+    removed = {o.target for o in operations if o.action == "remove_member"}
+    changed = {o.target for o in operations
+               if ACTIONS[o.action].kind == "member"} - invited - removed
+    clients = {o.target for o in operations if o.on_client}
+    return Summary(invite=len(invited), change=len(changed), remove=len(removed),
+                   clients=len(clients), seats_before=live.practitioner_count(),
+                   seats_after=final.practitioner_count())
