@@ -105,13 +105,13 @@ def test_eight_concurrent_applies_from_one_fingerprint_exactly_one_wins(tmp_path
     live = yaml.safe_load(export(url, tmp_path))
     invited = {m["email"] for m in live["members"]} - {m["email"] for m in base_org()["members"]}
     assert invited == {email(f"new{winners[0]}")}  # the winner's plan, never a mixture
-    assert len(history(url, tmp_path)) == 1
+    assert [e["kind"] for e in history(url, tmp_path)] == ["seed", "apply"]
 
 
 def test_a_killed_apply_leaves_the_practice_as_it_was(tmp_path):
     url = seeded(tmp_path)
     write(tmp_path / "large.yaml", large_org(40_000))
-    assert shsync("plan", "large.yaml", "--out", "plan.json", url=url,
+    assert shsync("plan", "large.yaml", "--out", "plan.json", "--assume-accepted", url=url,
                   cwd=tmp_path).returncode == 0
     before = export(url, tmp_path)
     run = shsync("apply", "plan.json", url=url, cwd=tmp_path, background=True)
@@ -119,16 +119,17 @@ def test_a_killed_apply_leaves_the_practice_as_it_was(tmp_path):
     assert run.poll() is None, "the apply finished before it could be killed"
     run.send_signal(signal.SIGKILL)
     run.communicate(timeout=60)
-    assert export(url, tmp_path) == before and history(url, tmp_path) == []
+    assert export(url, tmp_path) == before and len(history(url, tmp_path)) == 1
     again = shsync("apply", "plan.json", url=url, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert len(history(url, tmp_path)) == 1
+    assert [e["kind"] for e in history(url, tmp_path)] == ["seed", "apply"]
 
 
 def test_a_connection_lost_mid_apply_is_a_clear_error_and_changes_nothing(tmp_path):
     url = seeded(tmp_path)
     write(tmp_path / "large.yaml", large_org(40_000))
-    shsync("plan", "large.yaml", "--out", "plan.json", url=url, cwd=tmp_path)
+    shsync("plan", "large.yaml", "--out", "plan.json", "--assume-accepted", url=url,
+           cwd=tmp_path)
     before = export(url, tmp_path)
     run = shsync("apply", "plan.json", url=url, cwd=tmp_path, background=True)
     wait_for(lambda: apply_writing(url) is not None or run.poll() is not None)
@@ -178,7 +179,7 @@ def test_two_practices_in_one_database_apply_concurrently(tmp_path):
         emails = {m["email"] for m in yaml.safe_load(export(url, tmp_path))["members"]}
         other = "south" if name == "north" else "north"
         assert email(f"{name}-hire") in emails and email(f"{other}-hire") not in emails
-        assert len(history(url, tmp_path)) == 1
+        assert [e["kind"] for e in history(url, tmp_path)] == ["seed", "apply"]
 
 
 def test_a_password_is_never_printed(tmp_path):

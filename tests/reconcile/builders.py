@@ -8,6 +8,7 @@ from typing import Any
 from shsync.reconcile import planner
 from shsync.reconcile.plan import Plan
 from shsync.reconcile.state import (
+    Handoff,
     Appointment, ClientState, Desired, MemberState, Note, PracticeState,
 )  # fmt: skip
 
@@ -35,7 +36,7 @@ def live(*members: MemberState, clients=(), appointments=(), notes=()) -> Practi
 def want(*members: MemberState, clients=(), handoffs=None, prune=True) -> Desired:
     return Desired({x.email: replace(x, status="active", invited_at=None) for x in members},
                    {x.id: x for x in clients},
-                   {k + D: tuple(v + D if v else None for v in t)
+                   {k + D: Handoff(*(v + D if v else None for v in t))
                     for k, t in (handoffs or {}).items()},
                    prune, any(x.owner for x in members))
 
