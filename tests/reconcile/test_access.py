@@ -28,6 +28,7 @@ def held(member: str, client: str) -> set[tuple[str, str]]:
 
 
 CLINICAL = {"record", "notes", "diagnoses", "treatment_plans"}
+SUPERVISING = {(c, "supervisor") for c in ("notes", "treatment_plans", "sign_notes")}
 
 CASES = [
     # member, client, must hold (capability, reason), must not hold capability
@@ -41,9 +42,11 @@ CASES = [
     ("biller", "C2", {("billing", "biller"), ("diagnoses", "biller")},
      {"record", "notes", "treatment_plans"}),
     ("nobill", "C2", {(c, "assigned") for c in CLINICAL}, {"billing"}),
-    ("sup", "C1", {("sign_notes", "supervisor")}, CLINICAL),  # supervising opens no record
-    ("sup", "C3", set(), {"sign_notes"}),  # C3 has its own supervisor ...
-    ("other", "C3", {("sign_notes", "supervisor")}, CLINICAL),  # ... who signs instead
+    # A supervisor opens and signs supervisees' notes and treatment plans (Sessions Health help,
+    # article 436), but not the rest of the record.
+    ("sup", "C1", SUPERVISING, {"record", "diagnoses"}),
+    ("sup", "C3", set(), {"sign_notes", "notes"}),  # C3 has its own supervisor ...
+    ("other", "C3", SUPERVISING, {"record", "diagnoses"}),  # ... who signs instead
     ("full", "C2", {(c, "full_clinical_access") for c in CLINICAL}, {"manage_access"}),
 ]
 

@@ -65,23 +65,6 @@ def test_the_operator_may_do_anything():
                      Actor.operator("operator:ci")) == []
 
 
-def test_a_grant_to_an_invited_member_is_an_error():
-    state = replace(STATE, members={**STATE.members, "ann" + D: replace(ANN, status="invited")})
-    p = planner.plan(want(ADMIN, SAM, ANN, clients=[c("C1", "sam", "ann"), c("C2", "ann")]),
-                     state, practice="p", now=NOW)
-    assert [e.code for e in p.errors] == ["grant-to-invited"]
-
-
-def test_a_grant_to_a_member_invited_by_the_same_plan_is_an_error_unless_allowed():
-    desired = want(ADMIN, SAM, ANN, m("new", "scheduler"),
-                   clients=[c("C1", "sam", "new"), c("C2", "ann")])
-    assert [e.code for e in planner.plan(desired, STATE, practice="p", now=NOW).errors] == [
-        "grant-to-invited"]
-    allowed = planner.plan(desired, STATE, practice="p", now=NOW,
-                           options=planner.Options(assume_accepted=True))
-    assert allowed.errors == ()
-
-
 def test_escalations_are_flagged():
     widening = [op("grant_access", "C1", member="x"), op("set_admin", "x", admin=True),
                 op("set_full_clinical_access", "x", full_clinical_access=True),

@@ -40,8 +40,8 @@ def test_an_edit_with_a_recomputed_hash_still_needs_a_known_shape():
 
 def test_another_format_version_is_refused():
     data = json.loads(sample().to_file())
-    data["format_version"] = 2
-    with pytest.raises(InvalidPlan, match="format version 2"):
+    data["format_version"] = 3
+    with pytest.raises(InvalidPlan, match="format version 3"):
         from_file(json.dumps(data))
 
 

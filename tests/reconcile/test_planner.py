@@ -105,26 +105,75 @@ def test_removal_warns_about_future_appointments_with_their_range():
     assert plan.operations[-1].get("cancel_appointments") == 2
 
 
-def test_a_supervisor_change_warns_about_signed_and_awaiting_notes():
+def test_a_supervisor_change_says_where_each_note_awaiting_signature_goes():
     sam = m("sam", "practitioner", supervisor="admin")
     ann = m("ann", "practitioner", "supervisor")
     state = live(ADMIN, ann, sam, notes=[note(1, "sam", "C1", "signed", "admin"),
                                          note(2, "sam", "C1", "awaiting_signature", "admin")])
     plan = make(want(ADMIN, ann, replace(sam, supervisor="ann" + D)), state)
-    (w,) = plan.warnings
-    assert w.code == "supervisor-notes"
-    assert "1 note(s) signed earlier stay unassociated" in w.message
-    assert "1 awaiting signature move to ann@p.example" in w.message
+    by_code = {w.code: w.message for w in plan.warnings}
+    assert "1 note(s) signed earlier stay unassociated" in by_code["supervisor-notes"]
+    assert by_code["signatures-move"] == ("1 note(s) by sam@p.example awaiting admin@p.example's "
+                                          "signature go to ann@p.example (notes 2)")
 
 
-def test_a_supervisor_who_has_not_accepted_is_marked_in_the_step():
+def test_notes_awaiting_a_leaving_supervisors_signature_need_a_handoff():
+    jo = m("jo", "practitioner", "supervisor")
+    sam = m("sam", "practitioner")  # no longer supervised by jo, but a note still awaits jo
+    state = live(ADMIN, jo, sam, clients=[c("C1", "sam")],
+                 notes=[note(1, "sam", "C1", "awaiting_signature", "jo")])
+    refused = make(want(ADMIN, sam), state)
+    assert codes(refused) == ["signatures-need-handoff"]
+    assert "jo@p.example is removed but 1 note(s) await their signature (notes 1)" in \
+        refused.errors[0].message
+    handed = make(want(ADMIN, sam, handoffs={"jo": (None, None, "admin")}), state)
+    assert codes(handed) == []
+    assert ("handoff_signatures", "jo" + D) in actions(handed)
+    assert "go to admin@p.example (notes 1)" in " ".join(w.message for w in handed.warnings)
+
+
+def test_a_supervisor_losing_the_role_with_notes_awaiting_them_is_refused():
+    jo = m("jo", "practitioner", "supervisor")
+    sam = m("sam", "practitioner")
+    state = live(ADMIN, jo, sam, clients=[c("C1", "sam")],
+                 notes=[note(1, "sam", "C1", "awaiting_signature", "jo")])
+    plan = make(want(ADMIN, replace(jo, roles=("practitioner",)), sam), state)
+    assert codes(plan) == ["signatures-need-handoff"]
+    assert "keep the role until they are signed" in plan.errors[0].message
+
+
+def test_removing_a_supervisee_leaves_their_notes_with_the_supervisor():
+    sam = m("sam", "practitioner", supervisor="admin")
+    state = live(ADMIN, sam, notes=[note(1, "sam", "C1", "awaiting_signature", "admin")])
+    plan = make(want(ADMIN), state)
+    assert "their 1 note(s) awaiting signature stay with admin@p.example" in " ".join(
+        w.message for w in plan.warnings)
+
+
+def test_a_supervisor_who_has_not_accepted_supervises_only_after_accepting():
     vic = m("vic", "practitioner", "supervisor", status="invited")
     nina = m("nina", "practitioner", supervisor="vic")
     plan = make(want(ADMIN, vic, nina), live(ADMIN, vic))
-    (step,) = [o for o in plan.operations if o.action == "set_supervisor"]
-    assert step.after == "after vic@p.example accepts the invitation"
+    assert "set_supervisor" not in [o.action for o in plan.operations]
+    assert [(d.operation.action, d.waits_for) for d in plan.deferred] == [
+        ("set_supervisor", "vic" + D)]
     assert plan.status_of("vic" + D) == "invited"
-    assert "pending-acceptance" in warning_codes(plan)
+
+
+def test_cosign_requirements_are_planned_with_the_supervision():
+    sam = m("sam", "practitioner", supervisor="admin")
+    plan = make(want(ADMIN, replace(sam, cosign=("progress_notes", "treatment_plans"))),
+                live(ADMIN, sam))
+    (step,) = plan.operations
+    assert (step.action, step.get("cosign"), step.get("previous")) == (
+        "set_cosign", ("progress_notes", "treatment_plans"), ())
+
+
+def test_the_practice_name_is_planned_like_any_field():
+    plan = make(replace(want(ADMIN), name="Riverbend"), replace(live(ADMIN), name="Old"))
+    assert [(o.action, o.get("name"), o.get("previous")) for o in plan.operations] == [
+        ("set_practice_name", "Riverbend", "Old")]
+    assert plan.practice_name == "Riverbend"
 
 
 def test_the_owner_is_never_removed():
