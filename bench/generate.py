@@ -57,7 +57,8 @@ def org(members: int, clients: int, seed: int = 1) -> dict[str, Any]:
             supervisors.append(email)
         people.append(m)
     practitioners = [p["email"] for p in people if "practitioner" in p["roles"]]
-    everyone = [p["email"] for p in people]
+    # Manage Access lists practitioners (and administrators adding themselves).
+    everyone = [p["email"] for p in people if "practitioner" in p["roles"] or p.get("admin")]
     items = []
     for j in range(clients):
         owner = practitioners[j % len(practitioners)]

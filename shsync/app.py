@@ -291,11 +291,12 @@ def read_plan_file(path: Path) -> Plan:
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read the plan: {exc}", "unreadable") from None
+        raise UserError(f"cannot read the plan: {exc.strerror or exc}", "unreadable",
+                        str(path)) from None
     try:
         return from_file(text)
     except InvalidPlan as exc:
-        raise InvalidPlan(f"{path}: refusing this plan: {exc}", exc.code) from None
+        raise InvalidPlan(f"refusing this plan: {exc}", exc.code, str(path)) from None
 
 
 def is_plan_file(path: Path) -> bool:

@@ -15,11 +15,17 @@ class ShsyncError(Exception):
     """Something went wrong that the user can act on; nothing was changed."""
 
     code = "error"
+    where: str | None = None  # the file the error is about, shown first: FILE: error[CODE]
 
-    def __init__(self, message: str, code: str | None = None):
+    def __init__(self, message: str, code: str | None = None, where: str | None = None):
         super().__init__(message)
         if code is not None:
             self.code = code
+        self.where = where
+
+    def render(self) -> str:
+        head = f"{self.where}: " if self.where else ""
+        return f"{head}error[{self.code}]: {self}"
 
 
 class UserError(ShsyncError):

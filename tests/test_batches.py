@@ -30,11 +30,11 @@ class CrashingBackend(SqliteBackend):
     crash_on: int | None = None
     applies = 0
 
-    def _audit(self, plan, actor, now):
+    def _append(self, entry):
         self.applies += 1
         if self.applies == self.crash_on:
             raise Interrupted("killed before commit")
-        return super()._audit(plan, actor, now)
+        return super()._append(entry)
 
 
 @pytest.fixture
@@ -48,8 +48,8 @@ def invitations(backend) -> Counter:
 
 
 def run(path, backend, **kwargs):
-    return app.apply_in_batches(path, backend, who=OPERATOR, at=NOW, size=25, options=OPTIONS,
-                                **kwargs)
+    shsync = app.Shsync(backend, OPERATOR, lambda: NOW)
+    return shsync.apply_in_batches(path, size=25, options=OPTIONS, **kwargs)
 
 
 def test_waves_of_n_invitations_then_a_final_pass(practice, tmp_path):
@@ -58,7 +58,7 @@ def test_waves_of_n_invitations_then_a_final_pass(practice, tmp_path):
     assert [b.invited for b in batches] == [25, 50, 60, 60] and batches[-1].final
     assert [e.summary["invite"] for e in backend.history()] == [25, 25, 10, 0]
     assert len(backend.read().members) == 60 and len(backend.read().clients) == 300
-    planned = app.make_plan(practice, backend, at=NOW, who=OPERATOR, options=OPTIONS)
+    planned = app.Shsync(backend, OPERATOR, lambda: NOW).plan(practice, OPTIONS)
     assert planned.plan.operations == ()
     backend.close()
 

@@ -14,8 +14,8 @@ import click
 from shsync import app
 from shsync.backends import DEFAULT_URL, open_backend
 from shsync.backends.base import Backend
-from shsync.errors import ShsyncError
 from shsync.diagnostics import Diagnostic, Severity
+from shsync.errors import ShsyncError
 from shsync.render import plan as render
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -49,7 +49,7 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
             echo_diagnostics(exc.diagnostics, "text")
             click.echo(f"error: {exc}; nothing was changed", err=True)
         except ShsyncError as exc:
-            click.echo(f"error[{exc.code}]: {exc}", err=True)
+            click.echo(exc.render(), err=True)
         sys.exit(EXIT_ERROR)
 
     return wrapper

@@ -22,6 +22,7 @@ from shsync.cli.common import (
     render_plan,
     style,
 )
+from shsync.errors import ShsyncError
 from shsync.reconcile.plan import Plan
 from shsync.reconcile.planner import Options
 from shsync.render import plan as render
@@ -119,7 +120,11 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
         if batch_size:
             _apply_in_waves(shsync, target, batch_size, options, result.summary.invite)
             return
-        entry = _apply_with_progress(shsync, result)
+        try:
+            entry = _apply_with_progress(shsync, result)
+        except ShsyncError as exc:
+            exc.where = exc.where or str(target)
+            raise
     click.echo(f"Applied. {result.summary.line()} Audit entry #{entry.seq}, head "
                f"{entry.entry_hash}.")
     if result.deferred:

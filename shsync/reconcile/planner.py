@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from shsync.reconcile import access
-from shsync.reconcile.authorize import Actor
 from shsync.reconcile.actions import Phase, precondition
+from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import UPDATABLE, Operation, op
 from shsync.reconcile.plan import Deferred, Message, Plan
 from shsync.reconcile.simulate import Working

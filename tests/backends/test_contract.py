@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -12,9 +13,11 @@ from shsync.backends.base import (
 from shsync.reconcile import planner
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import op
-from shsync.reconcile.plan import Plan, Summary
+from shsync.errors import BackendError
+from shsync.reconcile.plan import Plan, Summary, from_file
+from shsync.schema.load import load_snapshot
 from shsync.reconcile.simulate import simulate
-from shsync.reconcile.state import PracticeState, fingerprint
+from shsync.reconcile.state import PracticeState, fingerprint, state_from_snapshot
 from tests.reconcile.builders import ADMIN, D, NOW, appt, c, live, m, note, want
 
 OPERATOR = Actor.operator("tester")
@@ -255,3 +258,46 @@ def test_a_deleted_audit_entry_is_found(backend):
     entries = _three_applies(backend)
     assert verify_chain([entries[0], *entries[2:]]) == "entry #2 is missing (found #3 in its place)"
     assert "entry #1" in verify_chain(entries[1:])
+
+
+# --- forged plans: the store's own check refuses them, on every store --------------------------
+
+CORPUS = Path(__file__).parents[1] / "corpus"
+FORGED = sorted(p for p in CORPUS.glob("*.json")
+                if p.name.startswith(("refused--", "plan-summary-mismatch--", "forbidden--")))
+
+
+@pytest.mark.parametrize("path", FORGED, ids=[p.stem for p in FORGED])
+def test_a_forged_plan_is_refused_inside_apply_and_changes_nothing(backend, path):
+    backend.seed(state_from_snapshot(load_snapshot(CORPUS.parent / "corpus_support" /
+                                                   "live.yaml").model))
+    before = backend.read()
+    plan = from_file(path.read_text())
+    code = path.name.split("--")[0]
+    actor = Actor.member(plan.actor) if plan.actor else OPERATOR
+    with pytest.raises(BackendError) as refused:
+        backend.apply(plan, actor=actor, now=NOW)
+    assert refused.value.code == code, refused.value
+    assert backend.read() == before and kinds(backend) == ["seed"]
+
+
+def test_the_forged_corpus_covers_every_action():
+    from shsync.reconcile.actions import ACTIONS
+
+    covered = {p.name.split("--")[1].split("-")[0] for p in FORGED if p.name.startswith("refused")}
+    assert covered == set(ACTIONS)
+
+
+def test_every_action_has_a_handler_in_every_sql_store():
+    from shsync.backends.sql import SqlBackend
+    from shsync.reconcile.actions import ACTIONS
+
+    assert all(callable(getattr(SqlBackend, "_sql_" + a.sql, None)) for a in ACTIONS.values())
+
+
+def test_the_log_replays_to_the_live_state_and_finds_a_deleted_tail(backend):
+    from shsync.backends.audit import replay
+
+    entries = _three_applies(backend)
+    assert entries[0].kind == "seed" and replay(entries, backend.read()) is None
+    assert "does not explain the live practice" in replay(entries[:-1], backend.read())

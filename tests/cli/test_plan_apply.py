@@ -14,6 +14,8 @@ from tests.cli.conftest import ROOT
 ORG = str(ROOT / "examples" / "org.yaml")
 SNAPSHOT = str(ROOT / "examples" / "practice-snapshot.yaml")
 GOLDEN = Path(__file__).parent / "golden"
+VICTOR = "victor.okafor@riverbend.example"  # invited in the snapshot, becomes a supervisor
+VICTORS_SUPERVISEE = "nina.patel@riverbend.example"
 
 
 @pytest.fixture
@@ -35,7 +37,11 @@ def test_renderers_match_their_golden_files(seeded, fmt):
 
 def test_json_plan_is_documented_and_versioned(seeded):
     data = json.loads(seeded("plan", ORG, "--format", "json").stdout)
-    assert data["format_version"] == 1 and data["fingerprint"].startswith("sha256:")
+    assert data["format_version"] == 2 and data["fingerprint"].startswith("sha256:")
+    assert data["practice_name"] == "Riverbend Counseling" and data["plan_kind"] == "apply"
+    assert data["deferred"] == [{"action": "set_supervisor", "target": VICTORS_SUPERVISEE,
+                                 "supervisor": VICTOR, "previous": None, "escalation": True,
+                                 "waits_for": VICTOR}]
     assert data["summary"] == {"invite": 3, "change": 6, "remove": 1, "clients": 5,
                                "seats_before": 10, "seats_after": 11}
     assert {c["action"] for c in data["changes"]} >= {"invite_member", "remove_member",
@@ -46,7 +52,12 @@ def test_saved_plan_applies_and_a_second_plan_is_empty(seeded):
     assert seeded("plan", ORG, "--out", "plan.json").returncode == 0
     applied = seeded("apply", "plan.json")
     assert applied.returncode == 0, applied.stderr
-    assert "Applied." in applied.stdout
+    assert "Applied." in applied.stdout and "wait for invitations to be accepted" in applied.stdout
+    waiting = seeded("plan", ORG, "--detailed-exitcode")
+    assert waiting.returncode == 2 and "No changes to apply now." in waiting.stdout
+    assert f"(after {VICTOR} accepts)" in waiting.stdout
+    assert seeded("accepted", VICTOR).returncode == 0
+    assert seeded("apply", ORG, "--auto-approve").returncode == 0
     again = seeded("plan", ORG, "--detailed-exitcode")
     assert again.returncode == 0 and "No changes." in again.stdout
 
@@ -58,14 +69,23 @@ def test_detailed_exitcode_reports_drift_with_2(seeded):
 
 def test_a_stale_saved_plan_is_refused_and_changes_nothing(seeded, tmp_path):
     assert seeded("plan", ORG, "--out", "plan.json").returncode == 0
-    assert seeded("plan", ORG, "--out", "plan2.json").returncode == 0
-    assert seeded("apply", "plan2.json").returncode == 0
+    assert seeded("accepted", VICTOR).returncode == 0  # the practice changes after the plan
     before = seeded("export").stdout
     stale = seeded("apply", "plan.json")
     assert stale.returncode == 1
     assert "has changed since this plan was made" in stale.stderr
     assert seeded("export").stdout == before
-    assert len(json.loads(seeded("history", "--format", "json").stdout)) == 1
+    assert [e["kind"] for e in json.loads(seeded("history", "--format", "json").stdout)] == [
+        "seed", "accepted"]
+
+
+def test_reapplying_an_applied_plan_says_which_entry_applied_it(seeded):
+    assert seeded("plan", ORG, "--out", "plan.json").returncode == 0
+    assert seeded("apply", "plan.json").returncode == 0
+    again = seeded("apply", "plan.json")
+    assert again.returncode == 1
+    assert again.stderr == ("error[already-applied]: this plan was already applied, as audit "
+                            "entry #2; nothing was applied again\n")
 
 
 def test_an_edited_saved_plan_is_refused(seeded, tmp_path):
@@ -108,6 +128,9 @@ def test_apply_of_an_org_file_needs_approval_off_a_terminal(seeded):
 
 def test_apply_of_an_org_file_with_auto_approve(seeded):
     assert seeded("apply", ORG, "--auto-approve").returncode == 0
+    assert seeded("plan", ORG, "--detailed-exitcode").returncode == 2  # deferred steps wait
+    seeded("accepted", VICTOR)
+    assert seeded("apply", ORG, "--auto-approve").returncode == 0
     assert seeded("plan", ORG, "--detailed-exitcode").returncode == 0
 
 
@@ -123,11 +146,14 @@ def test_seed_refuses_a_backend_that_holds_a_practice(seeded):
     assert result.returncode == 1 and "already holds" in result.stderr
 
 
-def test_history_lists_applies(seeded):
-    assert seeded("history").stdout.strip() == "No applies yet."
+def test_history_lists_seeding_then_applies(seeded):
+    (seed,) = seeded("history").stdout.splitlines()
+    assert seed.startswith("#1 seed 2026-11-26T12:00:00Z (written ")
+    assert seed.endswith(": seeded the practice")
     seeded("apply", ORG, "--auto-approve")
-    (line,) = seeded("history").stdout.splitlines()
-    assert line.startswith("#1 2026-11-26T12:00:00Z by operator:")
+    _, line = seeded("history").stdout.splitlines()
+    assert line.startswith("#2 apply 2026-11-26T12:00:00Z (written ")
+    assert "by operator:" in line and "3 invited, 6 changed, 1 removed" in line
 
 
 def test_an_invalid_org_file_is_reported_before_the_backend_is_touched(seeded, tmp_path):

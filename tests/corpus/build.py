@@ -22,6 +22,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shsync.reconcile import planner  # noqa: E402
+from shsync.reconcile.operations import from_dict  # noqa: E402
 from shsync.reconcile.plan import canonical  # noqa: E402
 from shsync.reconcile.state import desired_from_org, state_from_snapshot  # noqa: E402
 from shsync.schema.load import load_org, load_snapshot  # noqa: E402
@@ -197,7 +198,67 @@ def plans() -> dict[str, str]:
             lambda d: d.update(actor=f"sam{D}"))),
         "not-a-plan--yaml": "kind: shsync-plan\n",
         "not-a-plan--truncated": plan.to_file()[:200],
+        **forged(good),
     }
+
+
+S, DANA, ROSA = f"sam{D}", f"dana{D}", f"rosa{D}"
+# One forged step per action, each breaking its precondition against the live practice (or the
+# owner rules), in a plan file whose hash is recomputed: the store's own check must refuse it.
+FORGED: dict[str, dict[str, Any]] = {
+    "invite_member-existing-member": {"action": "invite_member", "target": S, "first_name": "S",
+                                      "last_name": "L", "roles": ["biller"], "admin": True,
+                                      "npi": None, "taxonomy": None, "billing_access": True,
+                                      "full_clinical_access": False, "status": "active"},
+    "accept_invitation-already-active": {"action": "accept_invitation", "target": S},
+    "update_member-stale-value": {"action": "update_member", "target": S,
+                                  "changes": {"first_name": ["Wrong", "X"]}},
+    "grant_role-already-held": {"action": "grant_role", "target": S, "role": "practitioner"},
+    "revoke_role-clients-assigned": {"action": "revoke_role", "target": S,
+                                     "role": "practitioner"},
+    "set_admin-owner-demotion": {"action": "set_admin", "target": DANA, "admin": False},
+    "set_billing_access-not-a-practitioner": {"action": "set_billing_access", "target": ROSA,
+                                              "billing_access": False},
+    "set_full_clinical_access-not-a-practitioner": {
+        "action": "set_full_clinical_access", "target": ROSA, "full_clinical_access": True},
+    "set_practice_name-stale-name": {"action": "set_practice_name", "target": "practice",
+                                     "name": "X", "previous": "Wrong"},
+    "set_supervisor-not-a-supervisor": {"action": "set_supervisor", "target": S,
+                                        "supervisor": ROSA, "previous": DANA},
+    "set_cosign-stale-value": {"action": "set_cosign", "target": S, "cosign": ["assessments"],
+                               "previous": ["progress_notes"]},
+    "create_client-existing-client": {"action": "create_client", "target": "C-1",
+                                      "practitioner": DANA, "access": [], "supervisor": None},
+    "reassign_client-stale-practitioner": {"action": "reassign_client", "target": "C-1",
+                                           "practitioner": DANA, "previous": ROSA},
+    "set_client_supervisor-unknown-client": {"action": "set_client_supervisor", "target": "C-404",
+                                             "supervisor": DANA, "previous": None},
+    "grant_access-to-a-scheduler": {"action": "grant_access", "target": "C-1", "member": ROSA},
+    "revoke_access-not-granted": {"action": "revoke_access", "target": "C-1", "member": DANA},
+    "handoff_notes-wrong-count": {"action": "handoff_notes", "target": S, "to": DANA,
+                                  "count": 5},
+    "handoff_signatures-to-a-scheduler": {"action": "handoff_signatures", "target": S,
+                                          "to": ROSA, "count": 0},
+    "remove_member-the-owner": {"action": "remove_member", "target": DANA,
+                                "cancel_appointments": 0},
+    "remove_member-unknown-member": {"action": "remove_member", "target": f"ghost{D}",
+                                     "cancel_appointments": 0},
+}
+
+
+def forged(good: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for name, step in FORGED.items():
+        data = copy.deepcopy(good)
+        data.update(changes=[from_dict(step).to_dict()], deferred=[], access_changes=[])
+        out[f"refused--{name}"] = _rehash(data)
+    zeroed = copy.deepcopy(good)
+    zeroed["summary"] = {k: 0 for k in zeroed["summary"]}
+    out["plan-summary-mismatch--zeroed"] = _rehash(zeroed)
+    out["plan-malformed--invented-role"] = _rehash(
+        {**copy.deepcopy(good), "changes": [{**FORGED["invite_member-existing-member"],
+                                             "roles": ["god"]}]})
+    return out
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ def test_the_schema_accepts_a_valid_org():
 def test_the_schema_keeps_the_public_field_names():
     members = published.load("org")["$defs"]["Member"]["properties"]
     assert set(members) == {"email", "first_name", "last_name", "admin", "owner", "roles", "npi",
-                            "taxonomy", "billing_access", "full_clinical_access", "supervised_by"}
-    assert set(published.load("org")["$defs"]["Handoff"]["properties"]) == {"from", "clients",
+                            "taxonomy", "billing_access", "full_clinical_access", "supervised_by",
+                            "cosign"}
+    assert set(published.load("org")["$defs"]["Handoff"]["properties"]) == {"from", "clients", "signatures",
                                                                            "notes"}
