@@ -27,6 +27,7 @@ from shsync.reconcile import planner
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import ACTIONS
 from shsync.reconcile.state import (
+    Handoff,
     Appointment, ClientState, Desired, MemberState, Note, PracticeState,
 )  # fmt: skip
 from tests import fault_stats, pg
@@ -34,7 +35,7 @@ from tests import fault_stats, pg
 NOW = "2026-11-26T12:00:00Z"
 D = "@crash.example"
 OPERATOR = Actor.operator("tester")
-OPTIONS = planner.Options(allow_mass_removal=True)
+OPTIONS = planner.Options(allow_mass_removal=True, assume_accepted=True)
 
 
 def mem(name: str, *roles: str, **kw) -> MemberState:
@@ -49,16 +50,18 @@ def scenario() -> tuple[PracticeState, Desired]:
     live_members = [mem("admin", "practitioner", "supervisor", admin=True, owner=True),
                     mem("old", "biller", admin=True), mem("sup", "practitioner", "supervisor"),
                     mem("leaver", "practitioner", "supervisor"),
-                    mem("sched", "scheduler"), mem("both", "biller", "scheduler")]
+                    mem("sched", "scheduler"), mem("both", "biller", "scheduler"),
+                    mem("inv", "practitioner", status="invited")]
     live_members += [mem(f"p{i}", "practitioner", supervisor="leaver") for i in range(8)]
     clients = [ClientState(f"C{i}", f"p{i % 8}{D}", (f"admin{D}",) if i < 5 else ())
                for i in range(12)]
     clients += [ClientState(f"L{i}", f"leaver{D}") for i in range(5)]
     notes = (Note(1, f"leaver{D}", "L0", "incomplete"), Note(2, f"leaver{D}", "L1", "incomplete"),
-             Note(3, f"p0{D}", "C0", "awaiting_signature", supervisor=f"leaver{D}"))
+             Note(3, f"p0{D}", "C0", "awaiting_signature", supervisor=f"leaver{D}"),
+             Note(4, f"admin{D}", "C3", "awaiting_signature", supervisor=f"leaver{D}"))
     appointments = (Appointment(1, f"leaver{D}", "L0", "2027-01-01T10:00:00Z"),)
     live = PracticeState({m.email: m for m in live_members}, {c.id: c for c in clients},
-                         appointments, notes)
+                         appointments, notes, "Old name")
     want = {m.email: m for m in live_members if m.email != f"leaver{D}"}
     want[f"old{D}"] = mem("old", "biller")
     want[f"sched{D}"] = mem("sched", "biller", "scheduler")
@@ -66,18 +69,19 @@ def scenario() -> tuple[PracticeState, Desired]:
     for i in range(8):
         want[f"p{i}{D}"] = mem(f"p{i}", "practitioner", supervisor="sup",
                                first_name="Renamed" if i == 0 else f"P{i}",
-                               billing_access=i != 1, full_clinical_access=i == 2)
+                               billing_access=i != 1, full_clinical_access=i == 2,
+                               cosign=("progress_notes",) if i == 3 else ())
     for i in range(5):
         want[f"n{i}{D}"] = mem(f"n{i}", "scheduler")
     desired_clients = {}
     for i in range(12):
-        access = (f"sup{D}", f"sched{D}") if i >= 5 else ()
+        access = (f"sup{D}", f"inv{D}") if i >= 5 else ()
         desired_clients[f"C{i}"] = ClientState(f"C{i}", f"p{(i + 1) % 8}{D}", access,
                                                f"admin{D}" if i < 2 else None)
     for i in range(5):
         desired_clients[f"N{i}"] = ClientState(f"N{i}", f"p{i}{D}", (f"admin{D}",))
-    handoffs = {f"leaver{D}": (f"sup{D}", f"sup{D}")}
-    return live, Desired(want, desired_clients, handoffs)
+    handoffs = {f"leaver{D}": Handoff(f"sup{D}", f"sup{D}", f"sup{D}")}
+    return live, Desired(want, desired_clients, handoffs, name="New name")
 
 
 def test_the_scenario_covers_every_kind_of_operation():
@@ -132,7 +136,7 @@ def test_a_kill_after_any_operation_leaves_the_practice_as_it_was(store, tmp_pat
         url, backend = store()
         code = apply_in_child(url, plan_file, k)
         fault_stats.tried("crash points")
-        intact = code == -signal.SIGKILL and backend.read() == live and backend.history() == []
+        intact = code == -signal.SIGKILL and backend.read() == live and [e.kind for e in backend.history()] == ["seed"]
         if not intact:
             fault_stats.lost()
         assert intact, f"after a kill at operation {k}: exit {code}"
@@ -178,7 +182,7 @@ def _apply_expecting(backend, tmp_path) -> str:
     plan = planner.plan(desired, backend.read(), practice="default", now=NOW, options=OPTIONS)
     with pytest.raises(BackendError) as info:
         backend.apply(plan, actor=OPERATOR, now=NOW)
-    assert backend.read() == live and backend.history() == []
+    assert backend.read() == live and [e.kind for e in backend.history()] == ["seed"]
     return str(info.value)
 
 

@@ -84,7 +84,7 @@ def test_reapplying_an_applied_plan_says_which_entry_applied_it(seeded):
     assert seeded("apply", "plan.json").returncode == 0
     again = seeded("apply", "plan.json")
     assert again.returncode == 1
-    assert again.stderr == ("error[already-applied]: this plan was already applied, as audit "
+    assert again.stderr == ("plan.json: error[already-applied]: this plan was already applied, as audit "
                             "entry #2; nothing was applied again\n")
 
 
