@@ -40,6 +40,7 @@ from shsync.reconcile.state import (
     state_from_snapshot,
 )  # fmt: skip
 from shsync.schema.load import load_org, load_snapshot
+from shsync.schema.yamlload import scalar_kind
 
 __all__ = ["Batch", "InvalidInput", "Planned", "PlanRefused", "Shsync", "UserError", "actor",
            "now", "read_plan_file"]
@@ -344,7 +345,7 @@ def export(state: PracticeState) -> str:
         doc["practice"] = state.name
     doc.update(prune=True, members=_export_members(state.members.values()),
                clients=_export_clients(state))
-    return HEADER + _yaml(doc)
+    return HEADER + dump_yaml(doc)
 
 
 def export_split(state: PracticeState, directory: Path) -> list[Path]:
@@ -363,13 +364,25 @@ def export_split(state: PracticeState, directory: Path) -> list[Path]:
     files[directory / "clients.yaml"] = {"version": 1, "clients": _export_clients(state)}
     for path, doc in files.items():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(HEADER + _yaml(doc), "utf-8")
+        path.write_text(HEADER + dump_yaml(doc), "utf-8")
     return list(files)
 
 
-def _yaml(doc: dict[str, Any]) -> str:
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    return yaml.dump(doc, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+    """PyYAML writes YAML 1.1; shsync reads YAML 1.2, where `0E0` is a number. Quote every
+    string that shsync's loader would read as something else, so an export always loads back."""
+
+
+def _str(dumper: Any, value: str) -> Any:
+    style = "'" if scalar_kind(value) != "str" else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump_yaml(doc: dict[str, Any]) -> str:
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
 def _export_members(members: Iterable[MemberState]) -> list[dict[str, Any]]:

@@ -13,7 +13,8 @@ from shsync.diagnostics import Finding, KeyOf, Path, error, warning
 from shsync.model import Client, Handoff, Member, Org, Snapshot
 from shsync.schema.npi import npi_check_digit
 
-PRACTITIONER_ONLY = ("npi", "taxonomy", "billing_access", "full_clinical_access", "supervised_by")
+PRACTITIONER_ONLY = ("npi", "taxonomy", "billing_access", "full_clinical_access", "supervised_by",
+                     "cosign")
 
 CODES: dict[str, str] = {
     "duplicate-email": "an email is declared for more than one member",
@@ -35,6 +36,9 @@ CODES: dict[str, str] = {
     "unknown-member": "a reference names no declared member",
     "duplicate-access": "a client grants access to the same member twice",
     "access-to-practitioner": "a client grants access to its own practitioner",
+    "access-not-practitioner": "a client grants access to a member who is neither a "
+                               "practitioner nor an administrator",
+    "cosign-without-supervisor": "co-signature requirements on a member with no supervisor",
     "client-supervisor-is-practitioner": "a client's supervisor is its own practitioner",
     "handoff-from-member": "a handoff's from is still a declared member",
     "handoff-target": "a handoff target is not a declared practitioner",
@@ -62,6 +66,12 @@ class _Index:
 
     def knows(self, email: str) -> bool:
         return email in self.by_email or email in self.unchecked
+
+    def may_be_granted(self, email: str) -> bool:
+        """Manage Access lists practitioners; an administrator may add themselves."""
+        found = self.by_email.get(email)
+        return email in self.unchecked or found is not None and (
+            "practitioner" in found[1].roles or found[1].admin)
 
     def has_role(self, email: str, role: str) -> bool:
         if email in self.unchecked:
@@ -151,6 +161,9 @@ def _one_member(i: int, m: Member) -> Iterator[Finding]:
 def _supervision_rules(index: _Index) -> Iterator[Finding]:
     for i, m in enumerate(index.members):
         sup = m.supervised_by
+        if m.cosign and sup is None:
+            yield error("cosign-without-supervisor", f"{m.email} requires co-signatures but has "
+                                                     "no supervised_by", ("members", i, "cosign"))
         if sup is None:
             continue
         at = ("members", i, "supervised_by")
@@ -211,6 +224,11 @@ def _client_rules(clients: Sequence[Client], index: _Index) -> Iterator[Finding]
             elif not index.knows(who):
                 yield error("unknown-member", f"client {c.id} grants access to {who}, who is "
                                               "not a member", where)
+            elif not index.may_be_granted(who):
+                yield error("access-not-practitioner", f"client {c.id} grants access to {who}, "
+                                                       "who is neither a practitioner nor an "
+                                                       "administrator (Manage Access lists "
+                                                       "practitioners)", where)
             elif who in index.by_email and index.by_email[who][1].full_clinical_access:
                 yield warning("redundant-access", f"client {c.id} grants access to {who}, who "
                                                   "already has full clinical access", where)
@@ -242,3 +260,7 @@ def _handoff_rules(handoffs: Sequence[Handoff], index: _Index) -> Iterator[Findi
             if target is not None and not index.has_role(target, "practitioner"):
                 yield error("handoff-target", f"{h.from_}'s {field} go to {target}, who is not a "
                                               "declared practitioner", ("handoffs", i, field))
+        if h.signatures is not None and not index.has_role(h.signatures, "supervisor"):
+            yield error("handoff-target", f"{h.from_}'s notes awaiting signature go to "
+                                          f"{h.signatures}, who is not a declared supervisor",
+                        ("handoffs", i, "signatures"))

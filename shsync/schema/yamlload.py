@@ -69,6 +69,16 @@ def _resolve_plain(text: str) -> Any:
     return text
 
 
+def scalar_kind(text: str) -> str:
+    """What a plain (unquoted) scalar with this text reads as: str, int, float, bool or null.
+    The exporter quotes anything that would not read back as the same string."""
+    if not text:
+        return "null"
+    value = _resolve_plain(text)
+    return "null" if value is None else type(value).__name__ if not isinstance(value, str) \
+        else "str"
+
+
 @dataclass(slots=True)
 class _Frame:
     container: Any

@@ -1,9 +1,9 @@
 """Any valid org, dumped to YAML, loads back to an equal model (property-based)."""
 
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shsync.app import dump_yaml
 from shsync.model import ROLES, Org
 from shsync.schema.load import load_org
 from shsync.schema.npi import npi_check_digit
@@ -36,7 +36,8 @@ def orgs(draw):
     for j in range(draw(st.integers(0, 5)) if practitioners else 0):
         owner = draw(st.sampled_from(practitioners))
         others = [m["email"] for m in members if m["email"] != owner
-                  and not m.get("full_clinical_access")]
+                  and not m.get("full_clinical_access")
+                  and ("practitioner" in m["roles"] or m.get("admin"))]
         clients.append({"id": f"C-{j}", "practitioner": owner,
                         "access": draw(st.lists(st.sampled_from(others), unique=True))
                         if others else []})
@@ -49,8 +50,14 @@ def orgs(draw):
 def test_dumped_org_loads_back_equal(tmp_path, data):
     expected = Org.model_validate(data)
     path = tmp_path / "org.yaml"
-    path.write_text(yaml.safe_dump(expected.model_dump(by_alias=True, exclude_none=True),
-                                   allow_unicode=True, sort_keys=False))
+    # The way shsync writes YAML (export, onboard): PyYAML's own dumper writes YAML 1.1 and
+    # would leave `0E0` unquoted, which YAML 1.2 (and shsync) reads as a number.
+    path.write_text(dump_yaml(expected.model_dump(by_alias=True, exclude_none=True)))
     loaded = load_org(path)
     assert [d.render() for d in loaded.diagnostics if d.severity.value == "error"] == []
     assert loaded.model == expected
+
+
+def test_strings_that_yaml_1_2_reads_as_numbers_are_quoted_on_export():
+    text = dump_yaml({"a": "0E0", "b": "1_000", "c": "null", "d": "plain", "e": "12"})
+    assert "a: '0E0'" in text and "d: plain" in text and "e: '12'" in text and "c: 'null'" in text
