@@ -5,8 +5,10 @@ L: 10,000 / 200,000; every client with 0-3 grants, about a third of members supe
 live state that differs by about 1%, and times each command in a fresh process, with its peak
 memory (max RSS): the parse floor (PyYAML's C loader on the same file), validate, plan, apply of
 the full onboarding into an empty SQLite store and into PostgreSQL, and a no-change plan after
-apply. It prints one markdown table and writes it to bench/results.md with the machine and
-versions. This is a script, not a test: timings are never asserted.
+apply. It prints one markdown table and writes it, with the machine and versions, to a new file
+bench/out/results-DATE-TIME.md; `--replace-results` writes the committed bench/results.md instead,
+so a partial or exploratory run never overwrites the published figures. Run it from the project's
+venv (`make bench`). This is a script, not a test: timings are never asserted.
 """
 
 from __future__ import annotations
@@ -27,6 +29,23 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
+
+
+def _require_venv() -> None:
+    """Outside the venv the imports below fail with a traceback; say how to run it instead."""
+    missing = []
+    for module in ("yaml", "pydantic", "click", "psycopg", "jsonschema_rs"):
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    if missing:
+        raise SystemExit(f"bench/run.py needs shsync's dependencies ({', '.join(missing)} not "
+                         f"found for {sys.executable}). Run it from the project's venv: "
+                         "`make bench`, or `.venv/bin/python bench/run.py` after `make test`.")
+
+
+_require_venv()
 
 from bench.generate import SIZES, drifted, org, write  # noqa: E402
 
@@ -185,13 +204,28 @@ def table(results: dict[str, dict[str, Measure]]) -> list[str]:
     return lines
 
 
+def destination(out: Path | None, replace: bool, stamp: str) -> Path:
+    """Where the table goes: --out, the committed results with --replace-results, else a new
+    file under bench/out/ (ignored by git) so that no run overwrites the published figures."""
+    if out is not None:
+        return out
+    return HERE / "results.md" if replace else HERE / "out" / f"results-{stamp}.md"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="S,M,L", help="comma-separated: S, M, L")
     parser.add_argument("--repeat", type=int, default=1, help="runs per step (median)")
     parser.add_argument("--no-pg", action="store_true", help="skip PostgreSQL")
-    parser.add_argument("--out", type=Path, default=HERE / "results.md")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where to write the table "
+                             "[default: a new bench/out/results-DATE-TIME.md]")
+    parser.add_argument("--replace-results", action="store_true",
+                        help="write bench/results.md, the figures the README quotes")
     args = parser.parse_args()
+    if args.out is not None and args.replace_results:
+        parser.error("--out and --replace-results name two different files; give one")
+    args.out = destination(args.out, args.replace_results, time.strftime("%Y%m%d-%H%M%S"))
     sizes = [s.strip().upper() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in SIZES]
     if unknown:
@@ -218,7 +252,9 @@ def main() -> None:
         lines += ["", notes.read_text().rstrip()]
     text = "\n".join(lines) + "\n"
     print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
+    print(f"Wrote {args.out}.", file=sys.stderr)
 
 
 if __name__ == "__main__":
