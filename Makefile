@@ -28,11 +28,18 @@ demo: $(VENV)/.installed
 	@echo "== apply exactly that saved plan"
 	$(DEMO_ENV) $(SHSYNC) apply .shsync-demo/plan.json
 	@echo
+	@echo "== victor.okafor has now accepted the invitation in Sessions Health: record it"
+	$(DEMO_ENV) $(SHSYNC) accepted victor.okafor@riverbend.example
+	@echo
+	@echo "== apply what waited for that acceptance"
+	$(DEMO_ENV) $(SHSYNC) apply examples/org.yaml --auto-approve
+	@echo
 	@echo "== plan again: nothing left to do (exit 2 would mean drift)"
 	$(DEMO_ENV) $(SHSYNC) plan examples/org.yaml --detailed-exitcode
 	@echo
-	@echo "== the audit log"
+	@echo "== the audit log, replayed and checked against the live practice"
 	$(DEMO_ENV) $(SHSYNC) history
+	$(DEMO_ENV) $(SHSYNC) history --verify
 
 test: $(VENV)/.installed
 	$(PY) -m pytest
