@@ -8,11 +8,15 @@ and `shsync --version` start without loading the planner, pydantic or a database
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 import click
 
 from shsync import __version__
+
+#: Exit code for a mistake in the command line itself (sysexits.h EX_USAGE).
+EXIT_USAGE = 64
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("validate", "validate", "Check an org file (or a directory of them)."),
@@ -48,16 +52,45 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl([(name, short) for name, (_, _, short) in COMMANDS.items()])
 
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        """Click's main, but a usage error exits 64 (EX_USAGE), never 2: with
+        `--detailed-exitcode`, 2 means "changes pending", and CI must not read a typo as that."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            returned = super().main(args, prog_name, complete_var, standalone_mode=False,
+                                    **extra)
+        except click.UsageError as exc:
+            exc.show()
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        # `--help` and `--version` come back as their exit code; commands return None.
+        sys.exit(returned if isinstance(returned, int) else 0)
+
 
 @click.group(cls=LazyGroup,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="shsync")
-def cli() -> None:
+@click.option("--no-color", "--no-colour", "no_color", is_flag=True,
+              help="Never colour the output (also: the NO_COLOR environment variable).")
+@click.pass_context
+def cli(ctx: click.Context, no_color: bool) -> None:
     """Run a group therapy practice's organization as code.
 
     Declare members, roles, supervision and client access in YAML; validate it, plan it against
     the live practice, and apply the plan safely, all or nothing.
+
+    Exit codes: 0 done, 1 error (nothing changed), 2 changes pending (only with
+    --detailed-exitcode), 64 a mistake in the command line.
     """
+    ctx.meta["shsync.no_color"] = no_color
 
 
 def main(argv: Any = None) -> None:

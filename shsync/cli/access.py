@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from shsync import app
-from shsync.cli.common import backend_option, handled, open_store
+from shsync.cli.common import backend_option, envelope, handled, open_store
 from shsync.render import access as render_access
 
 # --- access --------------------------------------------------------------------------------
@@ -29,6 +29,12 @@ def access(client_id: str | None, member: str | None, org_path: Path | None, bac
     Capabilities: record, notes, diagnoses, treatment_plans, schedule, billing, limited_info,
     manage_access, sign_notes. Reasons: assigned, admin, granted, scheduler, biller,
     supervisor, full_clinical_access.
+
+    \b
+    Examples:
+      shsync access --client C-1001
+      shsync access --member sam.lee@p.example --format json
+      shsync access --client C-1001 --file org/        # as the org file declares it
     """
     if (client_id is None) == (member is None):
         raise app.UserError("give exactly one of --client ID or --member EMAIL")
@@ -39,7 +45,7 @@ def access(client_id: str | None, member: str | None, org_path: Path | None, bac
             state = open_store(stack, backend_url).read()
     rows = app.access_rows(state, client=client_id, member=member)
     if fmt == "json":
-        click.echo(render_access.as_json(rows), nl=False)
+        click.echo(envelope(True, rows=render_access.as_dicts(rows)), nl=False)
     elif fmt == "csv":
         click.echo(render_access.as_csv(rows), nl=False)
     elif client_id is not None:

@@ -13,6 +13,7 @@ import click
 
 from shsync import app
 from shsync.backends import DEFAULT_URL, open_backend
+from shsync.cli import colour
 from shsync.backends.base import Backend
 from shsync.diagnostics import Diagnostic, Severity
 from shsync.errors import ShsyncError
@@ -20,16 +21,39 @@ from shsync.render import plan as render
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
+#: The version of the JSON envelope every `--format json` output shares (a plan's own JSON
+#: carries the plan format's version instead, and the same `ok`/`errors`/`warnings` keys).
+JSON_VERSION = 1
+
 _COLOURS = {Severity.ERROR: "red", Severity.WARNING: "yellow"}
+
+
+def envelope(ok: bool, errors: Sequence[dict[str, Any]] = (),
+             warnings: Sequence[dict[str, Any]] = (), **payload: Any) -> str:
+    """`{"format_version", "ok", "errors", "warnings", ...payload}` as indented JSON."""
+    return json.dumps({"format_version": JSON_VERSION, "ok": ok, "errors": list(errors),
+                       "warnings": list(warnings), **payload}, indent=2) + "\n"
+
+
+def diagnostic_dicts(diagnostics: Sequence[Diagnostic],
+                     severity: Severity) -> list[dict[str, Any]]:
+    return [d.as_dict() for d in diagnostics if d.severity is severity]
+
+
+def error_dict(exc: ShsyncError) -> dict[str, Any]:
+    """An error object of the envelope: the same keys as a diagnostic's."""
+    return {"severity": "error", "code": exc.code, "message": str(exc), "file": exc.where,
+            "line": None, "column": None}
 
 
 def echo_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str) -> None:
     if fmt == "json":
-        click.echo(json.dumps([d.as_dict() for d in diagnostics], indent=2))
+        click.echo(envelope(not any(d.severity is Severity.ERROR for d in diagnostics),
+                            diagnostic_dicts(diagnostics, Severity.ERROR),
+                            diagnostic_dicts(diagnostics, Severity.WARNING)), nl=False)
         return
     for d in diagnostics:
-        text = d.render()
-        click.echo(click.style(text, fg=_COLOURS[d.severity]) if sys.stdout.isatty() else text)
+        click.echo(colour.style(d.render(), _COLOURS[d.severity]))
 
 
 def strictly(diagnostics: Sequence[Diagnostic], strict: bool) -> tuple[Diagnostic, ...]:
@@ -39,16 +63,25 @@ def strictly(diagnostics: Sequence[Diagnostic], strict: bool) -> tuple[Diagnosti
 # --- shared options and error handling -------------------------------------------------------
 
 def handled(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn every user-facing failure into a clear message and exit code 1, never a traceback."""
+    """Turn every user-facing failure into a clear message and exit code 1, never a traceback.
+
+    With `--format json` the failure is the JSON envelope on stdout (`ok: false`), so a script
+    reading stdout always gets JSON; the text form goes to stderr as well for people."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = kwargs.get("fmt") == "json"
         try:
             return command(*args, **kwargs)
         except app.InvalidInput as exc:
-            echo_diagnostics(exc.diagnostics, "text")
+            if as_json:
+                echo_diagnostics(exc.diagnostics, "json")
+            else:
+                echo_diagnostics(exc.diagnostics, "text")
             click.echo(f"error: {exc}; nothing was changed", err=True)
         except ShsyncError as exc:
+            if as_json:
+                click.echo(envelope(False, [error_dict(exc)]), nl=False)
             click.echo(exc.render(), err=True)
         sys.exit(EXIT_ERROR)
 
@@ -94,8 +127,7 @@ def open_store(stack: ExitStack, url: str, lock_timeout: float = 60.0) -> Backen
     return backend
 
 
-def style(text: str, colour: str) -> str:
-    return click.style(text, fg=colour) if sys.stdout.isatty() else text
+style = colour.style
 
 
 def render_plan(plan: Any, fmt: str) -> str:

@@ -41,6 +41,11 @@ def accepted(emails: tuple[str, ...], backend_url: str, actor: str | None) -> No
     Example:
       shsync accepted nina.patel@riverbend.example
       shsync plan org.yaml          # the deferred steps are planned now
+
+    \b
+    Examples:
+      shsync accepted victor.okafor@riverbend.example
+      shsync accepted a@p.example b@p.example --actor admin@p.example
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
@@ -76,6 +81,11 @@ def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_
     Example:
       shsync refresh observed.yaml                 # show the drift, ask, record
       shsync refresh observed.yaml --auto-approve  # in a script
+
+    \b
+    Examples:
+      shsync refresh observed.yaml                     # show the drift, ask, record it
+      shsync refresh observed.yaml --auto-approve
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)

@@ -42,6 +42,11 @@ def onboard(roster: Path, out: Path, maps: tuple[str, ...], skip_invalid: bool,
     Columns map by header: email, first_name, last_name, roles (separated by ; or |), admin,
     npi, taxonomy, billing_access, supervised_by. Nothing is written unless every row is good
     (or --skip-invalid). Members already declared in OUT are never touched without --update.
+
+    \b
+    Examples:
+      shsync onboard hires.csv -o org/
+      shsync onboard hires.csv -o org/ --update        # change only the roster's columns
     """
     try:
         outcome = onboarding.onboard(roster, out, _mapping(maps), skip_invalid=skip_invalid,

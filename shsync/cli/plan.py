@@ -16,6 +16,7 @@ from shsync.cli.common import (
     EXIT_OK,
     application,
     backend_option,
+    envelope,
     echo_warnings,
     handled,
     plan_options,
@@ -31,10 +32,13 @@ from shsync.render import plan as render
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @backend_option
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False),
               help="Save the plan, to apply exactly it later with `shsync apply PLANFILE`.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "runbook"]),
-              default="text", show_default=True)
+              default="text", show_default=True,
+              help="text: for a terminal; json: every step, the access delta, errors and "
+                   "warnings; markdown: a pull-request comment; runbook: numbered steps to "
+                   "carry out in Sessions Health.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when something is left to do (changes, or steps deferred until an "
                    "invitation is accepted), 0 when nothing is.")
@@ -44,7 +48,16 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
          max_removals: int | None, allow_mass_removal: bool, actor: str | None,
          assume_accepted: bool) -> None:
     """Show what applying the org file at PATH to the live practice would change, and who
-    gains or loses access to which clients."""
+    gains or loses access to which clients.
+
+    \b
+    Examples:
+      shsync plan org/                                # what would change
+      shsync plan org/ -o plan.json                    # save it for review ...
+      shsync apply plan.json                           # ... and apply exactly that
+      shsync plan org/ --format markdown > comment.md  # a pull-request comment
+      shsync plan org/ --detailed-exitcode             # exit 2 when there is drift
+    """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
         planned = shsync.plan(path, Options(max_removals, allow_mass_removal, assume_accepted))
@@ -83,16 +96,27 @@ def _save(result: Plan, out: Path) -> None:
 @click.option("--expect-head", metavar="HASH",
               help="Refuse unless the audit log currently ends at this entry hash (what the "
                    "last apply printed): nothing was applied in between.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True,
+              help="json: what was applied and the audit entry, or the errors, on stdout.")
 @plan_options
 @handled
 def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeout: float,
-                  batch_size: int | None, expect_head: str | None, max_removals: int | None,
-                  allow_mass_removal: bool, actor: str | None, assume_accepted: bool) -> None:
+                  batch_size: int | None, expect_head: str | None, fmt: str,
+                  max_removals: int | None, allow_mass_removal: bool, actor: str | None,
+                  assume_accepted: bool) -> None:
     """Apply a saved plan (PLANFILE from `plan --out`), or plan an org file and apply that.
 
     A saved plan is applied exactly as it was reviewed; if the live practice has changed since,
     it is refused and nothing changes. Either way the apply is one transaction: all or nothing,
     checked again by the store against the live practice before anything is written.
+
+    \b
+    Examples:
+      shsync plan org/ -o plan.json && shsync apply plan.json
+      shsync apply org/ --auto-approve                 # plan and apply in one go (CI)
+      shsync apply plan.json --expect-head sha256:...  # nothing applied in between
+      shsync apply plan.json --format json             # what was applied, and the audit entry
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor, lock_timeout)
@@ -108,23 +132,33 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
             planned = shsync.plan(target, options)
             echo_warnings(planned.diagnostics)
             result = planned.plan
-            click.echo(render.text(result, style), nl=False)
+            if fmt == "json" and result.errors:
+                click.echo(envelope(False, [m.to_dict() for m in result.errors],
+                                    [m.to_dict() for m in result.warnings]), nl=False)
+                sys.exit(EXIT_ERROR)
+            click.echo(render.text(result, style), nl=False, err=fmt == "json")
             if result.errors:
                 sys.exit(EXIT_ERROR)
             if result.has_changes and not auto_approve:
                 _confirm()
         if not result.has_changes:
+            if fmt == "json":
+                click.echo(_applied_json(result, None), nl=False)
+                return
             click.echo("No changes to apply." + (" Deferred steps wait for acceptances."
                                                  if result.deferred else ""))
             return
         if batch_size:
-            _apply_in_waves(shsync, target, batch_size, options, result.summary.invite)
+            _apply_in_waves(shsync, target, batch_size, options, result.summary.invite, fmt)
             return
         try:
             entry = _apply_with_progress(shsync, result)
         except ShsyncError as exc:
             exc.where = exc.where or str(target)
             raise
+    if fmt == "json":
+        click.echo(_applied_json(result, entry), nl=False)
+        return
     click.echo(f"Applied. {result.summary.line()} Audit entry #{entry.seq}, head "
                f"{entry.entry_hash}.")
     if result.deferred:
@@ -132,8 +166,24 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
                    "them with `shsync accepted EMAIL`, then plan again.")
 
 
+def _entry_json(entry: app.AuditEntry) -> dict[str, object]:
+    return {"seq": entry.seq, "hash": entry.entry_hash, "kind": entry.kind or "apply",
+            "at": entry.at, "written_at": entry.written_at, "actor": entry.actor}
+
+
+def _applied_json(result: Plan, entry: app.AuditEntry | None) -> str:
+    """What `apply --format json` prints: the steps applied and the audit entry that records
+    them (`audit_entry: null` when there was nothing to apply)."""
+    return envelope(True, [], [m.to_dict() for m in result.warnings],
+                    practice=result.practice, plan_hash=result.digest(),
+                    summary=result.summary.to_dict(),
+                    applied=[o.to_dict() for o in result.operations] if entry else [],
+                    deferred=[d.to_dict() for d in result.deferred],
+                    audit_entry=_entry_json(entry) if entry else None)
+
+
 def _apply_in_waves(shsync: app.Shsync, target: Path, size: int, options: Options,
-                    total: int) -> None:
+                    total: int, fmt: str = "text") -> None:
     started = time.monotonic()
     bar = click.progressbar(length=max(total, 1), label="Inviting", file=sys.stderr,
                             show_pos=True) if sys.stderr.isatty() else None
@@ -151,6 +201,11 @@ def _apply_in_waves(shsync: app.Shsync, target: Path, size: int, options: Option
     with bar if bar is not None else ExitStack():
         batches = shsync.apply_in_batches(target, size=size, options=options, on_batch=report)
     entries = [b.entry for b in batches if b.entry]
+    if fmt == "json":
+        click.echo(envelope(True, batches=[{"number": b.number, "invited": b.invited,
+                                            "audit_entry": _entry_json(b.entry) if b.entry
+                                            else None} for b in batches]), nl=False)
+        return
     click.echo(f"Applied in {len(entries)} transaction(s); audit entries "
                f"{', '.join(f'#{e.seq}' for e in entries) or 'none'}"
                + (f", head {entries[-1].entry_hash}." if entries else "."))

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from contextlib import ExitStack
 from pathlib import Path
 
 import click
 
 from shsync import app
-from shsync.cli.common import actor_option, application, backend_option, handled, open_store
+from shsync.cli.common import (
+    actor_option,
+    application,
+    backend_option,
+    envelope,
+    handled,
+    open_store,
+)
 
 # --- seed, export, history --------------------------------------------------------------------
 
@@ -22,6 +28,11 @@ def seed(snapshot: Path, backend_url: str, actor: str | None) -> None:
     """Load a practice snapshot (YAML) into an empty store: the live state to plan against.
 
     Seeding is the first entry of the audit log, so the log explains the state from the start.
+
+    \b
+    Examples:
+      shsync seed examples/practice-snapshot.yaml
+      SHSYNC_BACKEND=postgresql://ci@db/shsync?practice=riverbend shsync seed snapshot.yaml
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
@@ -34,7 +45,7 @@ def seed(snapshot: Path, backend_url: str, actor: str | None) -> None:
 
 @click.command()
 @backend_option
-@click.option("-o", "--output", type=click.Path(path_type=Path),
+@click.option("-o", "--out", "--output", "output", type=click.Path(path_type=Path),
               help="Write to this file (or directory, with --split-by) instead of standard "
                    "output.")
 @click.option("--split-by", type=click.Choice(["none", "role"]), default="none",
@@ -43,7 +54,14 @@ def seed(snapshot: Path, backend_url: str, actor: str | None) -> None:
                    "members/<role>.yaml, clients.yaml.")
 @handled
 def export(backend_url: str, output: Path | None, split_by: str) -> None:
-    """Write the live practice as an org file (it validates and plans to no changes)."""
+    """Write the live practice as an org file (it validates and plans to no changes).
+
+    \b
+    Examples:
+      shsync export                                    # the org file, on stdout
+      shsync export -o org.yaml
+      shsync export -o org/ --split-by role
+    """
     with ExitStack() as stack:
         state = open_store(stack, backend_url).read()
     if split_by == "role":
@@ -76,11 +94,22 @@ def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None) -
 
     Each entry carries the hash of the one before it, so an edited or deleted entry shows, and
     --verify replays the whole log, so a deleted newest entry shows too.
+
+    \b
+    Examples:
+      shsync history
+      shsync history --verify                          # chain, replay, head hash
+      shsync history --verify --expect-head sha256:... # fail if entries were added or cut
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, None)
         if verify or expect_head is not None:
             check = shsync.check_log(expect_head)
+            if fmt == "json":
+                click.echo(envelope(True, verified=True, entries=check.entries,
+                                    replayed=check.replayed, note=check.note or None,
+                                    head=check.head), nl=False)
+                return
             count = f"{check.entries} entr{'y' if check.entries == 1 else 'ies'}"
             if check.replayed:
                 click.echo(f"The audit log is intact: {count}, each chained to the one before, "
@@ -91,7 +120,7 @@ def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None) -
             return
         entries = shsync.history()
     if fmt == "json":
-        click.echo(json.dumps([e.to_dict() for e in entries], indent=2))
+        click.echo(envelope(True, entries=[e.to_dict() for e in entries]), nl=False)
         return
     if not entries:
         click.echo("No entries yet.")

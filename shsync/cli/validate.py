@@ -2,42 +2,109 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
 
+from shsync import __version__
 from shsync.cli.common import EXIT_ERROR, EXIT_OK, echo_diagnostics, strictly
-from shsync.diagnostics import Severity
+from shsync.diagnostics import Diagnostic, Severity
+from shsync.render import annotations
 from shsync.schema import published
-from shsync.schema.load import load_org
+from shsync.schema.load import Loaded, load_org, load_snapshot
+
+STDIN_NAME = "<stdin>"
+#: The most `validate -` reads from standard input (an L practice's org file is ~21 MB).
+MAX_STDIN_BYTES = 256 * 1024 * 1024
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=click.Path(path_type=Path, allow_dash=True))
+@click.option("--snapshot", is_flag=True,
+              help="Check a practice snapshot (the format of `seed` and `refresh`) instead.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="How to print the diagnostics.")
-def validate(path: Path, strict: bool, fmt: str) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github", "sarif"]),
+              default="text", show_default=True,
+              help="text: FILE:LINE:COL lines; json: the envelope with errors and warnings; "
+                   "github: workflow commands that annotate a pull request; sarif: SARIF 2.1.0.")
+def validate(path: Path, snapshot: bool, strict: bool, fmt: str) -> None:
     """Check an org file (or a directory of them) against the schema and the practice's rules.
 
-    Exit 0 when valid (warnings alone pass unless --strict), 1 when not.
+    PATH may be `-` to read one file from standard input. Exit 0 when valid (warnings alone
+    pass unless --strict), 1 when not.
+
+    \b
+    Examples:
+      shsync validate org/
+      shsync validate --strict --format github org/      # annotations in a GitHub Action
+      shsync validate --format sarif org/ > shsync.sarif # for code scanning
+      cat org.yaml | shsync validate -
+      shsync validate --snapshot observed.yaml
     """
-    loaded = load_org(path)
+    loaded = _load(path, snapshot)
     diagnostics = strictly(loaded.diagnostics, strict)
-    echo_diagnostics(diagnostics, fmt)
     failed = any(d.severity is Severity.ERROR for d in diagnostics)
-    if fmt == "text":
+    shown = STDIN_NAME if str(path) == "-" else str(path)
+    if fmt == "github":
+        click.echo(annotations.github(diagnostics), nl=False)
+    elif fmt == "sarif":
+        click.echo(annotations.sarif(diagnostics, __version__), nl=False)
+    else:
+        echo_diagnostics(diagnostics, fmt)
+    if fmt != "json":
         errors = sum(d.severity is Severity.ERROR for d in diagnostics)
         warnings = len(diagnostics) - errors
         if failed:
-            click.echo(f"{path}: {errors} error(s), {warnings} warning(s)", err=True)
+            click.echo(f"{shown}: {errors} error(s), {warnings} warning(s)", err=True)
         else:
-            org = loaded.model
-            assert org is not None
-            click.echo(f"{path}: valid ({len(org.members)} members, {len(org.clients)} clients"
+            model = loaded.model
+            assert model is not None
+            clients = f", {len(model.clients)} clients" if hasattr(model, "clients") else ""
+            click.echo(f"{shown}: valid ({len(model.members)} members{clients}"
                        f"{f', {warnings} warning(s)' if warnings else ''})", err=True)
     sys.exit(EXIT_ERROR if failed else EXIT_OK)
+
+
+def _load(path: Path, snapshot: bool) -> Loaded:  # type: ignore[type-arg]
+    load = load_snapshot if snapshot else load_org
+    if str(path) != "-":
+        return load(path)
+    data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)
+    if len(data) > MAX_STDIN_BYTES:
+        too_big = Diagnostic(Severity.ERROR, "file-too-large",
+                             f"{STDIN_NAME}: more than {MAX_STDIN_BYTES:,} bytes")
+        return Loaded(None, (too_big,), (STDIN_NAME,))
+    # The loader reads files (it bounds and places what it reads); give it one, then name it
+    # as the user did.
+    with tempfile.TemporaryDirectory(prefix="shsync-stdin-") as tmp:
+        spooled = Path(tmp) / "stdin.yaml"
+        spooled.write_bytes(data)
+        loaded = load(spooled)
+        names = {str(spooled), _relative(spooled)}
+    return dataclasses.replace(loaded, diagnostics=tuple(_renamed(d, names)
+                                                         for d in loaded.diagnostics),
+                               files=(STDIN_NAME,))
+
+
+def _relative(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _renamed(d: Diagnostic, names: set[str]) -> Diagnostic:
+    message = d.message
+    for name in names:
+        message = message.replace(name, STDIN_NAME)
+    location = d.location
+    if location is not None and location.file in names:
+        location = dataclasses.replace(location, file=STDIN_NAME)
+    return dataclasses.replace(d, message=message, location=location)
 
 
 @click.command()
@@ -46,5 +113,10 @@ def schema(snapshot: bool) -> None:
     """Print the JSON Schema (Draft 2020-12) of the org file format.
 
     Editors (yaml-language-server) and CI (check-jsonschema) can use it directly.
+
+    \b
+    Examples:
+      shsync schema > org.schema.json
+      shsync schema --snapshot > snapshot.schema.json
     """
     click.echo(published.text("snapshot" if snapshot else "org"), nl=False)

@@ -13,8 +13,12 @@ from shsync.reconcile.access import CAPABILITIES, Row
 FIELDS = ("member", "client", "capability", "reason")
 
 
+def as_dicts(rows: Sequence[Row]) -> list[dict[str, str | None]]:
+    return [{f: getattr(r, f) for f in FIELDS} for r in rows]
+
+
 def as_json(rows: Sequence[Row]) -> str:
-    return json.dumps([{f: getattr(r, f) for f in FIELDS} for r in rows], indent=2) + "\n"
+    return json.dumps(as_dicts(rows), indent=2) + "\n"
 
 
 def as_csv(rows: Sequence[Row]) -> str:

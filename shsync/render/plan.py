@@ -114,7 +114,8 @@ def _deferred_line(plan: Plan) -> str:
 
 
 def as_json(plan: Plan) -> str:
-    return json.dumps(plan.to_dict(), indent=2) + "\n"
+    """The plan's own JSON with the CLI envelope's `ok` (errors and warnings are already in it)."""
+    return json.dumps({"ok": not plan.errors, **plan.to_dict()}, indent=2) + "\n"
 
 
 def markdown(plan: Plan) -> str:

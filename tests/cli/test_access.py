@@ -36,7 +36,7 @@ def test_access_for_a_member_as_a_table(seeded):
 
 
 def test_json_and_csv_share_one_flat_shape(seeded):
-    rows = json.loads(seeded("access", "--client", "C-1001", "--format", "json").stdout)
+    rows = json.loads(seeded("access", "--client", "C-1001", "--format", "json").stdout)["rows"]
     table = list(csv.DictReader(io.StringIO(
         seeded("access", "--client", "C-1001", "--format", "csv").stdout)))
     assert rows == table
@@ -105,7 +105,7 @@ def test_a_non_admin_cannot_escalate_through_a_hand_edited_plan(seeded, tmp_path
     result = seeded("apply", "plan.json", "--actor", SAM)
     assert result.returncode == 1
     assert "needs an administrator" in result.stderr and "nothing was applied" in result.stderr
-    assert [e["kind"] for e in json.loads(seeded("history", "--format", "json").stdout)] == [
+    assert [e["kind"] for e in json.loads(seeded("history", "--format", "json").stdout)["entries"]] == [
         "seed"]
 
 
@@ -118,5 +118,5 @@ def test_a_plan_made_for_one_actor_is_refused_for_another(seeded):
 def test_the_audit_log_records_the_actor(seeded):
     dana = "dana.ortiz@riverbend.example"
     assert seeded("apply", ORG, "--auto-approve", "--actor", dana).returncode == 0
-    seed, entry = json.loads(seeded("history", "--format", "json").stdout)
+    seed, entry = json.loads(seeded("history", "--format", "json").stdout)["entries"]
     assert (seed["kind"], entry["kind"], entry["actor"]) == ("seed", "apply", dana)

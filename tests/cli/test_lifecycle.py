@@ -47,7 +47,7 @@ def test_a_new_org_into_an_empty_store_applies_with_its_grants_deferred(run, tmp
     final = run("plan", org, "--detailed-exitcode")
     assert final.returncode == 0, final.stdout
     assert "Plan for practice 'default' (New Practice)" in final.stdout
-    kinds = [e["kind"] for e in json.loads(run("history", "--format", "json").stdout)]
+    kinds = [e["kind"] for e in json.loads(run("history", "--format", "json").stdout)["entries"]]
     assert kinds == ["apply", "accepted", "apply"]
     assert run("history", "--verify").returncode == 0
 
@@ -59,7 +59,7 @@ def test_accepted_refuses_unknown_and_active_members_and_changes_nothing(run, tm
     assert result.returncode == 1
     assert result.stderr == (f"error[not-invited]: ghost{D} is not a member of this practice; "
                              f"owner{D} is already an active member\n")
-    assert len(json.loads(run("history", "--format", "json").stdout)) == 2
+    assert len(json.loads(run("history", "--format", "json").stdout)["entries"]) == 2
 
 
 def test_accepted_needs_an_administrator(run, tmp_path):
@@ -118,7 +118,7 @@ def test_refresh_records_what_was_observed_in_sessions_health(run, tmp_path):
     recorded = run("refresh", "observed.yaml", "--auto-approve")
     assert recorded.returncode == 0, recorded.stdout + recorded.stderr
     assert run("refresh", "observed.yaml", "--detailed-exitcode").returncode == 0
-    kinds = [e["kind"] for e in json.loads(run("history", "--format", "json").stdout)]
+    kinds = [e["kind"] for e in json.loads(run("history", "--format", "json").stdout)["entries"]]
     assert kinds == ["apply", "refresh"] and run("history", "--verify").returncode == 0
 
 
@@ -128,7 +128,7 @@ def test_access_shows_supervisors_and_practice_wide_capabilities(run, tmp_path):
     assert forms.stdout == (f"What forms{D} can see, and why:\n\n  no client records\n\n"
                             "Practice-wide (not on any one client):\n"
                             "  custom forms  (forms_admin)\n")
-    owner = json.loads(run("access", "--member", f"owner{D}", "--format", "json").stdout)
+    owner = json.loads(run("access", "--member", f"owner{D}", "--format", "json").stdout)["rows"]
     wide = {(r["capability"], r["reason"]) for r in owner if r["client"] is None}
     assert wide == {("custom_forms", "admin"), ("billing_settings", "admin"),
                     ("invoices", "admin")}

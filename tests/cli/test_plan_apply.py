@@ -75,7 +75,7 @@ def test_a_stale_saved_plan_is_refused_and_changes_nothing(seeded, tmp_path):
     assert stale.returncode == 1
     assert "has changed since this plan was made" in stale.stderr
     assert seeded("export").stdout == before
-    assert [e["kind"] for e in json.loads(seeded("history", "--format", "json").stdout)] == [
+    assert [e["kind"] for e in json.loads(seeded("history", "--format", "json").stdout)["entries"]] == [
         "seed", "accepted"]
 
 

@@ -33,7 +33,9 @@ def test_json_format_lists_the_same_diagnostics(run, tmp_path):
     write_yaml(tmp_path / "org.yaml", org)
     result = run("validate", "org.yaml", "--format", "json")
     assert result.returncode == 1
-    (item,) = json.loads(result.stdout)
+    data = json.loads(result.stdout)
+    assert data["format_version"] == 1 and data["ok"] is False and data["warnings"] == []
+    (item,) = data["errors"]
     assert set(item) == {"severity", "code", "message", "file", "line", "column"}
     assert item["code"] == "invalid-npi" and item["file"] == "org.yaml"
 

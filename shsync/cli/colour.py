@@ -1,0 +1,23 @@
+"""Whether to colour: only on a terminal, never with `--no-color` or a non-empty NO_COLOR
+(https://no-color.org)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+import click
+
+
+def enabled(stream: TextIO | None = None) -> bool:
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.find_root().meta.get("shsync.no_color"):
+        return False
+    if os.environ.get("NO_COLOR", ""):
+        return False
+    return (stream or sys.stdout).isatty()
+
+
+def style(text: str, colour: str) -> str:
+    return click.style(text, fg=colour) if enabled() else text

@@ -1,0 +1,212 @@
+"""The output contract scripts rely on: exit codes, colour, JSON envelopes, stdin, help examples."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from shsync.cli import COMMANDS, EXIT_USAGE, cli
+from tests.cli.conftest import ROOT
+
+ORG = str(ROOT / "examples" / "org.yaml")
+SNAPSHOT = str(ROOT / "examples" / "practice-snapshot.yaml")
+BROKEN = "version: 1\nmembers:\n  - email: sam@p.example\n    first_name: Sam\n"
+
+
+@pytest.fixture
+def seeded(run):
+    assert run("seed", SNAPSHOT).returncode == 0
+    return run
+
+
+# --- exit codes -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args", [
+    ["--backnd", "x"],
+    ["plan", "--bogus", ORG],
+    ["plan"],
+    ["plan", ORG, "--format", "yaml"],
+    ["no-such-command"],
+])
+def test_a_usage_error_exits_64_never_2_which_means_drift(args):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == EXIT_USAGE == 64, result.output
+    assert "Usage:" in result.output and "Traceback" not in result.output
+
+
+def test_help_and_version_exit_0():
+    assert CliRunner().invoke(cli, ["--help"]).exit_code == 0
+    assert CliRunner().invoke(cli, ["--version"]).exit_code == 0
+    assert CliRunner().invoke(cli, ["plan", "--help"]).exit_code == 0
+
+
+def test_exit_2_only_with_detailed_exitcode(seeded):
+    assert seeded("plan", ORG).returncode == 0
+    assert seeded("plan", ORG, "--detailed-exitcode").returncode == 2
+
+
+# --- colour -----------------------------------------------------------------------------------
+
+def _on_a_terminal(args, env):
+    """Run shsync with stdout on a pseudo-terminal; return what it wrote there."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "shsync", *args], stdout=follower,
+                            stderr=subprocess.DEVNULL, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks).decode()
+
+
+@pytest.fixture
+def terminal_env(tmp_path, seeded):
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "SHSYNC_ACTOR")}
+    return {**env, "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
+            "SHSYNC_NOW": "2026-11-26T12:00:00Z"}
+
+
+def test_a_terminal_gets_colour(terminal_env):
+    assert "\x1b[" in _on_a_terminal(["plan", ORG], terminal_env)
+
+
+def test_no_color_environment_variable_turns_colour_off(terminal_env):
+    out = _on_a_terminal(["plan", ORG], {**terminal_env, "NO_COLOR": "1"})
+    assert "Plan for practice" in out and "\x1b[" not in out
+
+
+def test_no_color_flag_turns_colour_off(terminal_env):
+    out = _on_a_terminal(["--no-color", "plan", ORG], terminal_env)
+    assert "Plan for practice" in out and "\x1b[" not in out
+
+
+# --- JSON: one envelope for every outcome -----------------------------------------------------
+
+def test_plan_of_an_invalid_file_prints_the_json_envelope(seeded, tmp_path):
+    (tmp_path / "bad.yaml").write_text(BROKEN)
+    result = seeded("plan", "bad.yaml", "--format", "json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["format_version"] == 1 and data["ok"] is False
+    assert {e["code"] for e in data["errors"]} >= {"missing-key"}
+    assert all(e["file"] == "bad.yaml" and e["line"] for e in data["errors"])
+
+
+def test_a_store_error_is_json_too(run):
+    result = run("history", "--format", "json", env={"SHSYNC_BACKEND": "mysql://nowhere"})
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and data["errors"][0]["code"]
+
+
+def test_validation_warnings_are_part_of_the_plan_in_every_format(seeded, tmp_path):
+    org = (ROOT / "examples" / "org.yaml").read_text()
+    # drop one practitioner's NPI: a missing-npi warning from validation
+    assert 'npi: "1881234563"' in org or "npi:" in org
+    lines = org.splitlines(keepends=True)
+    first_npi = next(i for i, line in enumerate(lines) if line.strip().startswith("npi:"))
+    (tmp_path / "warned.yaml").write_text("".join(lines[:first_npi] + lines[first_npi + 1:]))
+    data = json.loads(seeded("plan", "warned.yaml", "--format", "json").stdout)
+    assert data["ok"] is True
+    (warning,) = [w for w in data["warnings"] if w["code"] == "missing-npi"]
+    assert warning["location"].startswith("warned.yaml:")
+    assert "`missing-npi`" in seeded("plan", "warned.yaml", "--format", "markdown").stdout
+    assert "[missing-npi]" in seeded("plan", "warned.yaml").stdout
+
+
+def test_apply_json_reports_what_was_applied_and_the_audit_entry(seeded):
+    assert seeded("plan", ORG, "-o", "plan.json").returncode == 0
+    result = seeded("apply", "plan.json", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["ok"] is True and data["errors"] == []
+    entry = data["audit_entry"]
+    history = json.loads(seeded("history", "--format", "json").stdout)
+    assert history["format_version"] == 1
+    assert entry["seq"] == history["entries"][-1]["seq"]
+    assert entry["hash"] == history["entries"][-1]["entry_hash"]
+    assert {c["action"] for c in data["applied"]} and data["summary"]["invite"] >= 1
+
+
+def test_apply_json_of_a_stale_plan_is_an_error_envelope(seeded):
+    assert seeded("plan", ORG, "-o", "plan.json").returncode == 0
+    assert seeded("apply", "plan.json").returncode == 0
+    result = seeded("apply", "plan.json", "--format", "json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["ok"] is False and data["errors"][0]["code"] == "already-applied"
+
+
+def test_apply_json_with_nothing_to_do(seeded):
+    assert seeded("apply", ORG, "--auto-approve", "--assume-accepted").returncode == 0
+    data = json.loads(seeded("apply", ORG, "--auto-approve", "--format", "json").stdout)
+    assert data["ok"] is True and data["applied"] == [] and data["audit_entry"] is None
+
+
+def test_access_and_history_verify_json(seeded):
+    rows = json.loads(seeded("access", "--client", "C-1001", "--format", "json").stdout)
+    assert rows["format_version"] == 1 and rows["ok"] and rows["rows"]
+    check = json.loads(seeded("history", "--verify", "--format", "json").stdout)
+    assert check["ok"] and check["verified"] and check["head"].startswith("sha256:")
+
+
+# --- validate: stdin, snapshots, CI annotations -----------------------------------------------
+
+def test_validate_reads_standard_input(run):
+    ok = run("validate", "-", input=Path(ORG).read_text())
+    assert ok.returncode == 0 and ok.stderr == "<stdin>: valid (15 members, 7 clients)\n"
+    bad = run("validate", "-", input=BROKEN)
+    assert bad.returncode == 1
+    assert bad.stdout.startswith("<stdin>:3:5: error[missing-key]:")
+
+
+def test_validate_checks_a_snapshot(run, tmp_path):
+    ok = run("validate", "--snapshot", SNAPSHOT)
+    assert ok.returncode == 0 and "valid (13 members" in ok.stderr
+    (tmp_path / "snap.yaml").write_text("version: 1\nmembers: 3\n")
+    assert run("validate", "--snapshot", "snap.yaml").returncode == 1
+
+
+def test_validate_github_format(run, tmp_path):
+    (tmp_path / "bad.yaml").write_text(BROKEN)
+    result = run("validate", "--format", "github", "bad.yaml")
+    assert result.returncode == 1
+    assert result.stdout.startswith("::error file=bad.yaml,line=3,col=5,title=missing-key::")
+
+
+def test_validate_sarif_format(run, tmp_path):
+    (tmp_path / "bad.yaml").write_text(BROKEN)
+    result = run("validate", "--format", "sarif", "bad.yaml")
+    assert result.returncode == 1
+    (sarif_run,) = json.loads(result.stdout)["runs"]
+    assert sarif_run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"] == {
+        "uri": "bad.yaml"}
+
+
+# --- help -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_shows_examples_in_its_help(name):
+    result = CliRunner().invoke(cli, [name, "--help"], terminal_width=100)
+    assert result.exit_code == 0
+    assert "Examples:" in result.output and f"shsync {name}" in result.output
+
+
+def test_plan_help_shows_a_plan_and_apply_round_trip():
+    out = CliRunner().invoke(cli, ["plan", "--help"], terminal_width=100).output
+    assert "shsync plan org/ -o plan.json" in out and "shsync apply plan.json" in out
