@@ -18,6 +18,7 @@ from shsync.backends.base import Backend
 from shsync.diagnostics import Diagnostic, Severity
 from shsync.errors import ShsyncError
 from shsync.render import plan as render
+from shsync.render.escape import visible
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -53,7 +54,7 @@ def echo_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str) -> None:
                             diagnostic_dicts(diagnostics, Severity.WARNING)), nl=False)
         return
     for d in diagnostics:
-        click.echo(colour.style(d.render(), _COLOURS[d.severity]))
+        click.echo(colour.style(visible(d.render()), _COLOURS[d.severity]))
 
 
 def strictly(diagnostics: Sequence[Diagnostic], strict: bool) -> tuple[Diagnostic, ...]:
@@ -78,11 +79,11 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
                 echo_diagnostics(exc.diagnostics, "json")
             else:
                 echo_diagnostics(exc.diagnostics, "text")
-            click.echo(f"error: {exc}; nothing was changed", err=True)
+            click.echo(visible(f"error: {exc}; nothing was changed"), err=True)
         except ShsyncError as exc:
             if as_json:
                 click.echo(envelope(False, [error_dict(exc)]), nl=False)
-            click.echo(exc.render(), err=True)
+            click.echo(visible(exc.render()), err=True)
         sys.exit(EXIT_ERROR)
 
     return wrapper
@@ -142,4 +143,4 @@ def render_plan(plan: Any, fmt: str) -> str:
 
 def echo_warnings(diagnostics: Sequence[Diagnostic]) -> None:
     for d in diagnostics:
-        click.echo(d.render(), err=True)
+        click.echo(visible(d.render()), err=True)

@@ -24,6 +24,7 @@ from shsync.cli.common import (
     handled,
     render_plan,
 )
+from shsync.render.escape import visible
 
 
 @click.command()
@@ -53,7 +54,7 @@ def accepted(emails: tuple[str, ...], backend_url: str, actor: str | None) -> No
         if result.errors:
             raise app.PlanRefused(result)
         entry = shsync.apply(result)
-    names = ", ".join(o.target for o in result.operations)
+    names = visible(", ".join(o.target for o in result.operations))
     click.echo(f"Recorded that {names} accepted. Audit entry #{entry.seq}, head "
                f"{entry.entry_hash}.")
 

@@ -16,6 +16,7 @@ from shsync.cli.common import (
     handled,
     open_store,
 )
+from shsync.render.escape import visible
 
 # --- seed, export, history --------------------------------------------------------------------
 
@@ -37,10 +38,11 @@ def seed(snapshot: Path, backend_url: str, actor: str | None) -> None:
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
         state, entry = shsync.seed(snapshot)
-    click.echo(f"Seeded practice {shsync.backend.practice!r} at {shsync.backend.display_url}: "
-               f"{len(state.members)} members, {len(state.clients)} clients, "
-               f"{len(state.appointments)} appointments, {len(state.notes)} notes. "
-               f"Audit entry #{entry.seq}, head {entry.entry_hash}.")
+    click.echo(visible(f"Seeded practice {shsync.backend.practice!r} at "
+                       f"{shsync.backend.display_url}: {len(state.members)} members, "
+                       f"{len(state.clients)} clients, {len(state.appointments)} appointments, "
+                       f"{len(state.notes)} notes. Audit entry #{entry.seq}, head "
+                       f"{entry.entry_hash}."))
 
 
 @click.command()
@@ -134,4 +136,4 @@ def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None) -
             what = (f"{s.get('invite', 0)} invited, {s.get('change', 0)} changed, "
                     f"{s.get('remove', 0)} removed, {s.get('clients', 0)} client(s) updated; "
                     f"{len(e.operations)} operation(s); plan {e.plan_hash[:19]}")
-        click.echo(f"#{e.seq} {kind} {e.at}{written} by {e.actor}: {what}")
+        click.echo(visible(f"#{e.seq} {kind} {e.at}{written} by {e.actor}: {what}"))

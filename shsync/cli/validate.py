@@ -14,6 +14,7 @@ from shsync import __version__
 from shsync.cli.common import EXIT_ERROR, EXIT_OK, echo_diagnostics, strictly
 from shsync.diagnostics import Diagnostic, Severity
 from shsync.render import annotations
+from shsync.render.escape import visible
 from shsync.schema import published
 from shsync.schema.load import Loaded, load_org, load_snapshot
 
@@ -48,7 +49,7 @@ def validate(path: Path, snapshot: bool, strict: bool, fmt: str) -> None:
     loaded = _load(path, snapshot)
     diagnostics = strictly(loaded.diagnostics, strict)
     failed = any(d.severity is Severity.ERROR for d in diagnostics)
-    shown = STDIN_NAME if str(path) == "-" else str(path)
+    shown = STDIN_NAME if str(path) == "-" else visible(str(path))
     if fmt == "github":
         click.echo(annotations.github(diagnostics), nl=False)
     elif fmt == "sarif":

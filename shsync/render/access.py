@@ -1,4 +1,7 @@
-"""Effective access as a table for people, or flat rows (json, csv) for auditors."""
+"""Effective access as a table for people, or flat rows (json, csv) for auditors.
+
+Every value is escaped for its format (`render.escape`): tables show control characters
+visibly, CSV cells that look like formulas are prefixed with `'`, JSON escapes non-ASCII."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from shsync.reconcile.access import CAPABILITIES, Row
+from shsync.render.escape import csv_cell, visible
 
 FIELDS = ("member", "client", "capability", "reason")
 
@@ -25,7 +29,8 @@ def as_csv(rows: Sequence[Row]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIELDS)
-    writer.writerows((r.member, r.client or "", r.capability, r.reason) for r in rows)
+    writer.writerows(tuple(csv_cell(v) for v in (r.member, r.client or "", r.capability, r.reason))
+                     for r in rows)
     return out.getvalue()
 
 
@@ -43,7 +48,7 @@ def table_for_client(client: str, rows: Sequence[Row]) -> str:
     width = max((len(m) for m, _ in held), default=0)
     for (member, reason), caps in sorted(held.items()):
         lines.append(f"  {member:<{width}}  {_caps(caps)}  ({reason})")
-    return "\n".join(lines) + "\n"
+    return "\n".join(visible(line) for line in lines) + "\n"
 
 
 def table_for_member(member: str, rows: Sequence[Row], total_clients: int) -> str:
@@ -71,4 +76,4 @@ def table_for_member(member: str, rows: Sequence[Row], total_clients: int) -> st
     if practice:
         lines += ["", "Practice-wide (not on any one client):"]
         lines += [f"  {', '.join(caps)}  ({reason})" for reason, caps in sorted(practice.items())]
-    return "\n".join(lines) + "\n"
+    return "\n".join(visible(line) for line in lines) + "\n"

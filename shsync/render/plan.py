@@ -1,5 +1,9 @@
 """Plans as text (terminal), markdown (pull-request comment), runbook (steps for a person) and
-JSON. Pure functions from a `Plan` to a string; colour is the caller's choice."""
+JSON. Pure functions from a `Plan` to a string; colour is the caller's choice.
+
+Every value a plan carries (names, emails, the practice's name) came from outside, so each format
+escapes it (`render.escape`): text and runbook show control characters visibly, markdown also
+escapes its own syntax, JSON escapes every non-ASCII character."""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from shsync.reconcile.access import AccessChange
 from shsync.reconcile.actions import ACTIONS
 from shsync.reconcile.operations import Operation
 from shsync.reconcile.plan import Deferred, Plan
+from shsync.render.escape import markdown as md
+from shsync.render.escape import markdown_code, visible
 
 Style = Callable[[str, str], str]  # (text, colour) -> text
 
@@ -74,7 +80,14 @@ _COLOUR = {"+": "green", "~": "yellow", "-": "red"}
 
 
 def text(plan: Plan, style: Style = _plain) -> str:
-    lines = [_header(plan), ""]
+    def plain(line: str, colour: str) -> str:
+        return style(visible(line), colour)
+
+    return _text(plan, plain)
+
+
+def _text(plan: Plan, style: Style) -> str:
+    lines = [visible(_header(plan)), ""]
     if not plan.operations and not plan.deferred:
         lines.append("No changes. The live practice matches the org file.")
     elif not plan.operations:
@@ -100,7 +113,7 @@ def text(plan: Plan, style: Style = _plain) -> str:
     if plan.errors:
         lines += ["", "Errors (this plan cannot be applied):"]
         lines += [style(f"  x [{e.code}] {e.message}", "red") for e in plan.errors]
-    lines += ["", plan.summary.line() + _deferred_line(plan)]
+    lines += ["", visible(plan.summary.line() + _deferred_line(plan))]
     return "\n".join(lines) + "\n"
 
 
@@ -123,22 +136,24 @@ def markdown(plan: Plan) -> str:
         "has changes" if plan.operations else
         "waits for acceptances" if plan.deferred else "has no changes")
     name = f" ({plan.practice_name})" if plan.practice_name else ""
-    lines = [f"### shsync plan for `{plan.practice}`{name}: {status}", "",
-             f"**{plan.summary.line()}{_deferred_line(plan)}**", ""]
+    lines = [f"### shsync plan for {markdown_code(plan.practice)}{md(name)}: {status}", "",
+             f"**{md(plan.summary.line() + _deferred_line(plan))}**", ""]
     if plan.errors:
-        lines += ["**Errors**", ""] + [f"- :x: `{e.code}` {e.message}" for e in plan.errors] + [""]
+        lines += ["**Errors**", ""]
+        lines += [f"- :x: {markdown_code(e.code)} {md(e.message)}" for e in plan.errors] + [""]
     if plan.warnings:
         lines += ["**Warnings**", ""]
-        lines += [f"- :warning: `{w.code}` {w.message}" for w in plan.warnings] + [""]
+        lines += [f"- :warning: {markdown_code(w.code)} {md(w.message)}"
+                  for w in plan.warnings] + [""]
     if plan.access_changes:
         lines += ["**Access changes**", ""]
-        lines += [f"- `{line[0]}` {line[2:]}" for line in _access_lines(plan)] + [""]
+        lines += [f"- `{line[0]}` {md(line[2:])}" for line in _access_lines(plan)] + [""]
     if plan.operations:
         rows = ["| | target | change |", "|---|---|---|"]
         for o in plan.operations:
             symbol, what = _describe(o, plan)
             flag = " **widens access**" if o.escalation else ""
-            rows.append(f"| `{symbol}` | {_subject(o, plan)} | {what}{flag} |")
+            rows.append(f"| `{symbol}` | {md(_subject(o, plan))} | {md(what)}{flag} |")
         if len(plan.operations) > 30:
             lines += [f"<details><summary>{len(plan.operations)} changes</summary>", "", *rows,
                       "", "</details>"]
@@ -151,10 +166,10 @@ def markdown(plan: Plan) -> str:
         for d in plan.deferred:
             symbol, what = _describe(d.operation, plan)
             flag = " **widens access**" if d.operation.escalation else ""
-            lines.append(f"| `{symbol}` | {_subject(d.operation, plan)} | {what}{flag} | "
-                         f"{d.waits_for} |")
+            lines.append(f"| `{symbol}` | {md(_subject(d.operation, plan))} | {md(what)}{flag} | "
+                         f"{md(d.waits_for)} |")
         lines.append("")
-    lines.append(f"<sub>live fingerprint `{plan.fingerprint}`</sub>")
+    lines.append(f"<sub>live fingerprint {markdown_code(plan.fingerprint)}</sub>")
     return "\n".join(lines) + "\n"
 
 
@@ -191,4 +206,4 @@ def runbook(plan: Plan) -> str:
     if plan.access_changes:
         lines += ["", "Access changes:"] + [f"  {line}" for line in _access_lines(plan)]
     lines += ["", plan.summary.line() + _deferred_line(plan)]
-    return "\n".join(lines) + "\n"
+    return "\n".join(visible(line) for line in lines) + "\n"
