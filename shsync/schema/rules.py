@@ -6,6 +6,7 @@ files. Every rule runs, so a user sees all problems at once.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -45,6 +46,7 @@ CODES: dict[str, str] = {
     "duplicate-handoff": "two handoffs for the same member",
     "conflicting-setting": "files of one org disagree on practice or prune",
     "unknown-client": "a reference names no declared client",
+    "control-character": "a name holds a control character, a bidi override or a line separator",
     "missing-npi": "(warning) a practitioner with billing access has no NPI",
     "redundant-access": "(warning) a grant to a member who already sees every record",
 }
@@ -83,6 +85,7 @@ class _Index:
 def check_org(org: Org, unchecked: frozenset[str] = frozenset()) -> list[Finding]:
     index = _Index(org.members, unchecked)
     return [
+        *_text_rules(org.practice, index),
         *_member_rules(index),
         *_supervision_rules(index),
         *_client_rules(org.clients, index),
@@ -93,7 +96,8 @@ def check_org(org: Org, unchecked: frozenset[str] = frozenset()) -> list[Finding
 def check_snapshot(snapshot: Snapshot, unchecked: frozenset[str] = frozenset()) -> list[Finding]:
     index = _Index(snapshot.members, unchecked)
     client_ids = {c.id for c in snapshot.clients}
-    findings = [*_member_rules(index), *_supervision_rules(index),
+    findings = [*_text_rules(snapshot.practice, index), *_member_rules(index),
+                *_supervision_rules(index),
                 *_client_rules(snapshot.clients, index)]
     for kind, items, field in (("appointments", snapshot.appointments, "practitioner"),
                                ("notes", snapshot.notes, "author")):
@@ -105,6 +109,32 @@ def check_snapshot(snapshot: Snapshot, unchecked: frozenset[str] = frozenset()) 
                 findings.append(error("unknown-client", f"client {item.client} is not declared",
                                       (kind, i, "client")))
     return findings
+
+
+TEXT_FIELDS = ("first_name", "last_name")
+# What `control-character` refuses in names: C0/C1 controls and DEL, bidi embeddings,
+# overrides, isolates and marks, and the line and paragraph separators.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+def first_unsafe(text: str) -> str | None:
+    """The first character `control-character` refuses, written as an escape, or None."""
+    found = _UNSAFE.search(text)
+    return None if found is None else f"\\u{ord(found.group()):04x}"
+
+
+def _text_rules(practice: str | None, index: _Index) -> Iterator[Finding]:
+    """Free text is shown to people: a control character, a bidi override or a line separator
+    in it could rewrite what a plan, a runbook or a terminal shows."""
+    named: list[tuple[str, str, Path]] = [("practice", practice or "", ("practice",))]
+    named += [(f"{m.email}'s {field}", getattr(m, field), ("members", i, field))
+              for i, m in enumerate(index.members) for field in TEXT_FIELDS]
+    for what, value, path in named:
+        found = first_unsafe(value)
+        if found:
+            yield error("control-character", f"{what} holds the character {found} (a control "
+                                             "character, bidi override or line separator); "
+                                             "names may hold none", path)
 
 
 def _duplicates(keys: Iterable[tuple[str, Path]]) -> Iterator[tuple[str, list[Path]]]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from shsync.schema.rules import CODES
-from tests.helpers import base_org, codes, email, load_data, member
+from tests.helpers import base_org, codes, email, load_data, member, write_yaml
 
 Org = dict[str, Any]
 
@@ -83,6 +83,8 @@ CASES: dict[str, tuple[Callable[[Org], Any], Callable[[Org], Any]]] = {
                     lambda o: m(o, "sam").pop("npi") and m(o, "sam").update(billing_access=False)),
     "redundant-access": (lambda o: m(o, "dana").update(full_clinical_access=True),
                          lambda o: None),
+    "control-character": (lambda o: m(o, "sam").update(first_name="Sam\x1b[2K"),
+                          lambda o: m(o, "sam").update(first_name="Sám Ó'Brien-Łukasz 李")),
 }
 FILE_LEVEL = {"conflicting-setting", "unknown-client"}  # tested with directories and snapshots
 
@@ -163,3 +165,36 @@ def test_warnings_alone_keep_the_org_valid(tmp_path):
     m(org, "sam").pop("npi")
     loaded = load_data(tmp_path, org)
     assert loaded.ok and codes(loaded) == ["missing-npi"]
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name"])
+@pytest.mark.parametrize("hostile", ["\x1b[1A", "a\nb", "a\rb", "\u2028", "\u2029", "\u202e",
+                                     "\u2066x", "\x7f", "\x85", "\x00"])
+def test_a_control_character_in_a_name_is_an_error_naming_the_field(tmp_path, field, hostile):
+    org = base_org()
+    m(org, "sam")[field] = f"Sam{hostile}"
+    found = [d for d in load_data(tmp_path, org).diagnostics if d.code == "control-character"]
+    assert len(found) == 1
+    (d,) = found
+    assert d.message.startswith(f"{email('sam')}'s {field} holds the character \\u")
+    assert d.message.isprintable() and d.location is not None
+
+
+def test_a_control_character_in_the_practice_name_is_an_error(tmp_path):
+    org = base_org()
+    org["practice"] = "Riverbend\u202eCounseling"
+    (d,) = load_data(tmp_path, org).diagnostics
+    assert d.code == "control-character"
+    assert d.message == ("practice holds the character \\u202e (a control character, bidi "
+                         "override or line separator); names may hold none")
+    text = (tmp_path / "org.yaml").read_text().splitlines()
+    assert text[d.location.line - 1].startswith("practice:")
+
+
+def test_a_control_character_in_a_snapshot_is_an_error(tmp_path):
+    from shsync.schema.load import load_snapshot
+
+    org = base_org()
+    m(org, "rosa")["last_name"] = "Test\u2028No changes."
+    loaded = load_snapshot(write_yaml(tmp_path / "snapshot.yaml", org))
+    assert not loaded.ok and "control-character" in [d.code for d in loaded.diagnostics]
