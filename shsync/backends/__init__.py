@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
-from shsync.backends.base import Backend, BackendError, redact
+from shsync.backends.base import Backend, BackendError
+from shsync.backends.url import bad_url, parse_sqlite, redact
 
 DEFAULT_URL = "sqlite:///.shsync/practice.db"
 
 
-def open_backend(url: str, lock_timeout: float = 60.0) -> Backend:
-    """Open the store a URL names: `sqlite:///path` or `postgresql://...`.
+def open_backend(url: str, lock_timeout: float = 60.0, *, create: bool = False) -> Backend:
+    """Open the store a URL names: `sqlite:///path[?practice=NAME]` or `postgresql://...`.
 
-    `lock_timeout` is how long an apply waits for another apply of the same practice.
+    `lock_timeout` is how long an apply waits for another apply of the same practice. Only
+    commands that write (seed, apply) pass `create`: without it a missing store, or a practice
+    the store does not hold, is `NoPractice` and nothing is created.
     """
-    if url.startswith("sqlite:///"):
+    if url.startswith("sqlite:"):
+        if not url.startswith("sqlite:///"):
+            raise bad_url(url, "is not sqlite:///PATH")
         from shsync.backends.sqlite import SqliteBackend
 
-        return SqliteBackend(url[len("sqlite:///"):], lock_timeout=lock_timeout)
+        parsed = parse_sqlite(url)
+        return SqliteBackend(parsed.path, parsed.practice, lock_timeout=lock_timeout,
+                             create=create)
     if url.startswith(("postgresql://", "postgres://")):
         from shsync.backends.postgres import PostgresBackend
 
-        return PostgresBackend(url, lock_timeout=lock_timeout)
+        return PostgresBackend(url, lock_timeout=lock_timeout, create=create)
     raise BackendError(f"unknown backend URL {redact(url)!r}: use sqlite:///PATH or "
-                       "postgresql://USER@HOST/DB")
+                       "postgresql://USER@HOST/DB", "bad-backend-url")

@@ -11,14 +11,13 @@ message.
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 from shsync.backends.audit import GENESIS, AuditEntry, entry_digest, seal, verify_chain
+from shsync.backends.url import redact
 from shsync.errors import (
     AlreadyApplied,
     BackendError,
@@ -167,16 +166,3 @@ class Store(ABC):
                      written_at=self._clock(), result=after, details=details)
         self._append(entry)
         return entry
-
-
-def redact(url: str) -> str:
-    """The URL with any password replaced, safe for every message."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return re.sub(r"//[^@/]*@", "//***@", url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = (parts.username or "") + ":***"
-    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[1]}"))

@@ -25,7 +25,8 @@ import psycopg
 from psycopg import errors, sql
 
 from shsync import __version__
-from shsync.backends.base import BackendError, redact
+from shsync.backends.base import BackendError
+from shsync.backends.url import bad_url, check_password, redact, scrub
 from shsync.backends.sql import SqlBackend
 
 DEFAULT_PRACTICE = "default"
@@ -47,15 +48,20 @@ def _dialect(statement: str) -> str:
 
 def _split_url(url: str) -> tuple[str, str, str | None]:
     """(libpq URL without shsync's own parameters, practice, schema)."""
-    parts = urlsplit(url)
+    check_password(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        raise bad_url(url, f"is malformed ({scrub(str(exc), url)})") from None
     params = parse_qsl(parts.query, keep_blank_values=True)
     practice = next((v for k, v in params if k == "practice"), DEFAULT_PRACTICE)
     schema = next((v for k, v in params if k == "schema"), None)
     rest = [(k, v) for k, v in params if k not in ("practice", "schema")]
     if not practice or len(practice) > 200:
-        raise BackendError(f"{redact(url)}: practice must be 1-200 characters")
+        raise bad_url(url, "needs a practice of 1-200 characters")
     if schema is not None and not _NAME.match(schema):
-        raise BackendError(f"{redact(url)}: schema must be a plain SQL name")
+        raise bad_url(url, "needs a schema that is a plain SQL name")
     query = f"?{urlencode(rest)}" if rest else ""
     # Built by hand: urlunsplit drops the "//" of a URL with no host (postgresql:///db), which
     # libpq needs in order to read it as a URL and take the host from PGHOST.
@@ -63,9 +69,9 @@ def _split_url(url: str) -> tuple[str, str, str | None]:
 
 
 class PostgresBackend(SqlBackend):
-    def __init__(self, url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT):
+    def __init__(self, url: str, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, create: bool = True):
         self.display_url = redact(url)
-        self._secret = urlsplit(url).password
+        self._url = url
         conninfo, self.practice, self._schema = _split_url(url)
         self.lock_timeout = lock_timeout
         try:
@@ -78,10 +84,10 @@ class PostgresBackend(SqlBackend):
         try:
             with self._transaction(lock=False):
                 self._execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
-                if self._schema:
+                if self._schema and create:
                     self._execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
                         sql.Identifier(self._schema)).as_string(self._conn))
-                self._ensure_schema()
+                self._ensure_schema(create)
         except BaseException:
             self._conn.close()
             raise
@@ -89,7 +95,7 @@ class PostgresBackend(SqlBackend):
     # --- connection plumbing ------------------------------------------------------------------
     def _clean(self, exc: BaseException) -> str:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return text.replace(self._secret, "***") if self._secret else text
+        return scrub(text, self._url)
 
     def _prepare(self) -> None:
         if self._schema:
@@ -150,7 +156,7 @@ class PostgresBackend(SqlBackend):
         key = lock_key(self.practice)
         try:
             with psycopg.connect(self._conn.info.dsn, autocommit=True, connect_timeout=5,
-                                 password=self._secret or None) as other:
+                                 password=self._conn.info.password or None) as other:
                 row = other.execute(
                     "SELECT a.application_name, a.pid, a.xact_start FROM pg_locks l "
                     "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
@@ -165,15 +171,15 @@ class PostgresBackend(SqlBackend):
         return f" (held by {name or 'an unnamed client'}, server pid {pid}{started})"
 
     def _execute(self, statement: str, params: Sequence[Any] = ()) -> None:
-        self._conn.execute(_dialect(statement), params)  # type: ignore[arg-type]
+        self._conn.execute(_dialect(statement), params)
 
     def _executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         if rows:
             with self._conn.cursor() as cur:
-                cur.executemany(_dialect(statement), rows)  # type: ignore[arg-type]
+                cur.executemany(_dialect(statement), rows)
 
     def _query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self._conn.execute(_dialect(statement), params).fetchall()  # type: ignore[arg-type]
+        return self._conn.execute(_dialect(statement), params).fetchall()
 
     def _has_table(self, name: str) -> bool:
         return self._query("SELECT to_regclass(?) IS NOT NULL", (name,))[0][0]

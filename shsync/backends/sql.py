@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from abc import ABC, abstractmethod
 from collections import defaultdict
@@ -20,6 +21,7 @@ from typing import Any
 
 from shsync.backends.audit import AuditEntry
 from shsync.backends.base import BackendError, Progress, Store
+from shsync.errors import NoPractice
 from shsync.reconcile.actions import ACTIONS
 from shsync.reconcile.operations import Operation
 from shsync.reconcile.state import Appointment, ClientState, MemberState, Note, PracticeState
@@ -119,14 +121,19 @@ class SqlBackend(Store, ABC):
     def close(self) -> None: ...
 
     # --- schema -------------------------------------------------------------------------------
-    def _ensure_schema(self) -> None:
+    def _ensure_schema(self, create: bool = True) -> None:
+        """Create, check or upgrade the schema; without `create`, the store and this practice
+        must exist already (`NoPractice` otherwise), and nothing is created."""
         rows = []
         if self._has_table("shsync_meta"):
             rows = self._query("SELECT value FROM shsync_meta WHERE key = 'schema_version'")
+        elif not create:
+            raise self._no_practice()
         version = rows[0][0] if rows else None
-        if version is not None and not str(version).isdigit():
-            raise BackendError(f"{self.display_url}: the store's schema version {version!r} is "
-                               "not a number; it was not written by shsync")
+        if version is not None and not re.fullmatch(r"[0-9]{1,9}", str(version)):
+            raise BackendError(f"{self.display_url}: the store's schema version "
+                               f"{str(version)[:40]!r} is not a number; it was not written by "
+                               "shsync", "bad-store")
         if version is not None and int(version) > SCHEMA_VERSION:
             raise BackendError(
                 f"{self.display_url} uses store schema version {version}, newer than this "
@@ -137,7 +144,21 @@ class SqlBackend(Store, ABC):
                     self._execute(statement)
             self._execute("UPDATE shsync_meta SET value = ? WHERE key = 'schema_version'",
                           (str(SCHEMA_VERSION),))
-            return
+        elif create:
+            self._create_schema(version)
+        if not create and not self._holds_practice():
+            raise self._no_practice()
+
+    def _no_practice(self) -> NoPractice:
+        return NoPractice(f"no practice {self.practice!r} at {self.display_url} (`shsync seed` "
+                          "or `shsync apply` creates one)")
+
+    def _holds_practice(self) -> bool:
+        p = (self.practice,)
+        return bool(self._query("SELECT 1 FROM practices WHERE practice = ?", p)
+                    or self._query("SELECT 1 FROM audit WHERE practice = ? LIMIT 1", p))
+
+    def _create_schema(self, version: object) -> None:
         for statement in SCHEMA:
             self._execute(statement)
         if version is None:

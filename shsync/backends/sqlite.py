@@ -1,4 +1,7 @@
-"""The embedded default: one SQLite file, created on first use. `sqlite:///path/to/practice.db`."""
+"""The embedded default: one SQLite file, created by the first seed or apply.
+
+`sqlite:///path/to/practice.db[?practice=NAME]`. Read-only commands open an existing file only,
+never creating it, its directory, or a practice it does not hold."""
 
 from __future__ import annotations
 
@@ -9,27 +12,37 @@ from pathlib import Path
 from typing import Any
 
 from shsync.backends.base import BackendError
+from shsync.errors import NoPractice
 from shsync.backends.sql import SqlBackend
 
 DEFAULT_PRACTICE = "default"
 
 
 class SqliteBackend(SqlBackend):
-    def __init__(self, path: str, practice: str = DEFAULT_PRACTICE, lock_timeout: float = 60.0):
+    def __init__(self, path: str, practice: str = DEFAULT_PRACTICE, lock_timeout: float = 60.0,
+                 create: bool = True):
         self.practice = practice
-        self.display_url = f"sqlite:///{path}"
+        self.display_url = f"sqlite:///{path}" + (
+            f"?practice={practice}" if practice != DEFAULT_PRACTICE else "")
+        if not create and path != ":memory:" and not Path(path).is_file():
+            raise NoPractice(f"no practice at {self.display_url}: the file does not exist "
+                             "(`shsync seed` or `shsync apply` creates it)")
         try:
-            if path != ":memory:":
+            if path != ":memory:" and create:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE, which
             # takes the write lock up front so a read-check-write apply is never interleaved.
-            self._conn = sqlite3.connect(path, isolation_level=None, timeout=lock_timeout)
+            # Without `create`, the file is opened read-write but never made (mode=rw).
+            target = path if create or path == ":memory:" else (
+                Path(path).absolute().as_uri() + "?mode=rw")
+            self._conn = sqlite3.connect(target, isolation_level=None, timeout=lock_timeout,
+                                         uri=not create and path != ":memory:")
         except (sqlite3.Error, OSError) as exc:
             raise BackendError(f"cannot open {self.display_url}: {exc}") from None
         try:
             self._conn.execute("PRAGMA journal_mode = WAL")
             with self._transaction():
-                self._ensure_schema()
+                self._ensure_schema(create)
         except sqlite3.Error as exc:
             self._conn.close()
             raise BackendError(f"cannot open {self.display_url}: {exc}") from None

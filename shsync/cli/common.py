@@ -116,14 +116,18 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def application(stack: ExitStack, url: str, actor: str | None,
-                lock_timeout: float = 60.0) -> app.Shsync:
-    """The application object for one command: its store, who is acting, the clock."""
+                lock_timeout: float = 60.0, *, create: bool = False) -> app.Shsync:
+    """The application object for one command: its store, who is acting, the clock.
+
+    Only commands that write a practice (seed, apply) pass `create`; every other command
+    refuses a missing store or practice (`no-practice`) and creates nothing."""
     who = app.actor(actor)
-    return app.Shsync(open_store(stack, url, lock_timeout), who, app.now)
+    return app.Shsync(open_store(stack, url, lock_timeout, create=create), who, app.now)
 
 
-def open_store(stack: ExitStack, url: str, lock_timeout: float = 60.0) -> Backend:
-    backend = open_backend(url, lock_timeout)
+def open_store(stack: ExitStack, url: str, lock_timeout: float = 60.0, *,
+               create: bool = False) -> Backend:
+    backend = open_backend(url, lock_timeout, create=create)
     stack.callback(backend.close)
     return backend
 

@@ -119,7 +119,7 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
       shsync apply plan.json --format json             # what was applied, and the audit entry
     """
     with ExitStack() as stack:
-        shsync = application(stack, backend_url, actor, lock_timeout)
+        shsync = application(stack, backend_url, actor, lock_timeout, create=True)
         if expect_head is not None:
             shsync.check_log(expect_head)
         options = Options(max_removals, allow_mass_removal, assume_accepted)

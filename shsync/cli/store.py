@@ -36,7 +36,7 @@ def seed(snapshot: Path, backend_url: str, actor: str | None) -> None:
       SHSYNC_BACKEND=postgresql://ci@db/shsync?practice=riverbend shsync seed snapshot.yaml
     """
     with ExitStack() as stack:
-        shsync = application(stack, backend_url, actor)
+        shsync = application(stack, backend_url, actor, create=True)
         state, entry = shsync.seed(snapshot)
     click.echo(visible(f"Seeded practice {shsync.backend.practice!r} at "
                        f"{shsync.backend.display_url}: {len(state.members)} members, "

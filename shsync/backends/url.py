@@ -1,0 +1,103 @@
+"""Backend URLs: parsing them, and printing them without their secrets.
+
+A URL may carry a password in its userinfo (`postgresql://user:secret@host/db`, where people
+also write `/`, `#` or `?` unencoded) or in its query string (`?password=...`,
+`?sslpassword=...`). `redact` works on the text, not on a parser's idea of it, so a URL a
+parser misreads or refuses still prints without its secret; `secrets` lists every form of the
+secret (as written, percent-decoded) so that a driver's message can be scrubbed of each.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote
+
+from shsync.errors import BackendError
+
+SECRET_PARAMS = ("password", "sslpassword")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:)(//)?")
+_QUERY_SECRET = re.compile(r"(?i)(^|[?&;])((?:%s)=)([^&;]*)" % "|".join(SECRET_PARAMS))
+MASK = "***"
+
+
+def _userinfo(rest: str) -> tuple[str, str | None, str] | None:
+    """(user, password or None, after '@') when `rest` (what follows `scheme://`) has userinfo.
+
+    The userinfo ends at the last `@`: a password may hold `/`, `#`, `?` or `@` unencoded."""
+    at = rest.rfind("@")
+    if at < 0:
+        return None
+    info, after = rest[:at], rest[at + 1:]
+    user, colon, password = info.partition(":")
+    if "/" in user or "?" in user or "#" in user:
+        return None  # the '@' is in a path or a query, not in userinfo
+    return user, (password if colon else None), after
+
+
+def redact(url: str) -> str:
+    """The URL with every password replaced by `***`, safe for every message."""
+    match = _SCHEME.match(url)
+    head, rest = (match.group(0), url[match.end():]) if match and match.group(2) else ("", url)
+    found = _userinfo(rest) if head else None
+    if found is not None and found[1] is not None:
+        rest = f"{found[0]}:{MASK}@{found[2]}"
+    return head + _QUERY_SECRET.sub(lambda m: m.group(1) + m.group(2) + MASK, rest)
+
+
+def secrets(url: str) -> list[str]:
+    """Every form of every secret the URL holds, longest first (as written, and decoded)."""
+    match = _SCHEME.match(url)
+    rest = url[match.end():] if match and match.group(2) else url
+    found: list[str] = []
+    info = _userinfo(rest) if match and match.group(2) else None
+    if info is not None and info[1]:
+        found.append(info[1])
+    found += [m.group(3) for m in _QUERY_SECRET.finditer(rest) if m.group(3)]
+    forms = {form for secret in found for form in (secret, unquote(secret)) if form}
+    return sorted(forms, key=len, reverse=True)
+
+
+def scrub(text: str, url: str) -> str:
+    """`text` (a driver's message, say) with every form of the URL's secrets masked."""
+    for secret in secrets(url):
+        text = text.replace(secret, MASK)
+    return text
+
+
+def bad_url(url: str, why: str) -> BackendError:
+    return BackendError(f"the backend URL {redact(url)} {why}", "bad-backend-url")
+
+
+def check_password(url: str) -> None:
+    """Refuse a password that a URL parser would cut short: libpq ends userinfo at the first
+    `@` or `/`, Python at `/`, `?` or `#`, and either would then print the rest as a host."""
+    match = _SCHEME.match(url)
+    info = _userinfo(url[match.end():]) if match and match.group(2) else None
+    if info is not None and info[1] is not None and any(c in info[1] for c in "/?#@"):
+        raise bad_url(url, "has a password holding '/', '?', '#' or '@' unencoded: "
+                           "percent-encode it (%2F, %3F, %23, %40) or use PGPASSWORD")
+
+
+@dataclass(frozen=True)
+class SqliteUrl:
+    path: str
+    practice: str
+
+
+def parse_sqlite(url: str, default_practice: str = "default") -> SqliteUrl:
+    """`sqlite:///PATH[?practice=NAME]`: a relative PATH after three slashes, an absolute one
+    after four. Without a path there is no store to keep the practice in, so it is refused."""
+    rest = url[len("sqlite:///"):]
+    path, _, query = rest.partition("?")
+    if not path:
+        raise bad_url(url, "names no file: use sqlite:///PATH (relative) or sqlite:////PATH "
+                           "(absolute)")
+    practice = default_practice
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key != "practice":
+            raise bad_url(url, f"has a parameter {key!r} SQLite does not take (only practice)")
+        practice = value
+    if not practice or len(practice) > 200:
+        raise bad_url(url, "needs a practice of 1-200 characters")
+    return SqliteUrl(path, practice)

@@ -1,0 +1,67 @@
+"""Backend URLs: secrets never printed in any form, malformed URLs refused with a code."""
+
+from __future__ import annotations
+
+import pytest
+
+from shsync.backends import open_backend
+from shsync.backends.url import parse_sqlite, redact, scrub, secrets
+from shsync.errors import BackendError
+
+SECRET = "hunter2"
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://u:hunter2@h/db", "postgresql://u:***@h/db"),
+    ("postgresql://u:hun/ter2@h/db", "postgresql://u:***@h/db"),
+    ("postgresql://u:hun#ter2@h/db", "postgresql://u:***@h/db"),
+    ("postgresql://u:hun?ter2@h/db", "postgresql://u:***@h/db"),
+    ("postgresql://u:hun@ter2@h/db", "postgresql://u:***@h/db"),
+    ("postgresql://u:hunter2@[::1", "postgresql://u:***@[::1"),
+    ("postgresql://h/db?password=hunter2", "postgresql://h/db?password=***"),
+    ("postgresql://h/db?sslmode=require&PASSWORD=hunter2&x=1",
+     "postgresql://h/db?sslmode=require&PASSWORD=***&x=1"),
+    ("postgresql://h/db?sslpassword=hunter2", "postgresql://h/db?sslpassword=***"),
+    ("postgresql://u@h/db?user=a@b.example", "postgresql://u@h/db?user=a@b.example"),
+    ("sqlite:///q.db?practice=x", "sqlite:///q.db?practice=x"),
+])
+def test_redact_hides_every_password(url, shown):
+    assert redact(url) == shown
+
+
+def test_secrets_lists_every_form_so_a_driver_message_can_be_scrubbed():
+    url = "postgresql://u:hun%40ter2@h/db?password=p%2Fw"
+    assert set(secrets(url)) == {"hun%40ter2", "hun@ter2", "p%2Fw", "p/w"}
+    assert scrub('password "hun@ter2" or p/w failed', url) == 'password "***" or *** failed'
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql://u:hunter2@[::1",                # a bad IPv6 address
+    "postgresql://u:hunter2@[::1]:port/db",       # a port that is not a number
+    "postgresql://u:hun/ter2@127.0.0.1:1/db",     # '/' in the password
+    "postgresql://u:hun#ter2@127.0.0.1:1/db",     # '#'
+    "postgresql://u:hun@ter2@127.0.0.1:1/db",     # '@'
+])
+def test_a_malformed_url_is_refused_with_a_code_and_without_the_secret(url):
+    with pytest.raises(BackendError) as info:
+        open_backend(url)
+    assert info.value.code == "bad-backend-url"
+    text = info.value.render()
+    for form in ("hunter2", "hun", "ter2"):
+        assert form not in text, text
+
+
+def test_sqlite_urls_take_the_practice_from_the_query():
+    assert parse_sqlite("sqlite:///q.db?practice=north") == parse_sqlite("sqlite:///q.db") \
+        .__class__("q.db", "north")
+    assert parse_sqlite("sqlite:////abs/q.db").path == "/abs/q.db"
+
+
+@pytest.mark.parametrize("url", ["sqlite:///", "sqlite:///?practice=x", "sqlite:///q.db?pw=1",
+                                 "sqlite:///q.db?practice=", "sqlite://q.db"])
+def test_bad_sqlite_urls_are_refused(url, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BackendError) as info:
+        open_backend(url, create=True)
+    assert info.value.code == "bad-backend-url"
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,88 @@
+"""Read-only commands never create a store or a practice; only seed and apply do."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+import psycopg
+import pytest
+
+from tests import pg
+from tests.cli.conftest import ROOT
+
+SNAPSHOT = str(ROOT / "examples" / "practice-snapshot.yaml")
+ORG = str(ROOT / "examples" / "org.yaml")
+READ_ONLY = [["plan", ORG], ["history"], ["history", "--verify"], ["export"],
+             ["access", "--client", "C-1001"], ["accepted", "x@riverbend.example"]]
+
+
+@pytest.mark.parametrize("args", READ_ONLY, ids=lambda a: " ".join(a[:2]).replace(ORG, "org"))
+def test_a_missing_sqlite_store_is_no_practice_and_nothing_is_created(run, tmp_path, args):
+    url = "sqlite:///deep/er/practice.db"
+    result = run(*args, env={"SHSYNC_BACKEND": url})
+    assert result.returncode == 1
+    assert result.stderr == (f"error[no-practice]: no practice at {url}: the file does not "
+                             "exist (`shsync seed` or `shsync apply` creates it)\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_practice_comes_from_the_sqlite_query_and_a_typo_is_refused(run, tmp_path):
+    seeded = run("seed", SNAPSHOT, env={"SHSYNC_BACKEND": "sqlite:///q.db?practice=north"})
+    assert seeded.returncode == 0, seeded.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q.db"]
+    assert "Seeded practice 'north' at sqlite:///q.db?practice=north:" in seeded.stdout
+    assert run("history", env={"SHSYNC_BACKEND": "sqlite:///q.db?practice=north"}).returncode == 0
+    typo = run("export", env={"SHSYNC_BACKEND": "sqlite:///q.db?practice=nrth"})
+    assert typo.returncode == 1 and typo.stdout == ""
+    assert typo.stderr == ("error[no-practice]: no practice 'nrth' at sqlite:///q.db?practice="
+                           "nrth (`shsync seed` or `shsync apply` creates one)\n")
+    with sqlite3.connect(tmp_path / "q.db") as conn:
+        assert conn.execute("SELECT practice FROM practices").fetchall() == [("north",)]
+
+
+def test_sqlite_without_a_path_is_refused(run, tmp_path):
+    result = run("seed", SNAPSHOT, env={"SHSYNC_BACKEND": "sqlite:///"})
+    assert result.returncode == 1
+    assert result.stderr.startswith("error[bad-backend-url]: the backend URL sqlite:/// names no "
+                                    "file")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_apply_creates_the_store(run, tmp_path):
+    result = run("apply", ORG, "--auto-approve", "--assume-accepted")
+    assert result.returncode == 0, result.stderr
+    assert run("plan", ORG).returncode == 0
+
+
+def test_a_schema_version_that_is_not_a_number_is_a_clear_error(run, tmp_path):
+    assert run("seed", SNAPSHOT).returncode == 0
+    with sqlite3.connect(tmp_path / "practice.db") as conn:
+        conn.execute("UPDATE shsync_meta SET value = 'two' WHERE key = 'schema_version'")
+    result = run("history")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr == (f"error[bad-store]: sqlite:///{tmp_path}/practice.db: the store's "
+                             "schema version 'two' is not a number; it was not written by "
+                             "shsync\n")
+
+
+def test_a_mistyped_postgresql_practice_is_refused_and_nothing_is_created(run, tmp_path):
+    pg.require()
+    schema = pg.new_schema("typo")
+    secret_url = re.sub(r"//([^:@/]+)@", r"//\1:hunter2@", pg.URL, count=1)
+    url = f"{pg.fresh_url(schema, 'riverbend')}"
+    assert run("seed", SNAPSHOT, env={"SHSYNC_BACKEND": url}).returncode == 0
+    typo = pg.fresh_url(schema, "typo").replace(pg.URL, secret_url)
+    assert "hunter2" in typo  # the server trusts the test user; the password is only shown
+    result = run("export", env={"SHSYNC_BACKEND": typo, "PGPASSWORD": ""})
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("error[no-practice]: no practice 'typo' at postgresql://")
+    assert "hunter2" not in result.stderr
+    other = pg.new_schema("never")
+    missing = run("history", env={"SHSYNC_BACKEND": pg.fresh_url(other, "x")})
+    assert missing.returncode == 1 and "error[no-practice]" in missing.stderr
+    with psycopg.connect(pg.URL, autocommit=True) as conn:
+        assert conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s",
+                            (other,)).fetchall() == []
+        practices = conn.execute(f'SELECT practice FROM "{schema}".practices').fetchall()
+    assert practices == [("riverbend",)]
