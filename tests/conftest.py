@@ -6,9 +6,5 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    c = fault_stats.COUNTS
-    if c:
-        terminalreporter.write_line(
-            f"reliability: {c['crash points']} crash points tried, {c['corpus files']} corpus "
-            f"files tried, {c['fuzz examples']} fuzz examples run; "
-            f"{c['lost or corrupted']} lost or corrupted anything (must be 0)")
+    if fault_stats.COUNTS:
+        terminalreporter.write_line(fault_stats.summary())

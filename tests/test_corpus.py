@@ -50,11 +50,10 @@ def test_each_bad_input_is_refused_with_its_code_and_place(path, tmp_path):
                         env={"SHSYNC_NOW": "2026-11-26T12:00:00Z"})
         where = rf"{name}: error\[{re.escape(code)}\]"
         after = SqliteBackend(str(db))
-        unchanged = after.read() == state and [e.kind for e in after.history()] == ["seed"]
+        entries = after.history()
+        unchanged = after.read() == state and [e.kind for e in entries] == ["seed"]
         after.close()
-        if not unchanged:
-            fault_stats.lost()
-        assert unchanged
+        assert fault_stats.compared(unchanged, state, len(entries))
     fault_stats.tried("corpus files")
     assert result.exit_code == 1, result.output
     assert re.search(where, result.output), result.output

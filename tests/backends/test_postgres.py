@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -77,12 +78,22 @@ def wait_for(condition, timeout: float = 60.0) -> None:
     raise AssertionError("timed out waiting")
 
 
-def apply_writing(url_practice: str) -> int | None:
-    """The server pid of an apply that is inside its transaction, writing rows."""
+def apply_writing(practice: str) -> int | None:
+    """The server pid of the apply of this practice, once it is inside its transaction writing
+    client rows: the holder of the practice's advisory lock. Any other apply on the server (of
+    another test, or of another test run sharing it) holds another practice's lock."""
+    key = lock_key(practice)
     with psycopg.connect(pg.URL, autocommit=True) as conn:
-        row = conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name LIKE "
-                           "'shsync apply by%%' AND query ILIKE 'INSERT INTO client%%'").fetchone()
+        row = conn.execute(
+            "SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s "
+            "AND l.objsubid = 1 AND a.query ILIKE 'INSERT INTO client%%'",
+            ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)).fetchone()
     return row[0] if row else None
+
+
+def unique_practice() -> str:
+    return f"p{uuid.uuid4().hex[:12]}"
 
 
 def test_eight_concurrent_applies_from_one_fingerprint_exactly_one_wins(tmp_path):
@@ -109,13 +120,14 @@ def test_eight_concurrent_applies_from_one_fingerprint_exactly_one_wins(tmp_path
 
 
 def test_a_killed_apply_leaves_the_practice_as_it_was(tmp_path):
-    url = seeded(tmp_path)
+    practice = unique_practice()
+    url = seeded(tmp_path, practice)
     write(tmp_path / "large.yaml", large_org(40_000))
     assert shsync("plan", "large.yaml", "--out", "plan.json", "--assume-accepted", url=url,
                   cwd=tmp_path).returncode == 0
     before = export(url, tmp_path)
     run = shsync("apply", "plan.json", url=url, cwd=tmp_path, background=True)
-    wait_for(lambda: apply_writing(url) is not None or run.poll() is not None)
+    wait_for(lambda: apply_writing(practice) is not None or run.poll() is not None)
     assert run.poll() is None, "the apply finished before it could be killed"
     run.send_signal(signal.SIGKILL)
     run.communicate(timeout=60)
@@ -126,14 +138,15 @@ def test_a_killed_apply_leaves_the_practice_as_it_was(tmp_path):
 
 
 def test_a_connection_lost_mid_apply_is_a_clear_error_and_changes_nothing(tmp_path):
-    url = seeded(tmp_path)
+    practice = unique_practice()
+    url = seeded(tmp_path, practice)
     write(tmp_path / "large.yaml", large_org(40_000))
     shsync("plan", "large.yaml", "--out", "plan.json", "--assume-accepted", url=url,
            cwd=tmp_path)
     before = export(url, tmp_path)
     run = shsync("apply", "plan.json", url=url, cwd=tmp_path, background=True)
-    wait_for(lambda: apply_writing(url) is not None or run.poll() is not None)
-    pid = apply_writing(url)
+    wait_for(lambda: apply_writing(practice) is not None or run.poll() is not None)
+    pid = apply_writing(practice)
     assert pid is not None, "the apply finished before the connection could be cut"
     with psycopg.connect(pg.URL, autocommit=True) as conn:
         conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
@@ -145,14 +158,15 @@ def test_a_connection_lost_mid_apply_is_a_clear_error_and_changes_nothing(tmp_pa
 
 
 def test_a_second_apply_waits_for_the_lock_then_names_the_holder(tmp_path):
-    url = seeded(tmp_path)
+    practice = unique_practice()  # the lock is per practice name: no other test takes this one
+    url = seeded(tmp_path, practice)
     org = base_org()
     org["members"].append(member("new", "scheduler"))
     write(tmp_path / "org.yaml", org)
     shsync("plan", "org.yaml", "--out", "plan.json", url=url, cwd=tmp_path)
     with psycopg.connect(pg.URL, autocommit=True, application_name="ci job 42") as holder:
         with holder.transaction():
-            holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("default"),))
+            holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(practice),))
             started = time.monotonic()
             result = shsync("apply", "plan.json", "--lock-timeout", "1", url=url, cwd=tmp_path)
             waited = time.monotonic() - started
@@ -218,3 +232,12 @@ def test_a_database_that_does_not_exist_is_a_clear_error(tmp_path):
     assert result.returncode == 1
     assert "cannot connect to" in result.stderr and "no_such_database_here" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_password_in_the_query_or_percent_encoded_is_never_printed(tmp_path):
+    url = "postgresql://postgres:hun%40ter2@127.0.0.1:1/test?password=s3cr%2Fet&sslpassword=k3y"
+    result = shsync("export", url=url, cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    for form in ("hun%40ter2", "hun@ter2", "s3cr%2Fet", "s3cr/et", "k3y"):
+        assert form not in result.stderr + result.stdout
+    assert "postgres:***@127.0.0.1:1/test?password=***&sslpassword=***" in result.stderr
