@@ -292,8 +292,8 @@ def read_plan_file(path: Path) -> Plan:
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read the plan: {exc.strerror or exc}", "unreadable",
-                        str(path)) from None
+        raise UserError(f"cannot read the plan: {getattr(exc, 'strerror', None) or exc}",
+                        "unreadable", str(path)) from None
     try:
         return from_file(text)
     except InvalidPlan as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from shsync.errors import InvalidPlan
 from shsync.reconcile.actions import ACTIONS, COSIGN, ROLES, UPDATABLE, Phase
@@ -163,4 +163,4 @@ def from_dict(data: Any) -> Operation:
             params.append((name, _check(kind, data.get(name))))
         except InvalidOperation as exc:
             raise InvalidOperation(f"{action} {target}: {name}: {exc}") from None
-    return Operation(action, target, tuple(params))
+    return Operation(action, cast(str, target), tuple(params))  # _target_ok: a str

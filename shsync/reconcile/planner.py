@@ -82,8 +82,8 @@ def plan(desired: Desired, live: PracticeState, *, practice: str, now: str,
     _handoffs(draft, removed)
     _guards(draft, removed, options)
     ordered = sorted(draft.ops, key=Operation.sort_key)
-    operations, deferred = _defer(draft, ordered)
-    operations = tuple(sorted(operations, key=Operation.sort_key))
+    applicable, deferred = _defer(draft, ordered)
+    operations = tuple(sorted(applicable, key=Operation.sort_key))
     verdict = verify(operations, live, actor, now)
     for refusal in verdict.forbidden:
         draft.error("forbidden", refusal)

@@ -65,14 +65,14 @@ def table_for_member(member: str, rows: Sequence[Row], total_clients: int) -> st
     lines = [f"What {member} can see, and why:", ""]
     if not by_grant:
         lines.append("  no client records")
-    for (reason, caps), clients in sorted(by_grant.items(), key=lambda kv: kv[0][0]):
+    for (reason, granted), clients in sorted(by_grant.items(), key=lambda kv: kv[0][0]):
         if len(clients) == total_clients and total_clients > 1:
             where = f"all {total_clients} clients"
         else:
             shown = sorted(clients)
             where = ", ".join(shown[:10]) + (f" and {len(shown) - 10} more" if len(shown) > 10
                                              else "")
-        lines.append(f"  {_caps(set(caps))} on {where}  ({reason})")
+        lines.append(f"  {_caps(set(granted))} on {where}  ({reason})")
     if practice:
         lines += ["", "Practice-wide (not on any one client):"]
         lines += [f"  {', '.join(caps)}  ({reason})" for reason, caps in sorted(practice.items())]

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
 from shsync.diagnostics import Finding, KeyOf, Path, error, warning
-from shsync.model import Client, Handoff, Member, Org, Snapshot
+from shsync.model import Appointment, Client, Handoff, Member, Note, Org, Snapshot
 from shsync.schema.npi import npi_check_digit
 
 PRACTITIONER_ONLY = ("npi", "taxonomy", "billing_access", "full_clinical_access", "supervised_by",
@@ -99,8 +99,10 @@ def check_snapshot(snapshot: Snapshot, unchecked: frozenset[str] = frozenset()) 
     findings = [*_text_rules(snapshot.practice, index), *_member_rules(index),
                 *_supervision_rules(index),
                 *_client_rules(snapshot.clients, index)]
-    for kind, items, field in (("appointments", snapshot.appointments, "practitioner"),
-                               ("notes", snapshot.notes, "author")):
+    sources: tuple[tuple[str, Sequence[Appointment | Note], str], ...] = (
+        ("appointments", snapshot.appointments, "practitioner"),
+        ("notes", snapshot.notes, "author"))
+    for kind, items, field in sources:
         for i, item in enumerate(items):
             who = getattr(item, field)
             if not index.knows(who):
