@@ -13,7 +13,7 @@ import click
 from shsync import __version__
 from shsync.cli.common import EXIT_ERROR, EXIT_OK, echo_diagnostics, strictly
 from shsync.diagnostics import Diagnostic, Severity
-from shsync.render import annotations
+from shsync.render import annotations as annotation_formats
 from shsync.render.escape import visible
 from shsync.schema import published
 from shsync.schema.load import Loaded, load_org, load_snapshot
@@ -51,9 +51,9 @@ def validate(path: Path, snapshot: bool, strict: bool, fmt: str) -> None:
     failed = any(d.severity is Severity.ERROR for d in diagnostics)
     shown = STDIN_NAME if str(path) == "-" else visible(str(path))
     if fmt == "github":
-        click.echo(annotations.github(diagnostics), nl=False)
+        click.echo(annotation_formats.github(diagnostics), nl=False)
     elif fmt == "sarif":
-        click.echo(annotations.sarif(diagnostics, __version__), nl=False)
+        click.echo(annotation_formats.sarif(diagnostics, __version__), nl=False)
     else:
         echo_diagnostics(diagnostics, fmt)
     if fmt != "json":
@@ -70,7 +70,7 @@ def validate(path: Path, snapshot: bool, strict: bool, fmt: str) -> None:
     sys.exit(EXIT_ERROR if failed else EXIT_OK)
 
 
-def _load(path: Path, snapshot: bool) -> Loaded:  # type: ignore[type-arg]
+def _load(path: Path, snapshot: bool) -> Loaded:
     load = load_snapshot if snapshot else load_org
     if str(path) != "-":
         return load(path)
