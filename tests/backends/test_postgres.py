@@ -66,7 +66,7 @@ def export(url: str, cwd: Path) -> str:
 
 
 def history(url: str, cwd: Path) -> list:
-    return json.loads(shsync("history", "--format", "json", url=url, cwd=cwd).stdout)
+    return json.loads(shsync("history", "--format", "json", url=url, cwd=cwd).stdout)["entries"]
 
 
 def wait_for(condition, timeout: float = 60.0) -> None:
@@ -211,6 +211,9 @@ def test_libpq_environment_variables_work(tmp_path):
            "PGUSER": str(target.get("user", "postgres")),
            "PGDATABASE": str(target.get("dbname", "test"))}
     url = f"postgresql:///?schema={pg.new_schema('env')}"
+    write(tmp_path / "snapshot.yaml", base_org())
+    seeded = shsync("seed", "snapshot.yaml", url=url, cwd=tmp_path, env=env)
+    assert seeded.returncode == 0, seeded.stderr
     result = shsync("history", url=url, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
 
