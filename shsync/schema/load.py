@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path as FsPath
 from typing import Any, Generic, TypeVar
 
@@ -154,7 +154,8 @@ def _all_items(data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
 
 
 def _load(root: FsPath, kind: str, model: type[M],
-          check: Callable[[M, frozenset[str]], list[Finding]]) -> Loaded[M]:
+          check: Callable[[M, frozenset[str]], list[Finding]],
+          lenient: frozenset[str] = frozenset()) -> Loaded[M]:
     if not root.exists():
         return Loaded(None, (Diagnostic(Severity.ERROR, "unreadable",
                                         f"{_display(root)}: no such file or directory"),), ())
@@ -195,15 +196,17 @@ def _load(root: FsPath, kind: str, model: type[M],
             diagnostics.extend(_model_errors(exc, names[0]))
     if value is not None:
         findings = merged.conflicts() + check(value, frozenset(unchecked))
-        diagnostics.extend(merged.place(findings))
+        diagnostics.extend(merged.place([replace(f, severity=Severity.WARNING)
+                                         if f.code in lenient else f for f in findings]))
     ordered = tuple(sorted(diagnostics, key=sort_key))
     ok = value is not None and not any(d.severity is Severity.ERROR for d in ordered)
     return Loaded(value if ok else None, ordered, names)
 
 
-def load_org(root: FsPath) -> Loaded[Org]:
-    """Load and check an org file or directory."""
-    return _load(root, "org", Org, rules.check_org)
+def load_org(root: FsPath, lenient: frozenset[str] = frozenset()) -> Loaded[Org]:
+    """Load and check an org file or directory; rules named in `lenient` only warn (onboarding
+    a directory that has no administrator yet)."""
+    return _load(root, "org", Org, rules.check_org, lenient)
 
 
 def load_snapshot(root: FsPath) -> Loaded[Snapshot]:

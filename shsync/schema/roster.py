@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,19 +122,22 @@ def _member(cells: Sequence[str], columns: Mapping[int, str]) -> dict[str, Any]:
     return member
 
 
-def check(roster: Roster, existing: Sequence[Member]) -> dict[int | None, list[Diagnostic]]:
+def check(roster: Roster, existing: Sequence[Member],
+          lenient: Collection[str] = ()) -> dict[int | None, list[Diagnostic]]:
     """Problems per roster row (by index; None: the roster as a whole), using the schema and
     the rules of `validate`.
 
     `existing` are members already declared in the org the roster merges into; rules run over
-    them and the roster together, so a roster row may name an existing supervisor.
+    them and the roster together, so a roster row may name an existing supervisor. Rules named
+    in `lenient` are reported as warnings.
     """
     problems: dict[int | None, list[Diagnostic]] = {}
 
     def report(finding: Finding, index: int | None) -> None:
         row = 1 if index is None else roster.rows[index]
+        severity = Severity.WARNING if finding.code in lenient else finding.severity
         problems.setdefault(index, []).append(
-            Diagnostic(finding.severity, finding.code, finding.message, _at(roster.name, row)))
+            Diagnostic(severity, finding.code, finding.message, _at(roster.name, row)))
 
     valid: list[tuple[int, Member]] = []
     for index, data in enumerate(roster.members):
