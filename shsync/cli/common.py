@@ -18,6 +18,7 @@ from shsync.backends.base import Backend
 from shsync.diagnostics import Diagnostic, Severity
 from shsync.errors import ShsyncError
 from shsync.render import plan as render
+from shsync.render.notices import collapse
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -52,7 +53,7 @@ def echo_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str) -> None:
                             diagnostic_dicts(diagnostics, Severity.ERROR),
                             diagnostic_dicts(diagnostics, Severity.WARNING)), nl=False)
         return
-    for d in diagnostics:
+    for d in collapse(diagnostics):
         click.echo(colour.style(d.render(), _COLOURS[d.severity]))
 
 
@@ -141,5 +142,5 @@ def render_plan(plan: Any, fmt: str) -> str:
 
 
 def echo_warnings(diagnostics: Sequence[Diagnostic]) -> None:
-    for d in diagnostics:
+    for d in collapse(diagnostics):
         click.echo(d.render(), err=True)
