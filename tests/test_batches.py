@@ -141,3 +141,20 @@ def test_a_terminal_gets_a_progress_bar_instead_of_lines(practice, tmp_path):
     assert "Inviting" in terminal and "60/60" in terminal
     assert "batch 1 of" not in terminal
     assert "Applied in 3 transaction(s)" in stdout
+
+
+def test_batches_as_json_count_the_same_transactions(practice, tmp_path):
+    import json
+    import os
+    import subprocess
+
+    env = {**os.environ, "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/json.db", "SHSYNC_NOW": NOW}
+    result = subprocess.run([sys.executable, "-m", "shsync", "apply", str(practice),
+                             "--auto-approve", "--assume-accepted", "--batch-size", "20",
+                             "--format", "json"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    batches = json.loads(result.stdout)["batches"]
+    assert [(b["number"], b["total"], b["invited"]) for b in batches] == [
+        (1, 3, 20), (2, 3, 40), (3, 3, 60)]
+    assert [b["audit_entry"]["seq"] for b in batches] == [1, 2, 3]

@@ -202,7 +202,8 @@ def _apply_in_waves(shsync: app.Shsync, target: Path, size: int, options: Option
         batches = shsync.apply_in_batches(target, size=size, options=options, on_batch=report)
     entries = [b.entry for b in batches if b.entry]
     if fmt == "json":
-        click.echo(envelope(True, batches=[{"number": b.number, "invited": b.invited,
+        click.echo(envelope(True, batches=[{"number": b.number, "total": b.total,
+                                            "invited": b.invited,
                                             "audit_entry": _entry_json(b.entry) if b.entry
                                             else None} for b in batches]), nl=False)
         return

@@ -27,7 +27,7 @@ def test_validate_collapses_repeated_warnings_into_one_line(run, tmp_path):
 
 def test_validate_json_keeps_every_warning(run, tmp_path):
     many_without_npi(tmp_path)
-    items = json.loads(run("validate", "org.yaml", "--format", "json").stdout)
+    items = json.loads(run("validate", "org.yaml", "--format", "json").stdout)["warnings"]
     assert [i["message"].split()[1] for i in items] == [email(f"p{i}") for i in range(8)]
 
 
