@@ -106,7 +106,8 @@ class Batch:
     invited: int  # invitations so far, this run
     pending: int  # invitations still to come
     entry: AuditEntry | None
-    final: bool  # the last pass: everything that is not an invitation wave
+    final: bool  # the last wave: it also applies everything that is not an invitation
+    total: int = 1  # batches in this run, this one included
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,9 @@ class Shsync:
         Each wave is planned afresh from the live practice and applied all or nothing, so
         running the same command again after an interruption continues where it stopped and
         never invites anyone twice. A wave invites its members and creates the clients that
-        only need members already there; the last pass applies everything else.
+        only need members already there; the last wave (the only one when nobody is left to
+        invite) also applies everything else. So each batch is one transaction, and the number
+        of batches is known before the first: ceil(invitations / size), at least 1.
         """
         desired, _ = _org(path)
         batches: list[Batch] = []
@@ -229,15 +232,17 @@ class Shsync:
         while True:
             live = self.backend.read()
             pending = [e for e in desired.members if e not in live.members]
-            final = not pending
+            final = len(pending) <= size
             wave = desired if final else _wave(desired, live, set(pending[:size]))
             result = planner.plan(wave, live, practice=self.backend.practice, now=self.clock(),
                                   options=options, actor=self.who)
             if result.errors:
                 raise PlanRefused(result)
             entry = self.apply(result) if result.operations else None
-            invited += 0 if final else min(size, len(pending))
-            batch = Batch(len(batches) + 1, invited, max(0, len(pending) - size), entry, final)
+            invited += min(size, len(pending))
+            total = len(batches) + max(1, -(-len(pending) // size))
+            batch = Batch(len(batches) + 1, invited, max(0, len(pending) - size), entry, final,
+                          total)
             batches.append(batch)
             if on_batch:
                 on_batch(batch)

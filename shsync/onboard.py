@@ -1,13 +1,18 @@
 """`shsync onboard`: an HR roster merged into an org directory, all rows good or nothing written.
 
-New members go to `DIR/members/<roster name>.yaml`. Members already declared are never touched:
-a row with the same data is skipped, a row with different data is refused (`roster-conflict`)
-unless `--update`, which rewrites that member where it is declared. A new directory gets an
-`org.yaml` with `prune: false`, so applying a roster alone never removes anyone.
+New members go to `DIR/members/<roster name>.yaml` (a safe name: no hidden file, no path
+separator). A row for a member already declared is laid over what is declared: only the cells it
+has change anything, so a roster of names and roles keeps NPIs, taxonomy and supervisors. A row
+that changes nothing is skipped; one that changes something is refused (`roster-conflict`, with a
+field-level diff) unless `--update`, which rewrites that member where it is declared. A new
+directory gets an `org.yaml` with `prune: false`, so applying a roster alone never removes anyone.
+The rules run on the whole org (the directory and the roster together); an org with no
+administrator yet is a warning here, since `validate` and `plan` refuse it until one is named.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,6 +55,25 @@ def _member_data(m: Member) -> dict[str, Any]:
     return m.model_dump(by_alias=True, exclude_defaults=True, exclude_none=True)
 
 
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(map(str, value)) + "]"
+    return str(value)
+
+
+def field_diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> list[str]:
+    """`npi: 1204567899 -> 1999999999`, one per field that differs, in the format's order."""
+    order = list(Member.model_fields)
+    keys = sorted(set(before) | set(after), key=lambda k: (order.index(k) if k in order
+                                                           else len(order), k))
+    return [f"{k}: {_shown(before.get(k))} -> {_shown(after.get(k))}" for k in keys
+            if before.get(k) != after.get(k)]
+
+
 def _subset(roster: Roster, keep: list[int]) -> Roster:
     return replace(roster, members=tuple(roster.members[i] for i in keep),
                    rows=tuple(roster.rows[i] for i in keep))
@@ -60,7 +84,9 @@ def onboard(roster_path: Path, out: Path, mapping: Mapping[str, str], *,
     outcome = Outcome()
     existing: list[Member] = []
     if out.exists() and org_files(out):
-        loaded = load_org(out)
+        # The directory may be an earlier roster of new hires, with no administrator yet: the
+        # admin rule is judged below, on the directory and this roster together.
+        loaded = load_org(out, lenient=frozenset({"no-admin"}))
         if loaded.model is None:
             outcome.diagnostics.extend(loaded.diagnostics)
             raise OnboardRefused(outcome)
@@ -70,10 +96,15 @@ def onboard(roster_path: Path, out: Path, mapping: Mapping[str, str], *,
     if outcome.failed:
         raise OnboardRefused(outcome)
     by_email = {m.email: m for m in existing}
-    candidates, replaced = _sort_rows(roster, by_email, update, outcome)
+    candidates, replaced, merged = _sort_rows(roster, by_email, update, outcome)
+    roster = replace(roster, members=tuple(merged.get(i, data)
+                                           for i, data in enumerate(roster.members)))
     kept_existing = [m for m in existing if m.email not in replaced]
+    # A directory with an administrator keeps the rule; a new one (or one of new hires so far)
+    # is told, not refused.
+    lenient = () if any(m.admin for m in existing) else ("no-admin",)
     while True:
-        problems = check(_subset(roster, candidates), kept_existing)
+        problems = check(_subset(roster, candidates), kept_existing, lenient=lenient)
         outcome.diagnostics.extend(d for found in problems.values() for d in found)
         bad = {candidates[i] for i in problems if i is not None
                and any(d.severity is Severity.ERROR for d in problems[i])}
@@ -89,7 +120,7 @@ def onboard(roster_path: Path, out: Path, mapping: Mapping[str, str], *,
                                        and d.severity is Severity.ERROR})
     refusing = [d for d in outcome.diagnostics if d.severity is Severity.ERROR
                 and not (skip_invalid and d.location and d.location.line in outcome.skipped_rows)]
-    outcome.diagnostics.sort(key=sort_key)
+    outcome.diagnostics = sorted(dict.fromkeys(outcome.diagnostics), key=sort_key)
     if refusing:
         raise OnboardRefused(outcome)
     _write(out, roster, candidates, by_email, replaced, outcome)
@@ -97,23 +128,27 @@ def onboard(roster_path: Path, out: Path, mapping: Mapping[str, str], *,
 
 
 def _sort_rows(roster: Roster, by_email: Mapping[str, Member], update: bool,
-               outcome: Outcome) -> tuple[list[int], set[str]]:
-    """Rows to add or update, and the emails an update replaces; reports conflicts."""
+               outcome: Outcome) -> tuple[list[int], set[str], dict[int, dict[str, Any]]]:
+    """Rows to add or update, the emails an update replaces, and each declared member's row
+    laid over what is declared (a cell the roster lacks keeps its value); reports conflicts."""
     candidates: list[int] = []
     replaced: set[str] = set()
+    merged: dict[int, dict[str, Any]] = {}
     for i, data in enumerate(roster.members):
         email = str(data.get("email", "")).lower()
         if email not in by_email:
             candidates.append(i)
             continue
+        declared = _member_data(by_email[email])
+        merged[i] = {**declared, **data}
         try:
-            if structure.check({"version": 1, "members": [data]}):
+            if structure.check({"version": 1, "members": [merged[i]]}):
                 raise ValueError
-            member = Member.model_validate(data)
+            member = _member_data(Member.model_validate(merged[i]))
         except (ValueError, ValidationError):
             candidates.append(i)  # let the checks report the row's own problems
             continue
-        if _member_data(member) == _member_data(by_email[email]):
+        if member == declared:
             outcome.unchanged.append(email)
         elif update:
             candidates.append(i)
@@ -121,9 +156,10 @@ def _sort_rows(roster: Roster, by_email: Mapping[str, Member], update: bool,
         else:
             outcome.diagnostics.append(Diagnostic(
                 Severity.ERROR, "roster-conflict",
-                f"{email} is already declared with different data; pass --update to replace it",
+                f"{email} is already declared with different data "
+                f"({'; '.join(field_diff(declared, member))}); pass --update to change it",
                 Location(roster.name, roster.rows[i], None)))
-    return candidates, replaced
+    return candidates, replaced, merged
 
 
 def _dump(path: Path, doc: dict[str, Any], header: str = "") -> None:
@@ -162,10 +198,17 @@ def _write(out: Path, roster: Roster, rows: list[int], by_email: Mapping[str, Me
             merged.setdefault("members", []).extend(new)
         else:
             merged = {"version": 1, "members": new}
-        _dump(target, merged, HEADER.format(name=Path(roster.name).name))
+        _dump(target, merged, HEADER.format(name=_one_line(Path(roster.name).name)))
         outcome.written.append(target)
         outcome.added.extend(m["email"] for m in new)
 
 
+def _one_line(text: str) -> str:
+    """A file name as it may appear in a YAML comment: no line break or control character."""
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
 def roster_path_stem(name: str) -> str:
-    return Path(name).stem.replace(" ", "-").lower() or "roster"
+    """A safe file name from a roster's name: `HR Export.csv` -> `hr-export`. Never hidden
+    (`.hr.csv` -> `hr`), never a path (separators of any system become dashes)."""
+    return re.sub(r"[^\w-]+", "-", Path(name).stem.lower()).strip("-_") or "roster"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -52,11 +53,13 @@ def run(path, backend, **kwargs):
     return shsync.apply_in_batches(path, size=25, options=OPTIONS, **kwargs)
 
 
-def test_waves_of_n_invitations_then_a_final_pass(practice, tmp_path):
+def test_waves_of_n_invitations_the_last_with_everything_else(practice, tmp_path):
     backend = SqliteBackend(str(tmp_path / "p.db"))
     batches = run(practice, backend)
-    assert [b.invited for b in batches] == [25, 50, 60, 60] and batches[-1].final
-    assert [e.summary["invite"] for e in backend.history()] == [25, 25, 10, 0]
+    assert [b.invited for b in batches] == [25, 50, 60] and batches[-1].final
+    assert [(b.number, b.total) for b in batches] == [(1, 3), (2, 3), (3, 3)]
+    assert all(b.entry is not None for b in batches)  # one batch, one transaction
+    assert [e.summary["invite"] for e in backend.history()] == [25, 25, 10]
     assert len(backend.read().members) == 60 and len(backend.read().clients) == 300
     planned = app.Shsync(backend, OPERATOR, lambda: NOW).plan(practice, OPTIONS)
     assert planned.plan.operations == ()
@@ -73,7 +76,8 @@ def test_an_interruption_between_waves_resumes_without_inviting_twice(practice, 
     with pytest.raises(Interrupted):
         run(practice, backend, on_batch=stop_after_two)
     assert len(backend.read().members) == 50
-    run(practice, backend)
+    rerun = run(practice, backend)
+    assert [(b.number, b.total, b.invited) for b in rerun] == [(1, 1, 10)]
     counts = invitations(backend)
     assert len(counts) == 60 and set(counts.values()) == {1}
     backend.close()
@@ -103,6 +107,54 @@ def test_batches_from_the_cli(practice, tmp_path):
                              "--auto-approve", "--assume-accepted", "--batch-size", "20"],
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "batch 1: 20 of 60 invited" in result.stderr
-    assert "batch 4 (final pass)" in result.stderr
-    assert "Applied in 4 transaction(s)" in result.stdout
+    lines = [re.sub(r"[\d,]+/s$", "N/s", line) for line in result.stderr.splitlines()]
+    assert lines == ["batch 1 of 3: 20 of 60 invited, N/s",
+                     "batch 2 of 3: 40 of 60 invited, N/s",
+                     "batch 3 of 3: 60 of 60 invited, and every other change, N/s"]
+    assert "\nApplied in 3 transaction(s); audit entries #1, #2, #3, head sha256:" in result.stdout
+
+
+def test_a_terminal_gets_a_progress_bar_instead_of_lines(practice, tmp_path):
+    import os
+    import pty
+    import subprocess
+
+    env = {**os.environ, "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/tty.db", "SHSYNC_NOW": NOW}
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "shsync", "apply", str(practice),
+                             "--auto-approve", "--assume-accepted", "--batch-size", "20"],
+                            env=env, stdout=subprocess.PIPE, stderr=secondary)
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    stdout = proc.communicate(timeout=120)[0].decode()
+    os.close(primary)
+    assert proc.returncode == 0
+    terminal = seen.decode()
+    assert "Inviting" in terminal and "60/60" in terminal
+    assert "batch 1 of" not in terminal
+    assert "Applied in 3 transaction(s)" in stdout
+
+
+def test_batches_as_json_count_the_same_transactions(practice, tmp_path):
+    import json
+    import os
+    import subprocess
+
+    env = {**os.environ, "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/json.db", "SHSYNC_NOW": NOW}
+    result = subprocess.run([sys.executable, "-m", "shsync", "apply", str(practice),
+                             "--auto-approve", "--assume-accepted", "--batch-size", "20",
+                             "--format", "json"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    batches = json.loads(result.stdout)["batches"]
+    assert [(b["number"], b["total"], b["invited"]) for b in batches] == [
+        (1, 3, 20), (2, 3, 40), (3, 3, 60)]
+    assert [b["audit_entry"]["seq"] for b in batches] == [1, 2, 3]

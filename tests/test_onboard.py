@@ -62,7 +62,8 @@ def test_every_bad_row_is_reported_with_its_row_and_nothing_is_written(tmp_path)
                   "not-an-email,Eve,E,biller,,,,,\n")  # row 6
     with pytest.raises(OnboardRefused) as info:
         onboard(path, tmp_path / "org", {})
-    assert codes_by_row(info) == [(3, "invalid-npi"), (4, "invalid-role"), (5, "wrong-type"),
+    assert codes_by_row(info) == [(3, "invalid-npi"), (4, "invalid-role"),
+                                  (5, "unknown-supervisor"), (5, "wrong-type"),
                                   (6, "invalid-email")]
     assert not (tmp_path / "org").exists()
 

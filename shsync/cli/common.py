@@ -19,6 +19,7 @@ from shsync.diagnostics import Diagnostic, Severity
 from shsync.errors import ShsyncError
 from shsync.render import plan as render
 from shsync.render.escape import visible
+from shsync.render.notices import collapse
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -53,7 +54,7 @@ def echo_diagnostics(diagnostics: Sequence[Diagnostic], fmt: str) -> None:
                             diagnostic_dicts(diagnostics, Severity.ERROR),
                             diagnostic_dicts(diagnostics, Severity.WARNING)), nl=False)
         return
-    for d in diagnostics:
+    for d in collapse(diagnostics):
         click.echo(colour.style(visible(d.render()), _COLOURS[d.severity]))
 
 
@@ -146,5 +147,5 @@ def render_plan(plan: Any, fmt: str) -> str:
 
 
 def echo_warnings(diagnostics: Sequence[Diagnostic]) -> None:
-    for d in diagnostics:
+    for d in collapse(diagnostics):
         click.echo(visible(d.render()), err=True)

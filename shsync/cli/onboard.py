@@ -53,7 +53,8 @@ def onboard(roster: Path, out: Path, maps: tuple[str, ...], skip_invalid: bool,
                                      update=update)
     except onboarding.OnboardRefused as exc:
         echo_diagnostics(exc.outcome.diagnostics, "text")
-        raise app.UserError("the roster has problems; nothing was written") from None
+        raise app.UserError("the roster has problems; nothing was written",
+                            "roster-refused") from None
     echo_diagnostics(outcome.diagnostics, "text")
     click.echo(f"Added {len(outcome.added)} member(s), updated {len(outcome.updated)}, "
                f"{len(outcome.unchanged)} already declared"

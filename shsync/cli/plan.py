@@ -194,15 +194,16 @@ def _apply_in_waves(shsync: app.Shsync, target: Path, size: int, options: Option
             bar.label = f"Inviting ({rate:,.0f}/s)"
             bar.update(batch.invited - bar.pos)
         else:
-            last = " (final pass)" if batch.final else ""
-            click.echo(f"batch {batch.number}{last}: {batch.invited:,} of {total:,} invited, "
-                       f"{rate:,.0f}/s", err=True)
+            rest = ", and every other change" if batch.final else ""
+            click.echo(f"batch {batch.number} of {batch.total}: {batch.invited:,} of {total:,} "
+                       f"invited{rest}, {rate:,.0f}/s", err=True)
 
     with bar if bar is not None else ExitStack():
         batches = shsync.apply_in_batches(target, size=size, options=options, on_batch=report)
     entries = [b.entry for b in batches if b.entry]
     if fmt == "json":
-        click.echo(envelope(True, batches=[{"number": b.number, "invited": b.invited,
+        click.echo(envelope(True, batches=[{"number": b.number, "total": b.total,
+                                            "invited": b.invited,
                                             "audit_entry": _entry_json(b.entry) if b.entry
                                             else None} for b in batches]), nl=False)
         return

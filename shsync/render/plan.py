@@ -16,6 +16,7 @@ from shsync.reconcile.operations import Operation
 from shsync.reconcile.plan import Deferred, Plan
 from shsync.render.escape import markdown as md
 from shsync.render.escape import markdown_code, visible
+from shsync.render.notices import collapse_messages
 
 Style = Callable[[str, str], str]  # (text, colour) -> text
 
@@ -109,7 +110,8 @@ def _text(plan: Plan, style: Style) -> str:
                   for line in _access_lines(plan)]
     if plan.warnings:
         lines += ["", "Warnings:"]
-        lines += [style(f"  ! [{w.code}] {w.message}", "yellow") for w in plan.warnings]
+        lines += [style(f"  ! [{w.code}] {w.message}", "yellow")
+                  for w in collapse_messages(plan.warnings)]
     if plan.errors:
         lines += ["", "Errors (this plan cannot be applied):"]
         lines += [style(f"  x [{e.code}] {e.message}", "red") for e in plan.errors]
@@ -144,7 +146,7 @@ def markdown(plan: Plan) -> str:
     if plan.warnings:
         lines += ["**Warnings**", ""]
         lines += [f"- :warning: {markdown_code(w.code)} {md(w.message)}"
-                  for w in plan.warnings] + [""]
+                  for w in collapse_messages(plan.warnings)] + [""]
     if plan.access_changes:
         lines += ["**Access changes**", ""]
         lines += [f"- `{line[0]}` {md(line[2:])}" for line in _access_lines(plan)] + [""]
@@ -202,7 +204,8 @@ def runbook(plan: Plan) -> str:
         lines += ["", f"After {who} accepts (run `shsync accepted {who}`, then plan again):"]
         lines += [f"  - {_step(d.operation, plan)}{_widens(d.operation)}" for d in steps]
     if plan.warnings:
-        lines += ["", "Before you start, note:"] + [f"  ! {w.message}" for w in plan.warnings]
+        lines += ["", "Before you start, note:"] + [f"  ! {w.message}"
+                                                     for w in collapse_messages(plan.warnings)]
     if plan.access_changes:
         lines += ["", "Access changes:"] + [f"  {line}" for line in _access_lines(plan)]
     lines += ["", plan.summary.line() + _deferred_line(plan)]

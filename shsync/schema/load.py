@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path as FsPath
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from shsync.diagnostics import Diagnostic, Finding, Location, Path, Severity, sort_key
+from shsync.diagnostics import Diagnostic, Finding, KeyOf, Location, Path, Severity, sort_key
 from shsync.model import Org, Snapshot
 from shsync.schema import rules, structure
 from shsync.schema.yamlload import Document, LoadError, load_file
@@ -136,6 +136,71 @@ def _broken_items(doc: Document, d: int, found: Sequence[Finding]) -> set[tuple[
     return broken
 
 
+# Fields a list item cannot be judged without: a member's roles and admin (other members' rules
+# lean on them), a snapshot member's status. Identities and required keys need no listing: an
+# item without them fails the structure check and stays out of the rules.
+_CORE_FIELDS = frozenset({"roles", "admin", "status"})
+# Rules whose silence about a field means "absent": not to be run where it was malformed.
+NEEDS = {"missing-npi": frozenset({"npi", "billing_access"}),
+          "cosign-without-supervisor": frozenset({"supervised_by"})}
+
+
+def salvage(item: Any, key: str, i: int, found: Sequence[Finding],
+            kind: str = "org") -> tuple[dict[str, Any], frozenset[str]] | None:
+    """A malformed list item (`key`[`i`]) without its malformed fields, and those fields, when
+    what is left is well formed, so the rules still run on it (`billing_access: no` does not
+    hide `not-a-supervisor`). None when the item cannot be judged without them."""
+    if not isinstance(item, dict):
+        return None
+    dropped: set[str] = set()
+    for f in found:
+        for p in f.paths:
+            if p[:2] != (key, i):
+                continue
+            if len(p) < 3:
+                return None  # about the item as a whole: a missing key, not a mapping
+            name = p[2].name if isinstance(p[2], KeyOf) else p[2]
+            if not isinstance(name, str) or name in _CORE_FIELDS:
+                return None
+            dropped.add(name)
+    rest = {k: v for k, v in item.items() if k not in dropped}
+    if structure.check({"version": 1, key: [rest]}, kind):
+        return None
+    return rest, frozenset(dropped)
+
+
+def _repair(doc: Document, d: int, found: Sequence[Finding], kind: str,
+            items: set[tuple[int, str, int]],
+            dropped: dict[tuple[int, str, int], frozenset[str]]) -> Document:
+    """The document with each salvageable item repaired (and taken out of `items`)."""
+    data = doc.data
+    for _, key, i in sorted(items):
+        saved = salvage(doc.data[key][i], key, i, found, kind)
+        if saved is None:
+            continue
+        if data is doc.data:
+            data = dict(doc.data)
+        data[key] = list(data[key])
+        data[key][i] = saved[0]
+        items.discard((d, key, i))
+        dropped[(d, key, i)] = saved[1]
+    return doc if data is doc.data else replace(doc, data=data)
+
+
+def _heard(findings: Sequence[Finding], merged: _Merged,
+           dropped: dict[tuple[int, str, int], frozenset[str]]) -> list[Finding]:
+    """Findings, less those a repaired item's missing field would make up."""
+    kept = []
+    for f in findings:
+        needs = NEEDS.get(f.code)
+        if needs and dropped and any(
+                needs & dropped.get((d, p[0], p[1]), frozenset())
+                for d, p in (merged.local(q) for q in f.paths) if len(p) >= 2):
+            continue
+        kept.append(f)
+    return kept
+
+
 def _identities(items: Iterable[tuple[str, Any]]) -> set[str]:
     """Emails and ids of malformed items, so rules neither confirm nor deny references to them."""
     found = set()
@@ -154,7 +219,8 @@ def _all_items(data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
 
 
 def _load(root: FsPath, kind: str, model: type[M],
-          check: Callable[[M, frozenset[str]], list[Finding]]) -> Loaded[M]:
+          check: Callable[[M, frozenset[str]], list[Finding]],
+          lenient: frozenset[str] = frozenset()) -> Loaded[M]:
     if not root.exists():
         return Loaded(None, (Diagnostic(Severity.ERROR, "unreadable",
                                         f"{_display(root)}: no such file or directory"),), ())
@@ -166,6 +232,7 @@ def _load(root: FsPath, kind: str, model: type[M],
     diagnostics: list[Diagnostic] = []
     documents: list[Document] = []
     broken: set[tuple[int, str, int]] = set()
+    dropped: dict[tuple[int, str, int], frozenset[str]] = {}
     unchecked: set[str] = set()
     for path, name in zip(files, names, strict=True):
         try:
@@ -181,7 +248,7 @@ def _load(root: FsPath, kind: str, model: type[M],
         # nothing in the file that the rules could trust; what it declares stays unchecked.
         if all(len(p) >= 2 and p[0] in LIST_KEYS and isinstance(p[1], int)
                for f in found for p in f.paths):
-            documents.append(doc)
+            documents.append(_repair(doc, len(documents), found, kind, items, dropped))
             broken |= items
             unchecked |= _identities((key, doc.data[key][i]) for _, key, i in items)
         else:
@@ -194,16 +261,19 @@ def _load(root: FsPath, kind: str, model: type[M],
         except ValidationError as exc:
             diagnostics.extend(_model_errors(exc, names[0]))
     if value is not None:
-        findings = merged.conflicts() + check(value, frozenset(unchecked))
-        diagnostics.extend(merged.place(findings))
+        findings = merged.conflicts() + _heard(check(value, frozenset(unchecked)), merged,
+                                               dropped)
+        diagnostics.extend(merged.place([replace(f, severity=Severity.WARNING)
+                                         if f.code in lenient else f for f in findings]))
     ordered = tuple(sorted(diagnostics, key=sort_key))
     ok = value is not None and not any(d.severity is Severity.ERROR for d in ordered)
     return Loaded(value if ok else None, ordered, names)
 
 
-def load_org(root: FsPath) -> Loaded[Org]:
-    """Load and check an org file or directory."""
-    return _load(root, "org", Org, rules.check_org)
+def load_org(root: FsPath, lenient: frozenset[str] = frozenset()) -> Loaded[Org]:
+    """Load and check an org file or directory; rules named in `lenient` only warn (onboarding
+    a directory that has no administrator yet)."""
+    return _load(root, "org", Org, rules.check_org, lenient)
 
 
 def load_snapshot(root: FsPath) -> Loaded[Snapshot]:

@@ -9,9 +9,10 @@ Roles are separated by `;` or `|`. Every problem is reported against its row:
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from shsync.diagnostics import Diagnostic, Finding, Location, Severity
-from shsync.model import Member, Org
+from shsync.model import ROLES, Member, Org
 from shsync.schema import rules, structure
+from shsync.schema.load import NEEDS, salvage
 
 FIELDS = ("email", "first_name", "last_name", "roles", "admin", "npi", "taxonomy",
           "billing_access", "supervised_by")
@@ -85,17 +87,23 @@ def _columns(header: Sequence[str], mapping: Mapping[str, str],
     columns: dict[int, str] = {}
     problems = []
     for i, title in enumerate(header):
-        field = wanted.get(_key(title), _key(title))
+        mapped = wanted.get(_key(title))
+        field = _key(mapped if mapped is not None else title)
         if field in FIELDS:
             if field in columns.values():
                 problems.append(Diagnostic(Severity.ERROR, "duplicate-column",
                                            f"two columns map to {field}", _at(name, 1)))
             columns[i] = field
+        elif mapped is not None:
+            problems.append(Diagnostic(Severity.ERROR, "unknown-field",
+                                       f"--map '{title}={mapped}': {mapped!r} is not a field"
+                                       f"{_did_you_mean(field)}", _at(name, 1)))
         else:
+            guess = difflib.get_close_matches(field, FIELDS, n=1, cutoff=0.6)
+            hint = (f"did you mean --map '{title}={guess[0]}'?" if guess
+                    else f"map it with --map '{title}=FIELD'; fields: {', '.join(FIELDS)}")
             problems.append(Diagnostic(Severity.WARNING, "unknown-column",
-                                       f"column {title!r} is ignored (map it with --map "
-                                       f"'{title}=FIELD'; fields: {', '.join(FIELDS)})",
-                                       _at(name, 1)))
+                                       f"column {title!r} is ignored ({hint})", _at(name, 1)))
     for field in ("email", "first_name", "last_name"):
         if field not in columns.values():
             problems.append(Diagnostic(Severity.ERROR, "missing-column",
@@ -103,12 +111,19 @@ def _columns(header: Sequence[str], mapping: Mapping[str, str],
     return columns, problems
 
 
+def _did_you_mean(field: str) -> str:
+    guess = difflib.get_close_matches(field, FIELDS, n=1, cutoff=0.6)
+    return f"; did you mean {guess[0]!r}?" if guess else f"; fields: {', '.join(FIELDS)}"
+
+
 def _member(cells: Sequence[str], columns: Mapping[int, str]) -> dict[str, Any]:
     member: dict[str, Any] = {}
     for i, field in columns.items():
         raw = cells[i].strip() if i < len(cells) else ""
         if field == "roles":
-            member["roles"] = [r.strip().lower() for r in re.split(r"[;|]", raw) if r.strip()]
+            # Case does not matter; a role that is none keeps the user's spelling for the error.
+            member["roles"] = [r.strip().lower() if r.strip().lower() in ROLES else r.strip()
+                               for r in re.split(r"[;|]", raw) if r.strip()]
         elif field in _BOOLEAN_FIELDS:
             if raw.lower() in _TRUE:
                 member[field] = True
@@ -122,28 +137,35 @@ def _member(cells: Sequence[str], columns: Mapping[int, str]) -> dict[str, Any]:
     return member
 
 
-def check(roster: Roster, existing: Sequence[Member]) -> dict[int | None, list[Diagnostic]]:
+def check(roster: Roster, existing: Sequence[Member],
+          lenient: Collection[str] = ()) -> dict[int | None, list[Diagnostic]]:
     """Problems per roster row (by index; None: the roster as a whole), using the schema and
     the rules of `validate`.
 
     `existing` are members already declared in the org the roster merges into; rules run over
-    them and the roster together, so a roster row may name an existing supervisor.
+    them and the roster together, so a roster row may name an existing supervisor. Rules named
+    in `lenient` are reported as warnings.
     """
     problems: dict[int | None, list[Diagnostic]] = {}
 
     def report(finding: Finding, index: int | None) -> None:
         row = 1 if index is None else roster.rows[index]
+        severity = Severity.WARNING if finding.code in lenient else finding.severity
         problems.setdefault(index, []).append(
-            Diagnostic(finding.severity, finding.code, finding.message, _at(roster.name, row)))
+            Diagnostic(severity, finding.code, finding.message, _at(roster.name, row)))
 
     valid: list[tuple[int, Member]] = []
+    dropped: dict[int, frozenset[str]] = {}
     for index, data in enumerate(roster.members):
         found = structure.check({"version": 1, "members": [data]})
         for f in found:
             report(f, index)
-        if not found:
+        # A malformed cell leaves the rest of the row to the rules (see load.salvage).
+        saved = salvage(data, "members", 0, found) if found else (data, frozenset())
+        if saved is not None:
             try:
-                valid.append((index, Member.model_validate(data)))
+                valid.append((index, Member.model_validate(saved[0])))
+                dropped[index] = saved[1]
             except ValidationError as exc:  # safety net; the schema should have caught it
                 report(Finding(Severity.ERROR, "invalid-value", str(exc.errors()[0]["msg"])),
                        index)
@@ -156,7 +178,8 @@ def check(roster: Roster, existing: Sequence[Member]) -> dict[int | None, list[D
                    if len(p) >= 2 and p[0] == "members" and isinstance(p[1], int)
                    and p[1] >= offset}
         for i in sorted(indexes):
-            report(finding, valid[i][0])
+            if not NEEDS.get(finding.code, frozenset()) & dropped[valid[i][0]]:
+                report(finding, valid[i][0])
         if finding.paths == (("members",),):
             report(finding, None)  # about the org as a whole (no-admin): shown on the header
     return problems

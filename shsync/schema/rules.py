@@ -156,10 +156,14 @@ def _member_rules(index: _Index) -> Iterator[Finding]:
     for npi, paths in _duplicates((m.npi, ("members", i, "npi"))
                                   for i, m in enumerate(members) if m.npi):
         yield error("duplicate-npi", f"NPI {npi} is declared for {len(paths)} members", *paths)
-    owners = [("members", i, "owner") for i, m in enumerate(members) if m.owner]
+    owners = [(i, m.email) for i, m in enumerate(members) if m.owner]
     if len(owners) > 1:
-        yield error("multiple-owners", f"{len(owners)} members are marked owner; a practice has "
-                                       "one owner", *owners)
+        for i, who in owners:
+            others = [e for j, e in owners if j != i]
+            also = (f"and so is {others[0]}" if len(others) == 1
+                    else f"and so are {', '.join(others[:-1])} and {others[-1]}")
+            yield error("multiple-owners", f"{who} is marked owner, {also}; a practice has one "
+                                           "owner", ("members", i, "owner"))
     if not any(m.admin for m in members) and not index.unchecked:
         yield error("no-admin", "no member is an administrator (admin: true); a practice needs "
                                 "at least one", ("members",))

@@ -12,6 +12,7 @@ two disagree (jsonschema-rs follows ECMA regex semantics, so a trailing newline 
 from __future__ import annotations
 
 import difflib
+import re
 from functools import cache
 from typing import Any
 
@@ -38,6 +39,8 @@ _PATTERN_HELP = {
 }
 _ENTITY = {"members": "member", "clients": "client", "handoffs": "handoff",
            "appointments": "appointment", "notes": "note"}
+_BOOLEAN_WORDS = {w: "true" for w in ("yes", "y", "on", "true", "1")} | {
+    w: "false" for w in ("no", "n", "off", "false", "0")}  # YAML 1.1 and spreadsheet habits
 _TYPE_NAMES = {"string": "a string", "boolean": "true or false", "integer": "a whole number",
                "array": "a list", "object": "a mapping", "null": "empty"}
 
@@ -132,12 +135,18 @@ def _findings(err: ValidationError, data: dict[str, Any]) -> list[Finding]:
     if kind == "type":
         expected = _TYPE_NAMES.get(err.validator_value, str(err.validator_value))
         hint = ""
+        keyed = bool(path) and isinstance(path[-1], str)  # `field: value`, not a list item
         if err.validator_value == "string" and isinstance(err.instance, (int, float)):
             hint = "; write it in quotes"
-            if field == "npi":
-                hint += ', like npi: "1245319599"'
+            if keyed and isinstance(err.instance, int) and not isinstance(err.instance, bool):
+                hint += f', like {field}: "{err.instance}"'
         elif err.validator_value == "boolean" and isinstance(err.instance, str):
-            hint = "; write true or false"
+            meant = _BOOLEAN_WORDS.get(err.instance.strip().lower())
+            hint = (f"; write {field}: {meant}" if meant and keyed
+                    else "; write true or false")
+        elif err.validator_value == "array" and isinstance(err.instance, str) and keyed:
+            items = [i.strip() for i in re.split(r"[,;|]", err.instance) if i.strip()]
+            hint = f"; write it as a list, like {field}: [{', '.join(items)}]"
         return [error("wrong-type", f"{subject} must be {expected}, not "
                                     f"{_describe(err.instance)}{hint}", path)]
     if kind == "pattern":

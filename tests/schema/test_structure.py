@@ -66,7 +66,7 @@ def test_norway_booleans_are_not_booleans(tmp_path):
     org = base_org()
     org["members"][0]["admin"] = "yes"
     loaded = load_data(tmp_path, org)
-    assert codes(loaded) == ["wrong-type"] and "write true or false" in messages(loaded)[0]
+    assert codes(loaded) == ["wrong-type"] and "write admin: true" in messages(loaded)[0]
 
 
 def test_unknown_role_suggests_a_role(tmp_path):
