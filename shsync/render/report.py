@@ -158,7 +158,7 @@ def _where(a: AccessLine) -> str:
     if a.scope == "practice":
         return "the practice itself"
     if a.scope == "all":
-        return f"all {a.client_count} clients"
+        return f"all {a.client_count} client{'s' if a.client_count != 1 else ''}"
     more = a.client_count - len(a.clients)
     listed = ", ".join(_e(c) for c in a.clients) + (f" and {more} more" if more > 0 else "")
     return f"{a.client_count} client{'s' if a.client_count != 1 else ''}: {listed}"
@@ -186,15 +186,16 @@ def _widenings(r: Review) -> list[str]:
     for w in r.widenings:
         _, text = describe(w.operation)
         rows.append(f"<tr><td>#{w.seq}</td><td>{_e(w.at)}</td><td>{_e(w.actor)}</td>"
-                    f"<td>{_e(w.kind)}</td><td>{_e(text)}</td></tr>")
+                    f"<td>{_e(w.kind)}</td><td>{_e(w.operation.target)}</td>"
+                    f"<td>{_e(text)}</td></tr>")
     if not rows:
-        rows = ['<tr><td colspan="5">No step widened anyone\'s access since then.</td></tr>']
+        rows = ['<tr><td colspan="6">No step widened anyone\'s access since then.</td></tr>']
     out = ['<section id="widenings">', f"<h2>Widenings since {_e(r.since)}</h2>",
            "<p>Every step recorded in the audit log since that date that gave someone more "
            "access (seeding excluded). Refreshes are changes seen in Sessions Health, made "
            "outside shsync.</p>",
            '<table id="widenings-table"><thead><tr><th>Entry</th><th>At</th><th>By</th>'
-           "<th>Kind</th><th>Step</th></tr></thead><tbody>", *rows, "</tbody></table>"]
+           "<th>Kind</th><th>On</th><th>Step</th></tr></thead><tbody>", *rows, "</tbody></table>"]
     if r.unreadable:
         listed = ", ".join(f"#{seq}" for seq in r.unreadable)
         out.append(f'<p class="bad">The operations of entries {listed} could not be read; '
