@@ -5,8 +5,8 @@
 # changes fail the job with exit 2 (drift detection, like `plan --detailed-exitcode`).
 set -euo pipefail
 summary="${GITHUB_STEP_SUMMARY:-/dev/null}"
-plan_file="${SHSYNC_PLAN_FILE:?set SHSYNC_PLAN_FILE to the plan step's plan-file output}"
-changes="${SHSYNC_CHANGES:?set SHSYNC_CHANGES to the plan step's changes output}"
+plan_file="${SHSYNC_PLAN_FILE:?set SHSYNC_PLAN_FILE to the plan-file output of the plan step}"
+changes="${SHSYNC_CHANGES:?set SHSYNC_CHANGES to the changes output of the plan step}"
 [ -n "${SHSYNC_ACTOR:-}" ] || unset SHSYNC_ACTOR
 
 skip() {

@@ -111,3 +111,5 @@ def test_completion_completes_commands_and_options(run):
     assert run(env=env).stdout == "plain,graph\n"
     env.update(COMP_WORDS="shsync graph --for", COMP_CWORD="2")
     assert run(env=env).stdout == "plain,--format\n"
+    env.update(COMP_WORDS="shsync graph --format ", COMP_CWORD="3")
+    assert run(env=env).stdout == "plain,mermaid\nplain,dot\n"
