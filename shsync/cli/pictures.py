@@ -19,13 +19,13 @@ from shsync.reconcile.state import PracticeState, iso
 
 
 @contextmanager
-def existing_store(url: str) -> Iterator[Backend]:
+def existing_store(url: str, hint: str = "") -> Iterator[Backend]:
     """The store at `url`, for reading only: a missing SQLite file is an error, not a new store."""
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):].split("?", 1)[0]
         if path != ":memory:" and not Path(path).is_file():
             raise NoPractice(f"there is no practice at {redact(url)}: seed one (`shsync seed "
-                             "SNAPSHOT`), or give an org file to draw")
+                             f"SNAPSHOT`){hint}")
     with ExitStack() as stack:
         yield open_store(stack, url)
 
@@ -83,7 +83,7 @@ def graph(org: Path | None, fmt: str, client_id: str | None, out: Path | None,
 def _state(org: Path | None, backend_url: str) -> PracticeState:
     if org is not None:
         return app.desired_state(org)
-    with existing_store(backend_url) as store:
+    with existing_store(backend_url, ", or give an org file to draw") as store:
         return store.read()
 
 

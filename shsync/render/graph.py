@@ -95,11 +95,12 @@ def mermaid_supervision(state: PracticeState) -> str:
 
 
 def _mermaid_classes(state: PracticeState, ids: dict[str, str]) -> list[str]:
+    members = sorted(state.members.items())
     out = []
-    for name, style, wanted in (
-            ("admin", "stroke-width:3px", lambda m: m.admin),
-            ("invited", "stroke-dasharray:5 5", lambda m: m.status == "invited")):
-        chosen = [ids[e] for e, m in sorted(state.members.items()) if wanted(m)]
+    for name, style, chosen in (
+            ("admin", "stroke-width:3px", [ids[e] for e, m in members if m.admin]),
+            ("invited", "stroke-dasharray:5 5",
+             [ids[e] for e, m in members if m.status == "invited"])):
         if chosen:
             out += [f"  classDef {name} {style}", f"  class {','.join(chosen)} {name}"]
     return out

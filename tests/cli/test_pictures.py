@@ -92,7 +92,10 @@ def test_report_since_must_be_a_date(seeded):
 
 
 def test_report_never_creates_a_store(run, tmp_path):
-    assert run("report").returncode == 1
+    result = run("report", "-o", "review.html")
+    assert (result.returncode, result.stderr) == (
+        1, f"error[no-practice]: there is no practice at sqlite:///{tmp_path}/practice.db: "
+           "seed one (`shsync seed SNAPSHOT`)\n")
     assert list(tmp_path.iterdir()) == []
 
 
