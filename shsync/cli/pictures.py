@@ -100,8 +100,9 @@ def report(out: Path | None, since: str | None, backend_url: str) -> None:
     widening of access since a date. Reads the live practice (--backend) only.
 
     \b
-    Example:
+    Examples:
       shsync report -o access-review.html --since 2026-09-01
+      shsync report --backend postgresql://shsync@db/practices -o review.html
     """
     from shsync.render import report as render
     from shsync.review import review
@@ -121,12 +122,13 @@ def _days_before(moment: str, days: int) -> str:
 @click.command()
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion(shell: str) -> None:
-    """Print the shell completion script for SHELL.
+    """Print the shell completion script for SHELL (bash, zsh or fish).
 
     \b
-    bash:  eval "$(shsync completion bash)"    (in ~/.bashrc)
-    zsh:   eval "$(shsync completion zsh)"     (in ~/.zshrc)
-    fish:  shsync completion fish > ~/.config/fish/completions/shsync.fish
+    Examples:
+      eval "$(shsync completion bash)"     # in ~/.bashrc
+      eval "$(shsync completion zsh)"      # in ~/.zshrc
+      shsync completion fish > ~/.config/fish/completions/shsync.fish
     """
     from shsync.cli import cli
 

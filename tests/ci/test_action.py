@@ -91,15 +91,17 @@ def test_the_action_runs_the_scripts_with_inputs_in_the_environment():
     assert set(action["inputs"]) >= {"org", "backend", "apply", "fail-on-changes"}
 
 
-def test_validate_step(repo):
+def test_validate_step_annotates_the_pull_request(repo):
     ok = step(repo, "validate")
-    assert (ok.returncode, ok.stdout, summary(repo)) == (
-        0, "org: valid (3 members, 1 clients)\n", "")
+    assert (ok.returncode, ok.stdout, ok.stderr, summary(repo)) == (
+        0, "", "org: valid (3 members, 1 clients)\n", "")
     broken = base_org()
     broken["members"][1]["npi"] = "1234567890"
     write_yaml(repo / "org" / "org.yaml", broken)
     failed = step(repo, "validate")
     assert failed.returncode == 1
+    assert failed.stdout.startswith("::error file=org/org.yaml,line=")
+    assert ",title=invalid-npi::" in failed.stdout
     assert summary(repo).startswith("### shsync validate: `org` is not valid\n\n```text\n"
                                     "org/org.yaml:")
     assert "error[invalid-npi]" in summary(repo)

@@ -106,7 +106,7 @@ def test_completion_scripts(run):
     assert "complete -o nosort -F _shsync_completion shsync" in bash.stdout
     assert "compdef _shsync_completion shsync" in run("completion", "zsh").stdout
     assert "complete --no-files --command shsync" in run("completion", "fish").stdout
-    assert run("completion", "tcsh").returncode == 2
+    assert run("completion", "tcsh").returncode == 64  # a usage error
 
 
 def test_completion_completes_commands_and_options(run):
