@@ -30,6 +30,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "seed": ("store", "seed", "Load a practice snapshot into an empty store."),
     "export": ("store", "export", "Write the live practice as an org file."),
     "history": ("store", "history", "Show (and verify) the audit log."),
+    "graph": ("pictures", "graph", "Draw the supervision tree, or who can see a client."),
+    "report": ("pictures", "report", "Write the access review as one HTML page."),
+    "completion": ("pictures", "completion", "Print the shell completion script."),
 }
 
 

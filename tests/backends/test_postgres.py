@@ -66,6 +66,7 @@ def export(url: str, cwd: Path) -> str:
 
 
 def history(url: str, cwd: Path) -> list:
+    """The audit entries, from the JSON envelope of `history --format json`."""
     return json.loads(shsync("history", "--format", "json", url=url, cwd=cwd).stdout)["entries"]
 
 

@@ -1,0 +1,138 @@
+"""`shsync graph`, `shsync report` and `shsync completion`: pictures of the practice, and the
+shell's completion script."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import click
+from click.shell_completion import get_completion_class
+
+from shsync import app
+from shsync.backends.base import Backend, redact
+from shsync.cli.common import backend_option, handled, open_store
+from shsync.errors import NoPractice, UserError
+from shsync.reconcile.state import PracticeState, iso
+
+
+@contextmanager
+def existing_store(url: str, hint: str = "") -> Iterator[Backend]:
+    """The store at `url`, for reading only: a missing SQLite file is an error, not a new store."""
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///"):].split("?", 1)[0]
+        if path != ":memory:" and not Path(path).is_file():
+            raise NoPractice(f"there is no practice at {redact(url)}: seed one (`shsync seed "
+                             f"SNAPSHOT`){hint}")
+    with ExitStack() as stack:
+        yield open_store(stack, url)
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None or str(out) == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, "utf-8")
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write: {exc.strerror or exc}", "unwritable") from None
+    click.echo(f"Wrote {out}.", err=True)
+
+
+out_option = click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False),
+                          help="Write to this file instead of standard output.")
+
+
+@click.command()
+@click.argument("org", required=False, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
+              show_default=True,
+              help="mermaid: GitHub renders it in a ```mermaid block; dot: for Graphviz.")
+@click.option("--client", "client_id", metavar="ID",
+              help="Draw who can see this client, and why, instead of the supervision tree.")
+@out_option
+@backend_option
+@handled
+def graph(org: Path | None, fmt: str, client_id: str | None, out: Path | None,
+          backend_url: str) -> None:
+    """Draw the supervision tree: members with their roles, administrators marked, and who
+    supervises whom. With --client ID: everyone who can see that client, and why.
+
+    Draws the org file (or directory) ORG when given, else the live practice (--backend),
+    which it only reads.
+
+    \b
+    Examples:
+      shsync graph org/ > supervision.mmd
+      shsync graph --client C-1001 --format dot | dot -Tsvg > C-1001.svg
+    """
+    from shsync.render import graph as render
+
+    state = _state(org, backend_url)
+    if client_id is None:
+        text = render.SUPERVISION[fmt](state)
+    else:
+        rows = app.access_rows(state, client=client_id, member=None)
+        text = render.CLIENT[fmt](state, client_id, rows)
+    _write(text, out)
+
+
+def _state(org: Path | None, backend_url: str) -> PracticeState:
+    if org is not None:
+        return app.desired_state(org)
+    with existing_store(backend_url, ", or give an org file to draw") as store:
+        return store.read()
+
+
+@click.command()
+@out_option
+@click.option("--since", metavar="DATE",
+              help="List the widenings of access since this date or ISO time "
+                   "[default: 90 days ago].")
+@backend_option
+@handled
+def report(out: Path | None, since: str | None, backend_url: str) -> None:
+    """Write the quarterly access review as one self-contained HTML page: the org chart, the
+    seats, each member's access with its reasons, the recent audit entries, and every
+    widening of access since a date. Reads the live practice (--backend) only.
+
+    \b
+    Examples:
+      shsync report -o access-review.html --since 2026-09-01
+      shsync report --backend postgresql://shsync@db/practices -o review.html
+    """
+    from shsync.render import report as render
+    from shsync.review import review
+
+    now = app.now()
+    start = app.parse_time(since, "--since") if since else _days_before(now, 90)
+    with existing_store(backend_url) as store:
+        data = review(store, since=start, now=now)
+    _write(render.render(data), out)
+
+
+def _days_before(moment: str, days: int) -> str:
+    parsed = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    return iso(parsed.astimezone(UTC) - timedelta(days=days))
+
+
+@click.command()
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for SHELL (bash, zsh or fish).
+
+    \b
+    Examples:
+      eval "$(shsync completion bash)"     # in ~/.bashrc
+      eval "$(shsync completion zsh)"      # in ~/.zshrc
+      shsync completion fish > ~/.config/fish/completions/shsync.fish
+    """
+    from shsync.cli import cli
+
+    completer = get_completion_class(shell)
+    if completer is None:  # click knows all three; kept for a click without one
+        raise click.UsageError(f"no completion for {shell}")
+    click.echo(completer(cli, {}, "shsync", "_SHSYNC_COMPLETE").source())

@@ -1,0 +1,134 @@
+"""The access review page: its tables, the widenings since a date, escaping, and that it needs
+nothing outside itself."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from shsync.backends.audit import GENESIS, seal
+from shsync.reconcile.operations import op
+from shsync.render import report
+from shsync.review import review
+from tests.render.html_tables import tables
+from tests.render.test_graph import HOSTILE, small
+
+
+class Store:
+    """Just enough of a backend for `review`: a state and an audit log."""
+
+    practice = "default"
+    display_url = "sqlite:///practice.db"
+
+    def __init__(self, state, entries=()):
+        self.state, self.entries = state, list(entries)
+
+    def read(self):
+        return self.state
+
+    def history(self):
+        return self.entries
+
+
+def log(*entries):
+    """Sealed, chained entries from (at, kind, operations)."""
+    out, prev = [], GENESIS
+    for seq, (at, kind, operations) in enumerate(entries, 1):
+        e = seal(seq=seq, at=at, actor="operator:ana", plan_hash="sha256:" + "a" * 64,
+                 fingerprint="sha256:" + "b" * 64, summary={"change": len(operations)},
+                 operations=[o.to_dict() for o in operations], prev_hash=prev, kind=kind,
+                 written_at=at, result="sha256:" + "c" * 64, details={})
+        out.append(e)
+        prev = e.entry_hash
+    return out
+
+
+ENTRIES = log(
+    ("2026-01-05T09:00:00Z", "seed", []),
+    ("2026-05-01T09:00:00Z", "apply", [op("grant_role", "rosa@x.example", role="biller")]),
+    ("2026-10-02T09:00:00Z", "apply", [op("grant_access", "C-1", member="vic@x.example"),
+                                       op("revoke_role", "rosa@x.example", role="biller")]),
+    ("2026-11-20T09:00:00Z", "refresh", [op("set_admin", "rosa@x.example", admin=True)]),
+)
+
+
+def page(state=None, entries=ENTRIES, since="2026-09-01T00:00:00Z"):
+    data = review(Store(state or small(), entries), since=since, now="2026-11-26T12:00:00Z")
+    return report.render(data)
+
+
+def test_the_access_table_lists_each_members_access_and_reason():
+    assert tables(page())["access-table"] == [
+        ["Member", "Capabilities", "Where", "Reason"],
+        ["dana@x.example", "custom forms, billing settings, invoices", "the practice itself",
+         "admin"],
+        ["dana@x.example", "limited info, manage access", "all 1 client", "admin"],
+        ["dana@x.example", "notes, treatment plans, sign notes", "1 client: C-1", "supervisor"],
+        ["rosa@x.example", "schedule", "all 1 client", "scheduler"],
+        ["sam@x.example", "record, notes, diagnoses, treatment plans, schedule, billing, "
+         "manage access", "1 client: C-1", "assigned"],
+        ["vic@x.example", "record, notes, diagnoses, treatment plans, billing", "1 client: C-1",
+         "granted"],
+    ]
+
+
+def test_widenings_since_the_date_come_from_the_audit_log():
+    assert tables(page())["widenings-table"] == [
+        ["Entry", "At", "By", "Kind", "On", "Step"],
+        ["#3", "2026-10-02T09:00:00Z", "operator:ana", "apply", "C-1",
+         "grant access to vic@x.example"],
+        ["#4", "2026-11-20T09:00:00Z", "operator:ana", "refresh", "rosa@x.example",
+         "make administrator"],
+    ]
+    earlier = tables(page(since="2026-01-01T00:00:00Z"))["widenings-table"]
+    assert [row[0] for row in earlier[1:]] == ["#2", "#3", "#4"]  # never the seed entry
+
+
+def test_no_widening_says_so():
+    rows = tables(page(since="2026-11-21T00:00:00Z"))["widenings-table"]
+    assert rows[1:] == [["No step widened anyone's access since then."]]
+
+
+def test_seats_count_members_by_role_and_status():
+    rows = tables(page())["seats-table"]
+    assert rows[0] == ["Seat", "Active", "Invited", "Members"]
+    assert ["administrator", "1", "0", "dana@x.example"] in rows
+    assert ["practitioner", "2", "1", "dana@x.example, sam@x.example, vic@x.example"] in rows
+    assert ["biller", "0", "0", "—"] in rows
+    assert rows[-1] == ["all members", "3", "1", ""]
+
+
+def test_recent_audit_entries_newest_first_and_the_chain_checked():
+    text = page()
+    rows = tables(text)["audit-table"]
+    assert [r[:2] for r in rows[1:]] == [["#4", "refresh"], ["#3", "apply"], ["#2", "apply"],
+                                        ["#1", "seed"]]
+    assert "The hash chain of all 4 entries is intact." in text
+    forged = ENTRIES[:2] + [ENTRIES[3]]
+    assert "The audit log is not intact: entry #3 is missing" in page(entries=forged)
+
+
+def test_the_org_chart_nests_supervisees_under_their_supervisor():
+    text = page()
+    dana = text.index("dana@x.example</span>")
+    sam = text.index("sam@x.example</span>")
+    between = text[dana:sam]
+    assert between.count("<ul>") == 1 and "</ul>" not in between
+
+
+def test_the_page_needs_nothing_outside_itself():
+    text = page()
+    assert "default-src 'none'" in text
+    for needle in ("<script", "src=", "<link", "@import", "url(", "http://", "https://"):
+        assert needle not in text.lower()
+
+
+def test_hostile_names_are_escaped_everywhere():
+    for name in HOSTILE:
+        text = page(small(dana_first=name, sam_last=name))
+        assert "<script" not in text
+        for ch in text:
+            assert ch in "\n" or unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"), \
+                repr(ch)
+        assert len(tables(text)["access-table"]) == 7  # no row was broken or invented
+    text = page(small(dana_first="<b>x</b> & \"q\""))
+    assert "&lt;b&gt;x&lt;/b&gt; &amp; &quot;q&quot;" in text
