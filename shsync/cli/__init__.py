@@ -30,6 +30,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "seed": ("store", "seed", "Load a practice snapshot into an empty store."),
     "export": ("store", "export", "Write the live practice as an org file."),
     "history": ("store", "history", "Show (and verify) the audit log."),
+    "break-glass": ("emergency", "break_glass", "Emergency access to one client, for a while."),
+    "expire": ("emergency", "expire", "Take back access whose end has passed."),
+    "review": ("emergency", "review", "Record an administrator's review of emergency access."),
 }
 
 

@@ -627,10 +627,9 @@ register(Action(
     widens=_end_widens, grantees=lambda o: (o.get("member"),) if _end_widens(o) else ()))
 
 
-def _sees(w: Working, who: str, client: ClientState) -> bool:
-    """Does `who` already see the client's record (assigned, granted, full clinical access)?"""
-    m = w.members[who]
-    return (client.practitioner == who or who in client.access
+def sees_record(m: MemberState, client: ClientState) -> bool:
+    """Does `m` already see the client's record (assigned, granted, full clinical access)?"""
+    return (client.practitioner == m.email or m.email in client.access
             or (m.has("practitioner") and m.full_clinical_access))
 
 
@@ -640,7 +639,7 @@ def _break_glass_pre(w: Working, o: Any) -> str | None:
     who = o.get("member")
     if who not in w.members or not w.members[who].active:
         return f"{who} is not an active member of this practice, so cannot break glass"
-    if _sees(w, who, w.clients[o.target]):
+    if sees_record(w.members[who], w.clients[o.target]):
         return f"{who} already sees client {o.target}; break-glass is for a client they do not"
     if o.get("until") <= w.now:
         return f"emergency access of {who} to client {o.target} would end at " \

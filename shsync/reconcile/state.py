@@ -9,49 +9,13 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from shsync.clock import end_instant, iso
 from shsync.model import Ending, Grant, Member, Org, Snapshot
 
 CLINICAL_FIELDS = ("npi", "taxonomy")
-
-
-def iso(moment: datetime) -> str:
-    """A timestamp in the one form shsync stores and compares: UTC, seconds, Z."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def end_instant(until: str, timezone: str | None = None) -> str:
-    """When access given `until` a date or time ends, as an instant (UTC, seconds, Z).
-
-    A date means the end of that day in the practice's time zone: access ends at the first
-    second of the next day there. A time without an offset is a time in that zone. Raises
-    ValueError for a date or time that does not exist, or an unknown zone."""
-    try:
-        zone = ZoneInfo(timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {timezone!r}") from None
-    text = until.strip().replace(" ", "T", 1)
-    if "T" not in text:
-        moment = datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(0),
-                                  tzinfo=zone)
-    else:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone)
-    return iso(moment)
-
-
-def valid_zone(name: str) -> bool:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+__all__ = ["iso", "end_instant"]  # re-exported: older imports read them from here
 
 
 @dataclass(frozen=True, slots=True)

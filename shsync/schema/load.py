@@ -24,7 +24,7 @@ from shsync.schema.yamlload import Document, LoadError, load_file
 M = TypeVar("M", bound=BaseModel)
 
 LIST_KEYS = ("members", "clients", "handoffs", "appointments", "notes")
-SETTING_KEYS = ("version", "practice", "prune")
+SETTING_KEYS = ("version", "practice", "prune", "timezone", "policy")
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -82,7 +82,7 @@ class _Merged:
 
     def conflicts(self) -> list[Finding]:
         findings = []
-        for key in ("practice", "prune"):
+        for key in ("practice", "prune", "timezone", "policy"):
             docs = self.setting_origin.get(key, [])
             values = {repr(self.documents[d].data[key]) for d in docs}
             if len(values) > 1:
@@ -201,9 +201,11 @@ def _load(root: FsPath, kind: str, model: type[M],
     return Loaded(value if ok else None, ordered, names)
 
 
-def load_org(root: FsPath) -> Loaded[Org]:
-    """Load and check an org file or directory."""
-    return _load(root, "org", Org, rules.check_org)
+def load_org(root: FsPath, now: str | None = None) -> Loaded[Org]:
+    """Load and check an org file or directory; `now` (an instant) finds access that has
+    ended."""
+    return _load(root, "org", Org,
+                 lambda org, unchecked: rules.check_org(org, unchecked, now))
 
 
 def load_snapshot(root: FsPath) -> Loaded[Snapshot]:
