@@ -36,7 +36,7 @@ def expired_operations(live: PracticeState, now: str) -> list[Operation]:
                expired=m.clinical_until)
             for email, m in sorted(live.members.items())
             if m.full_clinical_access and m.clinical_until and m.clinical_until <= now]
-    return ops
+    return sorted(ops, key=Operation.sort_key)
 
 
 def allowed(member: MemberState, who: Sequence[str]) -> bool:

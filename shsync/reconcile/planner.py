@@ -242,8 +242,13 @@ def _clinical_changes(have: MemberState, want: MemberState, now: str) -> Iterato
     if not on:
         expired = next((t for t in (have.clinical_until, want.clinical_until)
                         if t and t <= now), None)
-    yield op("set_full_clinical_access", have.email, full_clinical_access=on, until=until,
-             reason=reason, expired=expired)
+    yield op("set_full_clinical_access", have.email, full_clinical_access=on,
+             **_given(until=until, reason=reason, expired=expired))
+
+
+def _given(**params: Any) -> dict[str, Any]:
+    """Optional parameters that hold something: a plain grant reads as it always did."""
+    return {k: v for k, v in params.items() if v is not None}
 
 
 def _owner_checks(draft: _Draft, have: MemberState, want: MemberState,
@@ -340,8 +345,9 @@ def _clients(draft: _Draft, removed: list[str]) -> None:
             draft.ops.append(op("create_client", cid, practitioner=want.practitioner,
                                 access=tuple(a for a in want.access if a not in ending),
                                 supervisor=want.supervisor))
-            draft.ops.extend(op("grant_access", cid, member=e.member, until=e.until,
-                                reason=e.reason) for e in want.ends if not e.passed(draft.now))
+            draft.ops.extend(op("grant_access", cid, member=e.member,
+                                **_given(until=e.until, reason=e.reason))
+                             for e in want.ends if not e.passed(draft.now))
             continue
         draft.ops.extend(_client_changes(have, want, grants=False))
         draft.ops.extend(_grant_changes(draft, have, want))
@@ -374,8 +380,8 @@ def _grant_changes(draft: _Draft, have: ClientState, want: ClientState) -> Itera
         w_end, l_end = wanted.get(member), live.get(member)
         keep = member in wanted and not (w_end and w_end.passed(now))
         if keep and member not in live:
-            yield op("grant_access", have.id, member=member, until=w_end and w_end.until,
-                     reason=w_end and w_end.reason)
+            yield op("grant_access", have.id, member=member,
+                     **_given(until=w_end and w_end.until, reason=w_end and w_end.reason))
         elif keep:
             was = (l_end.until, l_end.reason, l_end.break_glass) if l_end else (None, None, False)
             if was != ((w_end.until, w_end.reason, False) if w_end else (None, None, False)):
@@ -386,7 +392,7 @@ def _grant_changes(draft: _Draft, have: ClientState, want: ClientState) -> Itera
                 _emergency(draft, have.id, l_end)
                 continue
             expired = next((e.until for e in (l_end, w_end) if e and e.passed(now)), None)
-            yield op("revoke_access", have.id, member=member, expired=expired)
+            yield op("revoke_access", have.id, member=member, **_given(expired=expired))
 
 
 def _emergency(draft: _Draft, client: str, end: Any) -> None:
