@@ -75,6 +75,10 @@ def test_break_glass_from_start_to_review(practice):
     assert later.returncode == 2
     assert (f"  - client C-1001: revoke access of kim{D} [expired 2026-11-26T14:00:00Z]\n"
             in later.stdout)
+    preview = practice("expire", "--dry-run", "--format", "runbook", at="2026-11-26T14:00:00Z")
+    assert (f"1. Clients > C-1001 > Manage Access: untick kim{D}. Save. Do it now: this access "
+            "ended at 2026-11-26T14:00:00Z.\n") in preview.stdout
+    assert "Audit entry" not in preview.stdout
     expired = practice("expire", at="2026-11-26T14:00:00Z")
     assert expired.returncode == 0, expired.stderr
     assert "Expired 1 access(es). Audit entry #3, head sha256:" in expired.stdout
