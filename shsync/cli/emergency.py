@@ -42,7 +42,7 @@ def break_glass(client_id: str, reason: str, length: str | None, org_path: Path,
     administrator records a review (`shsync review ENTRY --note TEXT`).
 
     \b
-    Example:
+    Examples:
       shsync break-glass --actor sam.lee@riverbend.example --org org/ \\
           --client C-1001 --reason "client in crisis, Dana unreachable" --for 2h
     """
@@ -72,6 +72,11 @@ def expire(backend_url: str, actor: str | None, dry_run: bool, fmt: str) -> None
     full clinical access. Needs no org file; run it on a schedule.
 
     The runbook (--format runbook) says what to untick in Sessions Health's Manage Access.
+
+    \b
+    Examples:
+      shsync expire --dry-run                 # what has ended, changing nothing
+      shsync expire --format runbook          # take it back, and the steps for Sessions Health
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
@@ -94,6 +99,11 @@ def review(entry: int, note: str, backend_url: str, actor: str | None) -> None:
     """Record an administrator's review of the emergency access in audit entry ENTRY.
 
     Reviewed emergencies leave `shsync history --break-glass`.
+
+    \b
+    Examples:
+      shsync history --break-glass
+      shsync review 42 --actor dana.ortiz@riverbend.example --note "justified: crisis call"
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)

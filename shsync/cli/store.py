@@ -145,7 +145,7 @@ def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None,
 
 def _emergencies(found: list, fmt: str) -> None:
     if fmt == "json":
-        click.echo(json.dumps([e.__dict__ for e in found], indent=2))
+        click.echo(envelope(True, emergencies=[dict(e.__dict__) for e in found]), nl=False)
         return
     if not found:
         click.echo("No emergency access awaits a review.")

@@ -95,7 +95,7 @@ def test_break_glass_from_start_to_review(practice):
         "No emergency access awaits a review.\n")
     again = practice("review", "2", "--note", "twice", actor="dana")
     assert again.stderr == "error[already-reviewed]: audit entry #2 has already been reviewed\n"
-    entries = json.loads(practice("history", "--format", "json").stdout)
+    entries = json.loads(practice("history", "--format", "json").stdout)["entries"]
     assert [e["kind"] for e in entries] == ["seed", "break_glass", "expire", "review"]
     assert entries[1]["actor"] == f"kim{D}" and entries[1]["at"] == NOW
     assert entries[1]["written_at"] != NOW  # the real time it was written
@@ -122,7 +122,7 @@ def test_break_glass_refusals_say_why_and_change_nothing(practice, actor, args, 
     reason = [] if "--reason" in args else ["--reason", "crisis"]
     result = practice("break-glass", "--client", "C-1001", *reason, *args, actor=actor)
     assert (result.returncode, result.stderr, result.stdout) == (1, message + "\n", "")
-    assert len(json.loads(practice("history", "--format", "json").stdout)) == 1
+    assert len(json.loads(practice("history", "--format", "json").stdout)["entries"]) == 1
 
 
 def test_a_time_bound_grant_ends_by_itself(practice, tmp_path):
