@@ -65,7 +65,7 @@ def export(url: str, cwd: Path) -> str:
 
 
 def history(url: str, cwd: Path) -> list:
-    return json.loads(shsync("history", "--format", "json", url=url, cwd=cwd).stdout)
+    return json.loads(shsync("history", "--format", "json", url=url, cwd=cwd).stdout)["entries"]
 
 
 def wait_for(condition, timeout: float = 60.0) -> None:
