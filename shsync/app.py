@@ -123,8 +123,8 @@ def _messages(diagnostics: Sequence[Diagnostic]) -> tuple[Message, ...]:
                  for d in diagnostics if d.severity is Severity.WARNING)
 
 
-def _org(path: Path) -> tuple[Desired, tuple[Diagnostic, ...]]:
-    loaded = load_org(path)
+def _org(path: Path, at: str | None = None) -> tuple[Desired, tuple[Diagnostic, ...]]:
+    loaded = load_org(path, at)
     if loaded.model is None:
         raise InvalidInput(loaded.diagnostics)
     return desired_from_org(loaded.model), loaded.diagnostics
@@ -166,9 +166,10 @@ class Shsync:
 
     # --- planning -----------------------------------------------------------------------------
     def plan(self, path: Path, options: planner.Options = planner.DEFAULTS) -> Planned:
-        desired, diagnostics = _org(path)
+        at = self.clock()
+        desired, diagnostics = _org(path, at)
         result = planner.plan(desired, self.backend.read(), practice=self.backend.practice,
-                              now=self.clock(), options=options, actor=self.who,
+                              now=at, options=options, actor=self.who,
                               warnings=_messages(diagnostics))
         return Planned(result, diagnostics)
 
@@ -200,6 +201,43 @@ class Shsync:
                          errors=tuple(Message("refresh-needs-handoff", p) for p in problems),
                          warnings=_messages(loaded.diagnostics))
         return Planned(result, loaded.diagnostics)
+
+    def plan_expiry(self) -> Plan:
+        """A plan that takes back every access whose end has passed (`shsync expire`)."""
+        from shsync.emergency import expired_operations
+
+        live = self.backend.read()
+        return _single(live, expired_operations(live, self.clock()), self, "expire")
+
+    def plan_break_glass(self, org: Path, client: str, reason: str,
+                         length: str | None) -> Plan:
+        """Emergency access to one client for the acting member, as the org's policy allows."""
+        from shsync.emergency import break_glass_operation
+
+        loaded = load_org(org)
+        if loaded.model is None:
+            raise InvalidInput(loaded.diagnostics)
+        live = self.backend.read()
+        operation = break_glass_operation(live, loaded.model.policy, self.who, client, reason,
+                                          length, self.clock())
+        result = _single(live, [operation], self, "break_glass")
+        if result.errors:
+            raise PlanRefused(result)
+        return result
+
+    def emergencies(self) -> list[Any]:
+        """Emergency access not yet reviewed by an administrator, oldest first."""
+        from shsync.emergency import unreviewed
+
+        return unreviewed(self.backend.history())
+
+    def review(self, seq: int, note: str) -> AuditEntry:
+        """An administrator's review of one emergency access, recorded in the audit log."""
+        from shsync.emergency import review_details
+
+        details = review_details(self.backend.history(), self.backend.read(), self.who, seq,
+                                 note)
+        return self.backend.record("review", actor=self.who, now=self.clock(), details=details)
 
     # --- changing -----------------------------------------------------------------------------
     def apply(self, plan: Plan, progress: Progress | None = None) -> AuditEntry:
@@ -289,7 +327,8 @@ def _wave(desired: Desired, live: PracticeState, joining: set[str]) -> Desired:
             continue  # existing clients change in the last pass
         supervisor = c.supervisor if holds(members, c.supervisor, "supervisor") else None
         clients[cid] = ClientState(cid, c.practitioner,
-                                   tuple(a for a in c.access if a in members), supervisor)
+                                   tuple(a for a in c.access if a in members), supervisor,
+                                   tuple(e for e in c.ends if e.member in members))
     return Desired(members, clients, {}, prune=False, name=live.name)
 
 
@@ -406,7 +445,9 @@ def _export_members(members: Iterable[MemberState]) -> list[dict[str, Any]]:
                     item[name] = getattr(m, name)
             if not m.billing_access:
                 item["billing_access"] = False
-            if m.full_clinical_access:
+            if m.full_clinical_access and m.clinical_until:
+                item["full_clinical_access"] = _ending(m.clinical_until, m.clinical_reason)
+            elif m.full_clinical_access:
                 item["full_clinical_access"] = True
             if m.supervisor:
                 item["supervised_by"] = m.supervisor
@@ -416,12 +457,23 @@ def _export_members(members: Iterable[MemberState]) -> list[dict[str, Any]]:
     return out
 
 
+def _ending(until: str, reason: str | None) -> dict[str, str]:
+    return {"until": until, **({"reason": reason} if reason else {})}
+
+
 def _export_clients(state: PracticeState) -> list[dict[str, Any]]:
     clients = []
     for c in sorted(state.clients.values(), key=lambda c: c.id):
         client: dict[str, Any] = {"id": c.id, "practitioner": c.practitioner}
-        if c.access:
-            client["access"] = list(c.access)
+        access: list[Any] = []
+        for who in c.access:
+            end = c.end_of(who)
+            if end is None:
+                access.append(who)
+            elif not end.break_glass:  # emergency access is never part of the org file
+                access.append({"member": who, **_ending(end.until, end.reason)})
+        if access:
+            client["access"] = access
         if c.supervisor:
             client["supervisor"] = c.supervisor
         clients.append(client)

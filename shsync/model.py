@@ -37,6 +37,16 @@ ClientId = Annotated[
           description="The practice's client reference (never a name): 1-64 of A-Z a-z 0-9 . _ -"),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=100)]
+UNTIL_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
+                 r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:[0-9]{2})?)?$")
+DURATION_PATTERN = r"^([0-9]+h([0-9]+m)?|[0-9]+m)$"
+Until = Annotated[str, Field(
+    pattern=UNTIL_PATTERN,
+    description="When the access ends: a date (the end of that day in the practice's "
+                "timezone) or a time (2027-01-31T17:00, local; or with Z or an offset).")]
+Reason = Annotated[str, Field(min_length=1, max_length=500,
+                              description="Why the access is given (shown in plans and the "
+                                          "audit log).")]
 
 
 def _lower(value: str | None) -> str | None:
@@ -45,6 +55,21 @@ def _lower(value: str | None) -> str | None:
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Ending(_Strict):
+    """Access that ends by itself."""
+
+    until: Until
+    reason: Reason | SkipJsonSchema[None] = None
+
+
+class Grant(Ending):
+    """A Manage Access grant with an end: {member: x@p.example, until: 2027-01-31, reason: ...}."""
+
+    member: Email
+
+    _lower_member = field_validator("member")(_lower)
 
 
 class Member(_Strict):
@@ -66,9 +91,10 @@ class Member(_Strict):
     billing_access: bool | SkipJsonSchema[None] = Field(
         None, description="Practitioners only; default true: view/manage clients' billing "
                           "information, documents, and insights.")
-    full_clinical_access: bool | SkipJsonSchema[None] = Field(
+    full_clinical_access: bool | Ending | SkipJsonSchema[None] = Field(
         None, description="Practitioners only; default false: full clinical access to all "
-                          "clients within the account.")
+                          "clients within the account; {until: ..., reason: ...} for access "
+                          "that ends by itself.")
     supervised_by: Email | SkipJsonSchema[None] = Field(
         None, description="The member's one supervisor (practitioners only).")
     cosign: list[Cosign] | SkipJsonSchema[None] = Field(
@@ -88,8 +114,10 @@ class Client(_Strict):
 
     id: ClientId
     practitioner: Email = Field(description="The assigned (primary) practitioner.")
-    access: list[Email] = Field(default_factory=list,
-                                description="Other members granted access (Manage Access).")
+    access: list[Email | Grant] = Field(
+        default_factory=list, description="Other members granted access (Manage Access): an "
+                                          "email, or {member, until, reason} for access that "
+                                          "ends by itself.")
     supervisor: Email | SkipJsonSchema[None] = Field(
         None, description="Overrides the practitioner's usual supervisor for this client.")
 
@@ -97,8 +125,12 @@ class Client(_Strict):
 
     @field_validator("access")
     @classmethod
-    def _lower_access(cls, value: list[str]) -> list[str]:
-        return [v.lower() for v in value]
+    def _lower_access(cls, value: list[str | Grant]) -> list[str | Grant]:
+        return [v.lower() if isinstance(v, str) else v for v in value]
+
+    def grantees(self) -> list[str]:
+        """The members granted access, in the file's order."""
+        return [v if isinstance(v, str) else v.member for v in self.access]
 
 
 class Handoff(_Strict):
@@ -116,6 +148,24 @@ class Handoff(_Strict):
     _lower_emails = field_validator("from_", "clients", "notes", "signatures")(_lower)
 
 
+class BreakGlass(_Strict):
+    """Who may give themselves emergency access (`shsync break-glass`), and for how long."""
+
+    who: list[str] = Field(
+        default_factory=lambda: ["practitioner"], json_schema_extra={"uniqueItems": True},
+        description="Roles (practitioner, supervisor, ...), admin, or members' emails; active "
+                    "members only. Default: practitioners.")
+    max: Annotated[str, Field(pattern=DURATION_PATTERN)] = Field(
+        "8h", description="The longest emergency access, like 8h, 90m or 1h30m. Default 8h.")
+
+
+class Policy(_Strict):
+    """The practice's policies; each is optional."""
+
+    break_glass: BreakGlass | SkipJsonSchema[None] = Field(
+        None, description="Emergency access (default: active practitioners, 8 hours).")
+
+
 class Org(_Strict):
     """An org file (or one file of an org directory)."""
 
@@ -127,6 +177,10 @@ class Org(_Strict):
     clients: list[Client] = Field(default_factory=list,
                                   description="Clients not listed are left as they are.")
     handoffs: list[Handoff] = Field(default_factory=list)
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] | SkipJsonSchema[None] = Field(
+        None, description="The practice's IANA time zone (America/Chicago); an until given as a "
+                          "date ends at the end of that day there. Default UTC.")
+    policy: Policy | SkipJsonSchema[None] = Field(None, description="The practice's policies.")
 
 
 # --- the snapshot format: an org plus what only the live system knows ------------------------

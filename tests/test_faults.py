@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from shsync.backends.base import BackendError
 from shsync.backends.postgres import PostgresBackend
@@ -26,6 +27,7 @@ from shsync.reconcile import planner
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import ACTIONS
 from shsync.reconcile.state import (
+    End,
     Handoff,
     Appointment, ClientState, Desired, MemberState, Note, PracticeState,
 )  # fmt: skip
@@ -55,6 +57,9 @@ def scenario() -> tuple[PracticeState, Desired]:
     clients = [ClientState(f"C{i}", f"p{i % 8}{D}", (f"admin{D}",) if i < 5 else ())
                for i in range(12)]
     clients += [ClientState(f"L{i}", f"leaver{D}") for i in range(5)]
+    # A grant that ends by itself, whose end the file moves (set_access_end).
+    clients.append(ClientState("E0", f"p0{D}", (f"sup{D}",),
+                               ends=(End(f"sup{D}", "2027-06-01T00:00:00Z", "cover"),)))
     notes = (Note(1, f"leaver{D}", "L0", "incomplete"), Note(2, f"leaver{D}", "L1", "incomplete"),
              Note(3, f"p0{D}", "C0", "awaiting_signature", supervisor=f"leaver{D}"),
              Note(4, f"admin{D}", "C3", "awaiting_signature", supervisor=f"leaver{D}"))
@@ -79,6 +84,8 @@ def scenario() -> tuple[PracticeState, Desired]:
                                                f"admin{D}" if i < 2 else None)
     for i in range(5):
         desired_clients[f"N{i}"] = ClientState(f"N{i}", f"p{i}{D}", (f"admin{D}",))
+    desired_clients["E0"] = ClientState("E0", f"p0{D}", (f"sup{D}",),
+                                        ends=(End(f"sup{D}", "2027-07-01T00:00:00Z", "cover"),))
     handoffs = {f"leaver{D}": Handoff(f"sup{D}", f"sup{D}", f"sup{D}")}
     return live, Desired(want, desired_clients, handoffs, name="New name")
 
@@ -88,7 +95,8 @@ def test_the_scenario_covers_every_kind_of_operation():
     plan = planner.plan(desired, live, practice="default", now=NOW, options=OPTIONS)
     assert plan.errors == ()
     assert len(plan.operations) >= 50
-    assert {o.action for o in plan.operations} == set(ACTIONS)
+    # break_glass is never planned from a file: its own crash test is below.
+    assert {o.action for o in plan.operations} == set(ACTIONS) - {"break_glass"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -144,6 +152,26 @@ def test_a_kill_after_any_operation_leaves_the_practice_as_it_was(store, tmp_pat
                              options=OPTIONS)
         assert again.operations == (), f"no convergence after a kill at operation {k}"
         backend.close()
+
+
+def test_a_killed_break_glass_leaves_nothing_behind(store, tmp_path):
+    live, _ = scenario()
+    org = tmp_path / "org.yaml"
+    org.write_text(yaml.safe_dump({"version": 1, "members": [
+        {"email": f"admin{D}", "first_name": "A", "last_name": "X", "admin": True,
+         "roles": ["practitioner"]}]}))
+    url, backend = store()
+    env = {**os.environ, FAULT_HOOK: "1", "SHSYNC_NOW": NOW, "SHSYNC_ACTOR": f"p0{D}"}
+    code = subprocess.run([sys.executable, "-m", "shsync", "break-glass", "--client", "L0",
+                           "--reason", "crisis", "--org", str(org), "--backend", url], env=env,
+                          capture_output=True, timeout=120).returncode
+    fault_stats.tried("crash points")
+    intact = code == -signal.SIGKILL and backend.read() == live and [
+        e.kind for e in backend.history()] == ["seed"]
+    if not intact:
+        fault_stats.lost()
+    assert intact, f"exit {code}"
+    backend.close()
 
 
 def test_a_killed_batched_onboarding_keeps_whole_batches_and_finishes_once(tmp_path):

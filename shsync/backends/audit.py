@@ -1,6 +1,7 @@
 """The audit log: entries chained by hash, and a replay that checks the log explains the state.
 
-Each entry records what kind of change it was (seed, apply, accepted, refresh), who made it, the
+Each entry records what kind of change it was (seed, apply, accepted, refresh, break_glass,
+expire, review), who made it, the
 operations, the fingerprint of the practice before and after, when it was planned for (`at`)
 and when it was really written (`written_at`, the store's own clock). Its hash covers all of
 that and the previous entry's hash, so editing or removing an entry breaks every hash after it.
@@ -23,7 +24,7 @@ from shsync.reconcile.simulate import simulate
 from shsync.reconcile.state import PracticeState, fingerprint, state_from_dict
 
 GENESIS = "sha256:" + "0" * 64
-KINDS = ("seed", "apply", "accepted", "refresh")
+KINDS = ("seed", "apply", "accepted", "refresh", "break_glass", "expire", "review")
 
 
 @dataclass(frozen=True)

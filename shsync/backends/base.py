@@ -57,6 +57,9 @@ class Backend(Protocol):
 
     def history(self) -> list[AuditEntry]: ...
 
+    def record(self, kind: str, *, actor: Actor, now: str,
+               details: dict[str, Any]) -> AuditEntry: ...
+
     def close(self) -> None: ...
 
 
@@ -155,6 +158,14 @@ class Store(ABC):
                                 before=before, after=fingerprint(verdict.final),
                                 summary=verdict.summary.to_dict(),
                                 operations=[o.to_dict() for o in plan.operations], details={})
+
+    def record(self, kind: str, *, actor: Actor, now: str,
+               details: dict[str, Any]) -> AuditEntry:
+        """An audit entry that changes nothing (a review): chained and replayed like any."""
+        with self._transaction():
+            state = fingerprint(self._read())
+            return self._record(kind, actor=actor.name, at=now, plan_hash="", before=state,
+                                after=state, summary={}, operations=[], details=details)
 
     def _record(self, kind: str, *, actor: str, at: str, plan_hash: str, before: str,
                 after: str, summary: dict[str, int], operations: list[dict[str, Any]],

@@ -24,9 +24,16 @@ from shsync.backends.base import BackendError, Progress, Store
 from shsync.errors import NoPractice
 from shsync.reconcile.actions import ACTIONS
 from shsync.reconcile.operations import Operation
-from shsync.reconcile.state import Appointment, ClientState, MemberState, Note, PracticeState
+from shsync.reconcile.state import (
+    Appointment,
+    ClientState,
+    End,
+    MemberState,
+    Note,
+    PracticeState,
+)  # fmt: skip
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Test-only: kill this process (SIGKILL) right after the k-th operation of an apply. Nothing
 # reads it unless it is set; the crash tests set it to prove an apply is all or nothing.
 FAULT_HOOK = "SHSYNC_TEST_KILL_AFTER_OPS"
@@ -55,6 +62,7 @@ SCHEMA = [
         last_name TEXT NOT NULL, admin BOOLEAN NOT NULL, owner BOOLEAN NOT NULL, npi TEXT,
         taxonomy TEXT, billing_access BOOLEAN NOT NULL, full_clinical_access BOOLEAN NOT NULL,
         supervisor TEXT, status TEXT NOT NULL, invited_at TEXT, removed_at TEXT, cosign TEXT,
+        clinical_ends_at TEXT, clinical_end_reason TEXT,
         PRIMARY KEY (practice, email))""",
     """CREATE TABLE IF NOT EXISTS member_roles (
         practice TEXT NOT NULL, email TEXT NOT NULL, role TEXT NOT NULL,
@@ -64,6 +72,7 @@ SCHEMA = [
         PRIMARY KEY (practice, id))""",
     """CREATE TABLE IF NOT EXISTS client_access (
         practice TEXT NOT NULL, client TEXT NOT NULL, member TEXT NOT NULL,
+        ends_at TEXT, end_reason TEXT, break_glass BOOLEAN,
         PRIMARY KEY (practice, client, member))""",
     """CREATE TABLE IF NOT EXISTS appointments (
         practice TEXT NOT NULL, id INTEGER NOT NULL, practitioner TEXT NOT NULL,
@@ -86,15 +95,20 @@ MIGRATIONS = {
         "ALTER TABLE audit ADD COLUMN written_at TEXT",
         "ALTER TABLE audit ADD COLUMN result TEXT",
         "ALTER TABLE audit ADD COLUMN details TEXT"],
+    # Access that ends by itself: time-bound grants, emergency access, full clinical access.
+    3: ["ALTER TABLE client_access ADD COLUMN ends_at TEXT",
+        "ALTER TABLE client_access ADD COLUMN end_reason TEXT",
+        "ALTER TABLE client_access ADD COLUMN break_glass BOOLEAN",
+        "ALTER TABLE members ADD COLUMN clinical_ends_at TEXT",
+        "ALTER TABLE members ADD COLUMN clinical_end_reason TEXT"],
 }
 
 _MEMBER_COLUMNS = ("email", "first_name", "last_name", "admin", "owner", "npi", "taxonomy",
                    "billing_access", "full_clinical_access", "supervisor", "status", "invited_at",
-                   "cosign")
+                   "cosign", "clinical_ends_at", "clinical_end_reason")
 _AUDIT_COLUMNS = ("seq", "at", "actor", "plan_hash", "fingerprint", "summary", "operations",
                   "prev_hash", "entry_hash", "kind", "written_at", "result", "details")
-_SET_COLUMN = {"set_admin": "admin", "set_billing_access": "billing_access",
-               "set_full_clinical_access": "full_clinical_access"}
+_SET_COLUMN = {"set_admin": "admin", "set_billing_access": "billing_access"}
 
 
 class SqlBackend(Store, ABC):
@@ -183,16 +197,22 @@ class SqlBackend(Store, ABC):
         for row in self._query(f"SELECT {', '.join(_MEMBER_COLUMNS)} FROM members "
                                "WHERE practice = ? AND status <> 'removed'", p):
             (email, first, last, admin, owner, npi, taxonomy, billing, full, supervisor, status,
-             invited_at, cosign) = row
+             invited_at, cosign, clinical_until, clinical_reason) = row
             members[email] = MemberState(email, first, last, tuple(sorted(roles[email])),
                                          bool(admin), bool(owner), npi, taxonomy, bool(billing),
                                          bool(full), supervisor, status, invited_at,
-                                         tuple(cosign.split(",")) if cosign else ())
+                                         tuple(cosign.split(",")) if cosign else (),
+                                         clinical_until, clinical_reason)
         access: dict[str, list[str]] = defaultdict(list)
-        for client, member in self._query(
-                "SELECT client, member FROM client_access WHERE practice = ?", p):
+        ends: dict[str, list[End]] = defaultdict(list)
+        for client, member, until, reason, emergency in self._query(
+                "SELECT client, member, ends_at, end_reason, break_glass FROM client_access "
+                "WHERE practice = ?", p):
             access[client].append(member)
-        clients = {cid: ClientState(cid, practitioner, tuple(sorted(access[cid])), supervisor)
+            if until is not None:
+                ends[client].append(End(member, until, reason, bool(emergency)))
+        clients = {cid: ClientState(cid, practitioner, tuple(sorted(access[cid])), supervisor,
+                                    tuple(sorted(ends[cid], key=lambda e: e.member)))
                    for cid, practitioner, supervisor in self._query(
                        "SELECT id, practitioner, supervisor FROM clients WHERE practice = ?", p)}
         appointments = tuple(Appointment(*row) for row in self._query(
@@ -220,15 +240,14 @@ class SqlBackend(Store, ABC):
             f"VALUES (?, {', '.join('?' * len(_MEMBER_COLUMNS))})",
             [(p, m.email, m.first_name, m.last_name, m.admin, m.owner, m.npi, m.taxonomy,
               m.billing_access, m.full_clinical_access, m.supervisor, m.status, m.invited_at,
-              _cosign(m.cosign)) for m in members])
+              _cosign(m.cosign), m.clinical_until, m.clinical_reason) for m in members])
         self._executemany("INSERT INTO member_roles (practice, email, role) VALUES (?, ?, ?)",
                           [(p, m.email, r) for m in members for r in m.roles])
         clients = state.clients.values()
         self._executemany("INSERT INTO clients (practice, id, practitioner, supervisor) "
                           "VALUES (?, ?, ?, ?)",
                           [(p, c.id, c.practitioner, c.supervisor) for c in clients])
-        self._executemany("INSERT INTO client_access (practice, client, member) VALUES (?, ?, ?)",
-                          [(p, c.id, m) for c in clients for m in c.access])
+        self._insert_access([(c.id, m, c.end_of(m)) for c in clients for m in c.access])
         self._executemany("INSERT INTO appointments (practice, id, practitioner, client, "
                           "starts_at, status) VALUES (?, ?, ?, ?, ?, 'scheduled')",
                           [(p, a.id, a.practitioner, a.client, a.starts_at)
@@ -301,8 +320,8 @@ class SqlBackend(Store, ABC):
             f"ON CONFLICT (practice, email) DO UPDATE SET {updates}, removed_at = NULL",
             [(p, o.target, o.get("first_name"), o.get("last_name"), o.get("admin"), False,
               o.get("npi"), o.get("taxonomy"), o.get("billing_access"),
-              o.get("full_clinical_access"), None, o.get("status") or "invited", now, None)
-             for o in ops])
+              o.get("full_clinical_access"), None, o.get("status") or "invited", now, None, None,
+              None) for o in ops])
         self._executemany("INSERT INTO member_roles (practice, email, role) VALUES (?, ?, ?)",
                           [(p, o.target, r) for o in ops for r in o.get("roles")])
 
@@ -364,8 +383,7 @@ class SqlBackend(Store, ABC):
         self._executemany("INSERT INTO clients (practice, id, practitioner, supervisor) "
                           "VALUES (?, ?, ?, ?)",
                           [(p, o.target, o.get("practitioner"), o.get("supervisor")) for o in ops])
-        self._executemany("INSERT INTO client_access (practice, client, member) VALUES (?, ?, ?)",
-                          [(p, o.target, m) for o in ops for m in o.get("access")])
+        self._insert_access([(o.target, m, None) for o in ops for m in o.get("access")])
 
     def _sql_reassign_client(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE clients SET practitioner = ? WHERE practice = ? AND id = ?",
@@ -382,9 +400,33 @@ class SqlBackend(Store, ABC):
             "WHERE practice = ? AND client = ? AND status = 'awaiting_signature'",
             [(o.get("supervisor"), p, o.target) for o in ops])
 
+    def _insert_access(self, rows: Sequence[tuple[str, str, End | None]]) -> None:
+        self._executemany(
+            "INSERT INTO client_access (practice, client, member, ends_at, end_reason, "
+            "break_glass) VALUES (?, ?, ?, ?, ?, ?)",
+            [(self.practice, cid, who, end.until if end else None, end.reason if end else None,
+              end.break_glass if end else None) for cid, who, end in rows])
+
     def _sql_grant_access(self, ops: list[Operation], now: str) -> None:
-        self._executemany("INSERT INTO client_access (practice, client, member) VALUES (?, ?, ?)",
-                          [(self.practice, o.target, o.get("member")) for o in ops])
+        self._insert_access([(o.target, o.get("member"), _end(o)) for o in ops])
+
+    def _sql_break_glass(self, ops: list[Operation], now: str) -> None:
+        self._insert_access([(o.target, o.get("member"), _end(o, True)) for o in ops])
+
+    def _sql_set_access_end(self, ops: list[Operation], now: str) -> None:
+        self._executemany(
+            "UPDATE client_access SET ends_at = ?, end_reason = ?, break_glass = NULL "
+            "WHERE practice = ? AND client = ? AND member = ?",
+            [(o.get("until"), o.get("reason") if o.get("until") else None, self.practice,
+              o.target, o.get("member")) for o in ops])
+
+    def _sql_set_clinical(self, ops: list[Operation], now: str) -> None:
+        self._executemany(
+            "UPDATE members SET full_clinical_access = ?, clinical_ends_at = ?, "
+            "clinical_end_reason = ? WHERE practice = ? AND email = ?",
+            [(o.get("full_clinical_access"), *((o.get("until"), o.get("reason"))
+              if o.get("full_clinical_access") else (None, None)), self.practice, o.target)
+             for o in ops])
 
     def _sql_revoke_access(self, ops: list[Operation], now: str) -> None:
         self._executemany("DELETE FROM client_access WHERE practice = ? AND client = ? "
@@ -406,6 +448,11 @@ class SqlBackend(Store, ABC):
         self._executemany("UPDATE appointments SET status = 'cancelled' WHERE practice = ? "
                           "AND practitioner = ? AND starts_at > ? AND status = 'scheduled'",
                           [(p, o.target, now) for o in ops])
+
+
+def _end(o: Operation, break_glass: bool = False) -> End | None:
+    until = o.get("until")
+    return End(o.get("member"), until, o.get("reason"), break_glass) if until else None
 
 
 def _cosign(items: Sequence[str]) -> str | None:

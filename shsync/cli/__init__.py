@@ -33,6 +33,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "graph": ("pictures", "graph", "Draw the supervision tree, or who can see a client."),
     "report": ("pictures", "report", "Write the access review as one HTML page."),
     "completion": ("pictures", "completion", "Print the shell completion script."),
+    "break-glass": ("emergency", "break_glass", "Emergency access to one client, for a while."),
+    "expire": ("emergency", "expire", "Take back access whose end has passed."),
+    "review": ("emergency", "review", "Record an administrator's review of emergency access."),
 }
 
 

@@ -40,13 +40,16 @@ from shsync.render import plan as render
                    "warnings; markdown: a pull-request comment; runbook: numbered steps to "
                    "carry out in Sessions Health.")
 @click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 2 when something is left to do (changes, or steps deferred until an "
-                   "invitation is accepted), 0 when nothing is.")
+              help="Exit 2 when something is left to do (changes, expiries, emergency access, "
+                   "or steps deferred until an invitation is accepted), 0 when nothing is.")
+@click.option("--at", "at", metavar="TIME",
+              help="Plan as of this time (ISO, like 2026-12-04T17:00:00Z): preview what will "
+                   "have expired by then. Such a plan applies only once that time has come.")
 @plan_options
 @handled
 def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exitcode: bool,
-         max_removals: int | None, allow_mass_removal: bool, actor: str | None,
-         assume_accepted: bool) -> None:
+         at: str | None, max_removals: int | None, allow_mass_removal: bool,
+         actor: str | None, assume_accepted: bool) -> None:
     """Show what applying the org file at PATH to the live practice would change, and who
     gains or loses access to which clients.
 
@@ -60,6 +63,9 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
+        if at is not None:
+            fixed = app.parse_time(at, "--at")
+            shsync = app.Shsync(shsync.backend, shsync.who, lambda: fixed)
         planned = shsync.plan(path, Options(max_removals, allow_mass_removal, assume_accepted))
     echo_warnings(planned.diagnostics)
     result = planned.plan

@@ -90,8 +90,11 @@ def export(backend_url: str, output: Path | None, split_by: str) -> None:
                    "practice; print the head hash.")
 @click.option("--expect-head", metavar="HASH",
               help="With --verify: fail unless the log ends at this entry hash.")
+@click.option("--break-glass", "break_glass", is_flag=True,
+              help="Only emergency access that no administrator has reviewed yet.")
 @handled
-def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None) -> None:
+def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None,
+            break_glass: bool) -> None:
     """Show the audit log: seeding, applies, acceptances and refreshes; who, when, what changed.
 
     Each entry carries the hash of the one before it, so an edited or deleted entry shows, and
@@ -120,6 +123,9 @@ def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None) -
                 click.echo(f"The audit log's hash chain is intact ({count}); {check.note}.")
             click.echo(f"Head: {check.head}")
             return
+        if break_glass:
+            _emergencies(shsync.emergencies(), fmt)
+            return
         entries = shsync.history()
     if fmt == "json":
         click.echo(envelope(True, entries=[e.to_dict() for e in entries]), nl=False)
@@ -137,3 +143,16 @@ def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None) -
                     f"{s.get('remove', 0)} removed, {s.get('clients', 0)} client(s) updated; "
                     f"{len(e.operations)} operation(s); plan {e.plan_hash[:19]}")
         click.echo(visible(f"#{e.seq} {kind} {e.at}{written} by {e.actor}: {what}"))
+
+
+def _emergencies(found: list, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(envelope(True, emergencies=[dict(e.__dict__) for e in found]), nl=False)
+        return
+    if not found:
+        click.echo("No emergency access awaits a review.")
+        return
+    click.echo("Emergency access awaiting an administrator's review (`shsync review ENTRY "
+               "--note TEXT`):")
+    for e in found:
+        click.echo(visible(f"  {e.line()}"))

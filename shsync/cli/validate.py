@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from shsync import __version__
-from shsync.cli.common import EXIT_ERROR, EXIT_OK, echo_diagnostics, strictly
+from shsync.cli.common import EXIT_ERROR, EXIT_OK, echo_diagnostics, handled, strictly
 from shsync.diagnostics import Diagnostic, Severity
 from shsync.render import annotations as annotation_formats
 from shsync.render.escape import visible
@@ -32,6 +32,7 @@ MAX_STDIN_BYTES = 256 * 1024 * 1024
               default="text", show_default=True,
               help="text: FILE:LINE:COL lines; json: the envelope with errors and warnings; "
                    "github: workflow commands that annotate a pull request; sarif: SARIF 2.1.0.")
+@handled
 def validate(path: Path, snapshot: bool, strict: bool, fmt: str) -> None:
     """Check an org file (or a directory of them) against the schema and the practice's rules.
 
@@ -46,7 +47,9 @@ def validate(path: Path, snapshot: bool, strict: bool, fmt: str) -> None:
       cat org.yaml | shsync validate -
       shsync validate --snapshot observed.yaml
     """
-    loaded = _load(path, snapshot)
+    from shsync.app import now  # the planning clock (SHSYNC_NOW): finds access that has ended
+
+    loaded = _load(path, snapshot, now())
     diagnostics = strictly(loaded.diagnostics, strict)
     failed = any(d.severity is Severity.ERROR for d in diagnostics)
     shown = STDIN_NAME if str(path) == "-" else visible(str(path))
@@ -70,8 +73,10 @@ def validate(path: Path, snapshot: bool, strict: bool, fmt: str) -> None:
     sys.exit(EXIT_ERROR if failed else EXIT_OK)
 
 
-def _load(path: Path, snapshot: bool) -> Loaded:
-    load = load_snapshot if snapshot else load_org
+def _load(path: Path, snapshot: bool, at: str) -> Loaded:
+    def load(where: Path) -> Loaded:
+        return load_snapshot(where) if snapshot else load_org(where, at)
+
     if str(path) != "-":
         return load(path)
     data = sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)

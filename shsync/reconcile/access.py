@@ -28,11 +28,11 @@ from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
-from shsync.reconcile.state import MemberState, PracticeState, signer
+from shsync.reconcile.state import ClientState, MemberState, PracticeState, signer
 
 CAPABILITIES = ("record", "notes", "diagnoses", "treatment_plans", "schedule", "billing",
                 "limited_info", "manage_access", "sign_notes")
-REASONS = ("assigned", "admin", "granted", "scheduler", "biller", "supervisor",
+REASONS = ("assigned", "admin", "granted", "break_glass", "scheduler", "biller", "supervisor",
            "full_clinical_access", "forms_admin")
 PRACTICE_CAPABILITIES = ("custom_forms", "billing_settings", "invoices")
 CLINICAL = ("record", "notes", "diagnoses", "treatment_plans")
@@ -48,6 +48,7 @@ class Row:
     client: str | None  # None: a practice-wide capability, not on any one client
     capability: str
     reason: str
+    until: str | None = None  # when this access ends by itself (an instant), if it does
 
 
 def _everywhere(m: MemberState) -> Held:
@@ -70,11 +71,26 @@ def _assigned(m: MemberState) -> Held:
     return frozenset(held)
 
 
-def _granted(m: MemberState) -> Held:
-    held = {(c, "granted") for c in CLINICAL}
+def _granted(m: MemberState, reason: str = "granted") -> Held:
+    held = {(c, reason) for c in CLINICAL}
     if m.has("practitioner") and m.billing_access:
-        held.add(("billing", "granted"))
+        held.add(("billing", reason))
     return frozenset(held)
+
+
+def _grant_reason(client: ClientState, email: str) -> str:
+    end = client.end_of(email) if client.ends else None
+    return "break_glass" if end and end.break_glass else "granted"
+
+
+def _until(state: PracticeState, email: str, client: str | None, reason: str) -> str | None:
+    """When a capability held for `reason` ends by itself, if it does."""
+    if reason == "full_clinical_access":
+        return state.members[email].clinical_until
+    if reason in ("granted", "break_glass") and client is not None:
+        end = state.clients[client].end_of(email)
+        return end.until if end else None
+    return None
 
 
 _SIGN = frozenset({("notes", "supervisor"), ("treatment_plans", "supervisor"),
@@ -129,7 +145,7 @@ class AccessIndex:
         for cid in self.by_practitioner.get(email, ()):
             per[cid] |= _assigned(m)
         for cid in self.by_grantee.get(email, ()):
-            per[cid] |= _granted(m)
+            per[cid] |= _granted(m, _grant_reason(self.state.clients[cid], email))
         if m.has("supervisor"):
             for cid in self._signing(email):
                 per[cid] |= _SIGN
@@ -149,8 +165,8 @@ def rows_for_member(state: PracticeState, email: str) -> list[Row]:
     profile = AccessIndex(state).profile(email)
     clients = sorted(state.clients) if profile.everywhere else sorted(profile.per_client)
     wide = [Row(email, None, cap, reason) for cap, reason in practice_wide(state.members[email])]
-    return wide + [Row(email, cid, cap, reason) for cid in clients
-                   for cap, reason in sorted(profile.on(cid), key=_order)]
+    return wide + [Row(email, cid, cap, reason, _until(state, email, cid, reason))
+                   for cid in clients for cap, reason in sorted(profile.on(cid), key=_order)]
 
 
 def held_on(state: PracticeState, email: str, client: str) -> Held:
@@ -163,7 +179,7 @@ def held_on(state: PracticeState, email: str, client: str) -> Held:
     if c.practitioner == email:
         held |= _assigned(m)
     if email in c.access:
-        held |= _granted(m)
+        held |= _granted(m, _grant_reason(c, email))
     if m.has("supervisor") and signer(state.members, state.clients, c.practitioner,
                                        client) == email:
         held |= _SIGN
@@ -171,7 +187,8 @@ def held_on(state: PracticeState, email: str, client: str) -> Held:
 
 
 def rows_for_client(state: PracticeState, client: str) -> list[Row]:
-    return [Row(email, client, cap, reason) for email in sorted(state.members)
+    return [Row(email, client, cap, reason, _until(state, email, client, reason))
+            for email in sorted(state.members)
             for cap, reason in sorted(held_on(state, email, client), key=_order)]
 
 

@@ -19,7 +19,7 @@ from enum import IntEnum
 from typing import Any
 
 from shsync.reconcile.simulate import Working
-from shsync.reconcile.state import ClientState, MemberState, holds
+from shsync.reconcile.state import ClientState, End, MemberState, holds
 
 ROLES = ("practitioner", "supervisor", "scheduler", "biller", "forms_admin")
 COSIGN = ("progress_notes", "treatment_plans", "assessments")
@@ -306,16 +306,65 @@ register(Action(
     step=lambda o: EDIT.format(t=o.target) + ": " + _flag(
         o.get("billing_access"), "tick", "untick") + " Billing Access. Save.",
     widens=lambda o: bool(o.get("billing_access")), sql="set_flag"))
+def _clinical_pre(w: Working, o: Any) -> str | None:
+    if (problem := _member(w, o)) is not None:
+        return problem
+    m = w.members[o.target]
+    if not m.has("practitioner"):
+        return f"{o.target} is not a practitioner, so has no full clinical access"
+    want = (o.get("full_clinical_access"), o.get("until"), o.get("reason"))
+    if (m.full_clinical_access, m.clinical_until, m.clinical_reason) == want:
+        return f"{o.target}'s full clinical access is already {o.get('full_clinical_access')}"
+    if o.get("until") is not None and not o.get("full_clinical_access"):
+        return f"{o.target}: an end is given for full clinical access that is taken away"
+    return _expired_pre(w, o)
+
+
+def _expired_pre(w: Working, o: Any) -> str | None:
+    """A step marked `expired` is only allowed once that end has passed."""
+    if o.get("expired") is not None and o.get("expired") > w.now:
+        return f"{o.target}: marked expired at {o.get('expired')}, which has not passed " \
+               f"(now {w.now})"
+    return None
+
+
+def _until(o: Any) -> str:
+    ending = f" until {o.get('until')}" if o.get("until") else ""
+    return ending + (f" (reason: {o.get('reason')})" if o.get("reason") else "")
+
+
+def _expired(o: Any) -> str:
+    return f" [expired {o.get('expired')}]" if o.get("expired") else ""
+
+
+def _clinical(w: Working, o: Any) -> None:
+    on = o.get("full_clinical_access")
+    w.change_member(o.target, full_clinical_access=on,
+                    clinical_until=o.get("until") if on else None,
+                    clinical_reason=o.get("reason") if on else None)
+
+
 register(Action(
-    "set_full_clinical_access", Phase.GRANT, {"full_clinical_access": "bool"}, "member",
-    _practitioner_flag("full_clinical_access"),
-    lambda w, o: w.change_member(o.target, full_clinical_access=o.get("full_clinical_access")),
-    describe=lambda o: ("~", _flag(o.get("full_clinical_access"), "grant full clinical access",
-                                   "remove full clinical access")),
+    "set_full_clinical_access", Phase.GRANT,
+    {"full_clinical_access": "bool", "until": "time?", "reason": "text?", "expired": "time?"},
+    "member", _clinical_pre, _clinical,
+    describe=lambda o: ("~", _flag(o.get("full_clinical_access"),
+                                   "grant full clinical access" + _until(o),
+                                   "remove full clinical access") + _expired(o)),
     step=lambda o: EDIT.format(t=o.target) + ": " + _flag(
-        o.get("full_clinical_access"), "tick", "untick") + " Full Clinical Access. Save.",
+        o.get("full_clinical_access"), "tick", "untick") + " Full Clinical Access. Save."
+        + _end_step(o),
     widens=lambda o: bool(o.get("full_clinical_access")),
-    grantees=lambda o: (o.target,) if o.get("full_clinical_access") else (), sql="set_flag"))
+    grantees=lambda o: (o.target,) if o.get("full_clinical_access") else (), sql="set_clinical"))
+
+
+def _end_step(o: Any) -> str:
+    if o.get("expired"):
+        return f" Do it now: this access ended at {o.get('expired')}."
+    if o.get("until"):
+        return (f" It ends at {o.get('until')}: shsync takes it back in the first plan or "
+                "`shsync expire` after that.")
+    return ""
 
 
 def _practice_name_pre(w: Working, o: Any) -> str | None:
@@ -496,6 +545,9 @@ def _grant_pre(w: Working, o: Any) -> str | None:
     who = o.get("member")
     if who in w.clients[o.target].access:
         return f"client {o.target} already grants access to {who}"
+    if o.get("until") is not None and o.get("until") <= w.now:
+        return f"client {o.target}: the grant to {who} would end at {o.get('until')}, " \
+               "which has passed"
     return _may_see_clients(w, who, o.target)
 
 
@@ -504,27 +556,106 @@ def _revoke_pre(w: Working, o: Any) -> str | None:
         return problem
     if o.get("member") not in w.clients[o.target].access:
         return f"client {o.target} does not grant access to {o.get('member')}"
-    return None
+    return _expired_pre(w, o)
 
 
-def _set_access(w: Working, o: Any, add: bool) -> None:
+def _set_access(w: Working, o: Any, add: bool, break_glass: bool = False) -> None:
     client = w.clients[o.target]
     who = o.get("member")
     access = set(client.access) | {who} if add else set(client.access) - {who}
-    w.put_client(replace(client, access=tuple(sorted(access))))
+    ends = [e for e in client.ends if e.member != who]
+    if add and o.get("until"):
+        ends.append(End(who, o.get("until"), o.get("reason"), break_glass))
+    w.put_client(replace(client, access=tuple(sorted(access)),
+                         ends=tuple(sorted(ends, key=lambda e: e.member))))
+
+
+def _grant_text(o: Any) -> str:
+    return f"grant access to {o.get('member')}{_until(o)}"
 
 
 register(Action(
-    "grant_access", Phase.CLIENTS, {"member": "email"}, "client", _grant_pre,
+    "grant_access", Phase.CLIENTS,
+    {"member": "email", "until": "time?", "reason": "text?"}, "client", _grant_pre,
     lambda w, o: _set_access(w, o, True),
-    describe=lambda o: ("+", f"grant access to {o.get('member')}"),
-    step=lambda o: f"Clients > {o.target} > Manage Access: tick {o.get('member')}. Save.",
+    describe=lambda o: ("+", _grant_text(o)),
+    step=lambda o: f"Clients > {o.target} > Manage Access: tick {o.get('member')}. Save."
+                   + _end_step(o),
     widens=lambda o: True, grantees=lambda o: (o.get("member"),)))
 register(Action(
-    "revoke_access", Phase.CLIENTS, {"member": "email"}, "client", _revoke_pre,
-    lambda w, o: _set_access(w, o, False),
-    describe=lambda o: ("-", f"revoke access of {o.get('member')}"),
-    step=lambda o: f"Clients > {o.target} > Manage Access: untick {o.get('member')}. Save."))
+    "revoke_access", Phase.CLIENTS, {"member": "email", "expired": "time?"}, "client",
+    _revoke_pre, lambda w, o: _set_access(w, o, False),
+    describe=lambda o: ("-", f"revoke access of {o.get('member')}{_expired(o)}"),
+    step=lambda o: f"Clients > {o.target} > Manage Access: untick {o.get('member')}. Save."
+                   + _end_step(o)))
+
+
+def _end_pre(w: Working, o: Any) -> str | None:
+    if (problem := _client(w, o)) is not None:
+        return problem
+    client, who = w.clients[o.target], o.get("member")
+    if who not in client.access:
+        return f"client {o.target} does not grant access to {who}"
+    end = client.end_of(who)
+    if (end.until if end else None) != o.get("previous"):
+        return f"client {o.target}: the grant to {who} no longer ends at " \
+               f"{o.get('previous') or 'no time'}"
+    if o.get("until") is not None and o.get("until") <= w.now:
+        return f"client {o.target}: the grant to {who} would end at {o.get('until')}, " \
+               "which has passed"
+    return None
+
+
+def _end_widens(o: Any) -> bool:
+    previous, until = o.get("previous"), o.get("until")
+    return previous is not None and (until is None or until > previous)
+
+
+def _end_text(o: Any) -> str:
+    until = o.get("until") or "no end"
+    return f"access of {o.get('member')} ends: {o.get('previous') or 'no end'} -> {until}" + (
+        f" (reason: {o.get('reason')})" if o.get("reason") else "")
+
+
+register(Action(
+    "set_access_end", Phase.CLIENTS,
+    {"member": "email", "until": "time?", "reason": "text?", "previous": "time?"}, "client",
+    _end_pre, lambda w, o: _set_access(w, o, True),
+    describe=lambda o: ("~", _end_text(o)),
+    step=lambda o: (f"Nothing to change in Clients > {o.target} > Manage Access: "
+                    f"{o.get('member')} stays ticked." + _end_step(o)),
+    widens=_end_widens, grantees=lambda o: (o.get("member"),) if _end_widens(o) else ()))
+
+
+def sees_record(m: MemberState, client: ClientState) -> bool:
+    """Does `m` already see the client's record (assigned, granted, full clinical access)?"""
+    return (client.practitioner == m.email or m.email in client.access
+            or (m.has("practitioner") and m.full_clinical_access))
+
+
+def _break_glass_pre(w: Working, o: Any) -> str | None:
+    if (problem := _client(w, o)) is not None:
+        return problem
+    who = o.get("member")
+    if who not in w.members or not w.members[who].active:
+        return f"{who} is not an active member of this practice, so cannot break glass"
+    if sees_record(w.members[who], w.clients[o.target]):
+        return f"{who} already sees client {o.target}; break-glass is for a client they do not"
+    if o.get("until") <= w.now:
+        return f"emergency access of {who} to client {o.target} would end at " \
+               f"{o.get('until')}, which has passed"
+    return None
+
+
+register(Action(
+    "break_glass", Phase.CLIENTS,
+    {"member": "email", "until": "time", "reason": "text"}, "client", _break_glass_pre,
+    lambda w, o: _set_access(w, o, True, break_glass=True),
+    describe=lambda o: ("+", f"break-glass: emergency access for {o.get('member')}"
+                             f"{_until(o)}"),
+    step=lambda o: (f"Clients > {o.target} > Manage Access: tick {o.get('member')} (emergency "
+                    f"access). Save. Untick them at {o.get('until')}."),
+    widens=lambda o: True, grantees=lambda o: (o.get("member"),)))
 
 
 # --- handoffs and removal ----------------------------------------------------------------------

@@ -39,9 +39,13 @@ def forbidden(operations: Iterable[Operation], live: PracticeState, actor: Actor
     if me is None or me.status != "active":
         return [f"{actor.email} is not an active member of this practice and may make no change"]
     if me.admin:
-        return []
+        return [f"break_glass on client {o.target}: only for the acting member themselves"
+                for o in operations
+                if o.action == "break_glass" and o.get("member") != actor.email]
     refused = []
     for o in operations:
+        if o.action == "break_glass" and o.get("member") == actor.email:
+            continue  # emergency access for oneself; who may, and how long, is the policy's
         if o.action in OWN_CLIENT_ACTIONS:
             client = live.clients.get(o.target)
             if client is not None and client.practitioner == actor.email:

@@ -23,6 +23,7 @@ _EMAIL = re.compile(
     r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
     r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
 _FIELD_VALUE = {"first_name": "name", "last_name": "name", "npi": "str?", "taxonomy": "str?"}
 
 
@@ -93,6 +94,10 @@ def _ok(kind: str, value: Any) -> bool:
         return isinstance(value, str) and len(value) <= 254 and bool(_EMAIL.match(value))
     if kind in ("str", "name"):
         return _text(value, 254 if kind == "str" else 200)
+    if kind == "time":
+        return isinstance(value, str) and bool(_TIME.match(value))
+    if kind == "text":
+        return isinstance(value, str) and 0 < len(value) <= 500 and value.isprintable()
     if kind == "bool":
         return isinstance(value, bool)
     if kind == "int":

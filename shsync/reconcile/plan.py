@@ -79,7 +79,7 @@ class Plan:
     access_changes: tuple[AccessChange, ...] = ()
     deferred: tuple[Deferred, ...] = ()
     practice_name: str | None = None  # the practice's display name after the plan
-    kind: str = "apply"  # apply | accepted | refresh: what the audit entry records
+    kind: str = "apply"  # apply | accepted | refresh | break_glass | expire: the audit kind
 
     @property
     def has_changes(self) -> bool:
@@ -87,8 +87,10 @@ class Plan:
 
     @property
     def drift(self) -> bool:
-        """Anything left to do, now or once someone accepts (`--detailed-exitcode`)."""
-        return bool(self.operations or self.deferred)
+        """Anything left to do, now or once someone accepts, or emergency access the file does
+        not hold until it ends (`--detailed-exitcode`)."""
+        return bool(self.operations or self.deferred
+                    or any(w.code == "break-glass" for w in self.warnings))
 
     @property
     def applicable(self) -> bool:
@@ -165,7 +167,7 @@ def _deferred(data: Any) -> Deferred:
 
 
 def _plan_kind(value: Any) -> str:
-    if value not in ("apply", "accepted", "refresh"):
+    if value not in ("apply", "accepted", "refresh", "break_glass", "expire"):
         raise InvalidPlan(f"unknown plan_kind {value!r}"[:200])
     return str(value)
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from shsync.reconcile import access
 from shsync.reconcile.actions import Phase, precondition
@@ -180,14 +181,17 @@ def _members(draft: _Draft, removed: list[str]) -> None:
                                 npi=want.npi, taxonomy=want.taxonomy,
                                 billing_access=want.billing_access,
                                 full_clinical_access=want.full_clinical_access
-                                and status == "active", status=status))
-            if want.full_clinical_access and status != "active":
-                draft.ops.append(op("set_full_clinical_access", email, full_clinical_access=True))
+                                and status == "active" and not want.clinical_until,
+                                status=status))
+            if want.full_clinical_access and (status != "active" or want.clinical_until):
+                draft.ops.extend(_clinical_changes(
+                    replace(want, full_clinical_access=False, clinical_until=None,
+                            clinical_reason=None), want, draft.now))
             if want.owner and live_owner is not None:
                 draft.error("owner-change", f"{email} is marked owner, but {live_owner} owns "
                                             "the account; shsync never transfers ownership")
         else:
-            draft.ops.extend(_member_changes(have, want))
+            draft.ops.extend(_member_changes(have, want, draft.now))
             _owner_checks(draft, have, want, live_owner)
         if want.supervisor != (have.supervisor if have else None):
             draft.ops.append(_supervise(draft, email, want.supervisor,
@@ -197,10 +201,15 @@ def _members(draft: _Draft, removed: list[str]) -> None:
                                 previous=have.cosign if have else ()))
     for email in removed:
         _removal(draft, email)
+    for email, have in sorted(live.members.items()):
+        if email not in desired.members and email not in removed and have.clinical_until:
+            draft.ops.extend(_clinical_changes(have, replace(have, full_clinical_access=False),
+                                               draft.now))  # kept by prune: false
     _dependants_of_lost_supervisors(draft, removed)
 
 
-def _member_changes(have: MemberState, want: MemberState) -> Iterator[Operation]:
+def _member_changes(have: MemberState, want: MemberState,
+                    now: str | None = None) -> Iterator[Operation]:
     changes = tuple((name, (getattr(have, name), getattr(want, name))) for name in UPDATABLE
                     if getattr(have, name) != getattr(want, name))
     if changes:
@@ -213,9 +222,33 @@ def _member_changes(have: MemberState, want: MemberState) -> Iterator[Operation]
         yield op("set_admin", have.email, admin=want.admin)
     if have.billing_access != want.billing_access:
         yield op("set_billing_access", have.email, billing_access=want.billing_access)
-    if have.full_clinical_access != want.full_clinical_access:
+    if now is not None:
+        yield from _clinical_changes(have, want, now)
+    elif have.full_clinical_access != want.full_clinical_access:
         yield op("set_full_clinical_access", have.email,
                  full_clinical_access=want.full_clinical_access)
+
+
+def _clinical_changes(have: MemberState, want: MemberState, now: str) -> Iterator[Operation]:
+    """Full clinical access, with its end: what the file wants once past ends are dropped."""
+    on = want.full_clinical_access and not (want.clinical_until and want.clinical_until <= now)
+    until, reason = (want.clinical_until, want.clinical_reason) if on else (None, None)
+    if (have.full_clinical_access, have.clinical_until, have.clinical_reason) == (
+            on, until, reason):
+        return
+    if not have.full_clinical_access and not on:
+        return
+    expired = None
+    if not on:
+        expired = next((t for t in (have.clinical_until, want.clinical_until)
+                        if t and t <= now), None)
+    yield op("set_full_clinical_access", have.email, full_clinical_access=on,
+             **_given(until=until, reason=reason, expired=expired))
+
+
+def _given(**params: Any) -> dict[str, Any]:
+    """Optional parameters that hold something: a plain grant reads as it always did."""
+    return {k: v for k, v in params.items() if v is not None}
 
 
 def _owner_checks(draft: _Draft, have: MemberState, want: MemberState,
@@ -308,24 +341,63 @@ def _clients(draft: _Draft, removed: list[str]) -> None:
     for cid, want in draft.desired.clients.items():
         have = live.clients.get(cid)
         if have is None:
+            ending = {e.member for e in want.ends}
             draft.ops.append(op("create_client", cid, practitioner=want.practitioner,
-                                access=want.access, supervisor=want.supervisor))
+                                access=tuple(a for a in want.access if a not in ending),
+                                supervisor=want.supervisor))
+            draft.ops.extend(op("grant_access", cid, member=e.member,
+                                **_given(until=e.until, reason=e.reason))
+                             for e in want.ends if not e.passed(draft.now))
             continue
-        draft.ops.extend(_client_changes(have, want))
+        draft.ops.extend(_client_changes(have, want, grants=False))
+        draft.ops.extend(_grant_changes(draft, have, want))
     _unlisted_clients(draft, set(removed))
 
 
-def _client_changes(have: ClientState, want: ClientState) -> Iterator[Operation]:
+def _client_changes(have: ClientState, want: ClientState,
+                    grants: bool = True) -> Iterator[Operation]:
     if have.practitioner != want.practitioner:
         yield op("reassign_client", have.id, practitioner=want.practitioner,
                  previous=have.practitioner)
     if have.supervisor != want.supervisor:
         yield op("set_client_supervisor", have.id, supervisor=want.supervisor,
                  previous=have.supervisor)
+    if not grants:
+        return  # the planner compares grants with their ends (`_grant_changes`)
     for member in sorted(set(want.access) - set(have.access)):
         yield op("grant_access", have.id, member=member)
     for member in sorted(set(have.access) - set(want.access)):
         yield op("revoke_access", have.id, member=member)
+
+
+def _grant_changes(draft: _Draft, have: ClientState, want: ClientState) -> Iterator[Operation]:
+    """Grants, with their ends. A grant whose end has passed is revoked, marked expired, even
+    though the file still lists it; emergency access stays until its own end."""
+    now = draft.now
+    wanted = {m: want.end_of(m) for m in want.access}
+    live = {m: have.end_of(m) for m in have.access}
+    for member in sorted(set(wanted) | set(live)):
+        w_end, l_end = wanted.get(member), live.get(member)
+        keep = member in wanted and not (w_end and w_end.passed(now))
+        if keep and member not in live:
+            yield op("grant_access", have.id, member=member,
+                     **_given(until=w_end and w_end.until, reason=w_end and w_end.reason))
+        elif keep:
+            was = (l_end.until, l_end.reason, l_end.break_glass) if l_end else (None, None, False)
+            if was != ((w_end.until, w_end.reason, False) if w_end else (None, None, False)):
+                yield op("set_access_end", have.id, member=member, until=w_end and w_end.until,
+                         reason=w_end and w_end.reason, previous=l_end and l_end.until)
+        elif member in live:
+            if l_end and l_end.break_glass and not l_end.passed(now):
+                _emergency(draft, have.id, l_end)
+                continue
+            expired = next((e.until for e in (l_end, w_end) if e and e.passed(now)), None)
+            yield op("revoke_access", have.id, member=member, **_given(expired=expired))
+
+
+def _emergency(draft: _Draft, client: str, end: Any) -> None:
+    draft.warn("break-glass", f"break-glass: {end.member} on {client} until {end.until}, "
+                              f"reason: {end.reason}")
 
 
 def _unlisted_clients(draft: _Draft, removed: set[str]) -> None:
@@ -343,8 +415,14 @@ def _unlisted_clients(draft: _Draft, removed: set[str]) -> None:
         if "practitioner" not in final_roles.get(client.practitioner, ()):
             orphaned[client.practitioner].append(client.id)
         for member in client.access:
+            end = client.end_of(member)
             if member in removed:
                 draft.ops.append(op("revoke_access", client.id, member=member))
+            elif end and end.passed(draft.now):
+                draft.ops.append(op("revoke_access", client.id, member=member,
+                                    expired=end.until))
+            elif end and end.break_glass:
+                _emergency(draft, client.id, end)
         if client.supervisor and "supervisor" not in final_roles.get(client.supervisor, ()):
             draft.warn("client-supervisor-cleared", f"client {client.id} loses its own "
                                                     f"supervisor {client.supervisor}")

@@ -9,19 +9,27 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from shsync.model import Member, Org, Snapshot
+from shsync.clock import end_instant, iso
+from shsync.model import Ending, Grant, Member, Org, Snapshot
 
 CLINICAL_FIELDS = ("npi", "taxonomy")
+__all__ = ["iso", "end_instant"]  # re-exported: older imports read them from here
 
 
-def iso(moment: datetime) -> str:
-    """A timestamp in the one form shsync stores and compares: UTC, seconds, Z."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+@dataclass(frozen=True, slots=True)
+class End:
+    """When one member's access to one client ends by itself, and why. `break_glass`: emergency
+    access a member gave themselves (`shsync break-glass`), outside the org file."""
+
+    member: str
+    until: str  # an instant: UTC, seconds, Z
+    reason: str | None = None
+    break_glass: bool = False
+
+    def passed(self, now: str) -> bool:
+        return self.until <= now
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +48,8 @@ class MemberState:
     status: str = "active"  # active | invited
     invited_at: str | None = None
     cosign: tuple[str, ...] = ()  # what the supervisor must co-sign
+    clinical_until: str | None = None  # full clinical access ends then (an instant)
+    clinical_reason: str | None = None
 
     @property
     def active(self) -> bool:
@@ -55,6 +65,10 @@ class ClientState:
     practitioner: str
     access: tuple[str, ...] = ()
     supervisor: str | None = None
+    ends: tuple[End, ...] = ()  # grants in `access` that end by themselves, by member
+
+    def end_of(self, member: str) -> End | None:
+        return next((e for e in self.ends if e.member == member), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,15 +126,27 @@ def fingerprint(state: PracticeState) -> str:
     return "sha256:" + digest.hexdigest()
 
 
+# Fields added after stores existed: left out of a row while they hold their default, so the
+# fingerprints (and audit entries) of practices without time-bound access stay as they were.
+_LATER = {"ends": (), "clinical_until": None, "clinical_reason": None}
+
+
 def _row(value: Any) -> list[Any]:
-    return [getattr(value, name) for name in value.__slots__]
+    row = []
+    for name in value.__slots__:
+        item = getattr(value, name)
+        if name in _LATER and item == _LATER[name]:
+            continue
+        row.append([_row(e) for e in item] if name == "ends" else item)
+    return row
 
 
 # --- from the file formats ---------------------------------------------------------------------
 
-def member_state(m: Member, *, status: str = "active",
-                 invited_at: str | None = None) -> MemberState:
+def member_state(m: Member, *, status: str = "active", invited_at: str | None = None,
+                 timezone: str | None = None) -> MemberState:
     practitioner = m.is_practitioner
+    ending = m.full_clinical_access if isinstance(m.full_clinical_access, Ending) else None
     return MemberState(
         email=m.email, first_name=m.first_name, last_name=m.last_name,
         roles=tuple(sorted(m.roles)), admin=m.admin, owner=m.owner,
@@ -130,7 +156,17 @@ def member_state(m: Member, *, status: str = "active",
         supervisor=m.supervised_by if practitioner else None,
         status=status, invited_at=invited_at,
         cosign=tuple(sorted(m.cosign or ())) if practitioner and m.supervised_by else (),
+        clinical_until=end_instant(ending.until, timezone) if ending and practitioner else None,
+        clinical_reason=ending.reason if ending and practitioner else None,
     )
+
+
+def client_state(c: Any, timezone: str | None = None) -> ClientState:
+    """A client of an org file or snapshot; grants with an `until` carry their end."""
+    ends = tuple(sorted((End(g.member, end_instant(g.until, timezone), g.reason)
+                         for g in c.access if isinstance(g, Grant)), key=lambda e: e.member))
+    return ClientState(c.id, c.practitioner, tuple(sorted(set(c.grantees()))), c.supervisor,
+                       ends)
 
 
 @dataclass(frozen=True)
@@ -157,9 +193,8 @@ class Handoff:
 
 def desired_from_org(org: Org) -> Desired:
     return Desired(
-        members={m.email: member_state(m) for m in org.members},
-        clients={c.id: ClientState(c.id, c.practitioner, tuple(sorted(c.access)), c.supervisor)
-                 for c in org.clients},
+        members={m.email: member_state(m, timezone=org.timezone) for m in org.members},
+        clients={c.id: client_state(c, org.timezone) for c in org.clients},
         handoffs=_handoffs(org.handoffs),
         prune=org.prune,
         declares_owner=any(m.owner for m in org.members),
@@ -175,8 +210,7 @@ def state_from_snapshot(snapshot: Snapshot) -> PracticeState:
     members = {m.email: member_state(m, status=m.status,
                                      invited_at=iso(m.invited_at) if m.invited_at else None)
                for m in snapshot.members}
-    clients = {c.id: ClientState(c.id, c.practitioner, tuple(sorted(c.access)), c.supervisor)
-               for c in snapshot.clients}
+    clients = {c.id: client_state(c) for c in snapshot.clients}
     appointments = tuple(Appointment(i, a.practitioner, a.client, iso(a.starts_at))
                          for i, a in enumerate(snapshot.appointments, 1))
     notes = []
@@ -218,7 +252,8 @@ def state_from_dict(data: dict[str, Any]) -> PracticeState:
         return [tuple(v) if i in positions else v for i, v in enumerate(row)]
 
     members = [MemberState(*tuples(r, 3, 13)) for r in data["members"]]
-    clients = [ClientState(*tuples(r, 2)) for r in data["clients"]]
+    clients = [ClientState(*tuples(r[:4], 2), *([tuple(End(*e) for e in r[4])] if len(r) > 4
+                                                else [])) for r in data["clients"]]
     return PracticeState({m.email: m for m in members}, {c.id: c for c in clients},
                          tuple(Appointment(*r) for r in data["appointments"]),
                          tuple(Note(*r) for r in data["notes"]), data["name"])

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from shsync.reconcile.access import CAPABILITIES, Row
 from shsync.render.escape import csv_cell, visible
 
-FIELDS = ("member", "client", "capability", "reason")
+FIELDS = ("member", "client", "capability", "reason", "until")
 
 
 def as_dicts(rows: Sequence[Row]) -> list[dict[str, str | None]]:
@@ -29,7 +29,8 @@ def as_csv(rows: Sequence[Row]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIELDS)
-    writer.writerows(tuple(csv_cell(v) for v in (r.member, r.client or "", r.capability, r.reason))
+    writer.writerows(tuple(csv_cell(v) for v in (r.member, r.client or "", r.capability, r.reason,
+                                               r.until or ""))
                      for r in rows)
     return out.getvalue()
 
@@ -38,10 +39,14 @@ def _caps(caps: set[str]) -> str:
     return ", ".join(c.replace("_", " ") for c in sorted(caps, key=CAPABILITIES.index))
 
 
+def _why(reason: str, until: str | None) -> str:
+    return f"{reason}, until {until}" if until else reason
+
+
 def table_for_client(client: str, rows: Sequence[Row]) -> str:
     held: dict[tuple[str, str], set[str]] = defaultdict(set)
     for r in rows:
-        held[(r.member, r.reason)].add(r.capability)
+        held[(r.member, _why(r.reason, r.until))].add(r.capability)
     lines = [f"Who can see client {client}, and why:", ""]
     if not held:
         lines.append("  nobody")
@@ -59,7 +64,7 @@ def table_for_member(member: str, rows: Sequence[Row], total_clients: int) -> st
         if r.client is None:
             practice[r.reason].append(r.capability.replace("_", " "))
         else:
-            per_client[(r.client, r.reason)].add(r.capability)
+            per_client[(r.client, _why(r.reason, r.until))].add(r.capability)
     for (client, reason), caps in per_client.items():
         by_grant[(reason, frozenset(caps))].append(client)
     lines = [f"What {member} can see, and why:", ""]

@@ -206,6 +206,11 @@ def runbook(plan: Plan) -> str:
     if plan.warnings:
         lines += ["", "Before you start, note:"] + [f"  ! {w.message}"
                                                      for w in collapse_messages(plan.warnings)]
+    if any(w.code == "break-glass" for w in plan.warnings):
+        lines += ["", "Emergency access ends by itself: at the time shown above, untick the "
+                      "member in Clients > ID > Manage Access, then run `shsync expire` (or "
+                      "plan and apply) to record it. An administrator reviews each emergency "
+                      "(`shsync history --break-glass`, `shsync review ENTRY --note TEXT`)."]
     if plan.access_changes:
         lines += ["", "Access changes:"] + [f"  {line}" for line in _access_lines(plan)]
     lines += ["", plan.summary.line() + _deferred_line(plan)]

@@ -24,7 +24,7 @@ from shsync.schema.yamlload import Document, LoadError, load_file
 M = TypeVar("M", bound=BaseModel)
 
 LIST_KEYS = ("members", "clients", "handoffs", "appointments", "notes")
-SETTING_KEYS = ("version", "practice", "prune")
+SETTING_KEYS = ("version", "practice", "prune", "timezone", "policy")
 YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -82,7 +82,7 @@ class _Merged:
 
     def conflicts(self) -> list[Finding]:
         findings = []
-        for key in ("practice", "prune"):
+        for key in ("practice", "prune", "timezone", "policy"):
             docs = self.setting_origin.get(key, [])
             values = {repr(self.documents[d].data[key]) for d in docs}
             if len(values) > 1:
@@ -270,10 +270,13 @@ def _load(root: FsPath, kind: str, model: type[M],
     return Loaded(value if ok else None, ordered, names)
 
 
-def load_org(root: FsPath, lenient: frozenset[str] = frozenset()) -> Loaded[Org]:
-    """Load and check an org file or directory; rules named in `lenient` only warn (onboarding
-    a directory that has no administrator yet)."""
-    return _load(root, "org", Org, rules.check_org, lenient)
+def load_org(root: FsPath, now: str | None = None,
+             lenient: frozenset[str] = frozenset()) -> Loaded[Org]:
+    """Load and check an org file or directory; `now` (an instant) finds access that has
+    ended; rules named in `lenient` only warn (onboarding a directory that has no
+    administrator yet)."""
+    return _load(root, "org", Org,
+                 lambda org, unchecked: rules.check_org(org, unchecked, now), lenient)
 
 
 def load_snapshot(root: FsPath) -> Loaded[Snapshot]:

@@ -11,7 +11,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
 from shsync.diagnostics import Finding, KeyOf, Path, error, warning
-from shsync.model import Appointment, Client, Handoff, Member, Note, Org, Snapshot
+from shsync.model import Appointment, Client, Ending, Grant, Handoff, Member, Note, Org, Snapshot
+from shsync.clock import end_instant, valid_zone
 from shsync.schema.npi import npi_check_digit
 
 PRACTITIONER_ONLY = ("npi", "taxonomy", "billing_access", "full_clinical_access", "supervised_by",
@@ -47,7 +48,13 @@ CODES: dict[str, str] = {
     "conflicting-setting": "files of one org disagree on practice or prune",
     "unknown-client": "a reference names no declared client",
     "control-character": "a name holds a control character, a bidi override or a line separator",
+    "invalid-until": "an until that is not a real date or time",
+    "invalid-timezone": "a timezone that is not an IANA time zone name",
+    "invalid-policy": "a break-glass policy naming no role, admin or member",
     "missing-npi": "(warning) a practitioner with billing access has no NPI",
+    "expired-grant": "(warning) access whose until has passed: it is revoked, and the entry "
+                     "can be removed",
+    "until-without-reason": "(warning) access with an until but no reason",
     "redundant-access": "(warning) a grant to a member who already sees every record",
 }
 
@@ -82,7 +89,8 @@ class _Index:
         return found is not None and role in found[1].roles
 
 
-def check_org(org: Org, unchecked: frozenset[str] = frozenset()) -> list[Finding]:
+def check_org(org: Org, unchecked: frozenset[str] = frozenset(),
+              now: str | None = None) -> list[Finding]:
     index = _Index(org.members, unchecked)
     return [
         *_text_rules(org.practice, index),
@@ -90,7 +98,55 @@ def check_org(org: Org, unchecked: frozenset[str] = frozenset()) -> list[Finding
         *_supervision_rules(index),
         *_client_rules(org.clients, index),
         *_handoff_rules(org.handoffs, index),
+        *_ending_rules(org, index, now),
     ]
+
+
+def _endings(org: Org) -> Iterator[tuple[Ending, Path, str]]:
+    """Every access that ends by itself, where it is, and what it is."""
+    for i, m in enumerate(org.members):
+        if isinstance(m.full_clinical_access, Ending):
+            yield (m.full_clinical_access, ("members", i, "full_clinical_access"),
+                   f"{m.email}'s full clinical access")
+    for i, c in enumerate(org.clients):
+        for j, g in enumerate(c.access):
+            if isinstance(g, Grant):
+                yield g, ("clients", i, "access", j), f"client {c.id}'s grant to {g.member}"
+
+
+def _ending_rules(org: Org, index: _Index, now: str | None) -> Iterator[Finding]:
+    zone = org.timezone
+    if zone is not None and not valid_zone(zone):
+        yield error("invalid-timezone", f"timezone {zone!r} is not an IANA time zone name "
+                                        "(like America/Chicago or Europe/Paris)", ("timezone",))
+        zone = None
+    for ending, at, what in _endings(org):
+        try:
+            end = end_instant(ending.until, zone)
+        except ValueError:
+            yield error("invalid-until", f"{what}: until {ending.until!r} is not a real date or "
+                                         "time", at + ("until",))
+            continue
+        if now is not None and end <= now:
+            yield warning("expired-grant", f"{what} ended at {end}: it is revoked by the next "
+                                           "plan, and this entry can be removed",
+                          at + ("until",))
+        if ending.reason is None:
+            yield warning("until-without-reason", f"{what} has an until but no reason; say why "
+                                                  "(reason: ...) for the audit log",
+                          at + ("until",))
+    policy = org.policy.break_glass if org.policy else None
+    for j, who in enumerate(policy.who if policy else ()):
+        if who not in ROLE_NAMES and "@" not in who:
+            yield error("invalid-policy", f"break_glass.who names {who!r}: give a role "
+                                          f"({', '.join(ROLE_NAMES)}) or a member's email",
+                        ("policy", "break_glass", "who", j))
+        elif "@" in who and not index.knows(who.lower()):
+            yield error("unknown-member", f"break_glass.who names {who}, who is not a member",
+                        ("policy", "break_glass", "who", j))
+
+
+ROLE_NAMES = ("practitioner", "supervisor", "scheduler", "biller", "forms_admin", "admin")
 
 
 def check_snapshot(snapshot: Snapshot, unchecked: frozenset[str] = frozenset()) -> list[Finding]:
@@ -249,8 +305,8 @@ def _client_rules(clients: Sequence[Client], index: _Index) -> Iterator[Finding]
                                               "does not have the practitioner role",
                         at + ("practitioner",))
         seen: set[str] = set()
-        for j, who in enumerate(c.access):
-            where = at + ("access", j)
+        for j, who in enumerate(c.grantees()):
+            where = at + ("access", j) + (("member",) if isinstance(c.access[j], Grant) else ())
             if who in seen:
                 yield error("duplicate-access", f"client {c.id} grants access to {who} twice",
                             where)

@@ -1,0 +1,112 @@
+"""`shsync break-glass`, `shsync expire` and `shsync review`: access that ends by itself."""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+
+import click
+
+from shsync.cli.common import (
+    actor_option,
+    application,
+    backend_option,
+    handled,
+    render_plan,
+)
+
+
+@click.command("break-glass")
+@click.option("--client", "client_id", required=True, metavar="ID",
+              help="The client who needs care now.")
+@click.option("--reason", required=True, help="Why, in one line (recorded and reviewed).")
+@click.option("--for", "length", metavar="DURATION",
+              help="How long: 4h, 90m, 1h30m [default: 4h, or the policy's max if shorter].")
+@click.option("--org", "org_path", envvar="SHSYNC_ORG", required=True,
+              type=click.Path(path_type=Path),
+              help="The org file (or directory) whose policy says who may break glass and for "
+                   "how long (env SHSYNC_ORG).")
+@backend_option
+@actor_option
+@handled
+def break_glass(client_id: str, reason: str, length: str | None, org_path: Path,
+                backend_url: str, actor: str | None) -> None:
+    """Emergency access: give yourself (--actor) access to one client at once, outside the org
+    file, for a limited time.
+
+    \b
+    Only for an active member the policy allows (default: practitioners), on a client they
+    cannot already see, for no longer than the policy's max (default 8h). It is written to the
+    audit log as its own kind, shown in every later plan, taken back by the first plan or
+    `shsync expire` after its end, and listed by `shsync history --break-glass` until an
+    administrator records a review (`shsync review ENTRY --note TEXT`).
+
+    \b
+    Examples:
+      shsync break-glass --actor sam.lee@riverbend.example --org org/ \\
+          --client C-1001 --reason "client in crisis, Dana unreachable" --for 2h
+    """
+    with ExitStack() as stack:
+        shsync = application(stack, backend_url, actor)
+        result = shsync.plan_break_glass(org_path, client_id, reason, length)
+        entry = shsync.apply(result)
+    step = result.operations[0]
+    click.echo(f"Emergency access: {step.get('member')} on client {step.target} until "
+               f"{step.get('until')}, reason: {step.get('reason')}. Audit entry #{entry.seq}, "
+               f"head {entry.entry_hash}.")
+    click.echo(f"In Sessions Health now: Clients > {step.target} > Manage Access: tick "
+               f"{step.get('member')}. Save. It is taken back after {step.get('until')} by the "
+               "first `shsync plan`/`apply` or `shsync expire`; an administrator then records "
+               f"a review: `shsync review {entry.seq} --note TEXT`.")
+
+
+@click.command()
+@backend_option
+@actor_option
+@click.option("--dry-run", is_flag=True, help="Show what has expired; change nothing.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "runbook"]),
+              default="text", show_default=True)
+@handled
+def expire(backend_url: str, actor: str | None, dry_run: bool, fmt: str) -> None:
+    """Take back every access whose end has passed: time-bound grants, emergency access and
+    full clinical access. Needs no org file; run it on a schedule.
+
+    The runbook (--format runbook) says what to untick in Sessions Health's Manage Access.
+
+    \b
+    Examples:
+      shsync expire --dry-run                 # what has ended, changing nothing
+      shsync expire --format runbook          # take it back, and the steps for Sessions Health
+    """
+    with ExitStack() as stack:
+        shsync = application(stack, backend_url, actor)
+        result = shsync.plan_expiry()
+        click.echo(render_plan(result, fmt), nl=False)
+        if dry_run or not result.operations:
+            return
+        entry = shsync.apply(result)
+    click.echo(f"Expired {len(result.operations)} access(es). Audit entry #{entry.seq}, head "
+               f"{entry.entry_hash}.")
+
+
+@click.command()
+@click.argument("entry", type=click.IntRange(min=1))
+@click.option("--note", required=True, help="What the review found (recorded in the log).")
+@backend_option
+@actor_option
+@handled
+def review(entry: int, note: str, backend_url: str, actor: str | None) -> None:
+    """Record an administrator's review of the emergency access in audit entry ENTRY.
+
+    Reviewed emergencies leave `shsync history --break-glass`.
+
+    \b
+    Examples:
+      shsync history --break-glass
+      shsync review 42 --actor dana.ortiz@riverbend.example --note "justified: crisis call"
+    """
+    with ExitStack() as stack:
+        shsync = application(stack, backend_url, actor)
+        recorded = shsync.review(entry, note)
+    click.echo(f"Recorded the review of entry #{entry}. Audit entry #{recorded.seq}, head "
+               f"{recorded.entry_hash}.")

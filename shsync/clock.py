@@ -1,0 +1,67 @@
+"""Time as shsync reads and stores it: instants in one form, ends of access, durations.
+
+An instant is always UTC, to the second, with a Z (`2026-11-26T12:00:00Z`), so instants compare
+as strings. An org file's `until` is read in the practice's time zone (`timezone:`, default UTC).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+_DURATION = re.compile(r"^(?:([0-9]{1,4})h)?(?:([0-9]{1,6})m)?$")
+
+
+def iso(moment: datetime) -> str:
+    """A timestamp in the one form shsync stores and compares: UTC, seconds, Z."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def valid_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def end_instant(until: str, timezone: str | None = None) -> str:
+    """When access given `until` a date or a time ends, as an instant.
+
+    A date means the end of that day in the practice's time zone: access ends at the first
+    second of the next day there. A time without an offset is a time in that zone. Raises
+    ValueError for a date or time that does not exist, or an unknown zone."""
+    if timezone is not None and not valid_zone(timezone):
+        raise ValueError(f"unknown time zone {timezone!r}")
+    zone = ZoneInfo(timezone or "UTC")
+    text = until.strip().replace(" ", "T", 1)
+    if "T" not in text:
+        moment = datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(0),
+                                  tzinfo=zone)
+    else:
+        moment = parse_instant(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=zone)
+    return iso(moment)
+
+
+def duration(text: str) -> timedelta:
+    """`8h`, `90m`, `1h30m` as a duration; ValueError for anything else or for zero."""
+    found = _DURATION.match(text.strip())
+    if not found or not any(found.groups()):
+        raise ValueError(f"{text!r} is not a duration like 4h, 90m or 1h30m")
+    value = timedelta(hours=int(found[1] or 0), minutes=int(found[2] or 0))
+    if not value:
+        raise ValueError(f"{text!r} is no time at all")
+    return value
+
+
+def later(instant: str, by: timedelta) -> str:
+    return iso(parse_instant(instant) + by)

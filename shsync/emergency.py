@@ -1,0 +1,143 @@
+"""Emergency (break-glass) access: who may give it to themselves, its end, and its review.
+
+HIPAA asks for an emergency access procedure (45 CFR 164.312(a)(2)(ii)) and for reviewing
+information system activity (164.308(a)(1)(ii)(D)). In shsync an emergency is one operation,
+`break_glass`, written to the audit log as its own kind: access to one client for the acting
+member, outside the org file, ending by itself. Every later plan shows it; the first plan or
+`shsync expire` after its end takes it back; `shsync history --break-glass` lists it until an
+administrator records a review (`shsync review`). The policy (who, and for how long) comes from
+the org file; the store checks the rest again inside its transaction (`actions.break_glass`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from shsync.backends.audit import AuditEntry
+from shsync.clock import duration, later
+from shsync.errors import Forbidden, UserError
+from shsync.model import BreakGlass, Policy
+from shsync.reconcile.actions import sees_record
+from shsync.reconcile.authorize import Actor
+from shsync.reconcile.operations import Operation, op
+from shsync.reconcile.state import MemberState, PracticeState
+
+DEFAULT_LENGTH = "4h"  # without --for: this, or the policy's max when that is shorter
+NOTE_LIMIT = 2000
+
+
+def expired_operations(live: PracticeState, now: str) -> list[Operation]:
+    """Every grant, emergency access and full clinical access whose end has passed."""
+    ops = [op("revoke_access", cid, member=e.member, expired=e.until)
+           for cid, c in sorted(live.clients.items()) for e in c.ends if e.passed(now)]
+    ops += [op("set_full_clinical_access", email, full_clinical_access=False,
+               expired=m.clinical_until)
+            for email, m in sorted(live.members.items())
+            if m.full_clinical_access and m.clinical_until and m.clinical_until <= now]
+    return sorted(ops, key=Operation.sort_key)
+
+
+def allowed(member: MemberState, who: Sequence[str]) -> bool:
+    """Does the policy's `who` (roles, admin, emails) include this member?"""
+    return any(w.lower() == member.email if "@" in w else
+               (member.admin if w == "admin" else member.has(w)) for w in who)
+
+
+def _text(value: str, what: str, code: str, limit: int) -> str:
+    value = value.strip()
+    if not value:
+        raise UserError(f"{what} is required: say why, for the audit log and the review", code)
+    if len(value) > limit or not value.isprintable():
+        raise UserError(f"{what} must be one line of at most {limit} printable characters",
+                        code)
+    return value
+
+
+def break_glass_operation(live: PracticeState, policy: Policy | None, actor: Actor,
+                          client: str, reason: str, length: str | None, now: str) -> Operation:
+    """The one `break_glass` step the policy allows, or a UserError saying why not."""
+    if actor.email is None:
+        raise UserError("break-glass gives the acting member access: name yourself with "
+                        "--actor EMAIL (or SHSYNC_ACTOR)", "break-glass-needs-actor")
+    reason = _text(reason, "a reason", "break-glass-no-reason", 500)
+    rules = policy.break_glass if policy and policy.break_glass else BreakGlass()
+    longest = duration(rules.max)
+    try:
+        wanted = duration(length) if length else min(duration(DEFAULT_LENGTH), longest)
+    except ValueError as exc:
+        raise UserError(f"--for: {exc}", "invalid-duration") from None
+    if wanted > longest:
+        raise UserError(f"--for {length} is longer than the practice's policy allows "
+                        f"(break_glass max: {rules.max})", "break-glass-too-long")
+    me = live.members.get(actor.email)
+    if me is None or not me.active:
+        raise UserError(f"{actor.email} is not an active member of this practice, so cannot "
+                        "break glass", "break-glass-not-active")
+    if not allowed(me, rules.who):
+        raise UserError(f"{actor.email} may not break glass: the practice's policy allows "
+                        f"{', '.join(rules.who)}", "break-glass-not-allowed")
+    found = live.clients.get(client)
+    if found is None:
+        raise UserError(f"there is no client {client} in this practice", "unknown-client")
+    if sees_record(me, found):
+        raise UserError(f"{actor.email} already sees client {client}; break-glass is only for "
+                        "a client they cannot see", "break-glass-already-sees")
+    return op("break_glass", client, member=actor.email, until=later(now, wanted),
+              reason=reason)
+
+
+@dataclass(frozen=True)
+class Emergency:
+    """One emergency access, as its audit entry recorded it."""
+
+    seq: int
+    at: str
+    member: str
+    client: str
+    until: str
+    reason: str
+
+    def line(self) -> str:
+        return (f"#{self.seq} {self.at}: {self.member} on {self.client} until {self.until}, "
+                f"reason: {self.reason}")
+
+
+def emergencies(entries: Sequence[AuditEntry]) -> list[Emergency]:
+    found = []
+    for e in entries:
+        if e.kind == "break_glass":
+            for o in e.operations:
+                if o.get("action") == "break_glass":
+                    found.append(Emergency(e.seq, e.at, o["member"], o["target"], o["until"],
+                                           o["reason"]))
+    return found
+
+
+def reviewed(entries: Sequence[AuditEntry]) -> set[int]:
+    return {int(e.details["entry"]) for e in entries
+            if e.kind == "review" and e.details.get("entry") is not None}
+
+
+def unreviewed(entries: Sequence[AuditEntry]) -> list[Emergency]:
+    done = reviewed(entries)
+    return [x for x in emergencies(entries) if x.seq not in done]
+
+
+def review_details(entries: Sequence[AuditEntry], live: PracticeState, actor: Actor, seq: int,
+                   note: str) -> dict[str, Any]:
+    """What a review entry records, once the reviewer and the entry are checked."""
+    if actor.email is not None:
+        me = live.members.get(actor.email)
+        if me is None or not me.active or not me.admin:
+            raise Forbidden(f"{actor.email} is not an active administrator; only an "
+                            "administrator reviews emergency access")
+    note = _text(note, "a note", "review-no-note", NOTE_LIMIT)
+    found = next((x for x in emergencies(entries) if x.seq == seq), None)
+    if found is None:
+        raise UserError(f"audit entry #{seq} is not an emergency access (see `shsync history "
+                        "--break-glass`)", "not-break-glass")
+    if seq in reviewed(entries):
+        raise UserError(f"audit entry #{seq} has already been reviewed", "already-reviewed")
+    return {"entry": seq, "member": found.member, "client": found.client, "note": note}

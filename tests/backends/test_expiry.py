@@ -1,0 +1,158 @@
+"""Access that ends by itself, in every store: ends persist, expiries and emergencies apply,
+reviews are recorded, and the audit log still verifies and replays. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+
+import pytest
+import yaml
+
+from shsync.app import Shsync
+from shsync.backends.audit import replay, verify_chain
+from shsync.backends.sqlite import SqliteBackend
+from shsync.errors import Refused, UserError
+from shsync.reconcile import planner
+from shsync.reconcile.authorize import Actor
+from shsync.reconcile.operations import op
+from shsync.reconcile.plan import Plan
+from shsync.reconcile.state import End
+from tests.reconcile.builders import ADMIN, D, c, live, m, want
+
+NOW = "2026-11-26T12:00:00Z"
+END = "2026-11-30T00:00:00Z"
+OPERATOR = Actor.operator("tester")
+SAM = m("sam", "practitioner")
+KIM = m("kim", "practitioner")
+
+
+def state_with_ends():
+    kim = replace(KIM, full_clinical_access=True, clinical_until=END, clinical_reason="audit")
+    return live(ADMIN, SAM, kim, m("lee", "practitioner"), clients=[
+        replace(c("C1", "sam", "admin", "lee"), ends=(
+            End("admin" + D, END, "leave cover"), End("lee" + D, END, "crisis", True))),
+        c("C2", "sam", "admin")])
+
+
+def plan_at(desired, state, now):
+    result = planner.plan(desired, state, practice="default", now=now)
+    assert not result.errors, result.errors
+    return result
+
+
+def clock(times):
+    return lambda: times[0]
+
+
+def test_ends_are_kept_exactly(backend):
+    backend.seed(state_with_ends())
+    assert backend.read() == state_with_ends()
+
+
+def test_a_grant_with_an_end_is_applied_then_expires(backend):
+    backend.seed(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]))
+    desired = want(ADMIN, SAM, KIM, clients=[replace(c("C1", "sam", "kim"),
+                                                     ends=(End("kim" + D, END, "cover"),))])
+    backend.apply(plan_at(desired, backend.read(), NOW), actor=OPERATOR, now=NOW)
+    assert backend.read().clients["C1"].ends == (End("kim" + D, END, "cover"),)
+    assert plan_at(desired, backend.read(), "2026-11-29T23:59:59Z").operations == ()
+    expiry = plan_at(desired, backend.read(), END)
+    assert expiry.operations == (op("revoke_access", "C1", member="kim" + D, expired=END),)
+    backend.apply(expiry, actor=OPERATOR, now=END)
+    assert backend.read().clients["C1"] == c("C1", "sam")
+    entries = backend.history()
+    assert verify_chain(entries) is None and replay(entries, backend.read()) is None
+
+
+def test_full_clinical_access_with_an_end_is_applied_then_expires(backend):
+    backend.seed(live(ADMIN, SAM, KIM))
+    kim = replace(KIM, full_clinical_access=True, clinical_until=END, clinical_reason="audit")
+    backend.apply(plan_at(want(ADMIN, SAM, kim), backend.read(), NOW), actor=OPERATOR, now=NOW)
+    assert backend.read().members["kim" + D] == kim
+    backend.apply(plan_at(want(ADMIN, SAM, kim), backend.read(), END), actor=OPERATOR, now=END)
+    assert backend.read().members["kim" + D] == KIM
+
+
+def test_an_expiry_is_refused_before_its_end_and_changes_nothing(backend):
+    backend.seed(state_with_ends())
+    early = Plan(practice="default", fingerprint=planner.fingerprint(backend.read()),
+                 operations=(op("revoke_access", "C1", member="admin" + D, expired=END),),
+                 summary=plan_at(want(ADMIN, SAM, KIM), state_with_ends(), END).summary)
+    with pytest.raises(Refused, match="marked expired at 2026-11-30T00:00:00Z, which has not "
+                                      "passed"):
+        backend.apply(early, actor=OPERATOR, now="2026-11-29T23:59:59Z")
+    assert backend.read() == state_with_ends()
+    assert len(backend.history()) == 1
+
+
+@pytest.fixture
+def org(tmp_path):
+    path = tmp_path / "org.yaml"
+    admin = {"email": "admin" + D, "first_name": "A", "last_name": "X", "admin": True,
+             "roles": ["practitioner"]}
+    path.write_text(yaml.safe_dump({"version": 1, "policy": {"break_glass": {"max": "2h"}},
+                                    "members": [admin]}))
+    return path
+
+
+def test_break_glass_expire_and_review_keep_the_log_replayable(backend, org):
+    backend.seed(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]))
+    times = [NOW]
+    kim = Shsync(backend, Actor.member("kim" + D), clock(times))
+    entry = kim.apply(kim.plan_break_glass(org, "C1", "crisis, sam unreachable", "90m"))
+    assert entry.kind == "break_glass" and entry.actor == "kim" + D
+    until = "2026-11-26T13:30:00Z"
+    assert backend.read().clients["C1"].ends == (
+        End("kim" + D, until, "crisis, sam unreachable", True),)
+    operator = Shsync(backend, OPERATOR, clock(times))
+    assert operator.plan_expiry().operations == ()
+    times[0] = until
+    expired = operator.apply(operator.plan_expiry())
+    assert expired.kind == "expire"
+    assert backend.read().clients["C1"] == c("C1", "sam")
+    assert [e.seq for e in operator.emergencies()] == [entry.seq]
+    admin = Shsync(backend, Actor.member("admin" + D), clock(times))
+    review = admin.review(entry.seq, "justified: client called at 2 a.m.")
+    assert review.kind == "review" and review.details["entry"] == entry.seq
+    assert operator.emergencies() == []
+    assert [e.kind for e in backend.history()] == [
+        "seed", "break_glass", "expire", "review"]
+    assert operator.check_log().replayed
+
+
+def test_break_glass_refusals_change_nothing(backend, org):
+    backend.seed(live(ADMIN, SAM, KIM, replace(m("new", "practitioner"), status="invited"),
+                      clients=[c("C1", "sam"), c("C2", "kim")]))
+
+    def attempt(who, client="C1", reason="crisis", length=None):
+        app = Shsync(backend, Actor.member(who + D), lambda: NOW)
+        with pytest.raises(UserError) as info:
+            app.plan_break_glass(org, client, reason, length)
+        return info.value.code
+
+    assert attempt("new") == "break-glass-not-active"
+    assert attempt("nobody") == "break-glass-not-active"
+    assert attempt("kim", length="3h") == "break-glass-too-long"
+    assert attempt("kim", client="C2") == "break-glass-already-sees"
+    assert attempt("kim", reason="  ") == "break-glass-no-reason"
+    assert len(backend.history()) == 1
+
+
+def test_a_store_of_schema_version_2_is_upgraded_with_its_practice(tmp_path):
+    path = tmp_path / "practice.db"
+    store = SqliteBackend(str(path))
+    store.seed(live(ADMIN, SAM, KIM, clients=[c("C1", "sam", "admin")]))
+    store.close()
+    with sqlite3.connect(path) as conn:  # the store as shsync wrote it before ends existed
+        for table, column in (("client_access", "ends_at"), ("client_access", "end_reason"),
+                              ("client_access", "break_glass"), ("members", "clinical_ends_at"),
+                              ("members", "clinical_end_reason")):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        conn.execute("UPDATE shsync_meta SET value = '2' WHERE key = 'schema_version'")
+    store = SqliteBackend(str(path))
+    assert store.read() == live(ADMIN, SAM, KIM, clients=[c("C1", "sam", "admin")])
+    assert Shsync(store, OPERATOR).check_log().replayed  # fingerprints from before still hold
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM shsync_meta").fetchone() == ("3",)

@@ -1,0 +1,159 @@
+"""Time-bound access, emergency (break-glass) access and reviews, end to end through the CLI.
+
+The clock is fixed with SHSYNC_NOW (and `plan --at`); the audit log keeps the real time."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+D = "@p.example"
+NOW = "2026-11-26T12:00:00Z"
+ADMIN = {"email": f"dana{D}", "first_name": "Dana", "last_name": "O", "admin": True,
+         "owner": True, "roles": ["practitioner", "supervisor"], "npi": "1245319599"}
+SAM = {"email": f"sam{D}", "first_name": "Sam", "last_name": "L", "roles": ["practitioner"],
+       "npi": "1234567893"}
+KIM = {"email": f"kim{D}", "first_name": "Kim", "last_name": "M", "roles": ["practitioner"],
+       "billing_access": False}
+NEW = {**KIM, "email": f"new{D}", "first_name": "New"}
+CLIENTS = [{"id": "C-1001", "practitioner": f"sam{D}"},
+           {"id": "C-1002", "practitioner": f"kim{D}"}]
+ORG = {"version": 1, "timezone": "America/Chicago",
+       "policy": {"break_glass": {"who": ["practitioner"], "max": "4h"}},
+       "members": [ADMIN, SAM, KIM, NEW], "clients": CLIENTS}
+
+
+@pytest.fixture
+def practice(run, tmp_path):
+    (tmp_path / "snapshot.yaml").write_text(yaml.safe_dump(
+        {"version": 1, "members": [ADMIN, SAM, KIM, {**NEW, "status": "invited"}],
+         "clients": CLIENTS}))
+    (tmp_path / "org.yaml").write_text(yaml.safe_dump(ORG))
+    assert run("seed", "snapshot.yaml").returncode == 0
+
+    def shsync(*args, at=NOW, actor=None):
+        env = {"SHSYNC_NOW": at, "SHSYNC_ORG": "org.yaml"}
+        if actor:
+            env["SHSYNC_ACTOR"] = actor + D
+        return run(*args, env=env)
+
+    return shsync
+
+
+def test_break_glass_from_start_to_review(practice):
+    done = practice("break-glass", "--client", "C-1001", "--reason", "crisis, sam unreachable",
+                    "--for", "2h", actor="kim")
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    assert first.startswith(f"Emergency access: kim{D} on client C-1001 until "
+                            "2026-11-26T14:00:00Z, reason: crisis, sam unreachable. Audit "
+                            "entry #2, head sha256:")
+    assert second == (f"In Sessions Health now: Clients > C-1001 > Manage Access: tick kim{D}. "
+                      "Save. It is taken back after 2026-11-26T14:00:00Z by the first `shsync "
+                      "plan`/`apply` or `shsync expire`; an administrator then records a "
+                      "review: `shsync review 2 --note TEXT`.")
+    # Every later plan shows it as drift with its end, and a scheduled job sees exit 2.
+    plan = practice("plan", "org.yaml", "--detailed-exitcode")
+    assert plan.returncode == 2
+    assert (f"  ! [break-glass] break-glass: kim{D} on C-1001 until 2026-11-26T14:00:00Z, "
+            "reason: crisis, sam unreachable\n") in plan.stdout
+    assert "No changes. The live practice matches the org file." in plan.stdout
+    # The access report shows it, with its end.
+    shown = practice("access", "--client", "C-1001").stdout
+    assert (f"  kim{D}   record, notes, diagnoses, treatment plans  (break_glass, until "
+            "2026-11-26T14:00:00Z)\n") in shown
+    listed = practice("history", "--break-glass")
+    assert listed.stdout == (
+        "Emergency access awaiting an administrator's review (`shsync review ENTRY --note "
+        "TEXT`):\n"
+        f"  #2 {NOW}: kim{D} on C-1001 until 2026-11-26T14:00:00Z, reason: crisis, sam "
+        "unreachable\n")
+    # At its end, the first plan takes it back, marked expired.
+    later = practice("plan", "org.yaml", "--detailed-exitcode", at="2026-11-26T14:00:00Z")
+    assert later.returncode == 2
+    assert (f"  - client C-1001: revoke access of kim{D} [expired 2026-11-26T14:00:00Z]\n"
+            in later.stdout)
+    preview = practice("expire", "--dry-run", "--format", "runbook", at="2026-11-26T14:00:00Z")
+    assert (f"1. Clients > C-1001 > Manage Access: untick kim{D}. Save. Do it now: this access "
+            "ended at 2026-11-26T14:00:00Z.\n") in preview.stdout
+    assert "Audit entry" not in preview.stdout
+    expired = practice("expire", at="2026-11-26T14:00:00Z")
+    assert expired.returncode == 0, expired.stderr
+    assert "Expired 1 access(es). Audit entry #3, head sha256:" in expired.stdout
+    # Only an administrator reviews; then the emergency leaves the list.
+    refused = practice("review", "2", "--note", "fine", actor="sam")
+    assert refused.returncode == 1
+    assert refused.stderr == (f"error[forbidden]: sam{D} is not an active administrator; only "
+                              "an administrator reviews emergency access\n")
+    reviewed = practice("review", "2", "--note", "justified: client called at 2 a.m.",
+                        actor="dana")
+    assert reviewed.returncode == 0, reviewed.stderr
+    assert reviewed.stdout.startswith("Recorded the review of entry #2. Audit entry #4, head ")
+    assert practice("history", "--break-glass").stdout == (
+        "No emergency access awaits a review.\n")
+    again = practice("review", "2", "--note", "twice", actor="dana")
+    assert again.stderr == "error[already-reviewed]: audit entry #2 has already been reviewed\n"
+    entries = json.loads(practice("history", "--format", "json").stdout)["entries"]
+    assert [e["kind"] for e in entries] == ["seed", "break_glass", "expire", "review"]
+    assert entries[1]["actor"] == f"kim{D}" and entries[1]["at"] == NOW
+    assert entries[1]["written_at"] != NOW  # the real time it was written
+    assert entries[3]["details"]["note"] == "justified: client called at 2 a.m."
+    verified = practice("history", "--verify")
+    assert verified.returncode == 0 and "replaying them reproduces" in verified.stdout
+
+
+@pytest.mark.parametrize("actor, args, message", [
+    ("new", [], f"error[break-glass-not-active]: new{D} is not an active member of this "
+                "practice, so cannot break glass"),
+    ("kim", ["--for", "5h"], "error[break-glass-too-long]: --for 5h is longer than the "
+                             "practice's policy allows (break_glass max: 4h)"),
+    ("sam", [], f"error[break-glass-already-sees]: sam{D} already sees client C-1001; "
+                "break-glass is only for a client they cannot see"),
+    ("kim", ["--reason", " "], "error[break-glass-no-reason]: a reason is required: say why, "
+                               "for the audit log and the review"),
+    (None, [], "error[break-glass-needs-actor]: break-glass gives the acting member access: "
+               "name yourself with --actor EMAIL (or SHSYNC_ACTOR)"),
+    ("kim", ["--for", "soon"], "error[invalid-duration]: --for: 'soon' is not a duration like "
+                               "4h, 90m or 1h30m"),
+])
+def test_break_glass_refusals_say_why_and_change_nothing(practice, actor, args, message):
+    reason = [] if "--reason" in args else ["--reason", "crisis"]
+    result = practice("break-glass", "--client", "C-1001", *reason, *args, actor=actor)
+    assert (result.returncode, result.stderr, result.stdout) == (1, message + "\n", "")
+    assert len(json.loads(practice("history", "--format", "json").stdout)["entries"]) == 1
+
+
+def test_a_time_bound_grant_ends_by_itself(practice, tmp_path):
+    org = {**ORG, "clients": [{**CLIENTS[0], "access": [
+        {"member": f"kim{D}", "until": "2026-11-27", "reason": "leave cover"}]}, CLIENTS[1]]}
+    (tmp_path / "org.yaml").write_text(yaml.safe_dump(org))
+    applied = practice("apply", "org.yaml", "--auto-approve")
+    assert applied.returncode == 0, applied.stderr
+    assert (f"  + client C-1001: grant access to kim{D} until 2026-11-28T06:00:00Z (reason: "
+            "leave cover) [widens access]\n") in applied.stdout
+    # The end of the 27th in Chicago is 06:00 UTC on the 28th: preview it with --at.
+    before = practice("plan", "org.yaml", "--detailed-exitcode", at="2026-11-28T05:59:59Z")
+    assert before.returncode == 0, before.stdout
+    after = practice("plan", "org.yaml", "--detailed-exitcode", "--format", "runbook",
+                     at="2026-11-28T06:00:00Z")
+    assert after.returncode == 2
+    assert (f"1. Clients > C-1001 > Manage Access: untick kim{D}. Save. Do it now: this access "
+            "ended at 2026-11-28T06:00:00Z.\n") in after.stdout
+    assert ("org.yaml:" in after.stderr and "warning[expired-grant]: client C-1001's grant to "
+            f"kim{D} ended at 2026-11-28T06:00:00Z: it is revoked by the next plan, and this "
+            "entry can be removed") in after.stderr
+    strict = practice("validate", "org.yaml", "--strict", at="2026-11-28T06:00:00Z")
+    assert strict.returncode == 1 and "error[expired-grant]" in strict.stdout
+    data = json.loads(practice("plan", "org.yaml", "--format", "json",
+                               at="2026-11-28T06:00:00Z").stdout)
+    assert data["changes"] == [{"action": "revoke_access", "target": "C-1001",
+                                "member": f"kim{D}", "expired": "2026-11-28T06:00:00Z"}]
+    # A preview of the future is not applicable now: the store checks the end has passed.
+    practice("plan", "org.yaml", "--out", "friday.json", at="2026-11-28T06:00:00Z")
+    early = practice("apply", "friday.json")
+    assert early.returncode == 1 and "which has not passed" in early.stderr
+    assert practice("apply", "friday.json", at="2026-11-28T06:00:00Z").returncode == 0
+    exported = yaml.safe_load(practice("export").stdout)
+    assert exported["clients"][0] == {"id": "C-1001", "practitioner": f"sam{D}"}

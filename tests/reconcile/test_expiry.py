@@ -1,0 +1,221 @@
+"""Access that ends by itself, in the planner: a fixed clock, to the second."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from shsync.emergency import expired_operations
+from shsync.reconcile import planner
+from shsync.reconcile.authorize import Actor
+from shsync.reconcile.operations import from_dict, op
+from shsync.reconcile.plan import from_file
+from shsync.reconcile.simulate import simulate
+from shsync.reconcile.state import End
+from shsync.reconcile.verify import verify
+from shsync.render import plan as render
+from tests.reconcile.builders import ADMIN, D, c, live, m, want
+
+END = "2026-11-30T00:00:00Z"
+BEFORE, AT, AFTER = "2026-11-29T23:59:59Z", END, "2026-11-30T00:00:01Z"
+SAM = m("sam", "practitioner")
+KIM = m("kim", "practitioner")
+OPERATOR = Actor.operator("tester")
+
+
+def ending(client, who, until=END, reason="leave cover", break_glass=False):
+    return replace(client, ends=(End(who + D, until, reason, break_glass),))
+
+
+def plan_at(desired, state, now):
+    return planner.plan(desired, state, practice="p", now=now)
+
+
+def timed_grant():
+    """The file grants kim access to C1 until END; the live practice has the same."""
+    client = ending(c("C1", "sam", "kim"), "kim")
+    return want(ADMIN, SAM, KIM, clients=[client]), live(ADMIN, SAM, KIM, clients=[client])
+
+
+def test_a_new_grant_with_an_end_carries_it():
+    desired, _ = timed_grant()
+    plan = plan_at(desired, live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]), BEFORE)
+    assert plan.operations == (op("grant_access", "C1", member="kim" + D, until=END,
+                                  reason="leave cover"),)
+    assert render.describe(plan.operations[0]) == (
+        "+", f"grant access to kim{D} until {END} (reason: leave cover)")
+    final = simulate(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]), plan.operations, BEFORE)
+    assert final.clients["C1"].end_of("kim" + D) == End("kim" + D, END, "leave cover")
+
+
+@pytest.mark.parametrize("now, revoked", [(BEFORE, False), (AT, True), (AFTER, True)])
+def test_a_grant_is_revoked_at_its_end_to_the_second(now, revoked):
+    desired, state = timed_grant()
+    plan = plan_at(desired, state, now)
+    expected = (op("revoke_access", "C1", member="kim" + D, expired=END),) if revoked else ()
+    assert plan.operations == expected
+    assert plan.drift is revoked
+    assert not plan.errors
+
+
+def test_an_expired_step_is_marked_in_every_format():
+    desired, state = timed_grant()
+    plan = plan_at(desired, state, AFTER)
+    step = f"revoke access of kim{D} [expired {END}]"
+    assert plan.to_dict()["changes"] == [
+        {"action": "revoke_access", "target": "C1", "member": "kim" + D, "expired": END}]
+    assert f"  - client C1: {step}\n" in render.text(plan)
+    assert f"| `-` | client C1 | {step} |" in render.markdown(plan)
+    assert (f"1. Clients > C1 > Manage Access: untick kim{D}. Save. Do it now: this access ended "
+            f"at {END}.") in render.runbook(plan)
+    assert from_file(plan.to_file()) == plan  # a saved plan reads back, marker and all
+
+
+def test_applying_the_expiry_converges():
+    desired, state = timed_grant()
+    plan = plan_at(desired, state, AFTER)
+    after = simulate(state, plan.operations, AFTER)
+    assert after.clients["C1"].access == () and after.clients["C1"].ends == ()
+    assert plan_at(desired, after, AFTER).operations == ()
+
+
+def test_an_expired_mark_is_refused_before_its_time():
+    """A forged (or previewed, `plan --at`) expiry cannot be applied before the end."""
+    _, state = timed_grant()
+    forged = (op("revoke_access", "C1", member="kim" + D, expired=END),)
+    verdict = verify(forged, state, OPERATOR, BEFORE)
+    assert verdict.problems == (f"revoke_access C1: C1: marked expired at {END}, which has not "
+                                f"passed (now {BEFORE})",)
+    assert verify(forged, state, OPERATOR, AT).ok
+
+
+def test_changing_the_end_in_the_file_changes_it_live():
+    desired, state = timed_grant()
+    later = "2026-12-31T00:00:00Z"
+    longer = replace(desired, clients={"C1": ending(c("C1", "sam", "kim"), "kim", later)})
+    plan = plan_at(longer, state, BEFORE)
+    assert plan.operations == (op("set_access_end", "C1", member="kim" + D, until=later,
+                                  reason="leave cover", previous=END),)
+    assert plan.operations[0].escalation  # a longer end widens access
+    assert plan_at(longer, simulate(state, plan.operations, BEFORE), BEFORE).operations == ()
+    # The file drops the end: the grant stays, for good.
+    plain = replace(desired, clients={"C1": c("C1", "sam", "kim")})
+    assert plan_at(plain, state, BEFORE).operations == (
+        op("set_access_end", "C1", member="kim" + D, until=None, reason=None, previous=END),)
+
+
+def test_an_end_that_has_passed_in_the_file_revokes_a_live_grant_without_one():
+    desired, _ = timed_grant()
+    state = live(ADMIN, SAM, KIM, clients=[c("C1", "sam", "kim")])
+    assert plan_at(desired, state, AFTER).operations == (
+        op("revoke_access", "C1", member="kim" + D, expired=END),)
+
+
+def test_a_new_client_with_a_grant_that_has_ended_gets_no_grant():
+    desired, _ = timed_grant()
+    plan = plan_at(desired, live(ADMIN, SAM, KIM), AFTER)
+    assert [o.action for o in plan.operations] == ["create_client"]
+    assert plan.operations[0].get("access") == ()
+
+
+def test_grants_on_clients_the_file_does_not_list_expire_too():
+    _, state = timed_grant()
+    desired = want(ADMIN, SAM, KIM)
+    assert plan_at(desired, state, BEFORE).operations == ()
+    assert plan_at(desired, state, AFTER).operations == (
+        op("revoke_access", "C1", member="kim" + D, expired=END),)
+
+
+@pytest.mark.parametrize("now, revoked", [(BEFORE, False), (AT, True), (AFTER, True)])
+def test_full_clinical_access_ends_to_the_second(now, revoked):
+    kim = replace(KIM, full_clinical_access=True, clinical_until=END, clinical_reason="audit")
+    plan = plan_at(want(ADMIN, SAM, kim), live(ADMIN, SAM, kim), now)
+    expected = (op("set_full_clinical_access", "kim" + D, full_clinical_access=False,
+                   expired=END),) if revoked else ()
+    assert plan.operations == expected
+    if revoked:
+        assert render.describe(plan.operations[0]) == (
+            "~", f"remove full clinical access [expired {END}]")
+        assert plan_at(want(ADMIN, SAM, kim), simulate(live(ADMIN, SAM, kim), plan.operations,
+                                                       now), now).operations == ()
+
+
+def test_full_clinical_access_with_an_end_is_granted_with_it():
+    kim = replace(KIM, full_clinical_access=True, clinical_until=END, clinical_reason="audit")
+    plan = plan_at(want(ADMIN, SAM, kim), live(ADMIN, SAM, KIM), BEFORE)
+    assert plan.operations == (op("set_full_clinical_access", "kim" + D,
+                                  full_clinical_access=True, until=END, reason="audit"),)
+
+
+# --- break-glass ---------------------------------------------------------------------------------
+
+def emergency_state(until=END):
+    return live(ADMIN, SAM, KIM, clients=[ending(c("C1", "sam", "kim"), "kim", until,
+                                                 "crisis", break_glass=True)])
+
+
+@pytest.mark.parametrize("listed", [True, False])
+def test_break_glass_stays_until_its_end_and_every_plan_shows_it(listed):
+    desired = want(ADMIN, SAM, KIM, clients=[c("C1", "sam")] if listed else [])
+    plan = plan_at(desired, emergency_state(), BEFORE)
+    assert plan.operations == ()
+    assert [(w.code, w.message) for w in plan.warnings] == [
+        ("break-glass", f"break-glass: kim{D} on C1 until {END}, reason: crisis")]
+    assert plan.drift  # --detailed-exitcode: the practice does not match the file meanwhile
+    after = plan_at(desired, emergency_state(), AT)
+    assert after.operations == (op("revoke_access", "C1", member="kim" + D, expired=END),)
+    assert after.warnings == ()
+
+
+def test_break_glass_reads_as_emergency_access():
+    step = op("break_glass", "C1", member="kim" + D, until=END, reason="crisis")
+    assert render.describe(step) == (
+        "+", f"break-glass: emergency access for kim{D} until {END} (reason: crisis)")
+    assert step.escalation
+    final = simulate(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]), [step], BEFORE)
+    assert final.clients["C1"].ends == (End("kim" + D, END, "crisis", True),)
+
+
+@pytest.mark.parametrize("who, state, problem", [
+    ("kim", live(ADMIN, SAM, replace(KIM, status="invited"), clients=[c("C1", "sam")]),
+     f"kim{D} is not an active member of this practice, so cannot break glass"),
+    ("kim", live(ADMIN, SAM, KIM, clients=[c("C1", "sam", "kim")]),
+     f"kim{D} already sees client C1; break-glass is for a client they do not"),
+    ("sam", live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]),
+     f"sam{D} already sees client C1; break-glass is for a client they do not"),
+    ("kim", live(ADMIN, SAM, replace(KIM, full_clinical_access=True), clients=[c("C1", "sam")]),
+     f"kim{D} already sees client C1; break-glass is for a client they do not"),
+])
+def test_the_store_refuses_break_glass_that_does_not_fit(who, state, problem):
+    step = op("break_glass", "C1", member=who + D, until=END, reason="crisis")
+    assert verify([step], state, OPERATOR, BEFORE).problems == (f"break_glass C1: {problem}",)
+
+
+def test_break_glass_is_only_for_oneself():
+    state = live(ADMIN, SAM, KIM, clients=[c("C1", "sam")])
+    step = op("break_glass", "C1", member="kim" + D, until=END, reason="crisis")
+    assert verify([step], state, Actor.member("kim" + D), BEFORE).ok
+    assert verify([step], state, Actor.member("sam" + D), BEFORE).forbidden
+    assert verify([step], state, Actor.member("admin" + D), BEFORE).forbidden
+
+
+def test_break_glass_in_a_plan_file_keeps_its_fields():
+    step = op("break_glass", "C1", member="kim" + D, until=END, reason="crisis")
+    assert from_dict(step.to_dict()) == step
+
+
+# --- shsync expire -------------------------------------------------------------------------------
+
+def test_expire_needs_no_file_and_takes_back_everything_that_ended():
+    kim = replace(KIM, full_clinical_access=True, clinical_until=AFTER)
+    state = live(ADMIN, SAM, kim, clients=[
+        ending(c("C1", "sam", "kim"), "kim", END, "crisis", break_glass=True),
+        ending(c("C2", "sam", "admin"), "admin", "2027-01-01T00:00:00Z")])
+    assert expired_operations(state, BEFORE) == []
+    assert expired_operations(state, AT) == [
+        op("revoke_access", "C1", member="kim" + D, expired=END)]
+    assert expired_operations(state, AFTER) == [
+        op("set_full_clinical_access", "kim" + D, full_clinical_access=False, expired=AFTER),
+        op("revoke_access", "C1", member="kim" + D, expired=END)]  # in the plan's order
+    assert verify(expired_operations(state, AFTER), state, OPERATOR, AFTER).ok

@@ -1,0 +1,89 @@
+"""The break-glass policy, expiry and reviews as library calls (shsync/emergency.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from shsync import app
+from shsync.backends.audit import AuditEntry
+from shsync.emergency import allowed, break_glass_operation, review_details, unreviewed
+from shsync.errors import Forbidden, UserError
+from shsync.model import BreakGlass, Policy
+from shsync.reconcile import planner
+from shsync.reconcile.authorize import Actor
+from shsync.reconcile.state import End, desired_from_org
+from shsync.schema.load import load_org
+from tests.reconcile.builders import ADMIN, D, c, live, m
+
+NOW = "2026-11-26T12:00:00Z"
+KIM = m("kim", "practitioner")
+ROSA = m("rosa", "scheduler", "supervisor")
+STATE = live(ADMIN, m("sam", "practitioner"), KIM, ROSA, clients=[c("C1", "sam")])
+
+
+def attempt(who, policy=None, length=None):
+    return break_glass_operation(STATE, policy, Actor.member(who + D), "C1", "crisis", length,
+                                 NOW)
+
+
+def test_without_for_it_lasts_4h_or_the_policys_max_if_shorter():
+    assert attempt("kim").get("until") == "2026-11-26T16:00:00Z"
+    short = Policy(break_glass=BreakGlass(max="90m"))
+    assert attempt("kim", short).get("until") == "2026-11-26T13:30:00Z"
+    assert attempt("kim", short, "1h30m").get("until") == "2026-11-26T13:30:00Z"
+
+
+def test_the_policy_says_who_may():
+    with pytest.raises(UserError) as refused:
+        attempt("rosa")  # default: practitioners
+    assert refused.value.code == "break-glass-not-allowed"
+    assert str(refused.value) == (f"rosa{D} may not break glass: the practice's policy allows "
+                                  "practitioner")
+    assert attempt("rosa", Policy(break_glass=BreakGlass(who=["supervisor"]))).get("member") == (
+        "rosa" + D)
+    assert allowed(ADMIN, ["admin"]) and allowed(KIM, ["KIM" + D]) and not allowed(KIM, ["admin"])
+
+
+def entry(seq, kind, operations=(), details=None):
+    return AuditEntry(seq, NOW, "x", "", "", {}, list(operations), "", "", kind=kind,
+                      details=details or {})
+
+
+EMERGENCY = entry(2, "break_glass", [{"action": "break_glass", "target": "C1",
+                                      "member": "kim" + D, "until": "2026-11-26T16:00:00Z",
+                                      "reason": "crisis"}])
+
+
+def test_reviews_are_for_administrators_and_the_operator():
+    log = [entry(1, "seed"), EMERGENCY]
+    assert review_details(log, STATE, Actor.operator("ops"), 2, "ok")["entry"] == 2
+    assert review_details(log, STATE, Actor.member("admin" + D), 2, " ok ")["note"] == "ok"
+    with pytest.raises(Forbidden):
+        review_details(log, STATE, Actor.member("kim" + D), 2, "ok")
+    with pytest.raises(UserError, match="not an emergency access"):
+        review_details(log, STATE, Actor.operator("ops"), 1, "ok")
+    with pytest.raises(UserError, match="a note is required"):
+        review_details(log, STATE, Actor.operator("ops"), 2, "  ")
+    reviewed = [*log, entry(3, "review", details={"entry": 2, "note": "ok"})]
+    assert [e.seq for e in unreviewed(log)] == [2] and unreviewed(reviewed) == []
+    with pytest.raises(UserError, match="already been reviewed"):
+        review_details(reviewed, STATE, Actor.operator("ops"), 2, "again")
+
+
+def test_an_export_with_ends_plans_to_no_changes(tmp_path):
+    kim = replace(KIM, full_clinical_access=True, clinical_until="2027-01-01T06:00:00Z",
+                  clinical_reason="audit")
+    state = live(ADMIN, m("sam", "practitioner"), kim, m("lee", "practitioner"), clients=[
+        replace(c("C1", "sam", "admin", "lee"), ends=(
+            End("admin" + D, "2027-02-01T06:00:00Z", "leave cover"),
+            End("lee" + D, "2026-11-26T14:00:00Z", "crisis", True)))])
+    (tmp_path / "org.yaml").write_text(app.export(state))
+    loaded = load_org(tmp_path / "org.yaml", NOW)
+    assert loaded.ok, loaded.diagnostics
+    desired = desired_from_org(loaded.model)
+    assert "lee" + D not in desired.clients["C1"].access  # emergency access is not exported
+    result = planner.plan(desired, state, practice="p", now=NOW)
+    assert result.operations == ()
+    assert [w.code for w in result.warnings] == ["break-glass"]
