@@ -18,7 +18,7 @@ from typing import Any
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import ValidationError, best_match
 
 from shsync.diagnostics import Finding, KeyOf, Path, error
 from shsync.schema import published
@@ -130,6 +130,14 @@ def _findings(err: ValidationError, data: dict[str, Any]) -> list[Finding]:
             k for k in err.validator_value if k not in err.instance]
         return [error("missing-key", f"{_what(path, data)} is missing {k!r}", path)
                 for k in missing]
+    if kind in ("anyOf", "oneOf") and err.context:
+        # A field with two forms (`full_clinical_access: true` or `{until, reason}`): explain
+        # the form the value was written in, not "not valid under any of the given schemas".
+        wrong_form = [e for e in err.context if not e.relative_path and e.validator == "type"]
+        right_form = [e for e in err.context if e not in wrong_form]
+        chosen = best_match(right_form) if right_form else wrong_form[0]
+        if chosen is not None:
+            return _findings(chosen, data)
     field = _field(path)
     subject = f"{field} of {_what(path, data)}" if path[:1] != (field,) else field
     if kind == "type":
