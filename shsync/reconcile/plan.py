@@ -206,7 +206,8 @@ def from_file(text: str) -> Plan:
         )
     except InvalidPlan:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError,
+            OverflowError) as exc:
         raise InvalidPlan(f"the plan is malformed: {exc}"[:500]) from None
     if plan.to_dict() != data:
         raise InvalidPlan("the plan holds fields this shsync does not write")

@@ -33,6 +33,8 @@ def test_validate_json_keeps_every_warning(run, tmp_path):
 
 def test_the_plan_lists_a_repeated_warning_once(run, tmp_path):
     many_without_npi(tmp_path)
+    # plan reads an existing store only: create it by applying the org once
+    assert run("apply", "org.yaml", "--auto-approve", "--assume-accepted").returncode == 0
     result = run("plan", "org.yaml")
     assert result.returncode == 0, result.stderr
     warnings = result.stdout.split("\nWarnings:\n")[1].split("\n\n")[0]
