@@ -94,7 +94,7 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _invalid_input() -> type[Exception]:
+def _invalid_input() -> type[app.InvalidInput]:
     # imported when a command fails: `validate` never loads the application
     from shsync.app import InvalidInput
 
