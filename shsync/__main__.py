@@ -1,3 +1,3 @@
-from shsync.cli import main
+from shsync.entry import main
 
 main()

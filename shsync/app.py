@@ -23,6 +23,7 @@ from shsync.backends.audit import AuditEntry, head, replay, verify_chain
 from shsync.backends.base import Backend, Progress
 from shsync.diagnostics import Diagnostic, Severity
 from shsync.errors import AuditBroken, InvalidPlan, UserError
+from shsync.gcpause import paused
 from shsync.reconcile import access, planner
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.observe import observe
@@ -167,10 +168,11 @@ class Shsync:
     # --- planning -----------------------------------------------------------------------------
     def plan(self, path: Path, options: planner.Options = planner.DEFAULTS) -> Planned:
         at = self.clock()
-        desired, diagnostics = _org(path, at)
-        result = planner.plan(desired, self.backend.read(), practice=self.backend.practice,
-                              now=at, options=options, actor=self.who,
-                              warnings=_messages(diagnostics))
+        with paused():  # large acyclic structures: see shsync/gcpause.py
+            desired, diagnostics = _org(path, at)
+            result = planner.plan(desired, self.backend.read(), practice=self.backend.practice,
+                                  now=at, options=options, actor=self.who,
+                                  warnings=_messages(diagnostics))
         return Planned(result, diagnostics)
 
     def plan_acceptance(self, emails: Iterable[str]) -> Plan:

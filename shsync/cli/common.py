@@ -1,4 +1,8 @@
-"""Shared pieces of the command line: options, error handling, styling, exit codes."""
+"""Shared pieces of the command line: options, error handling, styling, exit codes.
+
+Only light modules are imported at the top: `validate` and `schema` use this module too, and must
+start without the application, the planner or a store (tests/cli/test_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -7,19 +11,19 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from shsync import app
-from shsync.backends import DEFAULT_URL, open_backend
 from shsync.cli import colour
-from shsync.backends.base import Backend
 from shsync.diagnostics import Diagnostic, Severity
 from shsync.errors import ShsyncError
-from shsync.render import plan as render
 from shsync.render.escape import visible
 from shsync.render.notices import collapse
+
+if TYPE_CHECKING:
+    from shsync import app
+    from shsync.backends.base import Backend
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -75,7 +79,7 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
         as_json = kwargs.get("fmt") == "json"
         try:
             return command(*args, **kwargs)
-        except app.InvalidInput as exc:
+        except _invalid_input() as exc:
             if as_json:
                 echo_diagnostics(exc.diagnostics, "json")
             else:
@@ -90,7 +94,16 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _invalid_input() -> type[app.InvalidInput]:
+    # imported when a command fails: `validate` never loads the application
+    from shsync.app import InvalidInput
+
+    return InvalidInput
+
+
 def backend_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    from shsync.backends import DEFAULT_URL
+
     return click.option(
         "--backend", "backend_url", envvar="SHSYNC_BACKEND", default=DEFAULT_URL,
         show_default=True, metavar="URL",
@@ -122,12 +135,16 @@ def application(stack: ExitStack, url: str, actor: str | None,
 
     Only commands that write a practice (seed, apply) pass `create`; every other command
     refuses a missing store or practice (`no-practice`) and creates nothing."""
+    from shsync import app
+
     who = app.actor(actor)
     return app.Shsync(open_store(stack, url, lock_timeout, create=create), who, app.now)
 
 
 def open_store(stack: ExitStack, url: str, lock_timeout: float = 60.0, *,
                create: bool = False) -> Backend:
+    from shsync.backends import open_backend
+
     backend = open_backend(url, lock_timeout, create=create)
     stack.callback(backend.close)
     return backend
@@ -137,6 +154,8 @@ style = colour.style
 
 
 def render_plan(plan: Any, fmt: str) -> str:
+    from shsync.render import plan as render
+
     if fmt == "json":
         return render.as_json(plan)
     if fmt == "markdown":

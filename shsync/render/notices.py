@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from shsync.diagnostics import Diagnostic, Severity
-from shsync.reconcile.plan import Message
+if TYPE_CHECKING:  # `validate` prints diagnostics without importing the planner
+    from shsync.reconcile.plan import Message
 
 LIMIT = 5  # a code repeated more than this many times collapses
 SHOWN = 3  # names shown in the collapsed line
 
-T = TypeVar("T", Diagnostic, Message)
+T = TypeVar("T", Diagnostic, "Message")
 
 
 def _names(messages: Sequence[str]) -> list[str]:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from shsync.diagnostics import Diagnostic, Finding, KeyOf, Location, Path, Severity, sort_key
 from shsync.model import Org, Snapshot
+from shsync.gcpause import paused
 from shsync.schema import rules, structure
 from shsync.schema.yamlload import Document, LoadError, load_file
 
@@ -221,6 +222,13 @@ def _all_items(data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
 def _load(root: FsPath, kind: str, model: type[M],
           check: Callable[[M, frozenset[str]], list[Finding]],
           lenient: frozenset[str] = frozenset()) -> Loaded[M]:
+    with paused():  # millions of small acyclic values: the cyclic GC would only rescan them
+        return _load_paused(root, kind, model, check, lenient)
+
+
+def _load_paused(root: FsPath, kind: str, model: type[M],
+                 check: Callable[[M, frozenset[str]], list[Finding]],
+                 lenient: frozenset[str]) -> Loaded[M]:
     if not root.exists():
         return Loaded(None, (Diagnostic(Severity.ERROR, "unreadable",
                                         f"{_display(root)}: no such file or directory"),), ())

@@ -12,20 +12,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
-from shsync.model import Org, Snapshot
-
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-KINDS: dict[str, tuple[type[BaseModel], str]] = {
-    "org": (Org, "org.schema.json"),
-    "snapshot": (Snapshot, "snapshot.schema.json"),
+# kind -> (model name in shsync.model, file). Reading a schema file needs no pydantic: only
+# `generate` imports the models, so `validate` and `schema` start without them.
+KINDS: dict[str, tuple[str, str]] = {
+    "org": ("Org", "org.schema.json"),
+    "snapshot": ("Snapshot", "snapshot.schema.json"),
 }
 
 
 def generate(kind: str) -> dict[str, Any]:
-    model, filename = KINDS[kind]
-    schema = model.model_json_schema(by_alias=True)
+    from shsync import model as models
+
+    name, filename = KINDS[kind]
+    schema = getattr(models, name).model_json_schema(by_alias=True)
     return {
         "$schema": DRAFT,
         "$id": f"https://shsync.example/schema/v1/{filename}",

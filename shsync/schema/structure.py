@@ -14,14 +14,16 @@ from __future__ import annotations
 import difflib
 import re
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
 
 from shsync.diagnostics import Finding, KeyOf, Path, error
 from shsync.schema import published
+
+if TYPE_CHECKING:  # python-jsonschema only explains files jsonschema-rs refused: imported then
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _PATTERN_CODES = {
     "email": "invalid-email", "supervised_by": "invalid-email", "practitioner": "invalid-email",
@@ -47,6 +49,8 @@ _TYPE_NAMES = {"string": "a string", "boolean": "true or false", "integer": "a w
 
 @cache
 def _validator(kind: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(published.load(kind))
 
 
@@ -135,6 +139,8 @@ def _findings(err: ValidationError, data: dict[str, Any]) -> list[Finding]:
         # the form the value was written in, not "not valid under any of the given schemas".
         wrong_form = [e for e in err.context if not e.relative_path and e.validator == "type"]
         right_form = [e for e in err.context if e not in wrong_form]
+        from jsonschema.exceptions import best_match
+
         chosen = best_match(right_form) if right_form else wrong_form[0]
         if chosen is not None:
             return _findings(chosen, data)

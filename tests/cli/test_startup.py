@@ -1,0 +1,94 @@
+"""Start-up: each command imports only what it uses.
+
+`shsync --version` is answered before click is imported (shsync/entry.py), `--help` needs click
+and nothing heavy; `validate` of a valid file needs the
+YAML loader, the compiled schema, the models and the rules, but neither python-jsonschema (it
+only explains invalid files) nor a database driver nor the plan renderers. Timings are measured by the benchmark (bench/run.py), never asserted here;
+what is asserted is which modules a fresh process has loaded when the command ends.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = str(ROOT / "examples" / "org.yaml")
+
+PROBE = ("import atexit, sys\n"
+         "atexit.register(lambda: print('MODULES', *sorted(sys.modules), file=sys.stderr))\n"
+         "from shsync.entry import main\n"
+         "main(sys.argv[1:])\n")
+
+HEAVY = ("pydantic", "jsonschema", "psycopg", "sqlite3", "shsync.model", "shsync.app",
+         "shsync.reconcile", "shsync.backends", "shsync.render")
+
+
+def imported(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> set[str]:
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True,
+                            text=True, timeout=120, env=env, cwd=cwd)
+    assert result.returncode in (0, 2), result.stderr
+    line = next(x for x in result.stderr.splitlines() if x.startswith("MODULES "))
+    return set(line.split()[1:])
+
+
+def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    """Which of `names` (packages or modules) were imported."""
+    return sorted(n for n in names if any(m == n or m.startswith(n + ".") for m in modules))
+
+
+LIGHT_ONLY = (*HEAVY, "yaml", "jsonschema_rs", "shsync.schema", "shsync.cli.common",
+              "shsync.cli.plan", "shsync.cli.validate")
+
+
+def test_version_imports_nothing_but_the_version():
+    modules = imported("--version")
+    assert loaded(modules, ("click", "shsync.cli", *LIGHT_ONLY)) == []
+
+
+def test_the_early_version_line_is_exactly_what_click_prints():
+    from click.testing import CliRunner
+
+    from shsync.cli import cli
+    from shsync.entry import VERSION_LINE
+
+    assert CliRunner().invoke(cli, ["--version"]).output == VERSION_LINE
+    result = subprocess.run([sys.executable, "-m", "shsync", "--version"], capture_output=True,
+                            text=True, timeout=60, cwd=ROOT)
+    assert (result.returncode, result.stdout, result.stderr) == (0, VERSION_LINE, "")
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"]])
+def test_help_imports_only_click(args):
+    modules = imported(*args)
+    assert "click" in modules
+    assert loaded(modules, LIGHT_ONLY) == []
+
+
+def test_validate_of_a_valid_file_needs_no_jsonschema_driver_or_renderer():
+    modules = imported("validate", EXAMPLE)
+    assert {"yaml", "jsonschema_rs", "shsync.schema.rules"} <= modules
+    assert loaded(modules, ("jsonschema", "psycopg", "sqlite3", "shsync.render.plan")) == []
+
+
+def test_validate_of_an_invalid_file_loads_the_explaining_validator(tmp_path):
+    bad = tmp_path / "org.yaml"
+    bad.write_text("version: 1\nmembers:\n  - email: dana@x.example\n    first_nme: Dana\n")
+    result = subprocess.run([sys.executable, "-c", PROBE, "validate", str(bad)],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 1
+    assert "error[unknown-key]" in result.stdout
+    assert "jsonschema" in result.stderr.split()
+
+
+def test_plan_on_sqlite_imports_neither_postgres_nor_jsonschema(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "SHSYNC_BACKEND": f"sqlite:///{tmp_path / 'p.db'}",
+           "SHSYNC_NOW": "2026-11-26T12:00:00Z"}
+    seeded = subprocess.run([sys.executable, "-m", "shsync", "seed",
+                             str(ROOT / "examples" / "practice-snapshot.yaml")],
+                            capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    assert seeded.returncode == 0, seeded.stderr
+    modules = imported("plan", EXAMPLE, env=env, cwd=tmp_path)
+    assert "shsync.reconcile.planner" in modules and "sqlite3" in modules
+    assert loaded(modules, ("jsonschema", "psycopg")) == []
