@@ -112,6 +112,9 @@ def test_batches_from_the_cli(practice, tmp_path):
                      "batch 2 of 3: 40 of 60 invited, N/s",
                      "batch 3 of 3: 60 of 60 invited, and every other change, N/s"]
     assert "\nApplied in 3 transaction(s); audit entries #1, #2, #3, head sha256:" in result.stdout
+    # the steps themselves are not listed (`shsync plan` shows them): a few lines in all
+    assert len(result.stdout.splitlines()) < 10, result.stdout
+    assert "Plan: 60 to invite" in result.stdout
 
 
 def test_a_terminal_gets_a_progress_bar_instead_of_lines(practice, tmp_path):

@@ -142,7 +142,12 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
                 click.echo(envelope(False, [m.to_dict() for m in result.errors],
                                     [m.to_dict() for m in result.warnings]), nl=False)
                 sys.exit(EXIT_ERROR)
-            click.echo(render.text(result, style), nl=False, err=fmt == "json")
+            if batch_size and not result.errors:
+                # A batched apply is a bulk onboarding: thousands of steps a person will not
+                # read line by line here (`shsync plan` shows them all); say what will happen.
+                click.echo(render.brief(result), nl=False, err=fmt == "json")
+            else:
+                click.echo(render.text(result, style), nl=False, err=fmt == "json")
             if result.errors:
                 sys.exit(EXIT_ERROR)
             if result.has_changes and not auto_approve:

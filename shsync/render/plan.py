@@ -119,6 +119,18 @@ def _text(plan: Plan, style: Style) -> str:
     return "\n".join(lines) + "\n"
 
 
+def brief(plan: Plan) -> str:
+    """The header, the warnings (collapsed) and the summary, without the steps: what a batched
+    apply prints before it starts."""
+    lines = [_header(plan), ""]
+    if plan.warnings:
+        lines += ["Warnings:"] + [f"  ! [{w.code}] {w.message}"
+                                  for w in collapse_messages(plan.warnings)] + [""]
+    lines.append(plan.summary.line() + _deferred_line(plan))
+    lines.append("(every step: `shsync plan` with the same file)")
+    return "\n".join(visible(line) for line in lines) + "\n"
+
+
 def _deferred_line(plan: Plan) -> str:
     if not plan.deferred:
         return ""
