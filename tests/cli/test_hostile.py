@@ -233,6 +233,14 @@ def test_plan_out_on_a_full_disk_keeps_the_old_plan(ws, monkeypatch):
                line=lit("error[output-failed]: cannot write plan.json: no space left on device"))
 
 
+def test_onboard_out_under_a_regular_file(ws):
+    Path("roster.csv").write_text("email,first_name,last_name,roles,admin\n"
+                                  "ann@x.example,Ann,A,biller,yes\n")
+    Path("afile").write_text("x")
+    ws.refused("onboard", "roster.csv", "-o", "afile/org",
+               line=lit("error[output-failed]: cannot write afile/org: not a directory"))
+
+
 def test_export_to_dev_full(ws):
     ws.refused("export", "-o", "/dev/full",
                line=lit("error[output-failed]: cannot write /dev/full: no space left on device"))
@@ -339,3 +347,11 @@ def test_plan_out_replaces_a_plan_whole_with_ordinary_permissions(ws):
     assert Path("plan.json").read_text().startswith("{")
     assert Path("plan.json").stat().st_mode & 0o777 == 0o640
     assert sorted(os.listdir()) == ["plan.json", "practice.db"]
+
+
+def test_a_device_named_as_the_output_is_written_directly(run):
+    assert run("seed", SNAPSHOT).returncode == 0
+    exported = run("export", "-o", "/dev/stdout")
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout == run("export").stdout
+    assert exported.stdout.startswith("# Exported by shsync")
