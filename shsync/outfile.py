@@ -27,6 +27,7 @@ class OutputFailed(UserError):
 
     def __init__(self, path: Path, reason: str):
         super().__init__(f"cannot write {path}: {reason}")
+        self.reason = reason
 
 
 class OutputExists(UserError):
@@ -70,6 +71,17 @@ def write_text(path: Path, text: str, *, overwrite: bool = True, parents: bool =
     data = text.encode("utf-8")
     if parents:
         make_directory(path.parent)
+    # A link to a regular file stays a link: its target is what gets replaced.
+    real = Path(os.path.realpath(path)) if os.path.islink(path) and path.is_file() else path
+    try:
+        _write_file(real, data, overwrite)
+    except OutputFailed as exc:
+        if real != path:  # name the output as the user did, not the link's target
+            raise OutputFailed(path, exc.reason) from None
+        raise
+
+
+def _write_file(path: Path, data: bytes, overwrite: bool) -> None:
     info = _existing(path)
     if info is not None and stat.S_ISDIR(info.st_mode):
         raise OutputFailed(path, "it is a directory")

@@ -310,14 +310,14 @@ def _load(root: FsPath, kind: str, model: type[M],
     if not root.exists():
         return Loaded(None, (Diagnostic(Severity.ERROR, "unreadable",
                                         f"{_display(root)}: no such file or directory"),), ())
-    found = scan(root)
-    files = found.files
+    listing = scan(root)
+    files = listing.files
     if not files:
-        return Loaded(None, (*found.diagnostics, Diagnostic(
+        return Loaded(None, (*listing.diagnostics, Diagnostic(
             Severity.ERROR, "empty-directory", f"{_display(root)} holds no .yaml or .yml files")),
                       ())
     names = tuple(_display(f) for f in files)
-    diagnostics: list[Diagnostic] = list(found.diagnostics)
+    diagnostics: list[Diagnostic] = list(listing.diagnostics)
     documents: list[Document] = []
     broken: set[tuple[int, str, int]] = set()
     dropped: dict[tuple[int, str, int], frozenset[str]] = {}
