@@ -241,6 +241,17 @@ def test_onboard_out_under_a_regular_file(ws):
                line=lit("error[output-failed]: cannot write afile/org: not a directory"))
 
 
+def test_graph_out_to_dev_full(ws):
+    ws.refused("graph", ORG, "-o", "/dev/full",
+               line=lit("error[output-failed]: cannot write /dev/full: no space left on device"))
+
+
+def test_report_out_into_a_missing_directory(ws):
+    ws.refused("report", "-o", "review/report.html",
+               line=lit("error[output-failed]: cannot write review/report.html: the directory "
+                        "review does not exist"))
+
+
 def test_export_to_dev_full(ws):
     ws.refused("export", "-o", "/dev/full",
                line=lit("error[output-failed]: cannot write /dev/full: no space left on device"))
