@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from shsync import fileio, outfile
 from shsync.backends.audit import AuditEntry, head, replay, verify_chain
 from shsync.backends.base import Backend, Progress
 from shsync.diagnostics import Diagnostic, Severity
@@ -44,7 +45,7 @@ from shsync.schema.load import load_org, load_snapshot
 from shsync.schema.yamlload import scalar_kind
 
 __all__ = ["Batch", "InvalidInput", "Planned", "PlanRefused", "Shsync", "UserError", "actor",
-           "now", "read_plan_file"]
+           "now", "read_plan_file", "saved_plan"]
 
 
 class InvalidInput(UserError):
@@ -74,10 +75,14 @@ def now() -> str:
 def parse_time(text: str, what: str) -> str:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-        return iso(moment)
-    except (ValueError, OverflowError):
+    except ValueError:
         raise UserError(f"{what}={text[:60]!r} is not an ISO time like 2026-11-26T12:00:00Z",
                         "invalid-time") from None
+    try:
+        return iso(moment)
+    except (ValueError, OverflowError):
+        raise UserError(f"{what}={text[:60]!r} is out of range: in UTC it falls outside the "
+                        "years 1 to 9999", "invalid-time") from None
 
 
 def actor(email: str | None) -> Actor:
@@ -335,29 +340,35 @@ def _wave(desired: Desired, live: PracticeState, joining: set[str]) -> Desired:
 
 
 def read_plan_file(path: Path) -> Plan:
+    """A saved plan, read once through `shsync.fileio`."""
+    return _plan_from(fileio.read_bytes(path), path)
+
+
+def saved_plan(path: Path) -> Plan | None:
+    """The saved plan at `path`, or None when it is an org file or directory instead.
+
+    A saved plan is a .json file, or JSON naming its kind. The file is read once: what decides
+    is what gets parsed. A FIFO or a device is refused (`not-a-file`), never waited on."""
+    if path.is_dir() or not path.exists():
+        return None
+    raw = fileio.read_bytes(path)
+    start = raw[:4096]
+    if path.suffix.lower() != ".json" and not (start.lstrip().startswith(b"{")
+                                               and b'"kind": "shsync-plan"' in start):
+        return None
+    return _plan_from(raw, path)
+
+
+def _plan_from(raw: bytes, path: Path) -> Plan:
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read the plan: {getattr(exc, 'strerror', None) or exc}",
-                        "unreadable", str(path)) from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError("cannot read the plan: it is not UTF-8 text", "encoding",
+                        str(path)) from None
     try:
         return from_file(text)
     except InvalidPlan as exc:
         raise InvalidPlan(f"refusing this plan: {exc}", exc.code, str(path)) from None
-
-
-def is_plan_file(path: Path) -> bool:
-    """A saved plan is a .json file, or JSON naming its kind; anything else is an org path."""
-    if not path.is_file():
-        return False
-    if path.suffix.lower() == ".json":
-        return True
-    try:
-        with path.open("rb") as fh:
-            head_bytes = fh.read(4096)
-    except OSError:
-        return False
-    return head_bytes.lstrip().startswith(b"{") and b'"kind": "shsync-plan"' in head_bytes
 
 
 def desired_state(path: Path) -> PracticeState:
@@ -394,24 +405,27 @@ def export(state: PracticeState) -> str:
     return HEADER + dump_yaml(doc)
 
 
-def export_split(state: PracticeState, directory: Path) -> list[Path]:
+def export_split(state: PracticeState, directory: Path, *, replace: bool = False) -> list[Path]:
+    """Write `export_files` as a complete new directory (see `shsync.outfile.write_tree`)."""
+    files = export_files(state)
+    outfile.write_tree(directory, files, replace=replace)
+    return [directory / name for name in files]
+
+
+def export_files(state: PracticeState) -> dict[str, str]:
     """The live practice as a directory a team can own in parts (CODEOWNERS-friendly):
     `org.yaml` (settings), `members/<role>.yaml` by each member's main role, `clients.yaml`."""
     groups: dict[str, list[MemberState]] = {}
     for m in state.members.values():
         role = next((r for r in SPLIT_ORDER if m.has(r)), "admins")
         groups.setdefault(role + "s" if role != "admins" else role, []).append(m)
-    files: dict[Path, dict[str, Any]] = {
-        directory / "org.yaml": {"version": 1, **({"practice": state.name} if state.name else {}),
-                                 "prune": True}}
+    docs: dict[str, dict[str, Any]] = {
+        "org.yaml": {"version": 1, **({"practice": state.name} if state.name else {}),
+                     "prune": True}}
     for name, members in sorted(groups.items()):
-        files[directory / "members" / f"{name}.yaml"] = {
-            "version": 1, "members": _export_members(members)}
-    files[directory / "clients.yaml"] = {"version": 1, "clients": _export_clients(state)}
-    for path, doc in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(HEADER + dump_yaml(doc), "utf-8")
-    return list(files)
+        docs[f"members/{name}.yaml"] = {"version": 1, "members": _export_members(members)}
+    docs["clients.yaml"] = {"version": 1, "clients": _export_clients(state)}
+    return {name: HEADER + dump_yaml(doc) for name, doc in docs.items()}
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]

@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from shsync import outfile
 from shsync.diagnostics import Diagnostic, Location, Severity, sort_key
 from shsync.model import Member
 from shsync.schema import structure
@@ -163,9 +164,8 @@ def _sort_rows(roster: Roster, by_email: Mapping[str, Member], update: bool,
 
 
 def _dump(path: Path, doc: dict[str, Any], header: str = "") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100),
-                    "utf-8")
+    outfile.write_text(path, header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True,
+                                                     width=100), parents=True)
 
 
 def _write(out: Path, roster: Roster, rows: list[int], by_email: Mapping[str, Member],

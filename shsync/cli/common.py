@@ -11,10 +11,12 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from shsync import outfile
 from shsync.cli import colour
 from shsync.diagnostics import Diagnostic, Severity
 from shsync.errors import ShsyncError
@@ -163,6 +165,22 @@ def render_plan(plan: Any, fmt: str) -> str:
     if fmt == "runbook":
         return render.runbook(plan)
     return render.text(plan, style)
+
+
+def out_option(help: str, *more: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`-o/--out FILE`, the same two spellings on every command that writes a file (`more`:
+    older spellings a command keeps)."""
+    return click.option("-o", "--out", *more, "out", type=click.Path(path_type=Path), help=help)
+
+
+def write_output(out: Path, text: str, *, force: bool = True) -> bool:
+    """Write a command's output to OUT atomically (`-` is standard output); `force=False`
+    refuses to replace an existing file. True when a file was written."""
+    if str(out) == "-":
+        click.echo(text, nl=False)
+        return False
+    outfile.write_text(out, text, overwrite=force)
+    return True
 
 
 def echo_warnings(diagnostics: Sequence[Diagnostic]) -> None:

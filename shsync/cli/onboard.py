@@ -25,7 +25,7 @@ def _mapping(pairs: Sequence[str]) -> dict[str, str]:
 
 
 @click.command()
-@click.argument("roster", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("roster", type=click.Path(path_type=Path))
 @click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False), default="org",
               show_default=True, help="The org directory to merge into (created if missing).")
 @click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",

@@ -13,8 +13,8 @@ from click.shell_completion import get_completion_class
 
 from shsync import app
 from shsync.backends.base import Backend, redact
-from shsync.cli.common import backend_option, handled, open_store
-from shsync.errors import NoPractice, UserError
+from shsync.cli.common import backend_option, handled, open_store, write_output
+from shsync.errors import NoPractice
 from shsync.reconcile.state import PracticeState, iso
 
 
@@ -31,15 +31,10 @@ def existing_store(url: str, hint: str = "") -> Iterator[Backend]:
 
 
 def _write(text: str, out: Path | None) -> None:
-    if out is None or str(out) == "-":
+    if out is None:
         click.echo(text, nl=False)
-        return
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, "utf-8")
-    except OSError as exc:
-        raise UserError(f"{out}: cannot write: {exc.strerror or exc}", "unwritable") from None
-    click.echo(f"Wrote {out}.", err=True)
+    elif write_output(out, text):  # atomic, or error[output-failed]
+        click.echo(f"Wrote {out}.", err=True)
 
 
 out_option = click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False),

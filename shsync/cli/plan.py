@@ -19,9 +19,11 @@ from shsync.cli.common import (
     envelope,
     echo_warnings,
     handled,
+    out_option,
     plan_options,
     render_plan,
     style,
+    write_output,
 )
 from shsync.errors import ShsyncError
 from shsync.reconcile.plan import Plan
@@ -32,8 +34,8 @@ from shsync.render import plan as render
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @backend_option
-@click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False),
-              help="Save the plan, to apply exactly it later with `shsync apply PLANFILE`.")
+@out_option("Save the plan, to apply exactly it later with `shsync apply PLANFILE` "
+            "(written whole or not at all; `-` for standard output).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "runbook"]),
               default="text", show_default=True,
               help="text: for a terminal; json: every step, the access delta, errors and "
@@ -80,13 +82,8 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
 
 
 def _save(result: Plan, out: Path) -> None:
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(result.to_file(), "utf-8")
-    except OSError as exc:
-        raise app.UserError(f"{out}: cannot write the plan: {exc.strerror or exc}",
-                            "unwritable") from None
-    click.echo(f"Saved the plan to {out}; apply it with `shsync apply {out}`.", err=True)
+    if write_output(out, result.to_file()):
+        click.echo(f"Saved the plan to {out}; apply it with `shsync apply {out}`.", err=True)
 
 
 @click.command("apply")
@@ -129,11 +126,12 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
         if expect_head is not None:
             shsync.check_log(expect_head)
         options = Options(max_removals, allow_mass_removal, assume_accepted)
-        if app.is_plan_file(target):
+        saved = app.saved_plan(target)
+        if saved is not None:
             if batch_size:
                 raise app.UserError("--batch-size applies an org file, not a saved plan",
                                     "usage")
-            result = app.read_plan_file(target)
+            result = saved
         else:
             planned = shsync.plan(target, options)
             echo_warnings(planned.diagnostics)

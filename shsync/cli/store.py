@@ -15,6 +15,8 @@ from shsync.cli.common import (
     envelope,
     handled,
     open_store,
+    out_option,
+    write_output,
 )
 from shsync.render.escape import visible
 
@@ -47,37 +49,39 @@ def seed(snapshot: Path, backend_url: str, actor: str | None) -> None:
 
 @click.command()
 @backend_option
-@click.option("-o", "--out", "--output", "output", type=click.Path(path_type=Path),
-              help="Write to this file (or directory, with --split-by) instead of standard "
-                   "output.")
+@out_option("Write to this file (or directory, with --split-by) instead of standard output; "
+            "written whole or not at all.", "--output")
 @click.option("--split-by", type=click.Choice(["none", "role"]), default="none",
               show_default=True,
               help="role: a directory of files a team can own in parts: org.yaml, "
                    "members/<role>.yaml, clients.yaml.")
+@click.option("--force", is_flag=True,
+              help="Replace an existing file; with --split-by, replace an existing directory "
+                   "whole (only one that holds nothing but YAML files).")
 @handled
-def export(backend_url: str, output: Path | None, split_by: str) -> None:
+def export(backend_url: str, out: Path | None, split_by: str, force: bool) -> None:
     """Write the live practice as an org file (it validates and plans to no changes).
 
     \b
     Examples:
       shsync export                                    # the org file, on stdout
-      shsync export -o org.yaml
+      shsync export -o org.yaml                        # refuses to overwrite ...
+      shsync export -o org.yaml --force                # ... unless --force
       shsync export -o org/ --split-by role
     """
+    if split_by == "role" and (out is None or str(out) == "-"):
+        raise app.UserError("--split-by role writes a directory: give it with -o DIR", "usage")
     with ExitStack() as stack:
         state = open_store(stack, backend_url).read()
     if split_by == "role":
-        if output is None:
-            raise app.UserError("--split-by role writes a directory: give it with -o DIR")
-        written = app.export_split(state, output)
-        click.echo(f"Wrote {len(written)} files under {output}.", err=True)
+        assert out is not None
+        written = app.export_split(state, out, replace=force)
+        click.echo(f"Wrote {len(written)} files under {out}.", err=True)
         return
     text = app.export(state)
-    if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, "utf-8")
-        click.echo(f"Wrote {output}.", err=True)
-    else:
+    if out is not None and write_output(out, text, force=force):
+        click.echo(f"Wrote {out}.", err=True)
+    elif out is None:
         click.echo(text, nl=False)
 
 

@@ -11,6 +11,7 @@ import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path as FsPath
 from typing import Any, Generic, TypeVar
 
@@ -50,16 +51,76 @@ def _display(path: FsPath) -> str:
     return str(path) if rel.startswith("..") else rel
 
 
+@dataclass(frozen=True)
+class Scan:
+    """The files of an org, and what was noticed finding them (skipped files, bad links)."""
+
+    files: tuple[FsPath, ...]
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
 def org_files(root: FsPath) -> list[FsPath]:
-    """The YAML files of an org: the file itself, or a directory's, sorted, hidden ones skipped."""
+    """The YAML files of an org: the file itself, or a directory's (see `scan`)."""
+    return list(scan(root).files)
+
+
+def scan(root: FsPath) -> Scan:
+    """The YAML files of an org: the file itself, or every `*.yaml`/`*.yml` file (any case) below
+    a directory, sorted by path. Hidden files and directories and other files are skipped with a
+    `skipped-file` warning; symbolic links are followed only when they stay inside the directory
+    (else `symlink-outside`); a file or directory reached twice is read once."""
     if not root.is_dir():
-        return [root]
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        found.extend(FsPath(dirpath, f) for f in filenames
-                     if f.endswith(YAML_SUFFIXES) and not f.startswith("."))
-    return sorted(found)
+        return Scan((root,))
+    walker = _Walker(FsPath(os.path.realpath(root)))
+    walker.walk(root)
+    return Scan(tuple(sorted(walker.files.values())), tuple(walker.diagnostics))
+
+
+class _Walker:
+    def __init__(self, real_root: FsPath):
+        self.real_root = real_root
+        self.files: dict[str, FsPath] = {}  # real path -> the first path that reached it
+        self.dirs: dict[str, FsPath] = {str(real_root): real_root}
+        self.diagnostics: list[Diagnostic] = []
+
+    def skipped(self, path: FsPath, why: str) -> None:
+        self.diagnostics.append(Diagnostic(Severity.WARNING, "skipped-file",
+                                           f"{_display(path)}: skipped, {why}"))
+
+    def walk(self, directory: FsPath) -> None:
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            self.diagnostics.append(Diagnostic(Severity.ERROR, "unreadable",
+                                               f"{_display(directory)}: cannot list: "
+                                               f"{(exc.strerror or str(exc)).lower()}"))
+            return
+        for entry in entries:
+            self.visit(entry, directory / entry.name)
+
+    def visit(self, entry: os.DirEntry[str], path: FsPath) -> None:
+        if entry.name.startswith("."):
+            self.skipped(path, "hidden" + (" directory" if entry.is_dir() else " file"))
+            return
+        real = os.path.realpath(path)
+        if entry.is_symlink() and os.path.commonpath([real, self.real_root]) != str(
+                self.real_root):
+            self.diagnostics.append(Diagnostic(
+                Severity.ERROR, "symlink-outside",
+                f"{_display(path)}: a symbolic link to {real}, outside the org directory; "
+                "shsync follows links only within it (copy the file in instead)"))
+        elif entry.is_dir():
+            if real in self.dirs:
+                self.skipped(path, f"the same directory as {_display(self.dirs[real])}")
+                return
+            self.dirs[real] = path
+            self.walk(path)
+        elif not entry.name.lower().endswith(YAML_SUFFIXES):
+            self.skipped(path, "not a .yaml or .yml file")
+        elif real in self.files:
+            self.skipped(path, f"the same file as {_display(self.files[real])}")
+        else:
+            self.files[real] = path
 
 
 class _Merged:
@@ -219,6 +280,31 @@ def _all_items(data: dict[str, Any]) -> Iterator[tuple[str, Any]]:
             yield from ((key, item) for item in data[key])
 
 
+def _times(value: Any, path: Path = ()) -> Iterator[tuple[Path, datetime]]:
+    """Every timestamp in a model, with its path (by the keys the file uses)."""
+    if isinstance(value, datetime):
+        yield path, value
+    elif isinstance(value, BaseModel):
+        for name, info in type(value).model_fields.items():
+            yield from _times(getattr(value, name), (*path, info.alias or name))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _times(item, (*path, i))
+
+
+def _out_of_range(value: BaseModel) -> list[Finding]:
+    """Timestamps that exist in their own offset but not in UTC (9999-12-31T23:00:00-05:00)."""
+    findings = []
+    for path, moment in _times(value):
+        try:
+            moment.astimezone(UTC)
+        except (OverflowError, ValueError):
+            findings.append(Finding(Severity.ERROR, "time-out-of-range",
+                                    f"{moment.isoformat()} is out of range: in UTC it falls "
+                                    "outside the years 1 to 9999", (path,)))
+    return findings
+
+
 def _load(root: FsPath, kind: str, model: type[M],
           check: Callable[[M, frozenset[str]], list[Finding]],
           lenient: frozenset[str] = frozenset()) -> Loaded[M]:
@@ -232,12 +318,14 @@ def _load_paused(root: FsPath, kind: str, model: type[M],
     if not root.exists():
         return Loaded(None, (Diagnostic(Severity.ERROR, "unreadable",
                                         f"{_display(root)}: no such file or directory"),), ())
-    files = org_files(root)
+    listing = scan(root)
+    files = listing.files
     if not files:
-        return Loaded(None, (Diagnostic(Severity.ERROR, "empty-directory",
-                                        f"{_display(root)} holds no .yaml or .yml files"),), ())
+        return Loaded(None, (*listing.diagnostics, Diagnostic(
+            Severity.ERROR, "empty-directory", f"{_display(root)} holds no .yaml or .yml files")),
+                      ())
     names = tuple(_display(f) for f in files)
-    diagnostics: list[Diagnostic] = []
+    diagnostics: list[Diagnostic] = list(listing.diagnostics)
     documents: list[Document] = []
     broken: set[tuple[int, str, int]] = set()
     dropped: dict[tuple[int, str, int], frozenset[str]] = {}
@@ -269,8 +357,8 @@ def _load_paused(root: FsPath, kind: str, model: type[M],
         except ValidationError as exc:
             diagnostics.extend(_model_errors(exc, names[0]))
     if value is not None:
-        findings = merged.conflicts() + _heard(check(value, frozenset(unchecked)), merged,
-                                               dropped)
+        findings = merged.conflicts() + _out_of_range(value) + _heard(
+            check(value, frozenset(unchecked)), merged, dropped)
         diagnostics.extend(merged.place([replace(f, severity=Severity.WARNING)
                                          if f.code in lenient else f for f in findings]))
     ordered = tuple(sorted(diagnostics, key=sort_key))

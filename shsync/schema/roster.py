@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from shsync import fileio
 from shsync.diagnostics import Diagnostic, Finding, Location, Severity
 from shsync.model import ROLES, Member, Org
 from shsync.schema import rules, structure
@@ -29,7 +30,6 @@ FIELDS = ("email", "first_name", "last_name", "roles", "admin", "npi", "taxonomy
 _BOOLEAN_FIELDS = ("admin", "billing_access")
 _TRUE = {"true", "yes", "y", "1", "x"}
 _FALSE = {"false", "no", "n", "0", ""}
-MAX_ROSTER_BYTES = 64 * 1024 * 1024
 
 
 def _key(header: str) -> str:
@@ -53,14 +53,9 @@ def _at(name: str, row: int) -> Location:
 def read_roster(path: Path, mapping: Mapping[str, str], name: str | None = None) -> Roster:
     shown = name or str(path)
     try:
-        if path.stat().st_size > MAX_ROSTER_BYTES:
-            return Roster(shown, (), (), (Diagnostic(Severity.ERROR, "file-too-large",
-                                                     "the roster is larger than 64 MiB",
-                                                     _at(shown, 1)),))
-        text = path.read_bytes().decode("utf-8-sig")
-    except OSError as exc:
-        return Roster(shown, (), (), (Diagnostic(Severity.ERROR, "unreadable",
-                                                 f"{shown}: cannot read: {exc.strerror}"),))
+        text = fileio.read_bytes(path, shown).decode("utf-8-sig")
+    except fileio.FileProblem as exc:
+        return Roster(shown, (), (), (exc.diagnostic(),))
     except UnicodeDecodeError:
         return Roster(shown, (), (), (Diagnostic(Severity.ERROR, "encoding",
                                                  "the roster is not UTF-8 text", _at(shown, 1)),))

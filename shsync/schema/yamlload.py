@@ -25,9 +25,9 @@ from typing import Any
 
 import yaml
 
+from shsync import fileio
 from shsync.diagnostics import Diagnostic, KeyOf, Location, Path, Severity
 
-MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 32
 MAX_ALIAS_VALUES = 100_000
 
@@ -74,7 +74,10 @@ def scalar_kind(text: str) -> str:
     The exporter quotes anything that would not read back as the same string."""
     if not text:
         return "null"
-    value = _resolve_plain(text)
+    try:
+        value = _resolve_plain(text)
+    except ValueError:
+        return "int"  # more digits than Python converts: a number all the same
     return "null" if value is None else type(value).__name__ if not isinstance(value, str) \
         else "str"
 
@@ -133,7 +136,13 @@ class _Builder:
     def scalar(self, event: Any) -> None:
         tag = event.tag
         if tag is None and event.implicit[0]:
-            value = _resolve_plain(event.value)
+            try:
+                value = _resolve_plain(event.value)
+            except ValueError:  # Python refuses int() of more than 4,300 digits
+                self.fail("yaml-number-too-large",
+                          f"a number of {len(event.value):,} digits is too large to read; "
+                          "quote it if it is text", event.start_mark)
+                value = event.value
         elif tag is None or tag in _STR_TAGS:
             value = event.value
         else:
@@ -354,17 +363,10 @@ def load_text(text: str, name: str) -> Document:
 
 
 def load_file(path: FsPath, name: str | None = None) -> Document:
-    """Read and load one file; `name` is how diagnostics refer to it."""
+    """Read (see `shsync.fileio`) and load one file; `name` is how diagnostics refer to it."""
     shown = name or str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise LoadError([Diagnostic(
-                Severity.ERROR, "file-too-large",
-                f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
-                Location(shown, 1, 1))])
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise LoadError([Diagnostic(Severity.ERROR, "unreadable",
-                                    f"cannot read the file: {exc.strerror}")]) from None
+        raw = fileio.read_bytes(path, shown)
+    except fileio.FileProblem as exc:
+        raise LoadError([exc.diagnostic()]) from None
     return load_text(_decode(raw, shown), shown)

@@ -1,5 +1,7 @@
 """An org split over a directory of files is one org."""
 
+import os
+
 import yaml
 
 from tests.helpers import base_org, codes, email, member, write_yaml
@@ -60,11 +62,77 @@ def test_every_file_needs_the_version(tmp_path):
     assert codes(load_org(root)) == ["missing-key"]
 
 
-def test_hidden_and_non_yaml_files_are_ignored(tmp_path):
+def rendered(loaded):
+    return [d.render() for d in loaded.diagnostics]
+
+
+def test_hidden_and_non_yaml_files_are_skipped_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     root = split(tmp_path)
     (root / "README.md").write_text("# not yaml")
     write_yaml(root / ".hidden.yaml", "not: [valid")
-    assert load_org(root).ok
+    write_yaml(root / ".git" / "config.yaml", "not: [valid")
+    loaded = load_org(root)
+    assert loaded.ok
+    assert rendered(loaded) == [
+        "warning[skipped-file]: org/.git: skipped, hidden directory",
+        "warning[skipped-file]: org/.hidden.yaml: skipped, hidden file",
+        "warning[skipped-file]: org/README.md: skipped, not a .yaml or .yml file"]
+
+
+def test_upper_case_suffixes_are_read(tmp_path):
+    root = split(tmp_path)
+    write_yaml(root / "members" / "new.YAML", {"version": 1, "members": [member("ann", "biller")]})
+    write_yaml(root / "members" / "more.Yml", {"version": 1, "members": [member("bo", "biller")]})
+    loaded = load_org(root)
+    assert loaded.ok and loaded.diagnostics == ()
+    assert {email("ann"), email("bo")} <= {m.email for m in loaded.model.members}
+
+
+def test_a_symlinked_subdirectory_inside_the_org_is_followed(tmp_path):
+    root = split(tmp_path)
+    (root / "members").rename(root / "real-members")
+    (root / "members").symlink_to("real-members")
+    loaded = load_org(root)
+    assert loaded.ok
+    assert [m.email for m in loaded.model.members] == [email("dana"), email("sam"), email("rosa")]
+    assert codes(loaded) == ["skipped-file"]  # the same directory, reached twice, read once
+
+
+def test_a_file_reached_twice_is_read_once_and_reported_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = split(tmp_path)
+    (root / "alias.yaml").symlink_to(root / "clients.yaml")
+    (root / "loop").symlink_to(".")
+    loaded = load_org(root)
+    assert loaded.ok
+    assert rendered(loaded) == [
+        "warning[skipped-file]: org/clients.yaml: skipped, the same file as org/alias.yaml",
+        "warning[skipped-file]: org/loop: skipped, the same directory as org"]
+
+
+def test_a_symlink_leading_outside_the_org_is_refused(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = split(tmp_path)
+    write_yaml(tmp_path / "elsewhere" / "more.yaml",
+               {"version": 1, "members": [member("eve", "practitioner", admin=True)]})
+    (root / "more").symlink_to(tmp_path / "elsewhere")
+    (root / "passwd.yaml").symlink_to("/etc/passwd")
+    loaded = load_org(root)
+    assert not loaded.ok
+    assert rendered(loaded) == [
+        f"error[symlink-outside]: org/more: a symbolic link to {tmp_path}/elsewhere, outside "
+        "the org directory; shsync follows links only within it (copy the file in instead)",
+        "error[symlink-outside]: org/passwd.yaml: a symbolic link to /etc/passwd, outside the "
+        "org directory; shsync follows links only within it (copy the file in instead)"]
+
+
+def test_a_fifo_inside_an_org_directory_is_refused_without_waiting(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    root = split(tmp_path)
+    os.mkfifo(root / "pipe.yaml")
+    assert rendered(load_org(root)) == [
+        "error[not-a-file]: org/pipe.yaml: a FIFO (named pipe), not a regular file"]
 
 
 def test_an_empty_directory_is_an_error(tmp_path):

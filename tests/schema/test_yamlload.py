@@ -5,7 +5,8 @@ import time
 import pytest
 
 from shsync.diagnostics import KeyOf, Location
-from shsync.schema.yamlload import MAX_FILE_BYTES, LoadError, load_file, load_text
+from shsync.fileio import DEFAULT_LIMIT
+from shsync.schema.yamlload import LoadError, load_file, load_text
 
 
 def problems(text: str) -> list[str]:
@@ -134,7 +135,7 @@ def test_nul_byte_is_refused(tmp_path):
 def test_file_over_the_size_limit_is_refused_without_reading(tmp_path):
     path = tmp_path / "big.yaml"
     with path.open("wb") as fh:
-        fh.truncate(MAX_FILE_BYTES + 1)
+        fh.truncate(DEFAULT_LIMIT + 1)
     with pytest.raises(LoadError) as info:
         load_file(path, "big.yaml")
     assert info.value.diagnostics[0].code == "file-too-large"

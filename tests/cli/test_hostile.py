@@ -1,0 +1,368 @@
+"""Hostile files, paths and outputs: each invocation exits 1 with one exact `error[CODE]` line,
+no traceback, and changes nothing (neither the store nor any file)."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from shsync import outfile
+from shsync.backends.sqlite import SqliteBackend
+from shsync.cli import cli
+from tests.cli.conftest import ROOT
+
+ORG = str(ROOT / "examples" / "org.yaml")
+SNAPSHOT = str(ROOT / "examples" / "practice-snapshot.yaml")
+NOW = "2026-11-26T12:00:00Z"
+
+
+def tree(root: Path) -> dict[str, bytes | str]:
+    """Every entry under root (the store aside): files by content, others by kind."""
+    found: dict[str, bytes | str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath, name)
+            rel = str(path.relative_to(root))
+            if rel.startswith("practice.db"):
+                continue
+            found[rel] = (path.read_bytes() if path.is_file() and not path.is_symlink()
+                          else "link" if path.is_symlink() else "dir" if path.is_dir() else "other")
+    return found
+
+
+class Workspace:
+    def __init__(self, root: Path):
+        self.root = root
+        self.db = root / "practice.db"
+
+    def invoke(self, *args: str, env: dict[str, str | None] | None = None):
+        full = {"SHSYNC_BACKEND": f"sqlite:///{self.db}", "SHSYNC_NOW": NOW,
+                "SHSYNC_ACTOR": None, "SHSYNC_MAX_FILE_BYTES": None, **(env or {})}
+        return CliRunner().invoke(cli, list(args), env=full)
+
+    def store(self):
+        backend = SqliteBackend(str(self.db))
+        try:
+            return backend.read(), [e.entry_hash for e in backend.history()]
+        finally:
+            backend.close()
+
+    def refused(self, *args: str, line: str, env: dict[str, str | None] | None = None):
+        """Run a hostile invocation; check exit 1, the exact line, no traceback, no change."""
+        store, files = self.store(), tree(self.root)
+        result = self.invoke(*args, env=env)
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        assert "Traceback" not in result.output
+        lines = result.output.splitlines()
+        assert any(re.fullmatch(line, shown) for shown in lines), result.output
+        assert self.store() == store
+        assert tree(self.root) == files
+        return result
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    workspace = Workspace(tmp_path)
+    seeded = workspace.invoke("seed", SNAPSHOT)
+    assert seeded.exit_code == 0, seeded.output
+    return workspace
+
+
+def lit(text: str) -> str:
+    return re.escape(text)
+
+
+# --- reading: devices, FIFOs, directories, sizes ----------------------------------------------
+
+def test_validate_dev_zero(ws):
+    ws.refused("validate", "/dev/zero",
+               line=lit("error[not-a-file]: /dev/zero: a character device, not a regular file"))
+
+
+def test_validate_a_fifo_does_not_hang(ws):
+    os.mkfifo("org.yaml")
+    ws.refused("validate", "org.yaml",
+               line=lit("error[not-a-file]: org.yaml: a FIFO (named pipe), not a regular file"))
+
+
+def test_plan_a_fifo(ws):
+    os.mkfifo("org.yaml")
+    ws.refused("plan", "org.yaml",
+               line=lit("error[not-a-file]: org.yaml: a FIFO (named pipe), not a regular file"))
+
+
+def test_apply_a_fifo(ws):
+    os.mkfifo("plan.json")
+    ws.refused("apply", "plan.json",
+               line=lit("plan.json: error[not-a-file]: a FIFO (named pipe), not a regular file"))
+
+
+def test_apply_dev_zero(ws):
+    ws.refused("apply", "/dev/zero",
+               line=lit("/dev/zero: error[not-a-file]: a character device, not a regular file"))
+
+
+def test_a_fifo_inside_an_org_directory(ws):
+    Path("org").mkdir()
+    Path("org/org.yaml").write_text(Path(ORG).read_text())
+    os.mkfifo("org/later.yaml")
+    ws.refused("plan", "org",
+               line=lit("error[not-a-file]: org/later.yaml: a FIFO (named pipe), not a regular "
+                        "file"))
+
+
+def test_a_symlink_out_of_an_org_directory(ws):
+    Path("org").mkdir()
+    Path("org/org.yaml").write_text(Path(ORG).read_text())
+    Path("org/more.yaml").symlink_to("/etc/hostname")
+    ws.refused("plan", "org",
+               line=lit("error[symlink-outside]: org/more.yaml: a symbolic link to "
+                        "/etc/hostname, outside the org directory; shsync follows links only "
+                        "within it (copy the file in instead)"))
+
+
+def test_seed_dev_zero(ws):
+    ws.refused("seed", "/dev/zero",
+               line=lit("error[not-a-file]: /dev/zero: a character device, not a regular file"))
+
+
+def test_refresh_from_a_fifo(ws):
+    os.mkfifo("observed.yaml")
+    ws.refused("refresh", "observed.yaml", "--auto-approve",
+               line=lit("error[not-a-file]: observed.yaml: a FIFO (named pipe), not a regular "
+                        "file"))
+
+
+def test_access_from_a_fifo(ws):
+    os.mkfifo("org.yaml")
+    ws.refused("access", "--file", "org.yaml", "--client", "C-1001",
+               line=lit("error[not-a-file]: org.yaml: a FIFO (named pipe), not a regular file"))
+
+
+def test_onboard_a_fifo(ws):
+    os.mkfifo("roster.csv")
+    ws.refused("onboard", "roster.csv", "-o", "org",
+               line=lit("error[not-a-file]: roster.csv: a FIFO (named pipe), not a regular "
+                        "file"))
+
+
+def test_onboard_a_directory(ws):
+    Path("roster.csv").mkdir()
+    ws.refused("onboard", "roster.csv", "-o", "org",
+               line=lit("error[not-a-file]: roster.csv: a directory, not a regular file"))
+
+
+def test_an_org_file_over_the_size_bound(ws):
+    Path("org.yaml").write_text(Path(ORG).read_text())
+    size = Path("org.yaml").stat().st_size
+    ws.refused("plan", "org.yaml", env={"SHSYNC_MAX_FILE_BYTES": "1000"},
+               line=lit(f"error[file-too-large]: org.yaml: the file is {size:,} bytes; the "
+                        "limit is 1,000 (set SHSYNC_MAX_FILE_BYTES to raise it)"))
+
+
+def test_a_saved_plan_over_the_size_bound(ws):
+    assert ws.invoke("plan", ORG, "-o", "plan.json").exit_code == 0
+    size = Path("plan.json").stat().st_size
+    ws.refused("apply", "plan.json", env={"SHSYNC_MAX_FILE_BYTES": "100"},
+               line=lit(f"plan.json: error[file-too-large]: the file is {size:,} bytes; the "
+                        "limit is 100 (set SHSYNC_MAX_FILE_BYTES to raise it)"))
+
+
+def test_a_malformed_size_bound_names_the_variable(ws):
+    ws.refused("validate", ORG, env={"SHSYNC_MAX_FILE_BYTES": "lots"},
+               line=lit("error[invalid-setting]: SHSYNC_MAX_FILE_BYTES='lots' is not a number "
+                        "of bytes like 268435456"))
+
+
+# --- outputs ------------------------------------------------------------------------------
+
+def test_plan_out_to_dev_full(ws):
+    ws.refused("plan", ORG, "--out", "/dev/full",
+               line=lit("error[output-failed]: cannot write /dev/full: no space left on device"))
+
+
+def test_plan_out_under_a_regular_file(ws):
+    Path("afile").write_text("x")
+    ws.refused("plan", ORG, "-o", "afile/plan.json",
+               line=lit("error[output-failed]: cannot write afile/plan.json: not a directory"))
+
+
+def test_plan_out_under_proc(ws):
+    ws.refused("plan", ORG, "-o", "/proc/plan.json",
+               line=r"error\[output-failed\]: cannot write /proc/plan\.json: "
+                    r"(no such file or directory|permission denied)")
+
+
+def test_plan_out_into_a_missing_directory(ws):
+    ws.refused("plan", ORG, "-o", "plans/plan.json",
+               line=lit("error[output-failed]: cannot write plans/plan.json: the directory "
+                        "plans does not exist"))
+
+
+def test_plan_out_onto_a_directory(ws):
+    Path("plans").mkdir()
+    ws.refused("plan", ORG, "-o", "plans",
+               line=lit("error[output-failed]: cannot write plans: it is a directory"))
+
+
+def enospc_after(monkeypatch, calls: int) -> None:
+    """The disk fills up on write number `calls` + 1."""
+    real = outfile._write_all
+    count = {"n": 0}
+
+    def write_all(fd: int, data: bytes) -> None:
+        count["n"] += 1
+        if count["n"] > calls:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd, data)
+
+    monkeypatch.setattr(outfile, "_write_all", write_all)
+
+
+def test_plan_out_on_a_full_disk_keeps_the_old_plan(ws, monkeypatch):
+    Path("plan.json").write_text("the plan reviewed yesterday")
+    enospc_after(monkeypatch, 0)
+    ws.refused("plan", ORG, "-o", "plan.json",
+               line=lit("error[output-failed]: cannot write plan.json: no space left on device"))
+
+
+def test_onboard_out_under_a_regular_file(ws):
+    Path("roster.csv").write_text("email,first_name,last_name,roles,admin\n"
+                                  "ann@x.example,Ann,A,biller,yes\n")
+    Path("afile").write_text("x")
+    ws.refused("onboard", "roster.csv", "-o", "afile/org",
+               line=lit("error[output-failed]: cannot write afile/org: not a directory"))
+
+
+def test_graph_out_to_dev_full(ws):
+    ws.refused("graph", ORG, "-o", "/dev/full",
+               line=lit("error[output-failed]: cannot write /dev/full: no space left on device"))
+
+
+def test_report_out_into_a_missing_directory(ws):
+    ws.refused("report", "-o", "review/report.html",
+               line=lit("error[output-failed]: cannot write review/report.html: the directory "
+                        "review does not exist"))
+
+
+def test_export_to_dev_full(ws):
+    ws.refused("export", "-o", "/dev/full",
+               line=lit("error[output-failed]: cannot write /dev/full: no space left on device"))
+
+
+def test_export_does_not_overwrite_without_force(ws):
+    Path("org.yaml").write_text("# hand-written, with comments and handoffs\n")
+    ws.refused("export", "--out", "org.yaml",
+               line=lit("error[output-exists]: org.yaml exists; pass --force to replace it"))
+
+
+def test_export_split_into_an_existing_directory_without_force(ws):
+    Path("org/members").mkdir(parents=True)
+    Path("org/members/gone.yaml").write_text("version: 1\n")
+    ws.refused("export", "-o", "org", "--split-by", "role",
+               line=lit("error[output-exists]: org exists and is not empty; pass --force to "
+                        "replace it whole"))
+
+
+def test_export_split_force_never_replaces_a_directory_with_other_files(ws):
+    Path("org").mkdir()
+    Path("org/README.md").write_text("ours")
+    ws.refused("export", "-o", "org", "--split-by", "role", "--force",
+               line=lit("error[output-exists]: org holds org/README.md, which is not an org "
+                        "file; refusing to replace the directory"))
+
+
+def test_export_split_on_a_full_disk_keeps_the_old_directory(ws, monkeypatch):
+    Path("org/members").mkdir(parents=True)
+    Path("org/members/gone.yaml").write_text("version: 1\n")
+    enospc_after(monkeypatch, 2)
+    ws.refused("export", "-o", "org", "--split-by", "role", "--force",
+               line=lit("error[output-failed]: cannot write org: no space left on device"))
+
+
+def test_export_split_on_a_full_disk_creates_nothing(ws, monkeypatch):
+    enospc_after(monkeypatch, 2)
+    ws.refused("export", "-o", "org", "--split-by", "role",
+               line=lit("error[output-failed]: cannot write org: no space left on device"))
+    assert not Path("org").exists()
+
+
+# --- numbers and times that crash ---------------------------------------------------------
+
+def test_a_4400_digit_number(ws):
+    Path("org.yaml").write_text("version: " + "9" * 4400 + "\n")
+    ws.refused("validate", "org.yaml",
+               line=lit("org.yaml:1:10: error[yaml-number-too-large]: a number of 4,400 digits "
+                        "is too large to read; quote it if it is text"))
+
+
+def test_shsync_now_past_the_end_of_time(ws):
+    ws.refused("plan", ORG, env={"SHSYNC_NOW": "9999-12-31T23:00:00-05:00"},
+               line=lit("error[invalid-time]: SHSYNC_NOW='9999-12-31T23:00:00-05:00' is out of "
+                        "range: in UTC it falls outside the years 1 to 9999"))
+
+
+def test_a_malformed_shsync_now(ws):
+    ws.refused("plan", ORG, env={"SHSYNC_NOW": "next tuesday"},
+               line=lit("error[invalid-time]: SHSYNC_NOW='next tuesday' is not an ISO time like "
+                        "2026-11-26T12:00:00Z"))
+
+
+def test_invited_at_past_the_end_of_time(ws):
+    text = Path(SNAPSHOT).read_text()
+    before = "    invited_at: 2026-11-20T09:00:00Z\n"
+    assert before in text
+    Path("observed.yaml").write_text(
+        text.replace(before, "    invited_at: 9999-12-31T23:00:00-05:00\n"))
+    line = text[:text.index(before)].count("\n") + 1
+    ws.refused("refresh", "observed.yaml", "--auto-approve",
+               line=lit(f"observed.yaml:{line}:17: error[time-out-of-range]: "
+                        "9999-12-31T23:00:00-05:00 is out of range: in UTC it falls outside the "
+                        "years 1 to 9999"))
+
+
+# --- what works: the same outputs, done right ---------------------------------------------
+
+def test_export_force_replaces_a_file_and_dash_is_standard_output(ws):
+    Path("org.yaml").write_text("# old\n")
+    assert ws.invoke("export", "-o", "org.yaml", "--force").exit_code == 0
+    stdout = ws.invoke("export", "-o", "-")
+    assert stdout.exit_code == 0
+    assert Path("org.yaml").read_text() == stdout.stdout
+    assert ws.invoke("validate", "org.yaml").exit_code == 0
+
+
+def test_export_split_force_replaces_the_directory_whole(ws):
+    Path("org/members").mkdir(parents=True)
+    Path("org/members/gone.yaml").write_text("version: 1\n")
+    result = ws.invoke("export", "-o", "org", "--split-by", "role", "--force")
+    assert result.exit_code == 0, result.output
+    assert not Path("org/members/gone.yaml").exists()
+    assert sorted(p.name for p in Path("org").iterdir()) == ["clients.yaml", "members",
+                                                             "org.yaml"]
+    assert [p.name for p in Path().iterdir() if p.name.startswith(".")] == []
+    assert ws.invoke("validate", "org").exit_code == 0
+
+
+def test_plan_out_replaces_a_plan_whole_with_ordinary_permissions(ws):
+    Path("plan.json").write_text("old")
+    os.chmod("plan.json", 0o640)
+    assert ws.invoke("plan", ORG, "-o", "plan.json").exit_code == 0
+    assert Path("plan.json").read_text().startswith("{")
+    assert Path("plan.json").stat().st_mode & 0o777 == 0o640
+    assert sorted(os.listdir()) == ["plan.json", "practice.db"]
+
+
+def test_a_device_named_as_the_output_is_written_directly(run):
+    assert run("seed", SNAPSHOT).returncode == 0
+    exported = run("export", "-o", "/dev/stdout")
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stdout == run("export").stdout
+    assert exported.stdout.startswith("# Exported by shsync")
