@@ -12,20 +12,15 @@ import click
 from click.shell_completion import get_completion_class
 
 from shsync import app
-from shsync.backends.base import Backend, redact
+from shsync.backends.base import Backend
 from shsync.cli.common import backend_option, handled, open_store, write_output
-from shsync.errors import NoPractice
 from shsync.reconcile.state import PracticeState, iso
 
 
 @contextmanager
-def existing_store(url: str, hint: str = "") -> Iterator[Backend]:
-    """The store at `url`, for reading only: a missing SQLite file is an error, not a new store."""
-    if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///"):].split("?", 1)[0]
-        if path != ":memory:" and not Path(path).is_file():
-            raise NoPractice(f"there is no practice at {redact(url)}: seed one (`shsync seed "
-                             f"SNAPSHOT`){hint}")
+def existing_store(url: str) -> Iterator[Backend]:
+    """The store at `url`, for reading only: a missing store or practice is `no-practice`
+    (open_store creates nothing unless asked), on every backend."""
     with ExitStack() as stack:
         yield open_store(stack, url)
 
@@ -78,7 +73,7 @@ def graph(org: Path | None, fmt: str, client_id: str | None, out: Path | None,
 def _state(org: Path | None, backend_url: str) -> PracticeState:
     if org is not None:
         return app.desired_state(org)
-    with existing_store(backend_url, ", or give an org file to draw") as store:
+    with existing_store(backend_url) as store:
         return store.read()
 
 

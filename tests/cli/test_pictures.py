@@ -55,9 +55,9 @@ def test_graph_of_the_live_practice(seeded):
 def test_graph_never_creates_a_store(run, tmp_path):
     result = run("graph")
     assert result.returncode == 1
-    assert result.stderr == (f"error[no-practice]: there is no practice at sqlite:///{tmp_path}"
-                             "/practice.db: seed one (`shsync seed SNAPSHOT`), or give an org "
-                             "file to draw\n")
+    assert result.stderr == (
+        f"error[no-practice]: no practice at sqlite:///{tmp_path}/practice.db: the file does "
+        "not exist (`shsync seed` or `shsync apply` creates it)\n")
     nested = run("graph", env={"SHSYNC_BACKEND": f"sqlite:///{tmp_path}/new/dir/p.db"})
     assert nested.returncode == 1
     assert list(tmp_path.iterdir()) == []
@@ -94,8 +94,8 @@ def test_report_since_must_be_a_date(seeded):
 def test_report_never_creates_a_store(run, tmp_path):
     result = run("report", "-o", "review.html")
     assert (result.returncode, result.stderr) == (
-        1, f"error[no-practice]: there is no practice at sqlite:///{tmp_path}/practice.db: "
-           "seed one (`shsync seed SNAPSHOT`)\n")
+        1, f"error[no-practice]: no practice at sqlite:///{tmp_path}/practice.db: the file does "
+           "not exist (`shsync seed` or `shsync apply` creates it)\n")
     assert list(tmp_path.iterdir()) == []
 
 
