@@ -7,6 +7,7 @@ start without the application, the planner or a store (tests/cli/test_startup.py
 from __future__ import annotations
 
 import functools
+import os
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -139,6 +140,10 @@ def application(stack: ExitStack, url: str, actor: str | None,
     refuses a missing store or practice (`no-practice`) and creates nothing."""
     from shsync import app
 
+    if actor is None and "SHSYNC_ACTOR" in os.environ:
+        # click reads an empty SHSYNC_ACTOR as unset, which would be the operator's full
+        # rights; an actor that is set must name someone.
+        actor = os.environ["SHSYNC_ACTOR"]
     who = app.actor(actor)
     return app.Shsync(open_store(stack, url, lock_timeout, create=create), who, app.now)
 

@@ -366,3 +366,16 @@ def test_a_device_named_as_the_output_is_written_directly(run):
     assert exported.returncode == 0, exported.stderr
     assert exported.stdout == run("export").stdout
     assert exported.stdout.startswith("# Exported by shsync")
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_an_empty_actor_is_refused_never_the_operator(run, how):
+    snapshot = str(Path(__file__).resolve().parents[2] / "examples" / "practice-snapshot.yaml")
+    assert run("seed", snapshot).returncode == 0
+    victor = "victor.okafor@riverbend.example"
+    args, env = (["--actor", " "], None) if how == "option" else ([], {"SHSYNC_ACTOR": ""})
+    result = run("accepted", victor, *args, env=env)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error[empty-actor]: the actor is empty")
+    history = run("history").stdout
+    assert "accepted" not in history  # nothing was recorded
