@@ -22,8 +22,8 @@ def test_the_corpus_is_large_enough():
     assert len(CORPUS) >= 60
 
 
-def invoke(*args: str, env: dict[str, str] | None = None):
-    return CliRunner().invoke(cli, list(args), env={"SHSYNC_ACTOR": "", **(env or {})})
+def invoke(*args: str, env: dict[str, str | None] | None = None):
+    return CliRunner().invoke(cli, list(args), env={"SHSYNC_ACTOR": None, **(env or {})})
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
