@@ -23,9 +23,10 @@ from shsync import fileio, outfile
 from shsync.backends.audit import AuditEntry, head, replay, verify_chain
 from shsync.backends.base import Backend, Progress
 from shsync.diagnostics import Diagnostic, Severity
-from shsync.errors import AuditBroken, InvalidPlan, UserError
+from shsync.errors import AlreadyApplied, AuditBroken, InvalidPlan, UserError
 from shsync.gcpause import paused
 from shsync.reconcile import access, planner
+from shsync.reconcile.approvals import StoredPlan
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.observe import observe
 from shsync.reconcile.operations import op
@@ -44,8 +45,8 @@ from shsync.reconcile.state import (
 from shsync.schema.load import load_org, load_snapshot
 from shsync.schema.yamlload import scalar_kind
 
-__all__ = ["Batch", "InvalidInput", "Planned", "PlanRefused", "Shsync", "UserError", "actor",
-           "now", "read_plan_file", "saved_plan"]
+__all__ = ["Batch", "InvalidInput", "Planned", "PlanRefused", "Shsync", "StoredPlan",
+           "UserError", "actor", "now", "read_plan_file", "saved_plan"]
 
 
 class InvalidInput(UserError):
@@ -252,6 +253,31 @@ class Shsync:
             raise PlanRefused(plan)
         return self.backend.apply(plan, actor=self.who, now=self.clock(), progress=progress)
 
+    # --- stored plans and the two-person rule -------------------------------------------------
+    def save_plan(self, plan: Plan) -> StoredPlan:
+        """Keep `plan` in the store for approval (author: the acting member; created: now)."""
+        if plan.errors:
+            raise PlanRefused(plan)
+        return self.backend.save_plan(plan, author=self.who.email, now=self.clock())
+
+    def stored_plan(self, plan_id: str) -> StoredPlan:
+        return self.backend.stored_plan(plan_id)
+
+    def stored_plans(self) -> list[StoredPlan]:
+        return self.backend.stored_plans()
+
+    def approve(self, plan_id: str) -> StoredPlan:
+        """The acting member approves a stored plan (checked in the store's transaction)."""
+        return self.backend.approve(plan_id, approver=self.who, now=self.clock())
+
+    def apply_stored(self, plan_id: str, progress: Progress | None = None) -> AuditEntry:
+        """Apply exactly the stored plan `plan_id`; the store counts its approvals."""
+        stored = self.stored_plan(plan_id)
+        if stored.applied_entry is not None:
+            raise AlreadyApplied(f"plan {plan_id} was already applied, as audit entry "
+                                 f"#{stored.applied_entry}; nothing was applied again")
+        return self.apply(stored.plan, progress)
+
     def seed(self, path: Path) -> tuple[PracticeState, AuditEntry]:
         loaded = load_snapshot(path)
         if loaded.model is None:
@@ -309,6 +335,10 @@ def _single(live: PracticeState, operations: list[Any], app: Shsync, kind: str, 
     if not errors:
         found += [Message("broken-invariant", f"this cannot be recorded: {p}")
                   for p in verdict.problems]
+    if verdict.need.count:
+        from shsync.reconcile.approvals import notice
+
+        warnings += (Message("approvals-required", notice(verdict.need)),)
     return Plan(practice=app.backend.practice, fingerprint=fingerprint(live),
                 operations=ordered, summary=verdict.summary, errors=tuple(found),
                 warnings=warnings, created_at=at, actor=app.who.email,
@@ -400,8 +430,8 @@ def export(state: PracticeState) -> str:
     doc: dict[str, Any] = {"version": 1}
     if state.name:
         doc["practice"] = state.name
-    doc.update(prune=True, members=_export_members(state.members.values()),
-               clients=_export_clients(state))
+    doc.update(prune=True, **_export_policy(state),
+               members=_export_members(state.members.values()), clients=_export_clients(state))
     return HEADER + dump_yaml(doc)
 
 
@@ -421,7 +451,7 @@ def export_files(state: PracticeState) -> dict[str, str]:
         groups.setdefault(role + "s" if role != "admins" else role, []).append(m)
     docs: dict[str, dict[str, Any]] = {
         "org.yaml": {"version": 1, **({"practice": state.name} if state.name else {}),
-                     "prune": True}}
+                     "prune": True, **_export_policy(state)}}
     for name, members in sorted(groups.items()):
         docs[f"members/{name}.yaml"] = {"version": 1, "members": _export_members(members)}
     docs["clients.yaml"] = {"version": 1, "clients": _export_clients(state)}
@@ -443,6 +473,13 @@ _Dumper.add_representer(str, _str)
 
 def dump_yaml(doc: dict[str, Any]) -> str:
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _export_policy(state: PracticeState) -> dict[str, Any]:
+    """The two-person rule the live practice keeps (break-glass stays in the org file only)."""
+    if not state.approval_policy:
+        return {}
+    return {"policy": {"approvals": dict(state.approval_policy)}}
 
 
 def _export_members(members: Iterable[MemberState]) -> list[dict[str, Any]]:

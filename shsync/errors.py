@@ -100,3 +100,15 @@ class AuditBroken(ShsyncError):
     """The audit log does not explain the live state, or was tampered with."""
 
     code = "audit-broken"
+
+
+class ApprovalsRequired(BackendError):
+    """The live practice's two-person rule asks for approvals the plan does not have."""
+
+    code = "approvals-required"
+
+
+class NoSuchPlan(UserError):
+    """No stored plan with this id in this practice."""
+
+    code = "no-such-plan"

@@ -159,11 +159,28 @@ class BreakGlass(_Strict):
         "8h", description="The longest emergency access, like 8h, 90m or 1h30m. Default 8h.")
 
 
+APPROVAL_KINDS: tuple[str, ...] = ("widens_access", "removes_members")
+
+
+class Approvals(_Strict):
+    """The two-person rule: how many administrators other than a plan's author must approve a
+    plan (`shsync approve PLAN_ID`) with such steps before it is applied. 0 or absent: none."""
+
+    widens_access: int = Field(
+        0, description="Approvals needed by a plan with a step that widens anyone's access "
+                       "(marked [widens access] in a plan).")
+    removes_members: int = Field(
+        0, description="Approvals needed by a plan that removes a member.")
+
+
 class Policy(_Strict):
     """The practice's policies; each is optional."""
 
     break_glass: BreakGlass | SkipJsonSchema[None] = Field(
         None, description="Emergency access (default: active practitioners, 8 hours).")
+    approvals: Approvals | SkipJsonSchema[None] = Field(
+        None, description="The two-person rule, kept by the live practice once applied; absent: "
+                          "the live rule stays as it is, {} removes it.")
 
 
 class Org(_Strict):

@@ -20,17 +20,22 @@ from shsync.backends.audit import GENESIS, AuditEntry, entry_digest, seal, verif
 from shsync.backends.url import redact
 from shsync.errors import (
     AlreadyApplied,
+    ApprovalsRequired,
     BackendError,
     Forbidden,
+    InvalidPlan,
+    NoSuchPlan,
     NotEmpty,
     Refused,
     StalePlan,
     WrongPractice,
 )  # fmt: skip
 from shsync.reconcile import access
+from shsync.reconcile import approvals as two_person
+from shsync.reconcile.approvals import Approval, StoredPlan
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import Operation
-from shsync.reconcile.plan import Plan
+from shsync.reconcile.plan import Plan, from_file
 from shsync.reconcile.state import PracticeState, fingerprint, state_to_dict
 from shsync.reconcile.verify import verify
 
@@ -60,6 +65,14 @@ class Backend(Protocol):
     def record(self, kind: str, *, actor: Actor, now: str,
                details: dict[str, Any]) -> AuditEntry: ...
 
+    def save_plan(self, plan: Plan, *, author: str | None, now: str) -> StoredPlan: ...
+
+    def stored_plan(self, plan_id: str) -> StoredPlan: ...
+
+    def stored_plans(self) -> list[StoredPlan]: ...
+
+    def approve(self, plan_id: str, *, approver: Actor, now: str) -> StoredPlan: ...
+
     def close(self) -> None: ...
 
 
@@ -73,6 +86,10 @@ class Store(ABC):
     @abstractmethod
     def _transaction(self) -> AbstractContextManager[None]:
         """One atomic unit, serialised against every other writer of this practice."""
+
+    @abstractmethod
+    def _snapshot(self) -> AbstractContextManager[None]:
+        """A consistent read that does not wait for writers."""
 
     @abstractmethod
     def _read(self) -> PracticeState:
@@ -104,6 +121,36 @@ class Store(ABC):
     @abstractmethod
     def _clock(self) -> str:
         """The store's own time (UTC, ISO, Z), for when an entry was really written."""
+
+    # stored plans and approvals, always within this practice
+    @abstractmethod
+    def _insert_plan(self, plan_id: str, plan_hash: str, text: str, author: str | None,
+                     created_at: str) -> None: ...
+
+    @abstractmethod
+    def _plan_row(self, plan_id: str) -> tuple[str, str, str | None, str, int | None] | None:
+        """(plan_hash, plan file text, author, created_at, applied_entry) of a stored plan."""
+
+    @abstractmethod
+    def _plan_ids(self) -> list[str]:
+        """Every stored plan's id, oldest first."""
+
+    @abstractmethod
+    def _plan_for_hash(self, plan_hash: str) -> str | None:
+        """The id of the stored plan with this hash, if any."""
+
+    @abstractmethod
+    def _approvals(self, plan_id: str) -> list[Approval]: ...
+
+    @abstractmethod
+    def _insert_approval(self, plan_id: str, approver: str, at: str) -> None: ...
+
+    @abstractmethod
+    def _mark_applied(self, plan_id: str, seq: int) -> None: ...
+
+    @abstractmethod
+    def _read_policy(self) -> tuple[tuple[str, int], ...]:
+        """Only the live practice's approvals policy (cheaper than `_read`)."""
 
     # --- the contract ---------------------------------------------------------------------
     def seed(self, state: PracticeState, *, actor: Actor | None = None,
@@ -141,12 +188,16 @@ class Store(ABC):
                                          "nothing was applied again")
                 raise StalePlan("the live practice has changed since this plan was made (its "
                                 "fingerprint differs); nothing was applied. Make a new plan.")
-            verdict = verify(plan.operations, live, actor, now)
+            stored_id = self._plan_for_hash(plan.digest())
+            given = self._approvals(stored_id) if stored_id else []
+            verdict = verify(plan.operations, live, actor, now, approvals=given)
             if verdict.forbidden:
                 raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
                                 + "; ".join(verdict.forbidden))
             if verdict.problems:
                 raise Refused(verdict.problems)
+            if verdict.unapproved:
+                raise ApprovalsRequired(_unapproved(verdict.unapproved, stored_id))
             if verdict.summary != plan.summary:
                 raise Refused(["the plan's summary does not match its operations"],
                               "plan-summary-mismatch")
@@ -154,10 +205,78 @@ class Store(ABC):
                 raise Refused(["the plan's access changes do not match its operations"],
                               "plan-access-mismatch")
             self._write(plan.operations, now, progress)
-            return self._record(plan.kind, actor=actor.name, at=now, plan_hash=plan.digest(),
-                                before=before, after=fingerprint(verdict.final),
-                                summary=verdict.summary.to_dict(),
-                                operations=[o.to_dict() for o in plan.operations], details={})
+            approvers = two_person.counted(given, live, actor.email)
+            details: dict[str, Any] = {}
+            if approvers:
+                details = {"author": actor.name,
+                           "approvals": [{"by": e, "at": at} for e, at in given
+                                         if e in approvers]}
+            entry = self._record(plan.kind, actor=actor.name, at=now, plan_hash=plan.digest(),
+                                 before=before, after=fingerprint(verdict.final),
+                                 summary=verdict.summary.to_dict(),
+                                 operations=[o.to_dict() for o in plan.operations],
+                                 details=details)
+            if stored_id:
+                self._mark_applied(stored_id, entry.seq)
+            return entry
+
+    # --- stored plans and approvals (the two-person rule) -----------------------------------
+    def save_plan(self, plan: Plan, *, author: str | None, now: str) -> StoredPlan:
+        """Keep a plan for approval; saving the same plan again returns the one kept."""
+        if plan.errors:
+            raise Refused([f"[{e.code}] {e.message}" for e in plan.errors], "plan-has-errors")
+        if plan.actor != author:
+            raise Forbidden(f"the plan was made for {plan.actor or 'the operator'}, not for "
+                            f"{author or 'the operator'}; make a new plan as yourself")
+        plan_id = two_person.plan_id(plan)
+        with self._transaction():
+            if plan.practice != self.practice:
+                raise WrongPractice(f"the plan was made for practice {plan.practice!r}, not "
+                                    f"{self.practice!r} at {self.display_url}")
+            row = self._plan_row(plan_id)
+            if row is None:
+                self._insert_plan(plan_id, plan.digest(), plan.to_file(), author, now)
+            elif row[0] != plan.digest():
+                raise BackendError(f"another plan is stored as {plan_id}; make the plan again")
+            return self._stored(plan_id)
+
+    def stored_plan(self, plan_id: str) -> StoredPlan:
+        with self._snapshot():
+            return self._stored(plan_id)
+
+    def stored_plans(self) -> list[StoredPlan]:
+        with self._snapshot():
+            return [self._stored(i) for i in self._plan_ids()]
+
+    def approve(self, plan_id: str, *, approver: Actor, now: str) -> StoredPlan:
+        """One administrator's approval, checked and recorded in one transaction, so two
+        approvals (or an approval and an apply) at once cannot both count wrongly."""
+        with self._transaction():
+            stored = self._stored(plan_id)
+            refused = two_person.refusal(stored, self._read(), approver)
+            if refused is not None:
+                code, message = refused
+                raise _REFUSALS.get(code, BackendError)(f"not approved: {message}", code)
+            assert approver.email is not None  # refusal() refuses the operator
+            self._insert_approval(plan_id, approver.email, now)
+            return self._stored(plan_id)
+
+    def _stored(self, plan_id: str) -> StoredPlan:
+        row = self._plan_row(plan_id) if two_person.is_plan_id(plan_id) else None
+        if row is None:
+            raise NoSuchPlan(f"no stored plan {plan_id[:40]!r} in practice {self.practice!r} "
+                             "(`shsync plans` lists them)")
+        plan_hash, text, author, created_at, applied = row
+        try:
+            plan = from_file(text)
+        except InvalidPlan as exc:
+            raise BackendError(f"stored plan {plan_id} is damaged: {exc}", "bad-store") from None
+        if plan.digest() != plan_hash or plan.practice != self.practice:
+            raise BackendError(f"stored plan {plan_id} is damaged: its hash or practice does "
+                               "not match", "bad-store")
+        need = two_person.needed(plan.operations, self._read_policy())
+        return StoredPlan(plan_id, plan, author, created_at, tuple(self._approvals(plan_id)),
+                          need.count, applied)
 
     def record(self, kind: str, *, actor: Actor, now: str,
                details: dict[str, Any]) -> AuditEntry:
@@ -177,3 +296,16 @@ class Store(ABC):
                      written_at=self._clock(), result=after, details=details)
         self._append(entry)
         return entry
+
+
+_REFUSALS: dict[str, type[BackendError]] = {
+    "forbidden": Forbidden, "self-approval": Forbidden, "stale-plan": StalePlan,
+    "already-applied": AlreadyApplied}
+
+
+def _unapproved(why: str, stored_id: str | None) -> str:
+    then = (f"another administrator approves it with `shsync approve {stored_id}`, then apply "
+            f"it with `shsync apply {stored_id}`" if stored_id else
+            "save the plan with `shsync plan ORG --save`, have another administrator run "
+            "`shsync approve PLAN_ID`, then `shsync apply PLAN_ID`")
+    return f"nothing was applied: {why}. Next: {then}"

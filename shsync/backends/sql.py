@@ -33,7 +33,7 @@ from shsync.reconcile.state import (
     PracticeState,
 )  # fmt: skip
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Test-only: kill this process (SIGKILL) right after the k-th operation of an apply. Nothing
 # reads it unless it is set; the crash tests set it to prove an apply is all or nothing.
 FAULT_HOOK = "SHSYNC_TEST_KILL_AFTER_OPS"
@@ -56,7 +56,7 @@ def _fault_point(kill_after: int, count: int) -> None:
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS shsync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS practices (
-        practice TEXT PRIMARY KEY, name TEXT)""",
+        practice TEXT PRIMARY KEY, name TEXT, approvals TEXT)""",
     """CREATE TABLE IF NOT EXISTS members (
         practice TEXT NOT NULL, email TEXT NOT NULL, first_name TEXT NOT NULL,
         last_name TEXT NOT NULL, admin BOOLEAN NOT NULL, owner BOOLEAN NOT NULL, npi TEXT,
@@ -88,6 +88,18 @@ SCHEMA = [
         kind TEXT, written_at TEXT, result TEXT, details TEXT,
         PRIMARY KEY (practice, seq))""",
 ]
+# Stored plans and their approvals (the two-person rule), scoped by practice like every table.
+PLAN_TABLES = [
+    """CREATE TABLE IF NOT EXISTS stored_plans (
+        practice TEXT NOT NULL, id TEXT NOT NULL, plan_hash TEXT NOT NULL, plan TEXT NOT NULL,
+        author TEXT, created_at TEXT NOT NULL, applied_entry INTEGER,
+        PRIMARY KEY (practice, id))""",
+    "CREATE INDEX IF NOT EXISTS stored_plans_by_hash ON stored_plans (practice, plan_hash)",
+    """CREATE TABLE IF NOT EXISTS plan_approvals (
+        practice TEXT NOT NULL, plan_id TEXT NOT NULL, approver TEXT NOT NULL,
+        at TEXT NOT NULL, PRIMARY KEY (practice, plan_id, approver))""",
+]
+SCHEMA += PLAN_TABLES
 # Upgrades of a store made by an older shsync, by the version they lead to.
 MIGRATIONS = {
     2: ["ALTER TABLE members ADD COLUMN cosign TEXT",
@@ -101,6 +113,8 @@ MIGRATIONS = {
         "ALTER TABLE client_access ADD COLUMN break_glass BOOLEAN",
         "ALTER TABLE members ADD COLUMN clinical_ends_at TEXT",
         "ALTER TABLE members ADD COLUMN clinical_end_reason TEXT"],
+    # The two-person rule: the practice's approvals policy, stored plans, approvals.
+    4: ["ALTER TABLE practices ADD COLUMN approvals TEXT", *PLAN_TABLES],
 }
 
 _MEMBER_COLUMNS = ("email", "first_name", "last_name", "admin", "owner", "npi", "taxonomy",
@@ -222,7 +236,19 @@ class SqlBackend(Store, ABC):
             "SELECT id, author, client, status, signed_at, supervisor FROM notes "
             "WHERE practice = ? ORDER BY id", p))
         name = self._query("SELECT name FROM practices WHERE practice = ?", p)
-        return PracticeState(members, clients, appointments, notes, name[0][0] if name else None)
+        return PracticeState(members, clients, appointments, notes, name[0][0] if name else None,
+                             self._read_policy())
+
+    def _read_policy(self) -> tuple[tuple[str, int], ...]:
+        rows = self._query("SELECT approvals FROM practices WHERE practice = ?",
+                           (self.practice,))
+        if not rows or not rows[0][0]:
+            return ()
+        try:
+            return tuple(sorted((str(k), int(n)) for k, n in json.loads(rows[0][0]).items()))
+        except (ValueError, TypeError, AttributeError):
+            raise BackendError(f"{self.display_url}: the practice's approvals policy is "
+                               "damaged", "bad-store") from None
 
     # --- seeding ------------------------------------------------------------------------------
     def _held(self) -> bool:
@@ -232,8 +258,10 @@ class SqlBackend(Store, ABC):
 
     def _insert_state(self, state: PracticeState) -> None:
         p = self.practice
-        self._execute("INSERT INTO practices (practice, name) VALUES (?, ?) "
-                      "ON CONFLICT (practice) DO UPDATE SET name = excluded.name", (p, state.name))
+        policy = json.dumps(dict(state.approval_policy)) if state.approval_policy else None
+        self._execute("INSERT INTO practices (practice, name, approvals) VALUES (?, ?, ?) "
+                      "ON CONFLICT (practice) DO UPDATE SET name = excluded.name, "
+                      "approvals = excluded.approvals", (p, state.name, policy))
         members = state.members.values()
         self._executemany(
             f"INSERT INTO members (practice, {', '.join(_MEMBER_COLUMNS)}) "
@@ -308,6 +336,46 @@ class SqlBackend(Store, ABC):
             raise BackendError(f"{self.display_url}: the audit log is damaged: {exc}"[:300]) \
                 from None
 
+    # --- stored plans and approvals -----------------------------------------------------------
+    def _insert_plan(self, plan_id: str, plan_hash: str, text: str, author: str | None,
+                     created_at: str) -> None:
+        self._execute("INSERT INTO stored_plans (practice, id, plan_hash, plan, author, "
+                      "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                      (self.practice, plan_id, plan_hash, text, author, created_at))
+
+    def _plan_row(self, plan_id: str) -> tuple[str, str, str | None, str, int | None] | None:
+        rows = self._query("SELECT plan_hash, plan, author, created_at, applied_entry "
+                           "FROM stored_plans WHERE practice = ? AND id = ?",
+                           (self.practice, plan_id))
+        if not rows:
+            return None
+        plan_hash, text, author, created_at, applied = rows[0]
+        return (str(plan_hash), str(text), author, str(created_at),
+                None if applied is None else int(applied))
+
+    def _plan_ids(self) -> list[str]:
+        return [str(r[0]) for r in self._query(
+            "SELECT id FROM stored_plans WHERE practice = ? ORDER BY created_at, id",
+            (self.practice,))]
+
+    def _plan_for_hash(self, plan_hash: str) -> str | None:
+        rows = self._query("SELECT id FROM stored_plans WHERE practice = ? AND plan_hash = ? "
+                           "ORDER BY id LIMIT 1", (self.practice, plan_hash))
+        return str(rows[0][0]) if rows else None
+
+    def _approvals(self, plan_id: str) -> list[tuple[str, str]]:
+        return [(str(e), str(at)) for e, at in self._query(
+            "SELECT approver, at FROM plan_approvals WHERE practice = ? AND plan_id = ? "
+            "ORDER BY at, approver", (self.practice, plan_id))]
+
+    def _insert_approval(self, plan_id: str, approver: str, at: str) -> None:
+        self._execute("INSERT INTO plan_approvals (practice, plan_id, approver, at) "
+                      "VALUES (?, ?, ?, ?)", (self.practice, plan_id, approver, at))
+
+    def _mark_applied(self, plan_id: str, seq: int) -> None:
+        self._execute("UPDATE stored_plans SET applied_entry = ? WHERE practice = ? AND id = ?",
+                      (seq, self.practice, plan_id))
+
     # --- one handler per action, each taking a batch ------------------------------------------
     def _sql_invite(self, ops: list[Operation], now: str) -> None:
         p = self.practice
@@ -372,6 +440,11 @@ class SqlBackend(Store, ABC):
     def _sql_set_practice_name(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE practices SET name = ? WHERE practice = ?",
                           [(o.get("name"), self.practice) for o in ops])
+
+    def _sql_set_policy(self, ops: list[Operation], now: str) -> None:
+        self._executemany("UPDATE practices SET approvals = ? WHERE practice = ?",
+                          [(json.dumps(dict(o.get("approvals"))) if o.get("approvals") else None,
+                            self.practice) for o in ops])
 
     def _sql_handoff_signatures(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE notes SET supervisor = ? WHERE practice = ? AND supervisor = ? "

@@ -23,6 +23,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "schema": ("validate", "schema", "Print the JSON Schema of the org file format."),
     "plan": ("plan", "plan", "Show what applying an org file would change."),
     "apply": ("plan", "apply_command", "Apply a saved plan, or plan an org file and apply it."),
+    "approve": ("approvals", "approve", "Approve a stored plan (the two-person rule)."),
+    "plans": ("approvals", "plans", "List stored plans, their approvals and status."),
     "accepted": ("lifecycle", "accepted", "Record that members accepted their invitations."),
     "refresh": ("lifecycle", "refresh", "Record what was observed in Sessions Health."),
     "access": ("access", "access", "Show effective access: who can see what, and why."),

@@ -44,13 +44,16 @@ from shsync.render import plan as render
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when something is left to do (changes, expiries, emergency access, "
                    "or steps deferred until an invitation is accepted), 0 when nothing is.")
+@click.option("--save", is_flag=True,
+              help="Keep the plan in the store and print its id, for `shsync approve PLAN_ID` "
+                   "(the two-person rule) and `shsync apply PLAN_ID`.")
 @click.option("--at", "at", metavar="TIME",
               help="Plan as of this time (ISO, like 2026-12-04T17:00:00Z): preview what will "
                    "have expired by then. Such a plan applies only once that time has come.")
 @plan_options
 @handled
 def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exitcode: bool,
-         at: str | None, max_removals: int | None, allow_mass_removal: bool,
+         save: bool, at: str | None, max_removals: int | None, allow_mass_removal: bool,
          actor: str | None, assume_accepted: bool) -> None:
     """Show what applying the org file at PATH to the live practice would change, and who
     gains or loses access to which clients.
@@ -62,6 +65,9 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
       shsync apply plan.json                           # ... and apply exactly that
       shsync plan org/ --format markdown > comment.md  # a pull-request comment
       shsync plan org/ --detailed-exitcode             # exit 2 when there is drift
+      shsync plan org/ --save                          # keep it in the store for approval:
+      shsync approve PLAN_ID --actor dana@example.org  # another administrator approves,
+      shsync apply PLAN_ID                             # and its author applies it
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
@@ -69,16 +75,33 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
             fixed = app.parse_time(at, "--at")
             shsync = app.Shsync(shsync.backend, shsync.who, lambda: fixed)
         planned = shsync.plan(path, Options(max_removals, allow_mass_removal, assume_accepted))
+        result = planned.plan
+        stored = shsync.save_plan(result) if save and not result.errors else None
     echo_warnings(planned.diagnostics)
-    result = planned.plan
-    click.echo(render_plan(result, fmt), nl=False)
+    if fmt == "json" and stored is not None:
+        click.echo(render.as_json(result, plan_id=stored.id,
+                                  approvals_required=stored.required), nl=False)
+    else:
+        click.echo(render_plan(result, fmt), nl=False)
     if result.errors:
         if out:
             click.echo(f"error: the plan has errors; {out} was not written", err=True)
+        if save:
+            click.echo("error: the plan has errors; it was not stored", err=True)
         sys.exit(EXIT_ERROR)
+    if stored is not None and fmt != "json":
+        click.echo(_stored_line(stored), err=fmt != "text")
     if out:
         _save(result, out)
     sys.exit(EXIT_CHANGES if detailed_exitcode and result.drift else EXIT_OK)
+
+
+def _stored_line(stored: app.StoredPlan) -> str:
+    if stored.required:
+        return (f"Stored as plan {stored.id}: it needs {stored.required} approval(s) from "
+                f"administrators other than its author (`shsync approve {stored.id}`), then "
+                f"`shsync apply {stored.id}`.")
+    return f"Stored as plan {stored.id}: apply it with `shsync apply {stored.id}`."
 
 
 def _save(result: Plan, out: Path) -> None:
@@ -108,7 +131,8 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
                   batch_size: int | None, expect_head: str | None, fmt: str,
                   max_removals: int | None, allow_mass_removal: bool, actor: str | None,
                   assume_accepted: bool) -> None:
-    """Apply a saved plan (PLANFILE from `plan --out`), or plan an org file and apply that.
+    """Apply a saved plan (PLANFILE from `plan --out`), a stored plan (PLAN_ID from
+    `plan --save`), or plan an org file and apply that.
 
     A saved plan is applied exactly as it was reviewed; if the live practice has changed since,
     it is refused and nothing changes. Either way the apply is one transaction: all or nothing,
@@ -120,13 +144,15 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
       shsync apply org/ --auto-approve                 # plan and apply in one go (CI)
       shsync apply plan.json --expect-head sha256:...  # nothing applied in between
       shsync apply plan.json --format json             # what was applied, and the audit entry
+      shsync apply p-3f2a9c41d0b7                      # a stored plan, once approved
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor, lock_timeout, create=True)
         if expect_head is not None:
             shsync.check_log(expect_head)
         options = Options(max_removals, allow_mass_removal, assume_accepted)
-        saved = app.saved_plan(target)
+        stored_id = str(target) if _names_a_stored_plan(target) else None
+        saved = shsync.stored_plan(str(target)).plan if stored_id else app.saved_plan(target)
         if saved is not None:
             if batch_size:
                 raise app.UserError("--batch-size applies an org file, not a saved plan",
@@ -161,7 +187,7 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
             _apply_in_waves(shsync, target, batch_size, options, result.summary.invite, fmt)
             return
         try:
-            entry = _apply_with_progress(shsync, result)
+            entry = _apply_with_progress(shsync, result, stored_id)
         except ShsyncError as exc:
             exc.where = exc.where or str(target)
             raise
@@ -229,10 +255,22 @@ def _confirm() -> None:
         raise app.UserError("not applied", "not-confirmed")
 
 
-def _apply_with_progress(shsync: app.Shsync, result: Plan) -> app.AuditEntry:
+def _names_a_stored_plan(target: Path) -> bool:
+    from shsync.reconcile.approvals import is_plan_id
+
+    return not target.exists() and is_plan_id(str(target))
+
+
+def _apply_with_progress(shsync: app.Shsync, result: Plan,
+                         stored_id: str | None = None) -> app.AuditEntry:
+    def apply(progress: app.Progress | None = None) -> app.AuditEntry:
+        if stored_id is not None:
+            return shsync.apply_stored(stored_id, progress)
+        return shsync.apply(result, progress)
+
     total = len(result.operations)
     if not sys.stderr.isatty() or total < 200:
-        return shsync.apply(result)
+        return apply()
     with click.progressbar(length=total, label="Applying", file=sys.stderr,
                            show_pos=True, show_eta=True) as bar:
         state = {"done": 0}
@@ -241,4 +279,4 @@ def _apply_with_progress(shsync: app.Shsync, result: Plan) -> app.AuditEntry:
             bar.update(done - state["done"])
             state["done"] = done
 
-        return shsync.apply(result, progress=advance)
+        return apply(advance)

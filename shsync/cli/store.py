@@ -146,6 +146,10 @@ def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None,
             what = (f"{s.get('invite', 0)} invited, {s.get('change', 0)} changed, "
                     f"{s.get('remove', 0)} removed, {s.get('clients', 0)} client(s) updated; "
                     f"{len(e.operations)} operation(s); plan {e.plan_hash[:19]}")
+        approved = e.details.get("approvals") if isinstance(e.details, dict) else None
+        if approved and isinstance(approved, list):
+            what += "; approved by " + ", ".join(str(a.get("by")) for a in approved
+                                                 if isinstance(a, dict))
         click.echo(visible(f"#{e.seq} {kind} {e.at}{written} by {e.actor}: {what}"))
 
 

@@ -387,6 +387,32 @@ register(Action(
     step=lambda o: f"Settings > Practice Details: Practice Name {o.get('name')}. Save."))
 
 
+def _policy_pre(w: Working, o: Any) -> str | None:
+    if o.target != PRACTICE:
+        return f"set_policy targets {PRACTICE!r}, not {o.target!r}"
+    if w.approval_policy != o.get("previous"):
+        return f"the practice's approvals policy is no longer {_approvals_text(o.get('previous'))}"
+    return None
+
+
+def _approvals_text(pairs: Any) -> str:
+    return ", ".join(f"{kind} {count}" for kind, count in pairs) or "none"
+
+
+def _set_policy(w: Working, o: Any) -> None:
+    w.approval_policy = o.get("approvals")
+
+
+register(Action(
+    "set_policy", Phase.GRANT, {"approvals": "approvals", "previous": "approvals"}, "practice",
+    _policy_pre, _set_policy,
+    describe=lambda o: ("~", f"approvals policy (two-person rule): "
+                             f"{_approvals_text(o.get('previous'))} -> "
+                             f"{_approvals_text(o.get('approvals'))}"),
+    step=lambda o: ("Nothing to do in Sessions Health: shsync's two-person rule becomes "
+                    f"{_approvals_text(o.get('approvals'))}.")))
+
+
 # --- supervision -------------------------------------------------------------------------------
 
 def _set_supervisor_pre(w: Working, o: Any) -> str | None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from shsync.errors import InvalidPlan
+from shsync.model import APPROVAL_KINDS
 from shsync.reconcile.actions import ACTIONS, COSIGN, ROLES, UPDATABLE, Phase
 
 __all__ = ["ACTIONS", "UPDATABLE", "InvalidOperation", "Operation", "Phase", "from_dict", "op"]
@@ -68,6 +69,8 @@ class Operation:
         for key, value in self.params:
             if key == "changes":
                 out[key] = {name: list(pair) for name, pair in value}
+            elif ACTIONS[self.action].params.get(key) == "approvals":
+                out[key] = dict(value)
             else:
                 out[key] = list(value) if isinstance(value, tuple) else value
         if self.escalation:
@@ -129,6 +132,10 @@ def _check(kind: str, value: Any) -> Any:
             and all(_field_ok(k, x) for x in v) for k, v in value.items())
         if ok:
             return tuple(sorted((k, tuple(v)) for k, v in value.items()))
+    elif base == "approvals":
+        if isinstance(value, dict) and all(
+                k in APPROVAL_KINDS and _ok("int", n) and 0 < n <= 20 for k, n in value.items()):
+            return tuple(sorted(value.items()))
     elif _ok(base, value):
         return tuple(value) if isinstance(value, list) else value
     raise InvalidOperation(f"expected {kind}, got {value!r}"[:300])

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from shsync.reconcile import access
+from shsync.reconcile import approvals as two_person
 from shsync.reconcile.actions import Phase, precondition
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import UPDATABLE, Operation, op
@@ -78,6 +79,7 @@ def plan(desired: Desired, live: PracticeState, *, practice: str, now: str,
     draft.warnings.extend(warnings)
     removed = _removals(draft)
     _practice_name(draft)
+    _policy(draft)
     _members(draft, removed)
     _clients(draft, removed)
     _handoffs(draft, removed)
@@ -93,6 +95,8 @@ def plan(desired: Desired, live: PracticeState, *, practice: str, now: str,
         # applicable. Stores run the same check again inside their transaction.
         for problem in verdict.problems:
             draft.error("broken-invariant", f"this plan cannot be applied: {problem}")
+    if verdict.need.count and operations:
+        draft.warn("approvals-required", two_person.notice(verdict.need))
     return Plan(
         practice=practice, fingerprint=fingerprint(live), operations=operations,
         summary=verdict.summary, warnings=tuple(draft.warnings),
@@ -158,6 +162,12 @@ def _practice_name(draft: _Draft) -> None:
     want, have = draft.desired.name, draft.live.name
     if want is not None and want != have:
         draft.ops.append(op("set_practice_name", "practice", name=want, previous=have))
+
+
+def _policy(draft: _Draft) -> None:
+    want, have = draft.desired.approval_policy, draft.live.approval_policy
+    if want is not None and want != have:
+        draft.ops.append(op("set_policy", "practice", approvals=want, previous=have))
 
 
 # --- members -----------------------------------------------------------------------------------

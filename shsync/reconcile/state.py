@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shsync.clock import end_instant, iso
-from shsync.model import Ending, Grant, Member, Org, Snapshot
+from shsync.model import APPROVAL_KINDS, Ending, Grant, Member, Org, Snapshot
 
 CLINICAL_FIELDS = ("npi", "taxonomy")
 __all__ = ["iso", "end_instant"]  # re-exported: older imports read them from here
@@ -99,6 +99,9 @@ class PracticeState:
     appointments: tuple[Appointment, ...] = ()
     notes: tuple[Note, ...] = ()
     name: str | None = None
+    # The two-person rule the practice keeps (`policy.approvals`, set by a `set_policy` step):
+    # (kind, count) pairs, sorted, counts above 0; () for none. See reconcile/approvals.py.
+    approval_policy: tuple[tuple[str, int], ...] = ()
 
     @property
     def is_empty(self) -> bool:
@@ -123,6 +126,8 @@ def fingerprint(state: PracticeState) -> str:
             digest.update(json.dumps(_row(value), separators=(",", ":")).encode())
             digest.update(b"\n")
         digest.update(b"\x1e")
+    if state.approval_policy:  # added later: a practice without one keeps its fingerprint
+        digest.update(b"approvals" + json.dumps(state.approval_policy).encode())
     return "sha256:" + digest.hexdigest()
 
 
@@ -179,6 +184,7 @@ class Desired:
     prune: bool = True
     declares_owner: bool = False
     name: str | None = None  # the practice's display name, when the file sets it
+    approval_policy: tuple[tuple[str, int], ...] | None = None  # None: the file leaves it be
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +205,17 @@ def desired_from_org(org: Org) -> Desired:
         prune=org.prune,
         declares_owner=any(m.owner for m in org.members),
         name=org.practice,
+        approval_policy=approval_policy(org),
     )
+
+
+def approval_policy(org: Org) -> tuple[tuple[str, int], ...] | None:
+    """The file's `policy.approvals` in the state's form, or None when it does not say."""
+    approvals = org.policy.approvals if org.policy else None
+    if approvals is None:
+        return None
+    return tuple(sorted((k, getattr(approvals, k)) for k in APPROVAL_KINDS
+                        if getattr(approvals, k) > 0))
 
 
 def _handoffs(handoffs: Any) -> dict[str, Handoff]:
@@ -239,11 +255,14 @@ def signer(members: Mapping[str, MemberState], clients: Mapping[str, ClientState
 # --- the canonical form a seed audit entry records, so the log can be replayed --------------
 
 def state_to_dict(state: PracticeState) -> dict[str, Any]:
-    return {"name": state.name,
-            "members": [_row(m) for _, m in sorted(state.members.items())],
-            "clients": [_row(c) for _, c in sorted(state.clients.items())],
-            "appointments": [_row(a) for a in sorted(state.appointments, key=lambda a: a.id)],
-            "notes": [_row(n) for n in sorted(state.notes, key=lambda n: n.id)]}
+    out = {"name": state.name,
+           "members": [_row(m) for _, m in sorted(state.members.items())],
+           "clients": [_row(c) for _, c in sorted(state.clients.items())],
+           "appointments": [_row(a) for a in sorted(state.appointments, key=lambda a: a.id)],
+           "notes": [_row(n) for n in sorted(state.notes, key=lambda n: n.id)]}
+    if state.approval_policy:
+        out["approval_policy"] = [list(p) for p in state.approval_policy]
+    return out
 
 
 def state_from_dict(data: dict[str, Any]) -> PracticeState:
@@ -256,4 +275,5 @@ def state_from_dict(data: dict[str, Any]) -> PracticeState:
                                                 else [])) for r in data["clients"]]
     return PracticeState({m.email: m for m in members}, {c.id: c for c in clients},
                          tuple(Appointment(*r) for r in data["appointments"]),
-                         tuple(Note(*r) for r in data["notes"]), data["name"])
+                         tuple(Note(*r) for r in data["notes"]), data["name"],
+                         tuple((str(k), int(n)) for k, n in data.get("approval_policy", [])))

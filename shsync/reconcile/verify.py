@@ -10,7 +10,10 @@ It checks, in order of each step:
   the value it changes from is the current one, nobody still depends on what it takes away, and
   nobody receives access before accepting their invitation);
 * the whole practice's rules after the last step (owner, an administrator, supervision, ...),
-  reporting only what the plan breaks, never what was already broken before it.
+  reporting only what the plan breaks, never what was already broken before it;
+* the two-person rule the live practice holds (`reconcile.approvals`), when the caller gives
+  the approvals it has (a store does, read in the same transaction; the planner only reports
+  what a plan will need).
 
 Everything a store records about an apply (its summary, its access delta, the state after it)
 comes from `Verdict`, computed from the operations, never read from a plan file.
@@ -21,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from shsync.reconcile import approvals as two_person
 from shsync.reconcile.actions import ACTIONS, precondition
 from shsync.reconcile.authorize import Actor, forbidden
 from shsync.reconcile.operations import Operation
@@ -35,6 +39,8 @@ class Verdict:
     problems: tuple[str, ...]  # preconditions and broken rules
     final: PracticeState  # the practice after every step that could be applied
     summary: Summary
+    need: two_person.Need = two_person.Need()  # approvals the live practice's rule asks for
+    unapproved: str | None = None  # why the approvals given are not enough (None: they are)
 
     @property
     def ok(self) -> bool:
@@ -42,7 +48,7 @@ class Verdict:
 
 
 def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
-           now: str) -> Verdict:
+           now: str, approvals: Sequence[two_person.Approval] | None = None) -> Verdict:
     refused = tuple(forbidden(operations, live, actor))
     working = Working(live, now)
     problems: list[str] = []
@@ -65,7 +71,11 @@ def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
     before = set(violations(live, now))
     problems.extend(f"the practice would be left broken: {v}"
                     for v in violations(final, now) if v not in before)
-    return Verdict(refused, tuple(problems), final, summarize(operations, live, final))
+    need = two_person.needed(operations, live.approval_policy)
+    unapproved = None if approvals is None else two_person.missing(operations, live,
+                                                                   actor.email, approvals)
+    return Verdict(refused, tuple(problems), final, summarize(operations, live, final), need,
+                   unapproved)
 
 
 def summarize(operations: Sequence[Operation], live: PracticeState,

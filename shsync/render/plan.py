@@ -140,9 +140,10 @@ def _deferred_line(plan: Plan) -> str:
             f" accept{'s' if len(waiting) == 1 else ''}.")
 
 
-def as_json(plan: Plan) -> str:
-    """The plan's own JSON with the CLI envelope's `ok` (errors and warnings are already in it)."""
-    return json.dumps({"ok": not plan.errors, **plan.to_dict()}, indent=2) + "\n"
+def as_json(plan: Plan, **extra: object) -> str:
+    """The plan's own JSON with the CLI envelope's `ok` (errors and warnings are already in it),
+    and `extra` keys (`plan_id` of a stored plan)."""
+    return json.dumps({"ok": not plan.errors, **plan.to_dict(), **extra}, indent=2) + "\n"
 
 
 def markdown(plan: Plan) -> str:

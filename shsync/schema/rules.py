@@ -11,7 +11,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
 from shsync.diagnostics import Finding, KeyOf, Path, error, warning
-from shsync.model import Appointment, Client, Ending, Grant, Handoff, Member, Note, Org, Snapshot
+from shsync.model import (
+    APPROVAL_KINDS, Appointment, Client, Ending, Grant, Handoff, Member, Note, Org, Snapshot,
+)
 from shsync.clock import end_instant, valid_zone
 from shsync.schema.npi import npi_check_digit
 
@@ -50,7 +52,8 @@ CODES: dict[str, str] = {
     "control-character": "a name holds a control character, a bidi override or a line separator",
     "invalid-until": "an until that is not a real date or time",
     "invalid-timezone": "a timezone that is not an IANA time zone name",
-    "invalid-policy": "a break-glass policy naming no role, admin or member",
+    "invalid-policy": "a break-glass policy naming no role, admin or member, or an approvals "
+                      "count that is negative or over 20",
     "missing-npi": "(warning) a practitioner with billing access has no NPI",
     "expired-grant": "(warning) access whose until has passed: it is revoked, and the entry "
                      "can be removed",
@@ -144,6 +147,20 @@ def _ending_rules(org: Org, index: _Index, now: str | None) -> Iterator[Finding]
         elif "@" in who and not index.knows(who.lower()):
             yield error("unknown-member", f"break_glass.who names {who}, who is not a member",
                         ("policy", "break_glass", "who", j))
+    yield from _approval_rules(org)
+
+
+MAX_APPROVALS = 20
+
+
+def _approval_rules(org: Org) -> Iterator[Finding]:
+    approvals = org.policy.approvals if org.policy else None
+    for kind in APPROVAL_KINDS if approvals else ():
+        count = getattr(approvals, kind)
+        if not 0 <= count <= MAX_APPROVALS:
+            yield error("invalid-policy", f"approvals.{kind} is {count}: give how many "
+                                          f"administrators must approve, 0 to {MAX_APPROVALS}",
+                        ("policy", "approvals", kind))
 
 
 ROLE_NAMES = ("practitioner", "supervisor", "scheduler", "biller", "forms_admin", "admin")

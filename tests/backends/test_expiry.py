@@ -147,12 +147,14 @@ def test_a_store_of_schema_version_2_is_upgraded_with_its_practice(tmp_path):
     with sqlite3.connect(path) as conn:  # the store as shsync wrote it before ends existed
         for table, column in (("client_access", "ends_at"), ("client_access", "end_reason"),
                               ("client_access", "break_glass"), ("members", "clinical_ends_at"),
-                              ("members", "clinical_end_reason")):
+                              ("members", "clinical_end_reason"), ("practices", "approvals")):
             conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        conn.execute("DROP TABLE stored_plans")
+        conn.execute("DROP TABLE plan_approvals")
         conn.execute("UPDATE shsync_meta SET value = '2' WHERE key = 'schema_version'")
     store = SqliteBackend(str(path))
     assert store.read() == live(ADMIN, SAM, KIM, clients=[c("C1", "sam", "admin")])
     assert Shsync(store, OPERATOR).check_log().replayed  # fingerprints from before still hold
     store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM shsync_meta").fetchone() == ("3",)
+        assert conn.execute("SELECT value FROM shsync_meta").fetchone() == ("4",)

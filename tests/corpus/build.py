@@ -224,6 +224,8 @@ FORGED: dict[str, dict[str, Any]] = {
         "action": "set_full_clinical_access", "target": ROSA, "full_clinical_access": True},
     "set_practice_name-stale-name": {"action": "set_practice_name", "target": "practice",
                                      "name": "X", "previous": "Wrong"},
+    "set_policy-stale-policy": {"action": "set_policy", "target": "practice", "approvals": {},
+                                "previous": {"widens_access": 1}},
     "set_supervisor-not-a-supervisor": {"action": "set_supervisor", "target": S,
                                         "supervisor": ROSA, "previous": DANA},
     "set_cosign-stale-value": {"action": "set_cosign", "target": S, "cosign": ["assessments"],
