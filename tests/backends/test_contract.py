@@ -301,3 +301,47 @@ def test_the_log_replays_to_the_live_state_and_finds_a_deleted_tail(backend):
     entries = _three_applies(backend)
     assert entries[0].kind == "seed" and replay(entries, backend.read()) is None
     assert "does not explain the live practice" in replay(entries[:-1], backend.read())
+
+
+# --- stored plans and approvals (the two-person rule; more in tests/backends/test_approvals.py)
+
+RULE = (("removes_members", 1), ("widens_access", 1))
+
+
+def test_the_approvals_rule_is_kept_by_the_practice_and_changed_only_by_a_plan(backend):
+    backend.seed(seeded_state())
+    state = backend.read()
+    assert state.approval_policy == ()
+    from shsync.reconcile.verify import verify
+
+    steps = (op("set_policy", "practice", approvals=RULE, previous=()),)
+    setting = Plan("default", fingerprint(state), steps, verify(steps, state, OPERATOR, NOW).summary)
+    backend.apply(setting, actor=OPERATOR, now=NOW)
+    assert backend.read() == replace(seeded_state(), approval_policy=RULE)
+    from shsync.backends.audit import replay
+
+    assert replay(backend.history(), backend.read()) is None
+
+
+def test_a_stored_plan_reads_back_whole_with_its_approvals(backend):
+    backend.seed(replace(seeded_state(), approval_policy=RULE))
+    plan = changing_plan(backend.read())
+    stored = backend.save_plan(plan, author=None, now=NOW)
+    assert backend.save_plan(plan, author=None, now=NOW) == stored  # saving twice keeps one
+    again = backend.stored_plan(stored.id)
+    assert (again.plan, again.author, again.created_at, again.required, again.applied_entry) == (
+        plan, None, NOW, 1, None)
+    approved = backend.approve(stored.id, approver=Actor.member("admin" + D), now=NOW)
+    assert approved.approvals == (("admin" + D, NOW),)
+    entry = backend.apply(plan, actor=OPERATOR, now=NOW)
+    assert backend.stored_plans() == [replace(approved, applied_entry=entry.seq)]
+    assert entry.details["approvals"] == [{"by": "admin" + D, "at": NOW}]
+
+
+def test_apply_refuses_a_plan_the_live_rule_has_not_approved(backend):
+    backend.seed(replace(seeded_state(), approval_policy=RULE))
+    with pytest.raises(BackendError) as refused:
+        backend.apply(changing_plan(backend.read()), actor=OPERATOR, now=NOW)
+    assert refused.value.code == "approvals-required"
+    assert "remove_member jo@p.example" in str(refused.value)
+    assert kinds(backend) == ["seed"]
