@@ -1,0 +1,158 @@
+"""The two-person rule as a user runs it: plan --save, approve, plans, apply PLAN_ID (in process)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from shsync.cli import cli
+from shsync.reconcile.plan import canonical
+from tests.cli.conftest import ROOT
+
+ORG = ROOT / "examples" / "org.yaml"
+SNAPSHOT = str(ROOT / "examples" / "practice-snapshot.yaml")
+NOW = "2026-11-26T12:00:00Z"
+DANA, ELLEN, SAM = ("dana.ortiz@riverbend.example", "ellen.wu@riverbend.example",
+                    "sam.lee@riverbend.example")
+VICTOR = "victor.okafor@riverbend.example"
+
+
+class Practice:
+    def __init__(self, root):
+        self.root = root
+        self.org = root / "org.yaml"
+        data = yaml.safe_load(ORG.read_text())
+        data["policy"] = {"approvals": {"widens_access": 1, "removes_members": 1}}
+        self.org.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    def __call__(self, *args: str, actor: str | None = None):
+        env = {"SHSYNC_BACKEND": f"sqlite:///{self.root}/practice.db", "SHSYNC_NOW": NOW,
+               "SHSYNC_ACTOR": actor}
+        return CliRunner().invoke(cli, [str(a) for a in args], env=env)
+
+
+@pytest.fixture
+def shsync(tmp_path):
+    """A practice that has taken on the rule (bringing a rule in needs no approval), and where
+    the one step left (victor supervising nina) widens access, so it needs one approval."""
+    run = Practice(tmp_path)
+    assert run("seed", SNAPSHOT).exit_code == 0
+    applied = run("apply", run.org, "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    assert run("accepted", VICTOR).exit_code == 0
+    return run
+
+
+def stored_id(result) -> str:
+    found = re.search(r"Stored as plan (p-[0-9a-f]{12})", result.output)
+    assert found, result.output
+    return found.group(1)
+
+
+def test_the_two_person_workflow(shsync):
+    refused = shsync("apply", shsync.org, "--auto-approve")
+    assert refused.exit_code == 1
+    assert "error[approvals-required]: nothing was applied: this plan needs 1 approval(s)" in \
+        refused.stderr
+    assert "set_supervisor nina.patel@riverbend.example" in refused.stderr
+    assert "`shsync plan ORG --save`" in refused.stderr and "Traceback" not in refused.output
+
+    saved = shsync("plan", shsync.org, "--save", actor=DANA)
+    assert saved.exit_code == 0 and "[approvals-required]" in saved.stdout
+    plan_id = stored_id(saved)
+    assert f"it needs 1 approval(s) from administrators other than its author (`shsync " \
+           f"approve {plan_id}`), then `shsync apply {plan_id}`" in saved.stdout
+
+    assert shsync("approve", plan_id, actor=DANA).stderr == (
+        f"error[self-approval]: not approved: {DANA} made plan {plan_id}; a plan is approved "
+        "by administrators other than its author\n")
+    assert "error[forbidden]" in shsync("approve", plan_id, actor=SAM).stderr
+    assert "error[forbidden]" in shsync("approve", plan_id).stderr  # the operator
+    assert "awaiting approval" in shsync("plans").stdout
+    before = shsync("apply", plan_id, actor=DANA)
+    assert before.exit_code == 1 and "approvals-required" in before.stderr
+
+    approved = shsync("approve", plan_id, actor=ELLEN)
+    assert approved.exit_code == 0
+    assert approved.stdout == (
+        f"Approved plan {plan_id} as {ELLEN}: 1 of 1 approval(s) needed (by {ELLEN}); ready: "
+        f"{DANA} applies it with `shsync apply {plan_id}`.\n")
+    assert shsync("approve", plan_id, actor=ELLEN).exit_code == 1  # already approved
+
+    applied = shsync("apply", plan_id, actor=DANA)
+    assert applied.exit_code == 0 and applied.stdout.startswith("Applied."), applied.output
+    again = shsync("apply", plan_id, actor=DANA)
+    assert again.exit_code == 1 and "error[already-applied]" in again.stderr
+    assert f"approved by {ELLEN}" in shsync("history").stdout.splitlines()[-1]
+    assert "applied as audit entry #4" in shsync("plans").stdout
+    assert shsync("history", "--verify").exit_code == 0
+
+
+def test_json_forms(shsync):
+    saved = json.loads(shsync("plan", shsync.org, "--save", "--format", "json",
+                              actor=DANA).stdout)
+    plan_id = saved["plan_id"]
+    assert re.fullmatch(r"p-[0-9a-f]{12}", plan_id) and saved["approvals_required"] == 1
+    approved = json.loads(shsync("approve", plan_id, "--format", "json", actor=ELLEN).stdout)
+    assert approved["ok"] and approved["approvals"] == [{"by": ELLEN, "at": NOW}]
+    assert (approved["required"], approved["status"], approved["author"]) == (1, "ready", DANA)
+    (listed,) = json.loads(shsync("plans", "--format", "json").stdout)["plans"]
+    assert listed["plan_id"] == plan_id and listed["plan_hash"].startswith("sha256:")
+    applied = json.loads(shsync("apply", plan_id, "--format", "json", actor=DANA).stdout)
+    assert applied["ok"] and applied["audit_entry"]["seq"] == 4
+    entries = json.loads(shsync("history", "--format", "json").stdout)["entries"]
+    assert entries[-1]["details"] == {"author": DANA, "approvals": [{"by": ELLEN, "at": NOW}]}
+    failed = json.loads(shsync("approve", plan_id, "--format", "json", actor=ELLEN).stdout)
+    assert not failed["ok"] and failed["errors"][0]["code"] == "already-applied"
+
+
+def test_a_saved_plan_file_applies_once_its_stored_twin_is_approved(shsync):
+    saved = shsync("plan", shsync.org, "-o", shsync.root / "plan.json", "--save", actor=DANA)
+    plan_id = stored_id(saved)
+    path = shsync.root / "plan.json"
+    refused = shsync("apply", path, actor=DANA)
+    assert refused.exit_code == 1 and f"`shsync approve {plan_id}`" in refused.stderr
+    assert shsync("approve", plan_id, actor=ELLEN).exit_code == 0
+    assert shsync("apply", path, actor=DANA).exit_code == 0
+    assert "applied" in shsync("plans").stdout
+
+
+def _rehash(data: dict) -> str:
+    data.pop("plan_hash", None)
+    data["plan_hash"] = "sha256:" + hashlib.sha256(canonical(data).encode()).hexdigest()
+    return json.dumps(data)
+
+
+@pytest.mark.parametrize("lower_the_rule", [False, True])
+def test_a_forged_plan_file_that_drops_the_rule_is_refused(shsync, lower_the_rule):
+    assert shsync("plan", shsync.org, "-o", shsync.root / "plan.json", actor=DANA).exit_code == 0
+    path = shsync.root / "plan.json"
+    data = json.loads(path.read_text())
+    data["warnings"] = [w for w in data["warnings"] if w["code"] != "approvals-required"]
+    if lower_the_rule:  # and lower the bar in the same plan
+        data["changes"].insert(0, {"action": "set_policy", "target": "practice",
+                                   "approvals": {}, "previous": {"removes_members": 1,
+                                                                 "widens_access": 1}})
+    path.write_text(_rehash(data))
+    before = shsync("export").stdout
+    refused = shsync("apply", path, actor=DANA)
+    assert refused.exit_code == 1 and "error[approvals-required]" in refused.stderr, \
+        refused.output
+    assert shsync("export").stdout == before
+
+
+def test_a_plan_id_that_is_not_stored(shsync):
+    missing = shsync("apply", "p-0123456789ab", actor=DANA)
+    assert missing.exit_code == 1 and missing.stderr.startswith("error[no-such-plan]")
+    assert shsync("approve", "not-an-id", actor=ELLEN).stderr.startswith("error[no-such-plan]")
+
+
+def test_without_stored_plans(tmp_path):
+    run = Practice(tmp_path)
+    assert run("seed", SNAPSHOT).exit_code == 0
+    assert run("plans").stdout == "No stored plans. Store one with `shsync plan ORG --save`.\n"
