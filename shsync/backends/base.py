@@ -306,6 +306,7 @@ _REFUSALS: dict[str, type[BackendError]] = {
 def _unapproved(why: str, stored_id: str | None) -> str:
     then = (f"another administrator approves it with `shsync approve {stored_id}`, then apply "
             f"it with `shsync apply {stored_id}`" if stored_id else
-            "save the plan with `shsync plan ORG --save`, have another administrator run "
-            "`shsync approve PLAN_ID`, then `shsync apply PLAN_ID`")
+            "save the plan with `shsync plan ORG --save` (or `shsync refresh FILE --save`), "
+            "have another administrator run `shsync approve PLAN_ID`, then "
+            "`shsync apply PLAN_ID`")
     return f"nothing was applied: {why}. Next: {then}"

@@ -66,12 +66,15 @@ def accepted(emails: tuple[str, ...], backend_url: str, actor: str | None) -> No
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "runbook"]),
               default="text", show_default=True, help="How to show the drift.")
 @click.option("--auto-approve", is_flag=True, help="Record the drift without asking.")
+@click.option("--save", is_flag=True,
+              help="Store the drift as a plan instead of recording it now (for the two-person "
+                   "rule: `shsync approve PLAN_ID`, then `shsync apply PLAN_ID`).")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 2 when the store and the observation differ (with nothing recorded "
                    "unless --auto-approve).")
 @handled
 def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_approve: bool,
-            detailed_exitcode: bool) -> None:
+            save: bool, detailed_exitcode: bool) -> None:
     """Record what was observed in Sessions Health (a snapshot file) into the store.
 
     Shows the drift between the store and the observation (members accepted, added, removed
@@ -87,6 +90,7 @@ def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_
     Examples:
       shsync refresh observed.yaml                     # show the drift, ask, record it
       shsync refresh observed.yaml --auto-approve
+      shsync refresh observed.yaml --save              # for approval (two-person rule)
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
@@ -99,6 +103,12 @@ def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_
         if not result.has_changes:
             click.echo("The store matches the observation.", err=True)
             sys.exit(EXIT_OK)
+        if save:
+            stored = shsync.save_plan(result)
+            click.echo(f"Stored as plan {stored.id}: {stored.required} approval(s) needed "
+                       f"(`shsync approve {stored.id}`), then `shsync apply {stored.id}`.",
+                       err=True)
+            sys.exit(EXIT_CHANGES if detailed_exitcode else EXIT_OK)
         if not auto_approve:
             if not sys.stdin.isatty():
                 if detailed_exitcode:

@@ -156,3 +156,22 @@ def test_without_stored_plans(tmp_path):
     run = Practice(tmp_path)
     assert run("seed", SNAPSHOT).exit_code == 0
     assert run("plans").stdout == "No stored plans. Store one with `shsync plan ORG --save`.\n"
+
+
+def test_a_refresh_that_widens_access_is_stored_approved_and_applied_by_id(shsync):
+    observed = yaml.safe_load(shsync("export").stdout)
+    for key in ("prune", "policy"):
+        observed.pop(key)
+    observed["members"].append({"email": "zoe@riverbend.example", "first_name": "Zoe",
+                                "last_name": "Quinn", "roles": ["biller"], "admin": True})
+    path = shsync.root / "observed.yaml"
+    path.write_text(yaml.safe_dump(observed))
+    refused = shsync("refresh", path, "--auto-approve", actor=DANA)
+    assert refused.exit_code == 1 and "error[approvals-required]" in refused.stderr, \
+        refused.output
+    saved = shsync("refresh", path, "--save", actor=DANA)
+    assert saved.exit_code == 0, saved.output
+    plan_id = stored_id(saved)
+    assert shsync("approve", plan_id, actor=ELLEN).exit_code == 0
+    assert shsync("apply", plan_id, actor=DANA).exit_code == 0
+    assert "#4 refresh" in shsync("history").stdout.splitlines()[-1]
