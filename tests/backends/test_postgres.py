@@ -245,3 +245,33 @@ def test_a_password_in_the_query_or_percent_encoded_is_never_printed(tmp_path):
     for form in ("hun%40ter2", "hun@ter2", "s3cr%2Fet", "s3cr/et", "k3y"):
         assert form not in result.stderr + result.stdout
     assert "postgres:***@127.0.0.1:1/test?password=***&sslpassword=***" in result.stderr
+
+
+def test_a_store_of_schema_version_3_is_upgraded_for_stored_plans(tmp_path):
+    from dataclasses import replace
+
+    from shsync.reconcile.authorize import Actor
+    from tests.reconcile.builders import ADMIN, live, m, want
+    from shsync.reconcile import planner
+
+    url = pg.fresh_url(pg.new_schema("v3"))
+    store = PostgresBackend(url)
+    store.seed(live(ADMIN, m("ben", "biller", admin=True)))
+    store.close()
+    schema = url.split("schema=")[1].split("&")[0]
+    with psycopg.connect(pg.URL, autocommit=True) as conn:  # as shsync wrote it before plans
+        conn.execute(f'DROP TABLE "{schema}".stored_plans, "{schema}".plan_approvals')
+        conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN approvals')
+        conn.execute(f"UPDATE \"{schema}\".shsync_meta SET value = '3'")
+    store = PostgresBackend(url)
+    try:
+        state = store.read()
+        rule = replace(want(*state.members.values()), approval_policy=(("widens_access", 1),))
+        plan = planner.plan(rule, state, practice="default", now=NOW)
+        assert store.save_plan(plan, author=None, now=NOW).required == 0
+        store.apply(plan, actor=Actor.operator("t"), now=NOW)
+        assert store.read().approval_policy == (("widens_access", 1),)
+    finally:
+        store.close()
+    with psycopg.connect(pg.URL, autocommit=True) as conn:
+        assert conn.execute(f'SELECT value FROM "{schema}".shsync_meta').fetchone() == ("4",)
