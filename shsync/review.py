@@ -37,6 +37,19 @@ class AccessLine:
 
 
 @dataclass(frozen=True)
+class Ending:
+    """Access that ends by itself: a time-bound grant, full clinical access with an end, or
+    emergency (break-glass) access."""
+
+    member: str
+    what: str  # "grant" | "full clinical access" | "break-glass"
+    client: str | None  # None: every client (full clinical access)
+    until: str  # an instant, UTC
+    reason: str | None
+    passed: bool  # already ended: the next plan or `shsync expire` revokes it
+
+
+@dataclass(frozen=True)
 class Widening:
     """One step of an audit entry that widened someone's access."""
 
@@ -61,6 +74,7 @@ class Review:
     chain_problem: str | None  # None: the hash chain is intact
     widenings: tuple[Widening, ...]
     unreadable: tuple[int, ...] = ()  # entries whose operations could not be read
+    endings: tuple[Ending, ...] = ()  # soonest first
 
 
 def review(backend: Backend, *, since: str, now: str) -> Review:
@@ -71,7 +85,18 @@ def review(backend: Backend, *, since: str, now: str) -> Review:
                   generated_at=now, since=since, state=state, access=access_lines(state),
                   recent=tuple(reversed(entries[-RECENT:])), entries=len(entries),
                   chain_problem=verify_chain(entries), widenings=tuple(widenings),
-                  unreadable=tuple(unreadable))
+                  unreadable=tuple(unreadable), endings=endings(state, now))
+
+
+def endings(state: PracticeState, now: str) -> tuple[Ending, ...]:
+    """Every access that ends by itself, soonest end first (then member, client)."""
+    found = [Ending(m.email, "full clinical access", None, m.clinical_until, m.clinical_reason,
+                    m.clinical_until <= now)
+             for m in state.members.values() if m.full_clinical_access and m.clinical_until]
+    found += [Ending(e.member, "break-glass" if e.break_glass else "grant", c.id, e.until,
+                     e.reason, e.passed(now))
+              for c in state.clients.values() for e in c.ends]
+    return tuple(sorted(found, key=lambda x: (x.until, x.member, x.client or "")))
 
 
 def access_lines(state: PracticeState) -> tuple[AccessLine, ...]:

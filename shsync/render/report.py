@@ -70,11 +70,13 @@ def render(r: Review) -> str:
         f" &middot; generated {_e(r.generated_at)} &middot; {len(r.state.members)} members,"
         f" {len(r.state.clients)} clients &middot; {r.entries} audit entries</p>",
         '<nav><a href="#org">Org chart</a><a href="#seats">Seats</a>'
-        '<a href="#access">Access</a><a href="#widenings">Widenings</a>'
+        '<a href="#access">Access</a><a href="#ending">Ending</a>'
+        '<a href="#widenings">Widenings</a>'
         '<a href="#audit">Audit log</a></nav>',
         *_org_chart(r.state),
         *_seats(r.state),
         *_access(r.access),
+        *_endings(r),
         *_widenings(r),
         *_audit(r),
         "</body>",
@@ -177,6 +179,27 @@ def _access(lines: Sequence[AccessLine]) -> list[str]:
             '<table id="access-table"><thead><tr><th>Member</th><th>Capabilities</th>'
             "<th>Where</th><th>Reason</th></tr></thead><tbody>", *rows, "</tbody></table>",
             "</section>"]
+
+
+# --- access that ends by itself ------------------------------------------------------------------
+
+def _endings(r: Review) -> list[str]:
+    rows = []
+    for x in r.endings:
+        state = '<span class="bad">ended</span>' if x.passed else "active"
+        rows.append(f'<tr data-member="{_e(x.member)}"><td>{_e(x.member)}</td>'
+                    f"<td>{_e(x.what)}</td><td>{_e(x.client) if x.client else 'every client'}"
+                    f"</td><td>{_e(x.until)}</td><td>{_e(x.reason or '')}</td>"
+                    f"<td>{state}</td></tr>")
+    if not rows:
+        rows = ['<tr><td colspan="6">No time-bound or emergency access.</td></tr>']
+    return ['<section id="ending">', "<h2>Access that ends by itself</h2>",
+            "<p>Time-bound grants, full clinical access with an end, and emergency "
+            "(break-glass) access, soonest end first, in UTC. An ended one is revoked by the "
+            "next plan or <code>shsync expire</code>.</p>",
+            '<table id="ending-table"><thead><tr><th>Member</th><th>What</th><th>Client</th>'
+            "<th>Until (UTC)</th><th>Reason</th><th>State</th></tr></thead><tbody>",
+            *rows, "</tbody></table>", "</section>"]
 
 
 # --- widenings and the audit log -----------------------------------------------------------------

@@ -132,3 +132,34 @@ def test_hostile_names_are_escaped_everywhere():
         assert len(tables(text)["access-table"]) == 7  # no row was broken or invented
     text = page(small(dana_first="<b>x</b> & \"q\""))
     assert "&lt;b&gt;x&lt;/b&gt; &amp; &quot;q&quot;" in text
+
+
+def test_access_that_ends_by_itself_is_listed_soonest_first_with_its_end_and_reason():
+    from dataclasses import replace
+
+    from shsync.reconcile.state import ClientState, End, PracticeState
+
+    base = small()
+    members = dict(base.members)
+    members["sam@x.example"] = replace(members["sam@x.example"], full_clinical_access=True,
+                                       clinical_until="2027-01-31T23:59:59Z",
+                                       clinical_reason="audit")
+    clients = {
+        "C-1": replace(base.clients["C-1"], ends=(End("vic@x.example", "2026-12-01T00:00:00Z",
+                                                      "leave cover"),)),
+        "C-2": ClientState("C-2", "sam@x.example", ("dana@x.example",),
+                           ends=(End("dana@x.example", "2026-11-26T02:14:00Z", "crisis",
+                                     break_glass=True),)),
+    }
+    rows = tables(page(PracticeState(members, clients, base.name)))["ending-table"]
+    assert rows == [
+        ["Member", "What", "Client", "Until (UTC)", "Reason", "State"],
+        ["dana@x.example", "break-glass", "C-2", "2026-11-26T02:14:00Z", "crisis", "ended"],
+        ["vic@x.example", "grant", "C-1", "2026-12-01T00:00:00Z", "leave cover", "active"],
+        ["sam@x.example", "full clinical access", "every client", "2027-01-31T23:59:59Z",
+         "audit", "active"],
+    ]
+
+
+def test_without_time_bound_access_the_ending_table_says_so():
+    assert tables(page())["ending-table"][1:] == [["No time-bound or emergency access."]]
