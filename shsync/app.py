@@ -72,6 +72,11 @@ def now() -> str:
     return parse_time(fixed, "SHSYNC_NOW")
 
 
+def now_real() -> str:
+    """The real time (SHSYNC_NOW does not fix it): for tokens' creation, expiry and use."""
+    return iso(datetime.now(UTC))
+
+
 def parse_time(text: str, what: str) -> str:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
