@@ -7,6 +7,8 @@ import sqlite3
 from dataclasses import replace
 
 import pytest
+
+from shsync.backends.sql import SCHEMA_VERSION
 import yaml
 
 from shsync.app import Shsync
@@ -149,10 +151,11 @@ def test_a_store_of_schema_version_2_is_upgraded_with_its_practice(tmp_path):
                               ("client_access", "break_glass"), ("members", "clinical_ends_at"),
                               ("members", "clinical_end_reason")):
             conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        conn.execute("DROP TABLE tokens")
         conn.execute("UPDATE shsync_meta SET value = '2' WHERE key = 'schema_version'")
     store = SqliteBackend(str(path))
     assert store.read() == live(ADMIN, SAM, KIM, clients=[c("C1", "sam", "admin")])
     assert Shsync(store, OPERATOR).check_log().replayed  # fingerprints from before still hold
     store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM shsync_meta").fetchone() == ("3",)
+        assert conn.execute("SELECT value FROM shsync_meta").fetchone() == (str(SCHEMA_VERSION),)
