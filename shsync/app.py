@@ -264,6 +264,10 @@ class Shsync:
         state = state_from_snapshot(loaded.model)
         return state, self.backend.seed(state, actor=self.who, now=self.clock())
 
+    def seed_state(self, state: PracticeState) -> AuditEntry:
+        """Seed an empty store with a practice state already read (a server's seed)."""
+        return self.backend.seed(state, actor=self.who, now=self.clock())
+
     def apply_in_batches(self, path: Path, *, size: int,
                          options: planner.Options = planner.DEFAULTS,
                          on_batch: Callable[[Batch], None] | None = None) -> list[Batch]:

@@ -47,6 +47,12 @@ def clock(times):
     return lambda: times[0]
 
 
+@pytest.fixture
+def backend(make_store):
+    """These tests apply at chosen times; a server applies at its own clock (tests/server)."""
+    return make_store()
+
+
 def test_ends_are_kept_exactly(backend):
     backend.seed(state_with_ends())
     assert backend.read() == state_with_ends()

@@ -1,4 +1,4 @@
-"""API tokens in every SQL store: only the hash is kept, and a token stands for one identity in
+"""API tokens in every SQL store (a server keeps them in its own store: tests/server): only the hash is kept, and a token stands for one identity in
 one practice until it is revoked or expires."""
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ def make(store, actor="admin" + D, *, operator=False, scope="plan", expires="90d
 
 
 @pytest.fixture
-def store(backend):
+def store(make_store):
+    backend = make_store()
     backend.seed(live(ADMIN, m("sam", "practitioner"),
                       m("rosa", "scheduler", status="invited", invited_at="2026-11-01T00:00:00Z")))
     return backend
@@ -77,8 +78,8 @@ def test_an_expired_token_fails_from_the_instant_it_ends(store):
         tokens.authenticate(store, text, NOW + timedelta(hours=1))
 
 
-def test_a_token_works_only_in_its_own_practice(make_backend):
-    first, second = make_backend("first"), make_backend("second")
+def test_a_token_works_only_in_its_own_practice(make_store):
+    first, second = make_store("first"), make_store("second")
     first.seed(live(ADMIN))
     second.seed(live(ADMIN))
     text, _ = make(first)
@@ -119,8 +120,8 @@ def test_expiry_never_means_no_end(store):
     assert record.expires_at is None and record.status("9999-01-01T00:00:00Z") == "valid"
 
 
-def test_tokens_are_listed_per_practice(make_backend):
-    first, second = make_backend("first"), make_backend("second")
+def test_tokens_are_listed_per_practice(make_store):
+    first, second = make_store("first"), make_store("second")
     _, one = make(first)
     assert [t.id for t in first.tokens()] == [one.id] and second.tokens() == []
 
