@@ -99,7 +99,11 @@ class RemoteBackend:
             base_url=f"{base}/practices/{self.practice}", timeout=timeout, transport=transport,
             headers={"Authorization": f"Bearer {secret.strip()}",
                      "User-Agent": "shsync-remote"})
-        me = self._call("GET", "/whoami")
+        try:
+            me = self._call("GET", "/whoami")
+        except BaseException:
+            self._client.close()
+            raise
         self.identity = (Actor.operator(me["actor"]) if me["operator"]
                          else Actor.member(me["actor"]))
 

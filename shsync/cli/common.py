@@ -150,6 +150,11 @@ def application(stack: ExitStack, url: str, actor: str | None,
     # member token claiming anyone else).
     identity = getattr(backend, "identity", None)
     who = identity if identity is not None and actor is None else app.actor(actor)
+    if identity is not None and identity.email is not None and who != identity:
+        from shsync.errors import Forbidden
+
+        raise Forbidden(f"this token acts as {identity.email}; it cannot act as anyone else "
+                        f"(--actor {who.email or 'the operator'})")
     return app.Shsync(backend, who, app.now)
 
 
