@@ -137,7 +137,27 @@ def create_app(url: str, *, clock: Callable[[], str] = app.now, lock_timeout: fl
 
     _routes(api, call)
     _errors(api)
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        """The generated document, with the problem+json schema every error refers to."""
+        if api.openapi_schema is None:
+            doc = generate()
+            schema = problems.Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}")
+            doc["components"]["schemas"].update(schema.pop("$defs", {}), Problem=schema)
+            api.openapi_schema = doc
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
     return api
+
+
+def openapi_document() -> str:
+    """The OpenAPI 3.1 document, as committed in docs/openapi.json."""
+    return json.dumps(create_app("sqlite:///unused.db").openapi(), indent=2,
+                      sort_keys=True) + "\n"
+
 
 
 def _acting(who: tokens.Identity, act_as: str | None) -> Actor:
@@ -262,7 +282,8 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
                           lambda s: state_to_dict(s.read()))
 
     @api.get(P + "/export", responses={**ERRORS, 200: {"content": {"application/yaml": {
-        "schema": {"type": "string"}}}}}, response_class=Response, tags=["read"])
+        "schema": {"type": "object", "description": "an org file (format version 1)"}}}}},
+        response_class=Response, tags=["read"])
     async def export(practice: str, request: Request, token: Token) -> Response:
         """The live practice as an org file."""
         text = await call(request, practice, token, "read", "export",
@@ -404,3 +425,9 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
                                        "gives it)") from None
             return Entry(audit_entry=s.seed_state(state).to_dict())
         return await call(request, practice, token, "admin", "seeding", job)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(openapi_document())
