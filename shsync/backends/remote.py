@@ -112,7 +112,8 @@ class RemoteBackend:
         return state_from_dict(self._call("GET", "/state"))
 
     def history(self) -> list[AuditEntry]:
-        return [_entry(e) for e in self._call("GET", "/history")["entries"]]
+        found = self._call("GET", "/history", params={"details": "true"})["entries"]
+        return [_entry(e) for e in found]
 
     def seed(self, state: PracticeState, *, actor: Actor | None = None,
              now: str | None = None) -> AuditEntry:

@@ -203,6 +203,16 @@ class SqlBackend(Store, ABC):
         with self._snapshot():
             return self._read()
 
+    def read_at_head(self) -> tuple[PracticeState, tuple[int, str] | None]:
+        """The live practice and the audit entry it is the result of, in one snapshot."""
+        with self._snapshot():
+            return self._read(), self._last_entry()
+
+    def head(self) -> tuple[int, str] | None:
+        """(seq, hash) of the newest audit entry: every change shsync makes appends one."""
+        with self._snapshot():
+            return self._last_entry()
+
     def _read(self) -> PracticeState:
         p = (self.practice,)
         roles: dict[str, list[str]] = defaultdict(list)

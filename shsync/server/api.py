@@ -306,9 +306,10 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
     @api.get(P + "/history", response_model=History | Verified, responses=ERRORS,
              tags=["read"])
     async def history(practice: str, request: Request, token: Token, verify: bool = False,
-                      expect_head: Annotated[str | None, Query(max_length=100)] = None
-                      ) -> History | Verified:
-        """The audit log; with `verify`, the hash chain checked and the log replayed."""
+                      expect_head: Annotated[str | None, Query(max_length=100)] = None,
+                      details: bool = False) -> History | Verified:
+        """The audit log; with `verify`, the hash chain checked and the log replayed; with
+        `details`, each entry whole (a seed entry holds the whole state it loaded)."""
         if verify or expect_head is not None:
             check = await call(request, practice, token, "read", "history",
                                lambda s: s.check_log(expect_head))
@@ -316,7 +317,7 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
                             head=check.head, note=check.note)
         entries = await call(request, practice, token, "read", "history",
                              lambda s: s.history())
-        return History(entries=[e.to_dict(with_details=True) for e in entries])
+        return History(entries=[e.to_dict(with_details=details) for e in entries])
 
     @api.post(P + "/plans", status_code=201, response_model=StoredPlanOut, responses=ERRORS,
               tags=["plans"], openapi_extra={"requestBody": {"required": True, "content": {

@@ -267,3 +267,22 @@ def test_metrics_are_prometheus_text_by_route_template(practice, server):
 def test_unknown_paths_and_methods_are_problems_too(server):
     is_problem(httpx.get(server.base + "/nowhere"), 404, "not-found")
     is_problem(httpx.delete(server.base + "/healthz"), 405, "method-not-allowed")
+
+
+def test_a_change_made_beside_the_server_is_read_at_once(practice):
+    # The server reuses a practice it has read while the audit log's head is unchanged; a
+    # change made by another process (here the operator's own CLI path) moves the head.
+    from shsync.app import Shsync
+    from shsync.reconcile.authorize import Actor
+
+    with practice.as_member() as dana:
+        before = dana.get("/state").json()
+        assert len(dana.get("/history").json()["entries"]) == 1
+        store = practice.store()
+        Shsync(store, Actor.operator("op")).apply(
+            Shsync(store, Actor.operator("op")).plan_acceptance([VICTOR]))
+        store.close()
+        after = dana.get("/state").json()
+        assert after != before
+        assert [e["kind"] for e in dana.get("/history").json()["entries"]] == ["seed",
+                                                                               "accepted"]
