@@ -73,6 +73,11 @@ def now() -> str:
     return parse_time(fixed, "SHSYNC_NOW")
 
 
+def now_real() -> str:
+    """The real time (SHSYNC_NOW does not fix it): for tokens' creation, expiry and use."""
+    return iso(datetime.now(UTC))
+
+
 def parse_time(text: str, what: str) -> str:
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
@@ -284,6 +289,10 @@ class Shsync:
             raise InvalidInput(loaded.diagnostics)
         state = state_from_snapshot(loaded.model)
         return state, self.backend.seed(state, actor=self.who, now=self.clock())
+
+    def seed_state(self, state: PracticeState) -> AuditEntry:
+        """Seed an empty store with a practice state already read (a server's seed)."""
+        return self.backend.seed(state, actor=self.who, now=self.clock())
 
     def apply_in_batches(self, path: Path, *, size: int,
                          options: planner.Options = planner.DEFAULTS,

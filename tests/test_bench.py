@@ -44,3 +44,14 @@ def test_out_and_replace_results_together_are_refused():
     result = subprocess.run([sys.executable, SCRIPT, "--out", "x.md", "--replace-results"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "give one" in result.stderr
+
+
+def test_the_server_benchmark_runs_at_size_s(tmp_path):
+    out = tmp_path / "serve.md"
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "serve.py"), "--size", "S",
+                             "--requests", "60", "--concurrency", "5", "--plans", "1",
+                             "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    table = out.read_text()
+    for row in ("| access query | 60 |", "| history |", "| over HTTP", "| CLI (`shsync plan`"):
+        assert row in table

@@ -9,7 +9,8 @@ DEFAULT_URL = "sqlite:///.shsync/practice.db"
 
 
 def open_backend(url: str, lock_timeout: float = 60.0, *, create: bool = False) -> Backend:
-    """Open the store a URL names: `sqlite:///path[?practice=NAME]` or `postgresql://...`.
+    """Open the store a URL names: `sqlite:///path[?practice=NAME]`, `postgresql://...`, or a
+    server's practice, `https://HOST/practices/NAME` (with SHSYNC_TOKEN).
 
     `lock_timeout` is how long an apply waits for another apply of the same practice. Only
     commands that write (seed, apply) pass `create`: without it a missing store, or a practice
@@ -27,5 +28,10 @@ def open_backend(url: str, lock_timeout: float = 60.0, *, create: bool = False) 
         from shsync.backends.postgres import PostgresBackend
 
         return PostgresBackend(url, lock_timeout=lock_timeout, create=create)
-    raise BackendError(f"unknown backend URL {redact(url)!r}: use sqlite:///PATH or "
-                       "postgresql://USER@HOST/DB", "bad-backend-url")
+    if url.startswith(("https://", "http://")):
+        from shsync.backends.remote import RemoteBackend
+
+        return RemoteBackend(url, create=create)
+    raise BackendError(f"unknown backend URL {redact(url)!r}: use sqlite:///PATH, "
+                       "postgresql://USER@HOST/DB or https://HOST/practices/NAME (a server)",
+                       "bad-backend-url")

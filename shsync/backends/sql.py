@@ -22,6 +22,7 @@ from typing import Any
 from shsync.backends.audit import AuditEntry
 from shsync.backends.base import BackendError, Progress, Store
 from shsync.errors import NoPractice
+from shsync.tokens import TokenRecord
 from shsync.reconcile.actions import ACTIONS
 from shsync.reconcile.operations import Operation
 from shsync.reconcile.state import (
@@ -33,7 +34,7 @@ from shsync.reconcile.state import (
     PracticeState,
 )  # fmt: skip
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Test-only: kill this process (SIGKILL) right after the k-th operation of an apply. Nothing
 # reads it unless it is set; the crash tests set it to prove an apply is all or nothing.
 FAULT_HOOK = "SHSYNC_TEST_KILL_AFTER_OPS"
@@ -52,6 +53,12 @@ def _fault_point(kill_after: int, count: int) -> None:
     _ops_done += count
     if _ops_done >= kill_after:
         os.kill(os.getpid(), signal.SIGKILL)
+
+# API tokens for `shsync serve` (shsync/tokens.py): never the secret, only its hash.
+_TOKENS = """CREATE TABLE IF NOT EXISTS tokens (
+        practice TEXT NOT NULL, id TEXT NOT NULL, actor TEXT NOT NULL, operator BOOLEAN NOT NULL,
+        scope TEXT NOT NULL, secret_hash TEXT NOT NULL, created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL, expires_at TEXT, revoked_at TEXT, PRIMARY KEY (practice, id))"""
 
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS shsync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
@@ -87,6 +94,7 @@ SCHEMA = [
         operations TEXT NOT NULL, prev_hash TEXT NOT NULL, entry_hash TEXT NOT NULL,
         kind TEXT, written_at TEXT, result TEXT, details TEXT,
         PRIMARY KEY (practice, seq))""",
+    _TOKENS,
 ]
 # Stored plans and their approvals (the two-person rule), scoped by practice like every table.
 PLAN_TABLES = [
@@ -115,6 +123,8 @@ MIGRATIONS = {
         "ALTER TABLE members ADD COLUMN clinical_end_reason TEXT"],
     # The two-person rule: the practice's approvals policy, stored plans, approvals.
     4: ["ALTER TABLE practices ADD COLUMN approvals TEXT", *PLAN_TABLES],
+    # API tokens for `shsync serve`.
+    5: [_TOKENS],
 }
 
 _MEMBER_COLUMNS = ("email", "first_name", "last_name", "admin", "owner", "npi", "taxonomy",
@@ -122,6 +132,8 @@ _MEMBER_COLUMNS = ("email", "first_name", "last_name", "admin", "owner", "npi", 
                    "cosign", "clinical_ends_at", "clinical_end_reason")
 _AUDIT_COLUMNS = ("seq", "at", "actor", "plan_hash", "fingerprint", "summary", "operations",
                   "prev_hash", "entry_hash", "kind", "written_at", "result", "details")
+_TOKEN_COLUMNS = ("id", "practice", "actor", "operator", "scope", "secret_hash", "created_at",
+                  "created_by", "expires_at", "revoked_at")
 _SET_COLUMN = {"set_admin": "admin", "set_billing_access": "billing_access"}
 
 
@@ -184,7 +196,8 @@ class SqlBackend(Store, ABC):
     def _holds_practice(self) -> bool:
         p = (self.practice,)
         return bool(self._query("SELECT 1 FROM practices WHERE practice = ?", p)
-                    or self._query("SELECT 1 FROM audit WHERE practice = ? LIMIT 1", p))
+                    or self._query("SELECT 1 FROM audit WHERE practice = ? LIMIT 1", p)
+                    or self._query("SELECT 1 FROM tokens WHERE practice = ? LIMIT 1", p))
 
     def _create_schema(self, version: object) -> None:
         for statement in SCHEMA:
@@ -200,6 +213,16 @@ class SqlBackend(Store, ABC):
     def read(self) -> PracticeState:
         with self._snapshot():
             return self._read()
+
+    def read_at_head(self) -> tuple[PracticeState, tuple[int, str] | None]:
+        """The live practice and the audit entry it is the result of, in one snapshot."""
+        with self._snapshot():
+            return self._read(), self._last_entry()
+
+    def head(self) -> tuple[int, str] | None:
+        """(seq, hash) of the newest audit entry: every change shsync makes appends one."""
+        with self._snapshot():
+            return self._last_entry()
 
     def _read(self) -> PracticeState:
         p = (self.practice,)
@@ -376,6 +399,43 @@ class SqlBackend(Store, ABC):
         self._execute("UPDATE stored_plans SET applied_entry = ? WHERE practice = ? AND id = ?",
                       (seq, self.practice, plan_id))
 
+    # --- API tokens (shsync/tokens.py) -------------------------------------------------------
+    def add_token(self, record: TokenRecord) -> None:
+        with self._transaction():
+            self._execute(f"INSERT INTO tokens ({', '.join(_TOKEN_COLUMNS)}) "
+                          f"VALUES ({', '.join('?' * len(_TOKEN_COLUMNS))})",
+                          tuple(getattr(record, c) for c in _TOKEN_COLUMNS))
+
+    def token(self, token_id: str) -> tuple[TokenRecord, str | None] | None:
+        """The token and its member's status, in one query (every request asks)."""
+        with self._snapshot():
+            rows = self._query(
+                f"SELECT {', '.join('t.' + c for c in _TOKEN_COLUMNS)}, m.status FROM tokens t "
+                "LEFT JOIN members m ON m.practice = t.practice AND m.email = t.actor "
+                "AND NOT t.operator WHERE t.practice = ? AND t.id = ?", (self.practice, token_id))
+        if not rows:
+            return None
+        return _token(rows[0][:-1]), rows[0][-1]
+
+    def tokens(self) -> list[TokenRecord]:
+        with self._snapshot():
+            rows = self._query(f"SELECT {', '.join(_TOKEN_COLUMNS)} FROM tokens "
+                               "WHERE practice = ? ORDER BY created_at, id", (self.practice,))
+        return [_token(row) for row in rows]
+
+    def revoke_token(self, token_id: str, at: str) -> bool:
+        """Revoke a token of this practice; False when there is no such token. Revoking a
+        revoked token keeps its first revocation time."""
+        with self._transaction():
+            found = self._query("SELECT revoked_at FROM tokens WHERE practice = ? AND id = ?",
+                                (self.practice, token_id))
+            if not found:
+                return False
+            if found[0][0] is None:
+                self._execute("UPDATE tokens SET revoked_at = ? WHERE practice = ? AND id = ?",
+                              (at, self.practice, token_id))
+            return True
+
     # --- one handler per action, each taking a batch ------------------------------------------
     def _sql_invite(self, ops: list[Operation], now: str) -> None:
         p = self.practice
@@ -526,6 +586,11 @@ class SqlBackend(Store, ABC):
 def _end(o: Operation, break_glass: bool = False) -> End | None:
     until = o.get("until")
     return End(o.get("member"), until, o.get("reason"), break_glass) if until else None
+
+
+def _token(row: Sequence[Any]) -> TokenRecord:
+    fields = dict(zip(_TOKEN_COLUMNS, row, strict=True))
+    return TokenRecord(**{**fields, "operator": bool(fields["operator"])})
 
 
 def _cosign(items: Sequence[str]) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from shsync.errors import BackendError
 
@@ -101,3 +101,12 @@ def parse_sqlite(url: str, default_practice: str = "default") -> SqliteUrl:
     if not practice or len(practice) > 200:
         raise bad_url(url, "needs a practice of 1-200 characters")
     return SqliteUrl(path, practice)
+
+
+def with_practice(url: str, practice: str) -> str:
+    """The same store URL, naming another practice (`?practice=NAME` set or replaced)."""
+    if not practice or len(practice) > 200:
+        raise BackendError("a practice name is 1-200 characters", "bad-practice")
+    base, _, query = url.partition("?")
+    kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "practice"]
+    return base + "?" + urlencode([*kept, ("practice", practice)])

@@ -38,6 +38,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "break-glass": ("emergency", "break_glass", "Emergency access to one client, for a while."),
     "expire": ("emergency", "expire", "Take back access whose end has passed."),
     "review": ("emergency", "review", "Record an administrator's review of emergency access."),
+    "serve": ("serve", "serve", "Serve the store over HTTP (tokens, plans, applies)."),
+    "token": ("tokens", "token", "Create, list and revoke API tokens for `shsync serve`."),
 }
 
 

@@ -110,8 +110,9 @@ def backend_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--backend", "backend_url", envvar="SHSYNC_BACKEND", default=DEFAULT_URL,
         show_default=True, metavar="URL",
-        help="Where the live practice is kept: sqlite:///PATH or postgresql://USER@HOST/DB "
-             "(env SHSYNC_BACKEND).")(command)
+        help="Where the live practice is kept: sqlite:///PATH, postgresql://USER@HOST/DB, or "
+             "a server's https://HOST/practices/NAME with SHSYNC_TOKEN (env SHSYNC_BACKEND).")(
+        command)
 
 
 def actor_option(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -144,8 +145,17 @@ def application(stack: ExitStack, url: str, actor: str | None,
         # click reads an empty SHSYNC_ACTOR as unset, which would be the operator's full
         # rights; an actor that is set must name someone.
         actor = os.environ["SHSYNC_ACTOR"]
-    who = app.actor(actor)
-    return app.Shsync(open_store(stack, url, lock_timeout, create=create), who, app.now)
+    backend = open_store(stack, url, lock_timeout, create=create)
+    # A server's token says who is acting; --actor may only repeat it (the server refuses a
+    # member token claiming anyone else).
+    identity = getattr(backend, "identity", None)
+    who = identity if identity is not None and actor is None else app.actor(actor)
+    if identity is not None and identity.email is not None and who != identity:
+        from shsync.errors import Forbidden
+
+        raise Forbidden(f"this token acts as {identity.email}; it cannot act as anyone else "
+                        f"(--actor {who.email or 'the operator'})")
+    return app.Shsync(backend, who, app.now)
 
 
 def open_store(stack: ExitStack, url: str, lock_timeout: float = 60.0, *,

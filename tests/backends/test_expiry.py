@@ -7,6 +7,8 @@ import sqlite3
 from dataclasses import replace
 
 import pytest
+
+from shsync.backends.sql import SCHEMA_VERSION
 import yaml
 
 from shsync.app import Shsync
@@ -43,6 +45,12 @@ def plan_at(desired, state, now):
 
 def clock(times):
     return lambda: times[0]
+
+
+@pytest.fixture
+def backend(make_store):
+    """These tests apply at chosen times; a server applies at its own clock (tests/server)."""
+    return make_store()
 
 
 def test_ends_are_kept_exactly(backend):
@@ -151,10 +159,11 @@ def test_a_store_of_schema_version_2_is_upgraded_with_its_practice(tmp_path):
             conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         conn.execute("DROP TABLE stored_plans")
         conn.execute("DROP TABLE plan_approvals")
+        conn.execute("DROP TABLE tokens")
         conn.execute("UPDATE shsync_meta SET value = '2' WHERE key = 'schema_version'")
     store = SqliteBackend(str(path))
     assert store.read() == live(ADMIN, SAM, KIM, clients=[c("C1", "sam", "admin")])
     assert Shsync(store, OPERATOR).check_log().replayed  # fingerprints from before still hold
     store.close()
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM shsync_meta").fetchone() == ("4",)
+        assert conn.execute("SELECT value FROM shsync_meta").fetchone() == (str(SCHEMA_VERSION),)

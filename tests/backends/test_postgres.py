@@ -274,4 +274,4 @@ def test_a_store_of_schema_version_3_is_upgraded_for_stored_plans(tmp_path):
     finally:
         store.close()
     with psycopg.connect(pg.URL, autocommit=True) as conn:
-        assert conn.execute(f'SELECT value FROM "{schema}".shsync_meta').fetchone() == ("4",)
+        assert conn.execute(f'SELECT value FROM "{schema}".shsync_meta').fetchone() == ("5",)

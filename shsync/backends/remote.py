@@ -1,0 +1,237 @@
+"""A practice kept by `shsync serve`: `https://HOST/practices/NAME` with `SHSYNC_TOKEN`.
+
+Every CLI command works unchanged against it: reads come from the server, and every change is
+made by the server's own store, inside its transaction, with the token's identity and the
+server's clock. A plan is applied only as a plan the server keeps: `apply` first hands the plan
+to the server (which stores it, with the token's member as its author, or finds it stored
+already) and then applies it by its id, so it passes the same checks and approvals as a plan
+the server made. Plain `http://` is refused except on loopback; the token is never printed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+import re
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from shsync.backends.audit import AuditEntry
+from shsync.backends.base import Progress
+from shsync.errors import (
+    AlreadyApplied,
+    ApprovalsRequired,
+    AuditBroken,
+    BackendError,
+    Forbidden,
+    InvalidPlan,
+    NoPractice,
+    NoSuchPlan,
+    NotEmpty,
+    Refused,
+    ShsyncError,
+    StalePlan,
+    UserError,
+    WrongPractice,
+)  # fmt: skip
+from shsync.reconcile.authorize import Actor
+from shsync.reconcile.approvals import StoredPlan, is_plan_id
+from shsync.reconcile.plan import Plan, canonical, from_file
+from shsync.reconcile.state import PracticeState, state_from_dict, state_to_dict
+
+TOKEN_ENV = "SHSYNC_TOKEN"
+PLAN_TYPE = "application/vnd.shsync.plan+json"
+_PATH = re.compile(r"^(?P<prefix>(?:/[^/]+)*)/practices/(?P<practice>[A-Za-z0-9][A-Za-z0-9._-]"
+                   r"{0,99})/?$")
+_ERRORS: dict[str, type[BackendError]] = {
+    "forbidden": Forbidden, "stale-plan": StalePlan, "already-applied": AlreadyApplied,
+    "wrong-practice": WrongPractice, "not-empty": NotEmpty, "no-practice": NoPractice,
+    "self-approval": Forbidden, "approvals-required": ApprovalsRequired}
+
+
+class RemoteError(BackendError):
+    pass
+
+
+def parse(url: str) -> tuple[str, str]:
+    """(the server's base URL, the practice) of `https://HOST[:PORT][/PREFIX]/practices/NAME`."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise BackendError("the server URL is malformed", "bad-backend-url") from None
+    shown = f"{parts.scheme}://{parts.hostname or ''}"
+    if parts.username or parts.password:
+        raise BackendError(f"the server URL {shown}/... carries credentials: give the token in "
+                           f"{TOKEN_ENV} instead", "bad-backend-url")
+    match = _PATH.match(parts.path)
+    if match is None or parts.query or parts.fragment or not parts.hostname:
+        raise BackendError(f"the server URL {shown}{parts.path[:100]} is not "
+                           "https://HOST/practices/NAME", "bad-backend-url")
+    if parts.scheme == "http" and not _loopback(parts.hostname):
+        raise BackendError(f"{shown}: plain http is allowed only on loopback (127.0.0.1, ::1, "
+                           "localhost); use https", "bad-backend-url")
+    if parts.scheme not in ("http", "https"):
+        raise BackendError("the server URL is not http(s)", "bad-backend-url")
+    base = f"{parts.scheme}://{parts.netloc}{match.group('prefix')}"
+    return base, match.group("practice")
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class RemoteBackend:
+    """The Backend protocol, carried out by a server."""
+
+    def __init__(self, url: str, *, token: str | None = None, create: bool = False,
+                 timeout: float = 300.0, transport: httpx.BaseTransport | None = None):
+        base, self.practice = parse(url)
+        self.display_url = url
+        self._create = create
+        secret = token if token is not None else os.environ.get(TOKEN_ENV, "")
+        if not secret.strip():
+            raise UserError(f"{url} is a server: set {TOKEN_ENV} to a token from `shsync token "
+                            "create`", "no-token")
+        self._client = httpx.Client(
+            base_url=f"{base}/practices/{self.practice}", timeout=timeout, transport=transport,
+            headers={"Authorization": f"Bearer {secret.strip()}",
+                     "User-Agent": "shsync-remote"})
+        try:
+            me = self._call("GET", "/whoami")
+        except BaseException:
+            self._client.close()
+            raise
+        self.identity = (Actor.operator(me["actor"]) if me["operator"]
+                         else Actor.member(me["actor"]))
+
+    # --- the protocol ---------------------------------------------------------------------
+    def read(self) -> PracticeState:
+        return state_from_dict(self._call("GET", "/state"))
+
+    def history(self) -> list[AuditEntry]:
+        found = self._call("GET", "/history", params={"details": "true"})["entries"]
+        return [_entry(e) for e in found]
+
+    def seed(self, state: PracticeState, *, actor: Actor | None = None,
+             now: str | None = None) -> AuditEntry:
+        return _entry(self._call("POST", "/seed", json=state_to_dict(state),
+                                 actor=actor)["audit_entry"])
+
+    def apply(self, plan: Plan, *, actor: Actor, now: str,
+              progress: Progress | None = None) -> AuditEntry:
+        """Hand the plan to the server to keep, then apply the kept plan by its id."""
+        if plan.errors:
+            raise Refused([f"[{e.code}] {e.message}" for e in plan.errors], "plan-has-errors")
+        stored = self._call("POST", "/plans", content=plan.to_file().encode(),
+                            headers={"Content-Type": PLAN_TYPE}, actor=actor)
+        return self.apply_stored(stored["id"], actor)
+
+    def apply_stored(self, plan_id: str, actor: Actor | None = None) -> AuditEntry:
+        return _entry(self._call("POST", f"/plans/{plan_id}/apply", actor=actor)["audit_entry"])
+
+    def save_plan(self, plan: Plan, *, author: str | None, now: str) -> StoredPlan:
+        """The server keeps the plan (its author is the token's identity, which the server
+        checks against the plan's actor)."""
+        if plan.errors:
+            raise Refused([f"[{e.code}] {e.message}" for e in plan.errors], "plan-has-errors")
+        return _stored(self._call("POST", "/plans", content=plan.to_file().encode(),
+                                  headers={"Content-Type": PLAN_TYPE},
+                                  actor=Actor.member(author) if author else None))
+
+    def stored_plan(self, plan_id: str) -> StoredPlan:
+        return _stored(self._call("GET", f"/plans/{self._plan_path(plan_id)}"))
+
+    def stored_plans(self) -> list[StoredPlan]:
+        return [_stored(p) for p in self._call("GET", "/plans")]
+
+    def approve(self, plan_id: str, *, approver: Actor, now: str) -> StoredPlan:
+        return _stored(self._call("POST", f"/plans/{self._plan_path(plan_id)}/approve",
+                                  actor=approver))
+
+    def _plan_path(self, plan_id: str) -> str:
+        """A plan id as a path segment; anything that is not one is no plan, asked of no one."""
+        if not is_plan_id(plan_id):
+            raise NoSuchPlan(f"no stored plan {plan_id[:40]!r} in practice {self.practice!r} "
+                             "(`shsync plans` lists them)")
+        return quote(plan_id, safe="")
+
+    def record(self, kind: str, *, actor: Actor, now: str,
+               details: dict[str, Any]) -> AuditEntry:
+        if kind != "review":
+            raise UserError(f"a server records {kind!r} entries only through its own "
+                            "endpoints", "usage")
+        body = {"entry": details["entry"], "note": details["note"]}
+        return _entry(self._call("POST", "/reviews", json=body, actor=actor)["audit_entry"])
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- the wire -------------------------------------------------------------------------
+    def _call(self, method: str, path: str, *, actor: Actor | None = None,
+              **kwargs: Any) -> Any:
+        headers = dict(kwargs.pop("headers", {}))
+        if actor is not None and actor.email is not None and actor != self._me():
+            headers["X-Shsync-Actor"] = actor.email
+        try:
+            response = self._client.request(method, path, headers=headers, **kwargs)
+        except httpx.HTTPError as exc:
+            raise BackendError(f"cannot reach {self.display_url}: {type(exc).__name__}"
+                               f"{': ' + str(exc)[:200] if str(exc) else ''}") from None
+        if response.status_code >= 400:
+            raise self._problem(response)
+        try:
+            return response.json()
+        except ValueError:
+            raise BackendError(f"{self.display_url} answered {response.status_code} without "
+                               "JSON") from None
+
+    def _me(self) -> Actor | None:
+        return getattr(self, "identity", None)
+
+    def _problem(self, response: httpx.Response) -> ShsyncError:
+        try:
+            body = response.json()
+            code, detail = str(body["code"]), str(body["detail"])
+        except (ValueError, KeyError, TypeError):
+            return BackendError(f"{self.display_url} answered {response.status_code}")
+        if code == "no-practice" and self._create:
+            code = "backend"
+        if code in ("refused", "plan-summary-mismatch", "plan-access-mismatch"):
+            return Refused([detail.removeprefix("nothing was applied: ")], code)
+        if code == "audit-broken":
+            return AuditBroken(detail)
+        if code == "no-such-plan":
+            return NoSuchPlan(detail)
+        if response.status_code in (400, 413, 415, 422) and code not in _ERRORS:
+            return UserError(detail, code)
+        return _ERRORS.get(code, RemoteError)(detail, code)
+
+
+def _entry(data: dict[str, Any]) -> AuditEntry:
+    return AuditEntry(**data)
+
+
+def _stored(data: dict[str, Any]) -> StoredPlan:
+    """A stored plan as the server sent it; its plan is read as strictly as a plan file."""
+    try:
+        body = data["plan"]
+        plan = from_file(json.dumps({**body, "plan_hash": "sha256:" + hashlib.sha256(
+            canonical(body).encode()).hexdigest()}))
+        return StoredPlan(str(data["id"]), plan, data.get("author"), str(data["created_at"]),
+                          tuple((str(a["by"]), str(a["at"])) for a in data["approvals"]),
+                          int(data["required"]),
+                          None if data.get("applied_entry") is None
+                          else int(data["applied_entry"]))
+    except (KeyError, TypeError, ValueError, InvalidPlan) as exc:
+        raise BackendError(f"the server sent a stored plan that cannot be read: "
+                           f"{type(exc).__name__}") from None

@@ -1,0 +1,435 @@
+"""The HTTP API: each endpoint authenticates, builds one `Shsync` and makes one call.
+
+Per request: the practice's store handle, the bearer token checked against it (its member, or
+the operator, is the actor; nothing in the request can claim another, except that an operator
+token may narrow itself to a member with `X-Shsync-Actor`, as the operator's `--actor` does),
+the token's scope checked, then one application object with that identity and the server's
+clock, and one library call. No planning or store logic lives here.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar, cast
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from shsync import __version__, app, tokens
+from shsync.errors import Forbidden, ShsyncError, UserError
+from shsync.reconcile.authorize import Actor
+from shsync.server import bodies, problems
+from shsync.server.handles import Handles
+from shsync.server.telemetry import Metrics
+
+T = TypeVar("T")
+MAX_BODY = 64 * 1024 * 1024
+ERRORS = problems.responses(401, 403, 404, 409, 413, 415, 422, 503)
+bearer = HTTPBearer(auto_error=False, description="An shsync token: shs_<id>_<secret>")
+Token = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+ActAs = Annotated[str | None, Header(alias="X-Shsync-Actor", max_length=254,
+                                    description="Operator tokens only: act as this member.")]
+
+
+# --- response shapes (the OpenAPI document is generated from these) ---------------------------
+
+class Health(BaseModel):
+    status: str
+    version: str
+
+
+class WhoAmI(BaseModel):
+    practice: str
+    actor: str
+    operator: bool
+    scope: str
+    token_id: str
+
+
+class AccessRow(BaseModel):
+    member: str
+    client: str | None
+    capability: str
+    reason: str
+    until: str | None = None
+
+
+class AccessRows(BaseModel):
+    rows: list[AccessRow]
+
+
+class History(BaseModel):
+    entries: list[dict[str, Any]]
+
+
+class Verified(BaseModel):
+    verified: bool
+    entries: int
+    replayed: bool
+    head: str
+    note: str | None = None
+
+
+class Approval(BaseModel):
+    by: str
+    at: str
+
+
+class StoredPlanOut(BaseModel):
+    id: str
+    author: str | None
+    created_at: str
+    approvals: list[Approval]
+    required: int
+    applied_entry: int | None
+    plan: dict[str, Any]
+    warnings: list[problems.ProblemDiagnostic] = []
+
+
+class Entry(BaseModel):
+    audit_entry: dict[str, Any] | None
+    plan: dict[str, Any] | None = None
+
+
+class Emails(BaseModel):
+    emails: list[str]
+
+
+class ReviewIn(BaseModel):
+    entry: int
+    note: str
+
+
+# --- the application ------------------------------------------------------------------------
+
+def create_app(url: str, *, clock: Callable[[], str] = app.now, lock_timeout: float = 60.0,
+               metrics: Metrics | None = None) -> FastAPI:
+    """The ASGI application over the store at `url` (every practice it holds)."""
+    handles = Handles(url, lock_timeout)
+    api = FastAPI(title="shsync", version=__version__, openapi_url="/openapi.json",
+                  docs_url=None, redoc_url=None,
+                  description="A group practice's organization as code, over HTTP. Every "
+                              "request but /healthz and /metrics needs a bearer token.")
+    api.state.handles = handles
+    api.state.metrics = metrics or Metrics()
+
+    async def call(request: Request, practice: str, token: HTTPAuthorizationCredentials | None,
+                   scope: str, what: str, job: Callable[[app.Shsync], T],
+                   act_as: str | None = None) -> T:
+        def within() -> T:
+            with handles.practice(practice) as backend:
+                who = tokens.authenticate(cast(tokens.TokenStore, backend),
+                                          token.credentials if token else None,
+                                          datetime.now(UTC))
+                request.scope["state"].update(actor=who.actor.name, identity=who)
+                who.require(scope, what)
+                return job(app.Shsync(backend, _acting(who, act_as), clock))
+        return await run_in_threadpool(within)
+
+    _routes(api, call)
+    _errors(api)
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        """The generated document, with the problem+json schema every error refers to."""
+        if api.openapi_schema is None:
+            doc = generate()
+            schema = problems.Problem.model_json_schema(
+                ref_template="#/components/schemas/{model}")
+            doc["components"]["schemas"].update(schema.pop("$defs", {}), Problem=schema)
+            api.openapi_schema = doc
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
+    return api
+
+
+def openapi_document() -> str:
+    """The OpenAPI 3.1 document, as committed in docs/openapi.json."""
+    return json.dumps(create_app("sqlite:///unused.db").openapi(), indent=2,
+                      sort_keys=True) + "\n"
+
+
+
+def _acting(who: tokens.Identity, act_as: str | None) -> Actor:
+    if act_as is None or (who.actor.email is not None and act_as.lower() == who.actor.email):
+        return who.actor
+    if who.actor.email is not None:
+        raise Forbidden(f"this token acts as {who.actor.email}; a request cannot act as anyone "
+                        "else")
+    return app.actor(act_as)
+
+
+def _errors(api: FastAPI) -> None:
+    @api.exception_handler(ShsyncError)
+    async def shsync_error(request: Request, exc: ShsyncError) -> Response:
+        return problems.from_error(exc)
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        found = [{"code": "invalid-request", "message": str(e.get("msg", ""))[:300],
+                  "location": ".".join(str(p) for p in e.get("loc", ()))[:200]}
+                 for e in exc.errors()[:50]]
+        return problems.problem(422, "invalid-request", "the request does not fit the API "
+                                "(see errors)", errors=found)
+
+    @api.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "bad-request")
+        return problems.problem(exc.status_code, code, str(exc.detail)[:300])
+
+    @api.exception_handler(Exception)
+    async def bug(request: Request, exc: Exception) -> Response:
+        return problems.problem(500, "internal", "an unexpected error; nothing was changed by "
+                                "this request (the store's transaction was not committed)")
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise UserError(f"the body is larger than {MAX_BODY:,} bytes", "body-too-large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise UserError(f"the body is larger than {MAX_BODY:,} bytes", "body-too-large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _stored(stored: Any, warnings: tuple[Any, ...] = ()) -> dict[str, Any]:
+    return StoredPlanOut(id=stored.id, author=stored.author, created_at=stored.created_at,
+                         approvals=[Approval(by=e, at=at) for e, at in stored.approvals],
+                         required=stored.required, applied_entry=stored.applied_entry,
+                         plan=stored.plan.to_dict(),
+                         warnings=[problems.ProblemDiagnostic(**d.as_dict()) for d in warnings]
+                         ).model_dump()
+
+
+def _plan_from_body(shsync: app.Shsync, body: bytes, kind: str,
+                    options: Any) -> tuple[Any, tuple[Any, ...]]:
+    """A plan from an org file or directory (planned here), or a saved plan (checked by the
+    store like any other before it is ever applied)."""
+    if kind == bodies.PLAN_TYPE:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise bodies.BodyError("the plan is not UTF-8 text") from None
+        from shsync.reconcile.plan import from_file
+
+        return from_file(text), ()
+    with tempfile.TemporaryDirectory(prefix="shsync-serve-") as tmp:
+        relabel = bodies.Relabel(Path(tmp))
+        target = bodies.materialise(body, kind, Path(tmp))
+        try:
+            planned = shsync.plan(target, options)
+        except app.InvalidInput as exc:
+            raise app.InvalidInput(relabel.diagnostics(exc.diagnostics)) from None
+        plan = relabel.plan(planned.plan)
+        if plan.errors:
+            raise app.PlanRefused(plan)
+        return plan, relabel.diagnostics(planned.diagnostics)
+
+
+def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function per endpoint
+    from shsync.reconcile.planner import Options
+    from shsync.reconcile.state import state_from_dict, state_to_dict
+
+    P = "/practices/{practice}"
+
+    @api.get("/healthz", response_model=Health, tags=["server"])
+    async def healthz() -> Health:
+        """Liveness: the server answers (no token; the store is not asked)."""
+        return Health(status="ok", version=__version__)
+
+    @api.get("/metrics", tags=["server"], response_class=Response,
+             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics: requests by route template and status, and their durations."""
+        return Response(request.app.state.metrics.text(),
+                        media_type="text/plain; version=0.0.4")
+
+    @api.get(P + "/whoami", response_model=WhoAmI, responses=ERRORS, tags=["read"])
+    async def whoami(practice: str, request: Request, token: Token, act_as: ActAs = None
+                     ) -> WhoAmI:
+        """Who this token acts as, in this practice, and its scope."""
+        def job(s: app.Shsync) -> WhoAmI:
+            who: tokens.Identity = request.state.identity
+            return WhoAmI(practice=practice, actor=s.who.name, operator=s.who.email is None,
+                          scope=who.scope, token_id=who.token_id)
+        return await call(request, practice, token, "read", "reading", job, act_as)
+
+    @api.get(P + "/state", responses=ERRORS, tags=["read"])
+    async def state(practice: str, request: Request, token: Token) -> dict[str, Any]:
+        """The live practice (members, clients, appointments and notes by id): what a remote
+        CLI plans against."""
+        return await call(request, practice, token, "read", "reading",
+                          lambda s: state_to_dict(s.read()))
+
+    @api.get(P + "/export", responses={**ERRORS, 200: {"content": {"application/yaml": {
+        "schema": {"type": "object", "description": "an org file (format version 1)"}}}}},
+        response_class=Response, tags=["read"])
+    async def export(practice: str, request: Request, token: Token) -> Response:
+        """The live practice as an org file."""
+        text = await call(request, practice, token, "read", "export",
+                          lambda s: app.export(s.read()))
+        return Response(text, media_type="application/yaml")
+
+    @api.get(P + "/access", response_model=AccessRows, responses=ERRORS, tags=["read"])
+    async def access(practice: str, request: Request, token: Token,
+                     client: Annotated[str | None, Query(max_length=64)] = None,
+                     member: Annotated[str | None, Query(max_length=254)] = None) -> AccessRows:
+        """Effective access: who can see a client (`client`), or what a member can see."""
+        if (client is None) == (member is None):
+            raise UserError("give exactly one of ?client=ID or ?member=EMAIL", "usage")
+        rows = await call(request, practice, token, "read", "access",
+                          lambda s: app.access_rows(s.read(), client=client, member=member))
+        from shsync.render.access import as_dicts
+
+        return AccessRows(rows=[AccessRow(**r) for r in as_dicts(rows)])
+
+    @api.get(P + "/history", response_model=History | Verified, responses=ERRORS,
+             tags=["read"])
+    async def history(practice: str, request: Request, token: Token, verify: bool = False,
+                      expect_head: Annotated[str | None, Query(max_length=100)] = None,
+                      details: bool = False) -> History | Verified:
+        """The audit log; with `verify`, the hash chain checked and the log replayed; with
+        `details`, each entry whole (a seed entry holds the whole state it loaded)."""
+        if verify or expect_head is not None:
+            check = await call(request, practice, token, "read", "history",
+                               lambda s: s.check_log(expect_head))
+            return Verified(verified=True, entries=check.entries, replayed=check.replayed,
+                            head=check.head, note=check.note)
+        entries = await call(request, practice, token, "read", "history",
+                             lambda s: s.history())
+        return History(entries=[e.to_dict(with_details=details) for e in entries])
+
+    @api.post(P + "/plans", status_code=201, response_model=StoredPlanOut, responses=ERRORS,
+              tags=["plans"], openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/yaml": {"schema": {"type": "string"}},
+                  "application/json": {"schema": {"type": "object", "required": ["files"],
+                                                  "properties": {"files": {
+                                                      "type": "object",
+                                                      "additionalProperties": {
+                                                          "type": "string"}}}}},
+                  bodies.PLAN_TYPE: {"schema": {"type": "object"}}}}})
+    async def make_plan(practice: str, request: Request, token: Token, act_as: ActAs = None,
+                        max_removals: Annotated[int | None, Query(ge=0)] = None,
+                        allow_mass_removal: bool = False, assume_accepted: bool = False
+                        ) -> dict[str, Any]:
+        """Plan an org file (YAML) or directory (JSON map of path -> text) against the live
+        practice, as the token's member, and keep the plan; or keep a saved plan (checked by
+        the store, like any plan, when it is applied). Applied only by its id."""
+        body = await _body(request)
+        kind = bodies.media_type(request.headers.get("content-type"))
+        options = Options(max_removals, allow_mass_removal, assume_accepted)
+
+        def job(s: app.Shsync) -> dict[str, Any]:
+            plan, warnings = _plan_from_body(s, body, kind, options)
+            return _stored(s.save_plan(plan), warnings)
+        return await call(request, practice, token, "plan", "planning", job, act_as)
+
+    @api.get(P + "/plans", response_model=list[StoredPlanOut], responses=ERRORS, tags=["plans"])
+    async def list_plans(practice: str, request: Request, token: Token) -> list[dict[str, Any]]:
+        """Every stored plan of the practice, oldest first, with its approvals."""
+        return await call(request, practice, token, "read", "reading plans",
+                          lambda s: [_stored(p) for p in s.stored_plans()])
+
+    @api.get(P + "/plans/{plan_id}", response_model=StoredPlanOut, responses=ERRORS,
+             tags=["plans"])
+    async def get_plan(practice: str, plan_id: str, request: Request, token: Token
+                       ) -> dict[str, Any]:
+        """A stored plan, with its approvals."""
+        return await call(request, practice, token, "read", "reading a plan",
+                          lambda s: _stored(s.stored_plan(plan_id)))
+
+    @api.post(P + "/plans/{plan_id}/approve", response_model=StoredPlanOut, responses=ERRORS,
+              tags=["plans"])
+    async def approve(practice: str, plan_id: str, request: Request, token: Token,
+                      act_as: ActAs = None) -> dict[str, Any]:
+        """The token's member approves a stored plan they did not make (an operator token
+        approves only as the member it names with X-Shsync-Actor)."""
+        return await call(request, practice, token, "apply", "approving",
+                          lambda s: _stored(s.approve(plan_id)), act_as)
+
+    @api.post(P + "/plans/{plan_id}/apply", response_model=Entry, responses=ERRORS,
+              tags=["plans"])
+    async def apply(practice: str, plan_id: str, request: Request, token: Token,
+                    act_as: ActAs = None) -> Entry:
+        """Apply exactly the stored plan `plan_id`: all or nothing, checked again by the store
+        against the live practice. Only stored plans are ever applied."""
+        entry = await call(request, practice, token, "apply", "applying",
+                           lambda s: s.apply_stored(plan_id), act_as)
+        return Entry(audit_entry=entry.to_dict())
+
+    @api.post(P + "/accepted", response_model=Entry, responses=ERRORS, tags=["changes"])
+    async def accepted(practice: str, body: Emails, request: Request, token: Token) -> Entry:
+        """Record that members accepted their invitations in Sessions Health."""
+        def job(s: app.Shsync) -> Entry:
+            plan = s.plan_acceptance(body.emails)
+            if plan.errors:
+                raise app.PlanRefused(plan)
+            return Entry(audit_entry=s.apply(plan).to_dict(), plan=plan.to_dict())
+        return await call(request, practice, token, "apply", "recording acceptances", job)
+
+    @api.post(P + "/refresh", response_model=Entry, responses=ERRORS, tags=["changes"],
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/yaml": {"schema": {"type": "string"}}}}})
+    async def refresh(practice: str, request: Request, token: Token, dry_run: bool = False
+                      ) -> Entry:
+        """Record what was observed in Sessions Health (a snapshot, YAML); `dry_run` only
+        shows the drift."""
+        body = await _body(request)
+        kind = bodies.media_type(request.headers.get("content-type"))
+        if kind not in bodies.YAML_TYPES:
+            raise UserError("send the snapshot as application/yaml", "unsupported-media-type")
+
+        def job(s: app.Shsync) -> Entry:
+            with tempfile.TemporaryDirectory(prefix="shsync-serve-") as tmp:
+                relabel = bodies.Relabel(Path(tmp))
+                target = bodies.materialise(body, kind, Path(tmp), "snapshot.yaml")
+                try:
+                    plan = relabel.plan(s.plan_refresh(target).plan)
+                except app.InvalidInput as exc:
+                    raise app.InvalidInput(relabel.diagnostics(exc.diagnostics)) from None
+            if plan.errors:
+                raise app.PlanRefused(plan)
+            entry = None if dry_run or not plan.operations else s.apply(plan)
+            return Entry(audit_entry=entry.to_dict() if entry else None, plan=plan.to_dict())
+        return await call(request, practice, token, "apply", "refreshing", job)
+
+    @api.post(P + "/reviews", response_model=Entry, responses=ERRORS, tags=["changes"])
+    async def review(practice: str, body: ReviewIn, request: Request, token: Token) -> Entry:
+        """An administrator's review of one emergency access."""
+        entry = await call(request, practice, token, "apply", "reviewing",
+                           lambda s: s.review(body.entry, body.note))
+        return Entry(audit_entry=entry.to_dict())
+
+    @api.post(P + "/seed", response_model=Entry, responses=ERRORS, tags=["changes"])
+    async def seed(practice: str, request: Request, token: Token) -> Entry:
+        """Load an empty practice (the live state as GET /state gives it)."""
+        body = await _body(request)
+
+        def job(s: app.Shsync) -> Entry:
+            try:
+                state = state_from_dict(json.loads(body))
+            except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+                raise bodies.BodyError("the body is not a practice state (as GET /state "
+                                       "gives it)") from None
+            return Entry(audit_entry=s.seed_state(state).to_dict())
+        return await call(request, practice, token, "admin", "seeding", job)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.stdout.write(openapi_document())

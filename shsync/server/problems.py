@@ -1,0 +1,103 @@
+"""Errors as RFC 9457 problem details (`application/problem+json`), with the CLI's codes.
+
+Every `ShsyncError` keeps its stable `code`; the HTTP status says what kind of failure it was.
+A diagnostic list (an org file with problems) is returned whole, each with its file, line and
+column, as the CLI prints them. Messages are the same safe texts the CLI prints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+from starlette.responses import JSONResponse
+
+from shsync.errors import (
+    AlreadyApplied,
+    AuditBroken,
+    BackendError,
+    Forbidden,
+    NoPractice,
+    NotEmpty,
+    ShsyncError,
+    StalePlan,
+    UserError,
+    WrongPractice,
+)  # fmt: skip
+from shsync.tokens import InsufficientScope, Unauthorized
+
+MEDIA_TYPE = "application/problem+json"
+
+# By code first (codes are stable), then by class.
+_BY_CODE = {"unknown-client": 404, "unknown-member": 404, "no-such-plan": 404,
+            "not-found": 404, "method-not-allowed": 405, "body-too-large": 413,
+            "unsupported-media-type": 415, "already-reviewed": 409,
+            "approvals-required": 409, "already-approved": 409}
+_BY_CLASS: tuple[tuple[type[ShsyncError], int], ...] = (
+    (Unauthorized, 401), (InsufficientScope, 403), (Forbidden, 403), (NoPractice, 404),
+    (AlreadyApplied, 409), (StalePlan, 409), (NotEmpty, 409), (WrongPractice, 409),
+    (AuditBroken, 409), (UserError, 422), (BackendError, 503), (ShsyncError, 422))
+_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+           405: "Method not allowed", 409: "Conflict", 413: "Content too large",
+           415: "Unsupported media type", 422: "Unprocessable content",
+           500: "Internal server error", 503: "Service unavailable"}
+
+
+class ProblemDiagnostic(BaseModel):
+    code: str
+    message: str
+    severity: str | None = None
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    location: str | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with shsync's stable `code` and every diagnostic."""
+
+    type: str = Field(description="urn:shsync:error:CODE")
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str | None = None
+    errors: list[ProblemDiagnostic] = Field(default_factory=list)
+
+
+def status_of(exc: ShsyncError) -> int:
+    if exc.code in _BY_CODE:
+        return _BY_CODE[exc.code]
+    return next(status for cls, status in _BY_CLASS if isinstance(exc, cls))
+
+
+def problem(status: int, code: str, detail: str, *, errors: list[dict[str, Any]] | None = None,
+            instance: str | None = None) -> JSONResponse:
+    body = Problem(type=f"urn:shsync:error:{code}", title=_TITLES.get(status, "Error"),
+                   status=status, detail=detail, code=code, instance=instance,
+                   errors=[ProblemDiagnostic(**e) for e in errors or []])
+    headers = {"WWW-Authenticate": 'Bearer realm="shsync"'} if status == 401 else None
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
+                        media_type=MEDIA_TYPE, headers=headers)
+
+
+def from_error(exc: ShsyncError, instance: str | None = None) -> JSONResponse:
+    """The problem for an error raised by the application, with its diagnostics if any."""
+    errors: list[dict[str, Any]] = []
+    diagnostics = getattr(exc, "diagnostics", None)
+    if diagnostics is not None:  # InvalidInput: every problem in the org file, placed
+        errors = [d.as_dict() for d in diagnostics]
+    plan = getattr(exc, "plan", None)
+    if plan is not None:  # PlanRefused: the plan's errors, placed where validation put them
+        errors = [m.to_dict() for m in plan.errors]
+    detail = str(exc)
+    if exc.where:
+        detail = f"{exc.where}: {detail}"
+    return problem(status_of(exc), exc.code, detail, errors=errors, instance=instance)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI entries for these error statuses: each a problem+json document."""
+    return {status: {"description": _TITLES[status],
+                     "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+            for status in statuses}

@@ -1,0 +1,60 @@
+"""`shsync token`: made by the operator with the store's credentials, printed once, listed
+without secrets, revoked at once."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from shsync.cli import cli
+
+
+def shsync(tmp_path, *args):
+    env = {"SHSYNC_BACKEND": f"sqlite:///{tmp_path}/p.db", "SHSYNC_ACTOR": None}
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def test_a_token_is_printed_once_and_listed_without_its_secret(tmp_path):
+    made = shsync(tmp_path, "token", "create", "--practice", "rb", "--actor", "Dana@P.example",
+                  "--scope", "apply", "--expires", "30d")
+    assert made.exit_code == 0, made.output
+    token = made.stdout.strip()
+    assert token.startswith("shs_") and len(token.splitlines()) == 1
+    assert "shown only now" in made.stderr and token not in made.stderr
+    listed = shsync(tmp_path, "token", "list", "--practice", "rb", "--format", "json")
+    (row,) = json.loads(listed.stdout)["tokens"]
+    assert (row["actor"], row["scope"], row["status"], row["operator"]) == (
+        "dana@p.example", "apply", "valid", False)
+    assert token.split("_")[2] not in listed.stdout and "sha256" not in listed.stdout
+    assert row["id"] == token.split("_")[1]
+    text = shsync(tmp_path, "token", "list", "--practice", "rb").stdout
+    assert row["id"] in text and "valid" in text and token not in text
+
+
+def test_a_revoked_token_is_listed_as_revoked(tmp_path):
+    token = shsync(tmp_path, "token", "create", "--practice", "rb", "--operator",
+                   "ci-deploy").stdout.strip()
+    token_id = token.split("_")[1]
+    assert shsync(tmp_path, "token", "revoke", token_id, "--practice", "rb").exit_code == 0
+    assert " revoked " in shsync(tmp_path, "token", "list", "--practice", "rb").stdout
+    missing = shsync(tmp_path, "token", "revoke", "feedfeedfeedfeed", "--practice", "rb")
+    assert missing.exit_code == 1 and "error[unknown-token]" in missing.stderr
+
+
+def test_tokens_are_per_practice(tmp_path):
+    shsync(tmp_path, "token", "create", "--practice", "a", "--actor", "x@p.example")
+    assert shsync(tmp_path, "token", "list", "--practice", "a").stdout.count("x@p.example") == 1
+    assert "x@p.example" not in shsync(tmp_path, "token", "list", "--practice", "b").stdout
+
+
+def test_mistakes_are_refused_clearly(tmp_path):
+    both = shsync(tmp_path, "token", "create", "--actor", "x@p.example", "--operator", "ci")
+    assert both.exit_code == 1 and "exactly one of --actor EMAIL or --operator NAME" in both.stderr
+    bad = shsync(tmp_path, "token", "create", "--actor", "not-an-email")
+    assert bad.exit_code == 1 and "error[invalid-email]" in bad.stderr
+    remote = CliRunner().invoke(cli, ["token", "list", "--backend",
+                                      "https://shsync.example/practices/rb"])
+    assert remote.exit_code == 1 and "store's own credentials" in remote.stderr
+    assert shsync(tmp_path, "token", "create", "--scope", "root", "--actor",
+                  "x@p.example").exit_code == 64

@@ -1,0 +1,65 @@
+"""One real `shsync serve` process per test module, over a SQLite store, and helpers to make a
+practice in it (seeded from the examples) with tokens for its members."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from shsync.app import Shsync
+from shsync.reconcile.authorize import Actor
+from tests.served import ROOT, Server, practice_name, start
+
+SNAPSHOT = ROOT / "examples" / "practice-snapshot.yaml"
+ORG = ROOT / "examples" / "org.yaml"
+DANA = "dana.ortiz@riverbend.example"  # an administrator
+ELLEN = "ellen.wu@riverbend.example"  # another administrator
+SAM = "sam.lee@riverbend.example"  # a practitioner, not an administrator
+VICTOR = "victor.okafor@riverbend.example"  # invited, not accepted
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    served = start(tmp_path_factory.mktemp("serve"))
+    yield served
+    served.stop()
+
+
+class Practice:
+    def __init__(self, server: Server, name: str):
+        self.server, self.name = server, name
+
+    @property
+    def url(self) -> str:
+        return self.server.url(self.name)
+
+    def token(self, actor: str = DANA, scope: str = "apply", **kw) -> str:
+        return self.server.token(self.name, actor, operator=False, scope=scope, **kw)
+
+    def client(self, token: str | None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+    def as_member(self, actor: str = DANA, scope: str = "apply") -> httpx.Client:
+        return self.client(self.token(actor, scope))
+
+    def store(self):
+        return self.server.store(self.name)
+
+
+@pytest.fixture
+def practice(server) -> Practice:
+    """A practice of its own on the module's server, seeded from examples/."""
+    name = practice_name("t")
+    store = server.store(name)
+    try:
+        Shsync(store, Actor.operator("test")).seed(SNAPSHOT)
+    finally:
+        store.close()
+    return Practice(server, name)
+
+
+def org_text(path: Path = ORG) -> bytes:
+    return path.read_bytes()

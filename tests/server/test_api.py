@@ -1,0 +1,288 @@
+"""`shsync serve` over a real socket: tokens are the only identity, scopes and the member's own
+rights bound every endpoint, errors are problem+json with the CLI's codes, and an apply is one
+stored plan, applied once."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.server.conftest import DANA, ELLEN, SAM, VICTOR, org_text
+
+YAML = {"Content-Type": "application/yaml"}
+READS = ["/whoami", "/state", "/export", "/access?client=C-1001", "/history",
+         "/history?verify=true", "/plans/p-000000000000"]
+
+
+def is_problem(response: httpx.Response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert {"type", "title", "status", "detail", "code"} <= set(body)
+    assert (body["status"], body["code"], body["type"]) == (status, code,
+                                                          f"urn:shsync:error:{code}")
+    return body
+
+
+def plan(client: httpx.Client, text: bytes | None = None) -> httpx.Response:
+    return client.post("/plans", content=text or org_text(), headers=YAML)
+
+
+# --- who is asking ------------------------------------------------------------------------------
+
+def test_health_needs_no_token_and_nothing_else_answers_without_one(practice, server):
+    assert httpx.get(server.base + "/healthz").json()["status"] == "ok"
+    with practice.client(None) as anonymous:
+        for path in READS:
+            body = is_problem(anonymous.get(path), 401, "unauthorized")
+            assert "bearer token" in body["detail"]
+        assert anonymous.get("/whoami").headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("token", ["nonsense", "shs_0123456789abcdef_" + "A" * 43])
+def test_a_bad_token_is_401_everywhere(practice, token):
+    with practice.client(token) as bad:
+        for path in READS:
+            is_problem(bad.get(path), 401, "unauthorized")
+        is_problem(plan(bad), 401, "unauthorized")
+
+
+def test_a_token_for_one_practice_cannot_read_another(practice, server):
+    other = practice_of(server)
+    with httpx.Client(base_url=other.url,
+                      headers={"Authorization": f"Bearer {practice.token()}"}) as wrong:
+        for path in READS:
+            is_problem(wrong.get(path), 401, "unauthorized")
+    with httpx.Client(base_url=server.url("no-such-practice"),
+                      headers={"Authorization": f"Bearer {practice.token()}"}) as nowhere:
+        is_problem(nowhere.get("/state"), 401, "unauthorized")
+
+
+def practice_of(server):
+    from shsync.app import Shsync
+    from shsync.reconcile.authorize import Actor
+    from tests.server.conftest import SNAPSHOT, Practice
+    from tests.served import practice_name
+
+    name = practice_name("other")
+    store = server.store(name)
+    Shsync(store, Actor.operator("test")).seed(SNAPSHOT)
+    store.close()
+    return Practice(server, name)
+
+
+def test_a_revoked_token_fails_at_once(practice):
+    token = practice.token()
+    with practice.client(token) as client:
+        assert client.get("/whoami").json()["actor"] == DANA
+        store = practice.store()
+        store.revoke_token(token.split("_")[1], "2026-01-01T00:00:00Z")
+        store.close()
+        assert "revoked" in is_problem(client.get("/whoami"), 401, "unauthorized")["detail"]
+
+
+def test_an_expired_token_is_refused(practice):
+    from datetime import UTC, datetime, timedelta
+
+    from shsync import tokens
+
+    store = practice.store()
+    text, _ = tokens.create(store, actor=DANA, operator=False, scope="read", expires="1h",
+                            created_by="test", now=datetime.now(UTC) - timedelta(hours=2))
+    store.close()
+    with practice.client(text) as client:
+        assert "expired" in is_problem(client.get("/state"), 401, "unauthorized")["detail"]
+
+
+def test_a_token_of_a_member_not_yet_active_is_refused(practice):
+    with practice.as_member(VICTOR) as victor:
+        is_problem(victor.get("/state"), 401, "unauthorized")
+
+
+# --- what a token may ask for -------------------------------------------------------------------
+
+def test_scopes_bound_what_a_token_may_ask_for(practice):
+    with practice.as_member(DANA, "read") as reader:
+        assert reader.get("/access", params={"client": "C-1001"}).status_code == 200
+        is_problem(plan(reader), 403, "insufficient-scope")
+    with practice.as_member(DANA, "plan") as planner:
+        made = plan(planner)
+        assert made.status_code == 201, made.text
+        is_problem(planner.post(f"/plans/{made.json()['id']}/apply"), 403, "insufficient-scope")
+        is_problem(planner.post("/seed", content=b"{}"), 403, "insufficient-scope")
+
+
+def test_a_member_token_cannot_claim_another_member(practice):
+    with practice.as_member(SAM) as sam:
+        body = is_problem(sam.get("/whoami", headers={"X-Shsync-Actor": DANA}), 403,
+                          "forbidden")
+        assert "cannot act as anyone else" in body["detail"]
+        is_problem(sam.post("/plans", content=org_text(),
+                            headers={**YAML, "X-Shsync-Actor": DANA}), 403, "forbidden")
+
+
+def test_a_member_cannot_escalate_through_a_plan_the_server_makes(practice):
+    # The example org changes members and roles: a practitioner who is not an administrator
+    # may do none of it, so the plan is refused with the CLI's `forbidden` errors.
+    with practice.as_member(SAM) as sam:
+        body = is_problem(plan(sam), 422, "plan-has-errors")
+        assert body["errors"] and {e["code"] for e in body["errors"]} == {"forbidden"}
+
+
+def test_a_member_cannot_escalate_through_a_plan_they_send(practice):
+    from shsync.reconcile.operations import op
+    from shsync.reconcile.plan import Plan, Summary
+    from shsync.reconcile.state import fingerprint, state_from_dict
+
+    with practice.as_member(SAM) as sam:
+        live = state_from_dict(sam.get("/state").json())
+        forged = Plan(practice.name, fingerprint(live), (op("set_admin", SAM, admin=True),),
+                      Summary(), actor=SAM)
+        kept = sam.post("/plans", content=forged.to_file(),
+                        headers={"Content-Type": "application/vnd.shsync.plan+json"})
+        assert kept.status_code == 201, kept.text
+        body = is_problem(sam.post(f"/plans/{kept.json()['id']}/apply"), 403, "forbidden")
+        assert "needs an administrator" in body["detail"]
+        assert [e["kind"] for e in sam.get("/history").json()["entries"]] == ["seed"]
+
+
+def test_only_its_author_applies_a_stored_plan(practice):
+    with practice.as_member(DANA) as dana, practice.as_member(ELLEN) as ellen:
+        made = plan(dana).json()
+        is_problem(ellen.post(f"/plans/{made['id']}/apply"), 403, "forbidden")
+        assert ellen.get(f"/plans/{made['id']}").json()["author"] == DANA
+
+
+# --- the org file, its errors, and the plan -----------------------------------------------------
+
+def test_org_errors_are_every_diagnostic_in_the_callers_own_files(practice):
+    files = {"org.yaml": "version: 1\nmembers:\n  - email: sam@p.example\n    first_nme: Sam\n",
+             "members/more.yaml": "version: 2\n"}
+    with practice.as_member() as dana:
+        response = dana.post("/plans", json={"files": files})
+    body = is_problem(response, 422, "invalid-input")
+    places = {(e["code"], e["file"], e["line"], e["column"]) for e in body["errors"]}
+    assert ("unknown-key", "org.yaml", 4, 5) in places
+    assert any(e[0] == "unsupported-version" and e[1] == "members/more.yaml" for e in places)
+    assert "shsync-serve-" not in response.text and "/tmp" not in response.text
+
+
+@pytest.mark.parametrize("files", [{"../x.yaml": "v"}, {"/etc/x.yaml": "v"}, {"a/./b.yaml": "v"},
+                                   {}, {"a.yaml": 1}])
+def test_a_directory_body_with_a_path_outside_is_refused(practice, files):
+    with practice.as_member() as dana:
+        is_problem(dana.post("/plans", json={"files": files}), 422, "invalid-body")
+
+
+def test_an_org_sent_in_another_format_is_415(practice):
+    with practice.as_member() as dana:
+        is_problem(dana.post("/plans", content=b"x", headers={"Content-Type": "text/csv"}),
+                   415, "unsupported-media-type")
+
+
+def test_plan_get_apply_history_round_trip(practice):
+    with practice.as_member() as dana:
+        made = plan(dana)
+        assert made.status_code == 201, made.text
+        kept = made.json()
+        assert kept["author"] == DANA and kept["plan"]["actor"] == DANA
+        assert dana.get(f"/plans/{kept['id']}").json()["plan"] == kept["plan"]
+        applied = dana.post(f"/plans/{kept['id']}/apply")
+        assert applied.status_code == 200, applied.text
+        entry = applied.json()["audit_entry"]
+        assert (entry["actor"], entry["seq"], entry["kind"]) == (DANA, 2, "apply")
+        assert entry["fingerprint"] == kept["plan"]["fingerprint"]
+        again = dana.post(f"/plans/{kept['id']}/apply")
+        is_problem(again, 409, "already-applied")
+        verified = dana.get("/history", params={"verify": "true"}).json()
+        assert verified["verified"] and verified["entries"] == 2 and verified["replayed"]
+        is_problem(dana.get("/plans/p-ffffffffffff"), 404, "no-such-plan")
+
+
+def test_eight_concurrent_applies_of_one_plan_have_one_winner(practice):
+    with practice.as_member() as dana:
+        kept = plan(dana).json()
+
+    def attempt(_):
+        with practice.client(practice.token()) as client:
+            return client.post(f"/plans/{kept['id']}/apply")
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(attempt, range(8)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200] + [409] * 7, [a.text for a in answers]
+    assert {a.json()["code"] for a in answers if a.status_code == 409} <= {
+        "already-applied", "stale-plan"}
+    with practice.as_member() as dana:
+        assert [e["kind"] for e in dana.get("/history").json()["entries"]] == ["seed", "apply"]
+
+
+def test_access_export_and_refusals_by_client_or_member(practice):
+    with practice.as_member(SAM, "read") as sam:
+        rows = sam.get("/access", params={"client": "C-1001"}).json()["rows"]
+        assert {r["member"] for r in rows} >= {SAM} and all(r["client"] in ("C-1001", None)
+                                                            for r in rows)
+        assert sam.get("/access", params={"member": SAM}).json()["rows"]
+        is_problem(sam.get("/access", params={"client": "C-9999"}), 404, "unknown-client")
+        is_problem(sam.get("/access"), 422, "usage")
+        exported = sam.get("/export")
+        assert exported.headers["content-type"].startswith("application/yaml")
+        assert exported.text.startswith("# Exported by shsync")
+
+
+def test_accepted_is_recorded_as_the_token_member(practice):
+    with practice.as_member() as dana:
+        done = dana.post("/accepted", json={"emails": [VICTOR]})
+        assert done.status_code == 200, done.text
+        assert done.json()["audit_entry"]["kind"] == "accepted"
+        is_problem(dana.post("/accepted", json={"emails": [VICTOR]}), 422, "not-invited")
+
+
+# --- what the server says about itself ----------------------------------------------------------
+
+def test_each_request_is_one_json_log_line_without_token_or_query(practice, server):
+    token = practice.token()
+    with practice.client(token) as dana:
+        dana.get("/access", params={"client": "C-1001"}, headers={"X-Request-Id": "probe-42"})
+    lines = [json.loads(x) for x in server.log.read_text().splitlines() if x.startswith("{")]
+    (mine,) = [x for x in lines if x["request_id"] == "probe-42"]
+    assert mine["path"] == f"/practices/{practice.name}/access" and mine["status"] == 200
+    assert mine["actor"] == DANA and mine["method"] == "GET" and mine["duration_ms"] >= 0
+    text = server.log.read_text()
+    assert token not in text and token.split("_")[2] not in text and "C-1001" not in text
+
+
+def test_metrics_are_prometheus_text_by_route_template(practice, server):
+    with practice.as_member() as dana:
+        dana.get("/state")
+    text = httpx.get(server.base + "/metrics").text
+    assert 'route="/practices/{practice}/state"' in text
+    assert "shsync_http_request_duration_seconds_bucket" in text
+    assert practice.name not in text
+
+
+def test_unknown_paths_and_methods_are_problems_too(server):
+    is_problem(httpx.get(server.base + "/nowhere"), 404, "not-found")
+    is_problem(httpx.delete(server.base + "/healthz"), 405, "method-not-allowed")
+
+
+def test_a_change_made_beside_the_server_is_read_at_once(practice):
+    # The server reuses a practice it has read while the audit log's head is unchanged; a
+    # change made by another process (here the operator's own CLI path) moves the head.
+    from shsync.app import Shsync
+    from shsync.reconcile.authorize import Actor
+
+    with practice.as_member() as dana:
+        before = dana.get("/state").json()
+        assert len(dana.get("/history").json()["entries"]) == 1
+        store = practice.store()
+        Shsync(store, Actor.operator("op")).apply(
+            Shsync(store, Actor.operator("op")).plan_acceptance([VICTOR]))
+        store.close()
+        after = dana.get("/state").json()
+        assert after != before
+        assert [e["kind"] for e in dana.get("/history").json()["entries"]] == ["seed",
+                                                                               "accepted"]
