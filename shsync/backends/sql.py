@@ -12,6 +12,7 @@ import json
 import os
 import re
 import signal
+import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Sequence
@@ -38,6 +39,9 @@ SCHEMA_VERSION = 5
 # Test-only: kill this process (SIGKILL) right after the k-th operation of an apply. Nothing
 # reads it unless it is set; the crash tests set it to prove an apply is all or nothing.
 FAULT_HOOK = "SHSYNC_TEST_KILL_AFTER_OPS"
+# Test-only: hold every apply this many seconds inside its transaction, so a test can stop the
+# server while an apply is in flight (tests/server/test_shutdown.py).
+PAUSE_HOOK = "SHSYNC_TEST_PAUSE_APPLY"
 
 
 _ops_done = 0  # operations this process has applied, counted only while the hook is set
@@ -312,6 +316,8 @@ class SqlBackend(Store, ABC):
     def _write(self, operations: Sequence[Operation], now: str,
                progress: Progress | None) -> None:
         kill_after = _kill_after()
+        if os.environ.get(PAUSE_HOOK):
+            time.sleep(float(os.environ[PAUSE_HOOK]))
         self._execute("INSERT INTO practices (practice) VALUES (?) ON CONFLICT (practice) "
                       "DO NOTHING", (self.practice,))
         done = 0

@@ -35,3 +35,36 @@ def test_a_server_killed_mid_apply_changes_nothing(tmp_path):
         store.close()
     finally:
         server.stop()
+
+
+def test_a_server_stopped_with_sigterm_mid_apply_finishes_that_apply_first(tmp_path):
+    import signal
+    import threading
+    import time
+
+    server = start(tmp_path, env={"SHSYNC_TEST_PAUSE_APPLY": "2"})
+    try:
+        practice = Practice(server, "riverbend")
+        store = server.store("riverbend")
+        Shsync(store, Actor.operator("test")).seed(SNAPSHOT)
+        store.close()
+        answers: list[httpx.Response] = []
+        with practice.as_member(DANA) as dana:
+            kept = dana.post("/plans", content=org_text(),
+                             headers={"Content-Type": "application/yaml"}).json()
+            applying = threading.Thread(
+                target=lambda: answers.append(dana.post(f"/plans/{kept['id']}/apply")))
+            applying.start()
+            time.sleep(0.8)  # the apply now waits inside its transaction
+            server.process.send_signal(signal.SIGTERM)
+            applying.join(30)
+        assert answers and answers[0].status_code == 200, answers
+        # uvicorn finishes the request, then exits re-raising the signal it caught
+        assert server.process.wait(timeout=30) in (0, -15)
+        store = server.store("riverbend")
+        entries = store.history()
+        assert [e.kind for e in entries] == ["seed", "apply"]
+        assert entries[-1].seq == answers[0].json()["audit_entry"]["seq"]
+        store.close()
+    finally:
+        server.stop()
