@@ -338,7 +338,7 @@ def _single(live: PracticeState, operations: list[Any], app: Shsync, kind: str, 
 
     at = app.clock()
     ordered = tuple(sorted(operations, key=lambda o: o.sort_key()))
-    verdict = verify(ordered, live, app.who, at)
+    verdict = verify(ordered, live, app.who, at, kind=kind)
     found = list(errors)
     found += [Message("forbidden", f) for f in verdict.forbidden]
     if not errors:

@@ -45,13 +45,13 @@ def allowed(member: MemberState, who: Sequence[str]) -> bool:
                (member.admin if w == "admin" else member.has(w)) for w in who)
 
 
-def _text(value: str, what: str, code: str, limit: int) -> str:
+def _text(value: str, what: str, code: str, limit: int, bad_code: str) -> str:
     value = value.strip()
     if not value:
         raise UserError(f"{what} is required: say why, for the audit log and the review", code)
     if len(value) > limit or not value.isprintable():
-        raise UserError(f"{what} must be one line of at most {limit} printable characters",
-                        code)
+        raise UserError(f"{what} must be one line of at most {limit} printable characters "
+                        "(no control characters)", bad_code)
     return value
 
 
@@ -61,7 +61,7 @@ def break_glass_operation(live: PracticeState, policy: Policy | None, actor: Act
     if actor.email is None:
         raise UserError("break-glass gives the acting member access: name yourself with "
                         "--actor EMAIL (or SHSYNC_ACTOR)", "break-glass-needs-actor")
-    reason = _text(reason, "a reason", "break-glass-no-reason", 500)
+    reason = _text(reason, "a reason", "break-glass-no-reason", 500, "invalid-reason")
     rules = policy.break_glass if policy and policy.break_glass else BreakGlass()
     longest = duration(rules.max)
     try:
@@ -133,11 +133,14 @@ def review_details(entries: Sequence[AuditEntry], live: PracticeState, actor: Ac
         if me is None or not me.active or not me.admin:
             raise Forbidden(f"{actor.email} is not an active administrator; only an "
                             "administrator reviews emergency access")
-    note = _text(note, "a note", "review-no-note", NOTE_LIMIT)
+    note = _text(note, "a note", "review-no-note", NOTE_LIMIT, "invalid-note")
     found = next((x for x in emergencies(entries) if x.seq == seq), None)
     if found is None:
         raise UserError(f"audit entry #{seq} is not an emergency access (see `shsync history "
                         "--break-glass`)", "not-break-glass")
+    if actor.email is not None and actor.email == found.member:
+        raise Forbidden(f"{actor.email} broke glass in entry #{seq}; another administrator "
+                        "reviews it", "self-review")
     if seq in reviewed(entries):
         raise UserError(f"audit entry #{seq} has already been reviewed", "already-reviewed")
     return {"entry": seq, "member": found.member, "client": found.client, "note": note}

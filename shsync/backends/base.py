@@ -190,7 +190,8 @@ class Store(ABC):
                                 "fingerprint differs); nothing was applied. Make a new plan.")
             stored_id = self._plan_for_hash(plan.digest())
             given = self._approvals(stored_id) if stored_id else []
-            verdict = verify(plan.operations, live, actor, now, approvals=given)
+            verdict = verify(plan.operations, live, actor, now, approvals=given,
+                             kind=plan.kind)
             if verdict.forbidden:
                 raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
                                 + "; ".join(verdict.forbidden))

@@ -47,11 +47,31 @@ class Verdict:
         return not self.forbidden and not self.problems
 
 
+def kind_problem(kind: str, operations: Sequence[Operation]) -> str | None:
+    """Does a plan of this kind hold only the steps such a plan is made of? The kind becomes the
+    audit entry's kind, and the review of emergency access is found by it, so a plan file must
+    not be able to hide a break-glass as an expiry, or dress an apply up as a break-glass."""
+    glass = sum(o.action == "break_glass" for o in operations)
+    if kind == "break_glass":
+        if glass != 1 or len(operations) != 1:
+            return "a break_glass plan holds exactly one break_glass step and nothing else"
+    elif glass:
+        return f"a break_glass step belongs only in a break_glass plan, not in a {kind} plan"
+    elif kind == "expire" and any(not o.get("expired") for o in operations):
+        return "an expire plan holds only steps that take back access whose end has passed"
+    elif kind == "accepted" and any(o.action != "accept_invitation" for o in operations):
+        return "an accepted plan holds only accept_invitation steps"
+    return None
+
+
 def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
-           now: str, approvals: Sequence[two_person.Approval] | None = None) -> Verdict:
+           now: str, approvals: Sequence[two_person.Approval] | None = None,
+           kind: str = "apply") -> Verdict:
     refused = tuple(forbidden(operations, live, actor))
     working = Working(live, now)
     problems: list[str] = []
+    if (wrong := kind_problem(kind, operations)) is not None:
+        problems.append(wrong)
     previous_phase = -1
     for o in operations:
         if o.action not in ACTIONS:

@@ -14,7 +14,7 @@ import yaml
 from shsync.app import Shsync
 from shsync.backends.audit import replay, verify_chain
 from shsync.backends.sqlite import SqliteBackend
-from shsync.errors import Refused, UserError
+from shsync.errors import Forbidden, Refused, UserError
 from shsync.reconcile import planner
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import op
@@ -167,3 +167,39 @@ def test_a_store_of_schema_version_2_is_upgraded_with_its_practice(tmp_path):
     store.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT value FROM shsync_meta").fetchone() == (str(SCHEMA_VERSION),)
+
+
+@pytest.mark.parametrize("kind", ["expire", "apply", "refresh", "accepted"])
+def test_a_break_glass_step_hides_in_no_other_kind_of_plan(backend, org, kind):
+    """The entry's kind is what `history --break-glass` and the review look for: a plan file
+    relabelled to hide an emergency (or to dress something else up as one) is refused."""
+    backend.seed(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]))
+    kim = Shsync(backend, Actor.member("kim" + D), lambda: NOW)
+    genuine = kim.plan_break_glass(org, "C1", "crisis", "90m")
+    with pytest.raises(Refused, match="belongs only in a break_glass plan"):
+        kim.apply(replace(genuine, kind=kind))
+    admin = Shsync(backend, Actor.member("admin" + D), lambda: NOW)
+    dressed = replace(admin.plan_expiry(), operations=(op("set_admin", "sam" + D, admin=True),),
+                      kind="break_glass")
+    with pytest.raises(Refused, match="exactly one break_glass step"):
+        admin.apply(dressed)
+    disguised = replace(admin.plan_expiry(), operations=(op("set_admin", "sam" + D, admin=True),))
+    with pytest.raises(Refused, match="only steps that take back access"):
+        admin.apply(disguised)
+    assert [e.kind for e in backend.history()] == ["seed"]
+    assert kim.apply(genuine).kind == "break_glass"
+
+
+def test_nobody_reviews_their_own_emergency_access(backend, org):
+    lead = m("lead", "practitioner", admin=True)
+    backend.seed(live(ADMIN, SAM, lead, clients=[c("C1", "sam")]))
+    mine = Shsync(backend, Actor.member("lead" + D), lambda: NOW)
+    entry = mine.apply(mine.plan_break_glass(org, "C1", "crisis", "1h"))
+    with pytest.raises(Forbidden) as forbidden:
+        mine.review(entry.seq, "looked fine to me")
+    assert forbidden.value.code == "self-review"
+    with pytest.raises(UserError) as info:
+        mine.review(entry.seq, "bad\x1b[2Knote")
+    assert info.value.code == "invalid-note"
+    other = Shsync(backend, Actor.member("admin" + D), lambda: NOW)
+    assert other.review(entry.seq, "checked with lead").kind == "review"
