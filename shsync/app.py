@@ -222,17 +222,13 @@ class Shsync:
         live = self.backend.read()
         return _single(live, expired_operations(live, self.clock()), self, "expire")
 
-    def plan_break_glass(self, org: Path, client: str, reason: str,
-                         length: str | None) -> Plan:
-        """Emergency access to one client for the acting member, as the org's policy allows."""
+    def plan_break_glass(self, client: str, reason: str, length: str | None) -> Plan:
+        """Emergency access to one client for the acting member, as the policy the live
+        practice keeps allows (the store checks it again in its transaction)."""
         from shsync.emergency import break_glass_operation
 
-        loaded = load_org(org)
-        if loaded.model is None:
-            raise InvalidInput(loaded.diagnostics)
         live = self.backend.read()
-        operation = break_glass_operation(live, loaded.model.policy, self.who, client, reason,
-                                          length, self.clock())
+        operation = break_glass_operation(live, self.who, client, reason, length, self.clock())
         result = _single(live, [operation], self, "break_glass")
         if result.errors:
             raise PlanRefused(result)
@@ -485,10 +481,16 @@ def dump_yaml(doc: dict[str, Any]) -> str:
 
 
 def _export_policy(state: PracticeState) -> dict[str, Any]:
-    """The two-person rule the live practice keeps (break-glass stays in the org file only)."""
-    if not state.approval_policy:
-        return {}
-    return {"policy": {"approvals": dict(state.approval_policy)}}
+    """The policies the live practice keeps: the two-person rule and who may break glass."""
+    policy: dict[str, Any] = {}
+    if state.break_glass_policy is not None:
+        who, minutes = state.break_glass_policy
+        hours, mins = divmod(minutes, 60)
+        policy["break_glass"] = {"who": list(who), "max": (f"{hours}h" if hours else "")
+                                 + (f"{mins}m" if mins or not hours else "")}
+    if state.approval_policy:
+        policy["approvals"] = dict(state.approval_policy)
+    return {"policy": policy} if policy else {}
 
 
 def _export_members(members: Iterable[MemberState]) -> list[dict[str, Any]]:

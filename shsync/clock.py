@@ -32,6 +32,13 @@ def valid_zone(name: str) -> bool:
     return True
 
 
+class OutOfRange(ValueError):
+    """A real date or time, but outside the years shsync keeps (1970 to 9998)."""
+
+
+FIRST_YEAR, LAST_YEAR = 1970, 9998
+
+
 def end_instant(until: str, timezone: str | None = None) -> str:
     """When access given `until` a date or a time ends, as an instant.
 
@@ -42,13 +49,19 @@ def end_instant(until: str, timezone: str | None = None) -> str:
         raise ValueError(f"unknown time zone {timezone!r}")
     zone = ZoneInfo(timezone or "UTC")
     text = until.strip().replace(" ", "T", 1)
-    if "T" not in text:
-        moment = datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(0),
-                                  tzinfo=zone)
-    else:
-        moment = parse_instant(text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=zone)
+    try:
+        if "T" not in text:
+            moment = datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(0),
+                                      tzinfo=zone)
+        else:
+            moment = parse_instant(text)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=zone)
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        raise OutOfRange(f"{until!r} is after the year {LAST_YEAR}") from None
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise OutOfRange(f"{until!r} is outside the years {FIRST_YEAR} to {LAST_YEAR}")
     return iso(moment)
 
 

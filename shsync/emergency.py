@@ -13,16 +13,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from shsync.backends.audit import AuditEntry
 from shsync.clock import duration, later
 from shsync.errors import Forbidden, UserError
-from shsync.model import BreakGlass, Policy
-from shsync.reconcile.actions import sees_record
+from shsync.reconcile.actions import (
+    DEFAULT_BREAK_GLASS,
+    policy_text,
+    may_break_glass,
+    sees_record,
+)  # fmt: skip
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import Operation, op
-from shsync.reconcile.state import MemberState, PracticeState
+from shsync.reconcile.state import PracticeState
 
 DEFAULT_LENGTH = "4h"  # without --for: this, or the policy's max when that is shorter
 NOTE_LIMIT = 2000
@@ -39,12 +44,6 @@ def expired_operations(live: PracticeState, now: str) -> list[Operation]:
     return sorted(ops, key=Operation.sort_key)
 
 
-def allowed(member: MemberState, who: Sequence[str]) -> bool:
-    """Does the policy's `who` (roles, admin, emails) include this member?"""
-    return any(w.lower() == member.email if "@" in w else
-               (member.admin if w == "admin" else member.has(w)) for w in who)
-
-
 def _text(value: str, what: str, code: str, limit: int, bad_code: str) -> str:
     value = value.strip()
     if not value:
@@ -55,37 +54,44 @@ def _text(value: str, what: str, code: str, limit: int, bad_code: str) -> str:
     return value
 
 
-def break_glass_operation(live: PracticeState, policy: Policy | None, actor: Actor,
-                          client: str, reason: str, length: str | None, now: str) -> Operation:
-    """The one `break_glass` step the policy allows, or a UserError saying why not."""
+def break_glass_operation(live: PracticeState, actor: Actor, client: str, reason: str,
+                          length: str | None, now: str) -> Operation:
+    """The one `break_glass` step the practice's policy allows, or a UserError saying why not.
+    The policy is the one the live practice keeps (`policy.break_glass`, applied like any other
+    change), so the store checks the step again against the same policy inside its
+    transaction."""
     if actor.email is None:
         raise UserError("break-glass gives the acting member access: name yourself with "
                         "--actor EMAIL (or SHSYNC_ACTOR)", "break-glass-needs-actor")
     reason = _text(reason, "a reason", "break-glass-no-reason", 500, "invalid-reason")
-    rules = policy.break_glass if policy and policy.break_glass else BreakGlass()
-    longest = duration(rules.max)
+    who, minutes = live.break_glass_policy or DEFAULT_BREAK_GLASS
+    longest = timedelta(minutes=minutes)
     try:
         wanted = duration(length) if length else min(duration(DEFAULT_LENGTH), longest)
     except ValueError as exc:
         raise UserError(f"--for: {exc}", "invalid-duration") from None
     if wanted > longest:
         raise UserError(f"--for {length} is longer than the practice's policy allows "
-                        f"(break_glass max: {rules.max})", "break-glass-too-long")
+                        f"({policy_text(who, minutes)})", "break-glass-too-long")
     me = live.members.get(actor.email)
     if me is None or not me.active:
         raise UserError(f"{actor.email} is not an active member of this practice, so cannot "
                         "break glass", "break-glass-not-active")
-    if not allowed(me, rules.who):
+    if not may_break_glass(me, who):
         raise UserError(f"{actor.email} may not break glass: the practice's policy allows "
-                        f"{', '.join(rules.who)}", "break-glass-not-allowed")
+                        f"{policy_text(who, minutes)}", "break-glass-not-allowed")
     found = live.clients.get(client)
     if found is None:
         raise UserError(f"there is no client {client} in this practice", "unknown-client")
     if sees_record(me, found):
         raise UserError(f"{actor.email} already sees client {client}; break-glass is only for "
                         "a client they cannot see", "break-glass-already-sees")
-    return op("break_glass", client, member=actor.email, until=later(now, wanted),
-              reason=reason)
+    try:
+        until = later(now, wanted)
+    except OverflowError:
+        raise UserError(f"emergency access from {now} for {length or DEFAULT_LENGTH} would end "
+                        "after the year 9999", "time-out-of-range") from None
+    return op("break_glass", client, member=actor.email, until=until, reason=reason)
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ Name = Annotated[str, Field(min_length=1, max_length=100)]
 UNTIL_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
                  r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:[0-9]{2})?)?$")
 DURATION_PATTERN = r"^([0-9]+h([0-9]+m)?|[0-9]+m)$"
+MAX_BREAK_GLASS_MINUTES = 7 * 24 * 60  # the longest `policy.break_glass.max`: a week
 Until = Annotated[str, Field(
     pattern=UNTIL_PATTERN,
     description="When the access ends: a date (the end of that day in the practice's "

@@ -8,10 +8,10 @@ import pytest
 
 from shsync import app
 from shsync.backends.audit import AuditEntry
-from shsync.emergency import allowed, break_glass_operation, review_details, unreviewed
+from shsync.emergency import break_glass_operation, review_details, unreviewed
 from shsync.errors import Forbidden, UserError
-from shsync.model import BreakGlass, Policy
 from shsync.reconcile import planner
+from shsync.reconcile.actions import may_break_glass as allowed
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.state import End, desired_from_org
 from shsync.schema.load import load_org
@@ -24,13 +24,14 @@ STATE = live(ADMIN, m("sam", "practitioner"), KIM, ROSA, clients=[c("C1", "sam")
 
 
 def attempt(who, policy=None, length=None):
-    return break_glass_operation(STATE, policy, Actor.member(who + D), "C1", "crisis", length,
-                                 NOW)
+    """`policy`: the (who, max minutes) the live practice keeps; None: the default."""
+    state = replace(STATE, break_glass_policy=policy)
+    return break_glass_operation(state, Actor.member(who + D), "C1", "crisis", length, NOW)
 
 
 def test_without_for_it_lasts_4h_or_the_policys_max_if_shorter():
     assert attempt("kim").get("until") == "2026-11-26T16:00:00Z"
-    short = Policy(break_glass=BreakGlass(max="90m"))
+    short = (("practitioner",), 90)
     assert attempt("kim", short).get("until") == "2026-11-26T13:30:00Z"
     assert attempt("kim", short, "1h30m").get("until") == "2026-11-26T13:30:00Z"
 
@@ -40,9 +41,8 @@ def test_the_policy_says_who_may():
         attempt("rosa")  # default: practitioners
     assert refused.value.code == "break-glass-not-allowed"
     assert str(refused.value) == (f"rosa{D} may not break glass: the practice's policy allows "
-                                  "practitioner")
-    assert attempt("rosa", Policy(break_glass=BreakGlass(who=["supervisor"]))).get("member") == (
-        "rosa" + D)
+                                  "practitioner for up to 8h")
+    assert attempt("rosa", (("supervisor",), 480)).get("member") == "rosa" + D
     assert allowed(ADMIN, ["admin"]) and allowed(KIM, ["KIM" + D]) and not allowed(KIM, ["admin"])
 
 

@@ -26,6 +26,7 @@ from shsync.errors import NoPractice
 from shsync.tokens import TokenRecord
 from shsync.reconcile.actions import ACTIONS
 from shsync.reconcile.operations import Operation
+from shsync.model import MAX_BREAK_GLASS_MINUTES
 from shsync.reconcile.state import (
     Appointment,
     ClientState,
@@ -35,7 +36,7 @@ from shsync.reconcile.state import (
     PracticeState,
 )  # fmt: skip
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # Test-only: kill this process (SIGKILL) right after the k-th operation of an apply. Nothing
 # reads it unless it is set; the crash tests set it to prove an apply is all or nothing.
 FAULT_HOOK = "SHSYNC_TEST_KILL_AFTER_OPS"
@@ -67,7 +68,7 @@ _TOKENS = """CREATE TABLE IF NOT EXISTS tokens (
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS shsync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS practices (
-        practice TEXT PRIMARY KEY, name TEXT, approvals TEXT)""",
+        practice TEXT PRIMARY KEY, name TEXT, approvals TEXT, break_glass TEXT)""",
     """CREATE TABLE IF NOT EXISTS members (
         practice TEXT NOT NULL, email TEXT NOT NULL, first_name TEXT NOT NULL,
         last_name TEXT NOT NULL, admin BOOLEAN NOT NULL, owner BOOLEAN NOT NULL, npi TEXT,
@@ -129,6 +130,8 @@ MIGRATIONS = {
     4: ["ALTER TABLE practices ADD COLUMN approvals TEXT", *PLAN_TABLES],
     # API tokens for `shsync serve`.
     5: [_TOKENS],
+    # Who may break glass, and for how long, as the practice keeps it (policy.break_glass).
+    6: ["ALTER TABLE practices ADD COLUMN break_glass TEXT"],
 }
 
 _MEMBER_COLUMNS = ("email", "first_name", "last_name", "admin", "owner", "npi", "taxonomy",
@@ -264,7 +267,7 @@ class SqlBackend(Store, ABC):
             "WHERE practice = ? ORDER BY id", p))
         name = self._query("SELECT name FROM practices WHERE practice = ?", p)
         return PracticeState(members, clients, appointments, notes, name[0][0] if name else None,
-                             self._read_policy())
+                             self._read_policy(), self._read_glass_policy())
 
     def _read_policy(self) -> tuple[tuple[str, int], ...]:
         rows = self._query("SELECT approvals FROM practices WHERE practice = ?",
@@ -277,6 +280,21 @@ class SqlBackend(Store, ABC):
             raise BackendError(f"{self.display_url}: the practice's approvals policy is "
                                "damaged", "bad-store") from None
 
+    def _read_glass_policy(self) -> tuple[tuple[str, ...], int] | None:
+        rows = self._query("SELECT break_glass FROM practices WHERE practice = ?",
+                           (self.practice,))
+        if not rows or not rows[0][0]:
+            return None
+        try:
+            data = json.loads(rows[0][0])
+            who, minutes = tuple(str(w) for w in data["who"]), int(data["max_minutes"])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            who, minutes = (), 0
+        if not who or not 0 < minutes <= MAX_BREAK_GLASS_MINUTES:
+            raise BackendError(f"{self.display_url}: the practice's break-glass policy is "
+                               "damaged", "bad-store")
+        return who, minutes
+
     # --- seeding ------------------------------------------------------------------------------
     def _held(self) -> bool:
         p = (self.practice,)
@@ -286,9 +304,11 @@ class SqlBackend(Store, ABC):
     def _insert_state(self, state: PracticeState) -> None:
         p = self.practice
         policy = json.dumps(dict(state.approval_policy)) if state.approval_policy else None
-        self._execute("INSERT INTO practices (practice, name, approvals) VALUES (?, ?, ?) "
-                      "ON CONFLICT (practice) DO UPDATE SET name = excluded.name, "
-                      "approvals = excluded.approvals", (p, state.name, policy))
+        self._execute("INSERT INTO practices (practice, name, approvals, break_glass) "
+                      "VALUES (?, ?, ?, ?) ON CONFLICT (practice) DO UPDATE SET "
+                      "name = excluded.name, approvals = excluded.approvals, "
+                      "break_glass = excluded.break_glass",
+                      (p, state.name, policy, _glass_json(state.break_glass_policy)))
         members = state.members.values()
         self._executemany(
             f"INSERT INTO members (practice, {', '.join(_MEMBER_COLUMNS)}) "
@@ -512,6 +532,11 @@ class SqlBackend(Store, ABC):
                           [(json.dumps(dict(o.get("approvals"))) if o.get("approvals") else None,
                             self.practice) for o in ops])
 
+    def _sql_set_break_glass_policy(self, ops: list[Operation], now: str) -> None:
+        self._executemany("UPDATE practices SET break_glass = ? WHERE practice = ?",
+                          [(_glass_json((tuple(o.get("who")), o.get("max_minutes"))),
+                            self.practice) for o in ops])
+
     def _sql_handoff_signatures(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE notes SET supervisor = ? WHERE practice = ? AND supervisor = ? "
                           "AND status = 'awaiting_signature'",
@@ -601,3 +626,9 @@ def _token(row: Sequence[Any]) -> TokenRecord:
 
 def _cosign(items: Sequence[str]) -> str | None:
     return ",".join(items) if items else None
+
+
+def _glass_json(policy: tuple[tuple[str, ...], int] | None) -> str | None:
+    if policy is None:
+        return None
+    return json.dumps({"who": list(policy[0]), "max_minutes": policy[1]})

@@ -22,33 +22,34 @@ from shsync.cli.common import (
 @click.option("--reason", required=True, help="Why, in one line (recorded and reviewed).")
 @click.option("--for", "length", metavar="DURATION",
               help="How long: 4h, 90m, 1h30m [default: 4h, or the policy's max if shorter].")
-@click.option("--org", "org_path", envvar="SHSYNC_ORG", required=True,
-              type=click.Path(path_type=Path),
-              help="The org file (or directory) whose policy says who may break glass and for "
-                   "how long (env SHSYNC_ORG).")
+@click.option("--org", "org_path", envvar="SHSYNC_ORG", type=click.Path(path_type=Path),
+              hidden=True, help="Not read: the policy is the live practice's (kept so older "
+                                "scripts run).")
 @backend_option
 @actor_option
 @handled
-def break_glass(client_id: str, reason: str, length: str | None, org_path: Path,
+def break_glass(client_id: str, reason: str, length: str | None, org_path: Path | None,
                 backend_url: str, actor: str | None) -> None:
     """Emergency access: give yourself (--actor) access to one client at once, outside the org
     file, for a limited time.
 
     \b
-    Only for an active member the policy allows (default: practitioners), on a client they
-    cannot already see, for no longer than the policy's max (default 8h). It is written to the
+    Only for an active member the practice's policy allows (default: practitioners), on a
+    client they cannot already see, for no longer than the policy's max (default 8h). The
+    policy is the one the live practice keeps: the org file's `policy.break_glass`, once a plan
+    has applied it; the store checks every emergency step against it. It is written to the
     audit log as its own kind, shown in every later plan, taken back by the first plan or
     `shsync expire` after its end, and listed by `shsync history --break-glass` until an
     administrator records a review (`shsync review ENTRY --note TEXT`).
 
     \b
     Examples:
-      shsync break-glass --actor sam.lee@riverbend.example --org org/ \\
+      shsync break-glass --actor sam.lee@riverbend.example \\
           --client C-1001 --reason "client in crisis, Dana unreachable" --for 2h
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
-        result = shsync.plan_break_glass(org_path, client_id, reason, length)
+        result = shsync.plan_break_glass(client_id, reason, length)
         entry = shsync.apply(result)
     step = result.operations[0]
     click.echo(f"Emergency access: {step.get('member')} on client {step.target} until "

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from enum import IntEnum
 from typing import Any
 
+from shsync.clock import later
 from shsync.reconcile.simulate import Working
 from shsync.reconcile.state import ClientState, End, MemberState, holds
 
@@ -413,6 +415,48 @@ register(Action(
                     f"{_approvals_text(o.get('approvals'))}.")))
 
 
+# Without a `policy.break_glass` the practice keeps: active practitioners, for up to 8 hours.
+DEFAULT_BREAK_GLASS: tuple[tuple[str, ...], int] = (("practitioner",), 8 * 60)
+
+
+def policy_text(who: Any, minutes: Any) -> str:
+    if who is None:
+        who, minutes = DEFAULT_BREAK_GLASS
+    hours, mins = divmod(int(minutes), 60)
+    length = f"{hours}h{mins}m" if hours and mins else f"{hours}h" if hours else f"{mins}m"
+    return f"{', '.join(who)} for up to {length}"
+
+
+def _glass_policy_pre(w: Working, o: Any) -> str | None:
+    if o.target != PRACTICE:
+        return f"set_break_glass_policy targets {PRACTICE!r}, not {o.target!r}"
+    had = w.break_glass_policy
+    previous = (tuple(o.get("previous_who")), o.get("previous_max_minutes")) \
+        if o.get("previous_who") is not None else None
+    if had != previous:
+        return "the practice's break-glass policy is no longer " \
+               f"{policy_text(o.get('previous_who'), o.get('previous_max_minutes'))}"
+    return None
+
+
+def _set_glass_policy(w: Working, o: Any) -> None:
+    w.break_glass_policy = (tuple(o.get("who")), o.get("max_minutes"))
+
+
+register(Action(
+    "set_break_glass_policy", Phase.GRANT,
+    {"who": "who", "max_minutes": "minutes", "previous_who": "who?",
+     "previous_max_minutes": "minutes?"}, "practice",
+    _glass_policy_pre, _set_glass_policy,
+    describe=lambda o: ("~", "break-glass policy: "
+                             f"{policy_text(o.get('previous_who'), o.get('previous_max_minutes'))}"
+                             f" -> {policy_text(o.get('who'), o.get('max_minutes'))}"),
+    step=lambda o: ("Nothing to do in Sessions Health: who may use shsync's emergency access "
+                    f"becomes {policy_text(o.get('who'), o.get('max_minutes'))}."),
+    # who may give themselves access to any client: counted as a widening by the two-person rule
+    widens=lambda o: True))
+
+
 # --- supervision -------------------------------------------------------------------------------
 
 def _set_supervisor_pre(w: Working, o: Any) -> str | None:
@@ -670,7 +714,28 @@ def _break_glass_pre(w: Working, o: Any) -> str | None:
     if o.get("until") <= w.now:
         return f"emergency access of {who} to client {o.target} would end at " \
                f"{o.get('until')}, which has passed"
+    # The practice's own policy, as the live practice holds it: never one a file brings along.
+    allowed_who, minutes = w.break_glass_policy or DEFAULT_BREAK_GLASS
+    if not may_break_glass(w.members[who], allowed_who):
+        return f"{who} may not break glass: the practice's policy allows " \
+               f"{policy_text(allowed_who, minutes)}"
+    if o.get("until") > _at_most(w.now, minutes):
+        return f"emergency access of {who} to client {o.target} until {o.get('until')} is " \
+               f"longer than the practice's policy allows ({policy_text(allowed_who, minutes)})"
     return None
+
+
+def _at_most(now: str, minutes: int) -> str:
+    try:
+        return later(now, timedelta(minutes=minutes))
+    except OverflowError:  # within a week of year 9999: any time the format holds is sooner
+        return "9999-12-31T23:59:59Z"
+
+
+def may_break_glass(member: MemberState, who: Any) -> bool:
+    """Does the policy's `who` (roles, admin, emails) include this member?"""
+    return any(w.lower() == member.email if "@" in w else
+               (member.admin if w == "admin" else member.has(w)) for w in who)
 
 
 register(Action(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from shsync.errors import InvalidPlan
-from shsync.model import APPROVAL_KINDS
+from shsync.model import APPROVAL_KINDS, MAX_BREAK_GLASS_MINUTES
 from shsync.reconcile.actions import ACTIONS, COSIGN, ROLES, UPDATABLE, Phase
 
 __all__ = ["ACTIONS", "UPDATABLE", "InvalidOperation", "Operation", "Phase", "from_dict", "op"]
@@ -109,6 +109,12 @@ def _ok(kind: str, value: Any) -> bool:
         return value in ROLES
     if kind == "status":
         return value in ("invited", "active")
+    if kind == "who":  # who may break glass: roles, admin, or members' emails
+        return (isinstance(value, list) and 0 < len(value) <= 50
+                and len(set(map(str, value))) == len(value)
+                and all(v in ROLES or v == "admin" or _ok("email", v) for v in value))
+    if kind == "minutes":  # the longest emergency access: a minute to a week
+        return _ok("int", value) and 1 <= value <= MAX_BREAK_GLASS_MINUTES
     if kind in ("roles", "cosign", "emails"):
         allowed = {"roles": ROLES, "cosign": COSIGN}.get(kind)
         return (isinstance(value, list) and len(set(map(str, value))) == len(value)

@@ -15,7 +15,7 @@ from typing import Any
 
 from shsync.reconcile import access
 from shsync.reconcile import approvals as two_person
-from shsync.reconcile.actions import Phase, precondition
+from shsync.reconcile.actions import DEFAULT_BREAK_GLASS, Phase, precondition
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import UPDATABLE, Operation, op
 from shsync.reconcile.plan import Deferred, Message, Plan
@@ -168,6 +168,11 @@ def _policy(draft: _Draft) -> None:
     want, have = draft.desired.approval_policy, draft.live.approval_policy
     if want is not None and want != have:
         draft.ops.append(op("set_policy", "practice", approvals=want, previous=have))
+    glass, had = draft.desired.break_glass_policy, draft.live.break_glass_policy
+    if glass is not None and glass != (had or DEFAULT_BREAK_GLASS):
+        draft.ops.append(op("set_break_glass_policy", "practice", who=glass[0],
+                            max_minutes=glass[1], previous_who=had[0] if had else None,
+                            previous_max_minutes=had[1] if had else None))
 
 
 # --- members -----------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ class Working:
         self.notes: dict[int, Note] = {n.id: n for n in state.notes}
         self.name = state.name
         self.approval_policy = state.approval_policy
+        self.break_glass_policy = state.break_glass_policy
         self.now = now
         self.assigned: Counter[str] = Counter(c.practitioner for c in self.clients.values())
         self.grants: Counter[str] = Counter(m for c in self.clients.values() for m in c.access)
@@ -58,7 +59,7 @@ class Working:
     def freeze(self) -> PracticeState:
         return PracticeState(dict(self.members), dict(self.clients), tuple(self.appointments),
                              tuple(sorted(self.notes.values(), key=lambda n: n.id)), self.name,
-                             self.approval_policy)
+                             self.approval_policy, self.break_glass_policy)
 
     def apply(self, op: Operation) -> None:
         from shsync.reconcile.actions import ACTIONS

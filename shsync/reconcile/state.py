@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shsync.clock import end_instant, iso
+from shsync.clock import duration, end_instant, iso
 from shsync.model import APPROVAL_KINDS, Ending, Grant, Member, Org, Snapshot
 
 CLINICAL_FIELDS = ("npi", "taxonomy")
@@ -102,6 +102,10 @@ class PracticeState:
     # The two-person rule the practice keeps (`policy.approvals`, set by a `set_policy` step):
     # (kind, count) pairs, sorted, counts above 0; () for none. See reconcile/approvals.py.
     approval_policy: tuple[tuple[str, int], ...] = ()
+    # Who may break glass and for how long (`policy.break_glass`, set by a
+    # `set_break_glass_policy` step): (who, max minutes); None: the default, practitioners for 8h.
+    # The store checks every break_glass step against it (actions._break_glass_pre).
+    break_glass_policy: tuple[tuple[str, ...], int] | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -128,6 +132,8 @@ def fingerprint(state: PracticeState) -> str:
         digest.update(b"\x1e")
     if state.approval_policy:  # added later: a practice without one keeps its fingerprint
         digest.update(b"approvals" + json.dumps(state.approval_policy).encode())
+    if state.break_glass_policy is not None:  # likewise
+        digest.update(b"break_glass" + json.dumps(state.break_glass_policy).encode())
     return "sha256:" + digest.hexdigest()
 
 
@@ -185,6 +191,7 @@ class Desired:
     declares_owner: bool = False
     name: str | None = None  # the practice's display name, when the file sets it
     approval_policy: tuple[tuple[str, int], ...] | None = None  # None: the file leaves it be
+    break_glass_policy: tuple[tuple[str, ...], int] | None = None  # likewise
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +213,7 @@ def desired_from_org(org: Org) -> Desired:
         declares_owner=any(m.owner for m in org.members),
         name=org.practice,
         approval_policy=approval_policy(org),
+        break_glass_policy=break_glass_policy(org),
     )
 
 
@@ -216,6 +224,15 @@ def approval_policy(org: Org) -> tuple[tuple[str, int], ...] | None:
         return None
     return tuple(sorted((k, getattr(approvals, k)) for k in APPROVAL_KINDS
                         if getattr(approvals, k) > 0))
+
+
+def break_glass_policy(org: Org) -> tuple[tuple[str, ...], int] | None:
+    """The file's `policy.break_glass` in the state's form, or None when it does not say."""
+    rules = org.policy.break_glass if org.policy else None
+    if rules is None:
+        return None
+    return (tuple(sorted(w.lower() if "@" in w else w for w in rules.who)),
+            int(duration(rules.max).total_seconds() // 60))
 
 
 def _handoffs(handoffs: Any) -> dict[str, Handoff]:
@@ -255,13 +272,16 @@ def signer(members: Mapping[str, MemberState], clients: Mapping[str, ClientState
 # --- the canonical form a seed audit entry records, so the log can be replayed --------------
 
 def state_to_dict(state: PracticeState) -> dict[str, Any]:
-    out = {"name": state.name,
+    out: dict[str, Any] = {"name": state.name,
            "members": [_row(m) for _, m in sorted(state.members.items())],
            "clients": [_row(c) for _, c in sorted(state.clients.items())],
            "appointments": [_row(a) for a in sorted(state.appointments, key=lambda a: a.id)],
            "notes": [_row(n) for n in sorted(state.notes, key=lambda n: n.id)]}
     if state.approval_policy:
         out["approval_policy"] = [list(p) for p in state.approval_policy]
+    if state.break_glass_policy is not None:
+        who, minutes = state.break_glass_policy
+        out["break_glass_policy"] = {"who": list(who), "max_minutes": minutes}
     return out
 
 
@@ -276,4 +296,11 @@ def state_from_dict(data: dict[str, Any]) -> PracticeState:
     return PracticeState({m.email: m for m in members}, {c.id: c for c in clients},
                          tuple(Appointment(*r) for r in data["appointments"]),
                          tuple(Note(*r) for r in data["notes"]), data["name"],
-                         tuple((str(k), int(n)) for k, n in data.get("approval_policy", [])))
+                         tuple((str(k), int(n)) for k, n in data.get("approval_policy", [])),
+                         _glass_policy(data.get("break_glass_policy")))
+
+
+def _glass_policy(data: Any) -> tuple[tuple[str, ...], int] | None:
+    if data is None:
+        return None
+    return tuple(str(w) for w in data["who"]), int(data["max_minutes"])

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from shsync.diagnostics import Finding, KeyOf, Path, error, warning
 from shsync.model import (
+    MAX_BREAK_GLASS_MINUTES,
     APPROVAL_KINDS, Appointment, Client, Ending, Grant, Handoff, Member, Note, Org, Snapshot,
 )
-from shsync.clock import end_instant, valid_zone
+from shsync.clock import FIRST_YEAR, LAST_YEAR, OutOfRange, duration, end_instant, valid_zone
 from shsync.schema.npi import npi_check_digit
 
 PRACTITIONER_ONLY = ("npi", "taxonomy", "billing_access", "full_clinical_access", "supervised_by",
@@ -126,6 +127,11 @@ def _ending_rules(org: Org, index: _Index, now: str | None) -> Iterator[Finding]
     for ending, at, what in _endings(org):
         try:
             end = end_instant(ending.until, zone)
+        except OutOfRange:
+            yield error("time-out-of-range", f"{what}: until {ending.until!r} is outside the "
+                                             f"years {FIRST_YEAR} to {LAST_YEAR}",
+                        at + ("until",))
+            continue
         except ValueError:
             yield error("invalid-until", f"{what}: until {ending.until!r} is not a real date or "
                                          "time", at + ("until",))
@@ -147,6 +153,10 @@ def _ending_rules(org: Org, index: _Index, now: str | None) -> Iterator[Finding]
         elif "@" in who and not index.knows(who.lower()):
             yield error("unknown-member", f"break_glass.who names {who}, who is not a member",
                         ("policy", "break_glass", "who", j))
+    if policy is not None and not _sane_length(policy.max):
+        yield error("invalid-policy", f"break_glass.max {policy.max!r} must be from 1m to "
+                                      f"{MAX_BREAK_GLASS_MINUTES // 1440}d (like 8h, 90m or "
+                                      "1h30m; at most 168h)", ("policy", "break_glass", "max"))
     yield from _approval_rules(org)
 
 
@@ -373,3 +383,12 @@ def _handoff_rules(handoffs: Sequence[Handoff], index: _Index) -> Iterator[Findi
             yield error("handoff-target", f"{h.from_}'s notes awaiting signature go to "
                                           f"{h.signatures}, who is not a declared supervisor",
                         ("handoffs", i, "signatures"))
+
+
+def _sane_length(text: str) -> bool:
+    """A break-glass max the store can hold: 1 minute to a week (never a crash on 0m or 9999h)."""
+    try:
+        minutes = duration(text).total_seconds() / 60
+    except (ValueError, OverflowError):
+        return False
+    return 1 <= minutes <= MAX_BREAK_GLASS_MINUTES

@@ -108,7 +108,7 @@ def test_break_glass_expire_and_review_keep_the_log_replayable(backend, org):
     backend.seed(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]))
     times = [NOW]
     kim = Shsync(backend, Actor.member("kim" + D), clock(times))
-    entry = kim.apply(kim.plan_break_glass(org, "C1", "crisis, sam unreachable", "90m"))
+    entry = kim.apply(kim.plan_break_glass("C1", "crisis, sam unreachable", "90m"))
     assert entry.kind == "break_glass" and entry.actor == "kim" + D
     until = "2026-11-26T13:30:00Z"
     assert backend.read().clients["C1"].ends == (
@@ -130,13 +130,14 @@ def test_break_glass_expire_and_review_keep_the_log_replayable(backend, org):
 
 
 def test_break_glass_refusals_change_nothing(backend, org):
-    backend.seed(live(ADMIN, SAM, KIM, replace(m("new", "practitioner"), status="invited"),
-                      clients=[c("C1", "sam"), c("C2", "kim")]))
+    backend.seed(replace(live(ADMIN, SAM, KIM, replace(m("new", "practitioner"), status="invited"),
+                              clients=[c("C1", "sam"), c("C2", "kim")]),
+                         break_glass_policy=(("practitioner",), 120)))  # policy.break_glass.max: 2h
 
     def attempt(who, client="C1", reason="crisis", length=None):
         app = Shsync(backend, Actor.member(who + D), lambda: NOW)
         with pytest.raises(UserError) as info:
-            app.plan_break_glass(org, client, reason, length)
+            app.plan_break_glass(client, reason, length)
         return info.value.code
 
     assert attempt("new") == "break-glass-not-active"
@@ -155,7 +156,8 @@ def test_a_store_of_schema_version_2_is_upgraded_with_its_practice(tmp_path):
     with sqlite3.connect(path) as conn:  # the store as shsync wrote it before ends existed
         for table, column in (("client_access", "ends_at"), ("client_access", "end_reason"),
                               ("client_access", "break_glass"), ("members", "clinical_ends_at"),
-                              ("members", "clinical_end_reason"), ("practices", "approvals")):
+                              ("members", "clinical_end_reason"), ("practices", "approvals"),
+                              ("practices", "break_glass")):
             conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         conn.execute("DROP TABLE stored_plans")
         conn.execute("DROP TABLE plan_approvals")
@@ -175,7 +177,7 @@ def test_a_break_glass_step_hides_in_no_other_kind_of_plan(backend, org, kind):
     relabelled to hide an emergency (or to dress something else up as one) is refused."""
     backend.seed(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]))
     kim = Shsync(backend, Actor.member("kim" + D), lambda: NOW)
-    genuine = kim.plan_break_glass(org, "C1", "crisis", "90m")
+    genuine = kim.plan_break_glass("C1", "crisis", "90m")
     with pytest.raises(Refused, match="belongs only in a break_glass plan"):
         kim.apply(replace(genuine, kind=kind))
     admin = Shsync(backend, Actor.member("admin" + D), lambda: NOW)
@@ -194,7 +196,7 @@ def test_nobody_reviews_their_own_emergency_access(backend, org):
     lead = m("lead", "practitioner", admin=True)
     backend.seed(live(ADMIN, SAM, lead, clients=[c("C1", "sam")]))
     mine = Shsync(backend, Actor.member("lead" + D), lambda: NOW)
-    entry = mine.apply(mine.plan_break_glass(org, "C1", "crisis", "1h"))
+    entry = mine.apply(mine.plan_break_glass("C1", "crisis", "1h"))
     with pytest.raises(Forbidden) as forbidden:
         mine.review(entry.seq, "looked fine to me")
     assert forbidden.value.code == "self-review"

@@ -262,6 +262,7 @@ def test_a_store_of_schema_version_3_is_upgraded_for_stored_plans(tmp_path):
     with psycopg.connect(pg.URL, autocommit=True) as conn:  # as shsync wrote it before plans
         conn.execute(f'DROP TABLE "{schema}".stored_plans, "{schema}".plan_approvals')
         conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN approvals')
+        conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN break_glass')
         conn.execute(f"UPDATE \"{schema}\".shsync_meta SET value = '3'")
     store = PostgresBackend(url)
     try:
@@ -274,4 +275,4 @@ def test_a_store_of_schema_version_3_is_upgraded_for_stored_plans(tmp_path):
     finally:
         store.close()
     with psycopg.connect(pg.URL, autocommit=True) as conn:
-        assert conn.execute(f'SELECT value FROM "{schema}".shsync_meta').fetchone() == ("5",)
+        assert conn.execute(f'SELECT value FROM "{schema}".shsync_meta').fetchone() == ("6",)

@@ -21,7 +21,8 @@ NEW = {**KIM, "email": f"new{D}", "first_name": "New"}
 CLIENTS = [{"id": "C-1001", "practitioner": f"sam{D}"},
            {"id": "C-1002", "practitioner": f"kim{D}"}]
 ORG = {"version": 1, "timezone": "America/Chicago",
-       "policy": {"break_glass": {"who": ["practitioner"], "max": "4h"}},
+       # the default the live practice keeps until a plan applies another: no step to plan
+       "policy": {"break_glass": {"who": ["practitioner"], "max": "8h"}},
        "members": [ADMIN, SAM, KIM, NEW], "clients": CLIENTS}
 
 
@@ -107,8 +108,8 @@ def test_break_glass_from_start_to_review(practice):
 @pytest.mark.parametrize("actor, args, message", [
     ("new", [], f"error[break-glass-not-active]: new{D} is not an active member of this "
                 "practice, so cannot break glass"),
-    ("kim", ["--for", "5h"], "error[break-glass-too-long]: --for 5h is longer than the "
-                             "practice's policy allows (break_glass max: 4h)"),
+    ("kim", ["--for", "9h"], "error[break-glass-too-long]: --for 9h is longer than the "
+                             "practice's policy allows (practitioner for up to 8h)"),
     ("sam", [], f"error[break-glass-already-sees]: sam{D} already sees client C-1001; "
                 "break-glass is only for a client they cannot see"),
     ("kim", ["--reason", " "], "error[break-glass-no-reason]: a reason is required: say why, "
@@ -157,3 +158,27 @@ def test_a_time_bound_grant_ends_by_itself(practice, tmp_path):
     assert practice("apply", "friday.json", at="2026-11-28T06:00:00Z").returncode == 0
     exported = yaml.safe_load(practice("export").stdout)
     assert exported["clients"][0] == {"id": "C-1001", "practitioner": f"sam{D}"}
+
+
+def test_the_break_glass_policy_is_the_live_practices_not_a_files(practice, tmp_path):
+    """A member cannot bring their own policy: `--org` is not read, and what the store checks
+    is the policy a plan applied. A shorter policy, once applied, binds at once."""
+    (tmp_path / "evil.yaml").write_text(yaml.safe_dump(
+        {**ORG, "policy": {"break_glass": {"who": ["practitioner"], "max": "168h"}}}))
+    long = practice("break-glass", "--org", "evil.yaml", "--client", "C-1001", "--reason",
+                    "curious", "--for", "100h", actor="kim")
+    assert long.returncode == 1
+    assert "error[break-glass-too-long]" in long.stderr and "up to 8h" in long.stderr
+    (tmp_path / "org.yaml").write_text(yaml.safe_dump(
+        {**ORG, "policy": {"break_glass": {"who": ["practitioner"], "max": "1h"}}}))
+    planned = practice("plan", "org.yaml")
+    assert ("~ practice: break-glass policy: practitioner for up to 8h -> practitioner for "
+            "up to 1h") in planned.stdout
+    assert practice("apply", "org.yaml", "--auto-approve").returncode == 0
+    exported = yaml.safe_load(practice("export").stdout)
+    assert exported["policy"]["break_glass"] == {"who": ["practitioner"], "max": "1h"}
+    refused = practice("break-glass", "--client", "C-1001", "--reason", "crisis", "--for", "2h",
+                       actor="kim")
+    assert "error[break-glass-too-long]" in refused.stderr and "up to 1h" in refused.stderr
+    assert practice("break-glass", "--client", "C-1001", "--reason", "crisis", "--for", "1h",
+                    actor="kim").returncode == 0

@@ -226,6 +226,9 @@ FORGED: dict[str, dict[str, Any]] = {
                                      "name": "X", "previous": "Wrong"},
     "set_policy-stale-policy": {"action": "set_policy", "target": "practice", "approvals": {},
                                 "previous": {"widens_access": 1}},
+    "set_break_glass_policy-stale-policy": {
+        "action": "set_break_glass_policy", "target": "practice", "who": ["biller"],
+        "max_minutes": 10080, "previous_who": ["admin"], "previous_max_minutes": 60},
     "set_supervisor-not-a-supervisor": {"action": "set_supervisor", "target": S,
                                         "supervisor": ROSA, "previous": DANA},
     "set_cosign-stale-value": {"action": "set_cosign", "target": S, "cosign": ["assessments"],

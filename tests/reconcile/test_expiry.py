@@ -191,15 +191,58 @@ def test_break_glass_reads_as_emergency_access():
 ])
 def test_the_store_refuses_break_glass_that_does_not_fit(who, state, problem):
     step = op("break_glass", "C1", member=who + D, until=END, reason="crisis")
-    assert verify([step], state, OPERATOR, BEFORE).problems == (f"break_glass C1: {problem}",)
+    assert verify([step], state, OPERATOR, BEFORE, kind="break_glass").problems == (
+        f"break_glass C1: {problem}",)
+
+
+ROSA = m("rosa", "scheduler", "biller")
+
+
+@pytest.mark.parametrize("who, policy, until, problem", [
+    ("rosa", None, END, f"rosa{D} may not break glass: the practice's policy allows "
+                        "practitioner for up to 8h"),
+    ("kim", None, "2026-11-30T08:00:00Z",
+     "emergency access of kim@p.example to client C1 until 2026-11-30T08:00:00Z is longer than "
+     "the practice's policy allows (practitioner for up to 8h)"),
+    ("kim", (("practitioner",), 30), "2026-11-30T00:30:00Z",
+     "emergency access of kim@p.example to client C1 until 2026-11-30T00:30:00Z is longer than "
+     "the practice's policy allows (practitioner for up to 30m)"),
+    ("kim", (("admin",), 480), END, f"kim{D} may not break glass: the practice's policy allows "
+                                    "admin for up to 8h"),
+])
+def test_the_store_holds_break_glass_to_the_policy_the_live_practice_keeps(who, policy, until,
+                                                                          problem):
+    """Never a policy a file or a plan brings along: a biller forging a year of emergency
+    access for themselves meets the live practice's own rule, inside the store."""
+    state = replace(live(ADMIN, SAM, KIM, ROSA, clients=[c("C1", "sam")]),
+                    break_glass_policy=policy)
+    step = op("break_glass", "C1", member=who + D, until=until, reason="crisis")
+    verdict = verify([step], state, Actor.member(who + D), BEFORE, kind="break_glass")
+    assert verdict.problems == (f"break_glass C1: {problem}",)
+
+
+def test_a_wider_break_glass_policy_is_a_plan_step_that_widens_access():
+    state = live(ADMIN, SAM, KIM, ROSA, clients=[c("C1", "sam")])
+    wider = replace(want(*state.members.values(), clients=[c("C1", "sam")]),
+                    break_glass_policy=(("biller",), 60))
+    plan = plan_at(wider, state, BEFORE)
+    step = op("set_break_glass_policy", "practice", who=("biller",), max_minutes=60,
+              previous_who=None, previous_max_minutes=None)
+    assert plan.operations == (step,) and step.escalation
+    after = simulate(state, [step], BEFORE)
+    assert after.break_glass_policy == (("biller",), 60)
+    grant = op("break_glass", "C1", member="rosa" + D, until="2026-11-30T00:59:59Z",
+               reason="crisis")
+    assert verify([grant], after, Actor.member("rosa" + D), BEFORE, kind="break_glass").ok
 
 
 def test_break_glass_is_only_for_oneself():
     state = live(ADMIN, SAM, KIM, clients=[c("C1", "sam")])
     step = op("break_glass", "C1", member="kim" + D, until=END, reason="crisis")
-    assert verify([step], state, Actor.member("kim" + D), BEFORE).ok
-    assert verify([step], state, Actor.member("sam" + D), BEFORE).forbidden
-    assert verify([step], state, Actor.member("admin" + D), BEFORE).forbidden
+    assert verify([step], state, Actor.member("kim" + D), BEFORE, kind="break_glass").ok
+    assert verify([step], state, Actor.member("sam" + D), BEFORE, kind="break_glass").forbidden
+    assert verify([step], state, Actor.member("admin" + D), BEFORE,
+                  kind="break_glass").forbidden
 
 
 def test_break_glass_in_a_plan_file_keeps_its_fields():

@@ -49,3 +49,38 @@ def test_files_of_one_org_agree_on_the_policy(tmp_path):
     write_yaml(tmp_path / "org" / "b.yaml", {"version": 1,
                                              "policy": {"approvals": {"widens_access": 2}}})
     assert "conflicting-setting" in codes(load_org(tmp_path / "org"))
+
+
+@pytest.mark.parametrize("length", ["0m", "0h0m", "87600h", "169h", "10081m"])
+def test_a_break_glass_max_the_store_cannot_hold_is_invalid_policy_at_validate(tmp_path, length):
+    org = base_org()
+    org["policy"] = {"break_glass": {"max": length}}
+    loaded = load_data(tmp_path, org)
+    assert codes(loaded) == ["invalid-policy"] and not loaded.ok
+    assert repr(length) in loaded.diagnostics[0].message
+
+
+@pytest.mark.parametrize("length, minutes", [("1m", 1), ("90m", 90), ("8h", 480),
+                                             ("168h", 10080), ("1h30m", 90)])
+def test_a_break_glass_policy_loads_as_who_and_minutes(tmp_path, length, minutes):
+    org = base_org()
+    org["policy"] = {"break_glass": {"who": ["supervisor", "admin"], "max": length}}
+    loaded = load_data(tmp_path, org)
+    assert loaded.ok, loaded.diagnostics
+    assert desired_from_org(loaded.model).break_glass_policy == (("admin", "supervisor"), minutes)
+
+
+@pytest.mark.parametrize("until, zone", [
+    ("9999-12-31", None), ("9999-12-31T23:00:00-05:00", None),
+    ("9999-12-31T23:59", "America/Chicago"), ("0001-01-01", "America/Chicago"),
+    ("1969-12-31T00:00:00Z", None)])
+def test_an_until_at_the_ends_of_the_calendar_is_time_out_of_range(tmp_path, until, zone):
+    org = base_org()
+    if zone:
+        org["timezone"] = zone
+    member = org["members"][-1]["email"]
+    org["clients"] = [{**org["clients"][0], "access": [
+        {"member": member, "until": until, "reason": "cover"}]}] if org.get("clients") else []
+    org["members"][-1]["full_clinical_access"] = {"until": until, "reason": "audit"}
+    loaded = load_data(tmp_path, org)
+    assert "time-out-of-range" in codes(loaded) and not loaded.ok
