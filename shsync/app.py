@@ -149,6 +149,13 @@ class Shsync:
         self.backend = backend
         self.who = who
         self.clock = clock
+        # Audit entries this object has committed, newest last: a face that then fails to
+        # report (a full disk on stdout) can still say what was changed.
+        self.written: list[AuditEntry] = []
+
+    def _wrote(self, entry: AuditEntry) -> AuditEntry:
+        self.written.append(entry)
+        return entry
 
     # --- reading ------------------------------------------------------------------------------
     def read(self) -> PracticeState:
@@ -246,13 +253,15 @@ class Shsync:
 
         details = review_details(self.backend.history(), self.backend.read(), self.who, seq,
                                  note)
-        return self.backend.record("review", actor=self.who, now=self.clock(), details=details)
+        return self._wrote(self.backend.record("review", actor=self.who, now=self.clock(),
+                                               details=details))
 
     # --- changing -----------------------------------------------------------------------------
     def apply(self, plan: Plan, progress: Progress | None = None) -> AuditEntry:
         if plan.errors:
             raise PlanRefused(plan)
-        return self.backend.apply(plan, actor=self.who, now=self.clock(), progress=progress)
+        return self._wrote(self.backend.apply(plan, actor=self.who, now=self.clock(),
+                                              progress=progress))
 
     # --- stored plans and the two-person rule -------------------------------------------------
     def save_plan(self, plan: Plan) -> StoredPlan:
@@ -284,11 +293,11 @@ class Shsync:
         if loaded.model is None:
             raise InvalidInput(loaded.diagnostics)
         state = state_from_snapshot(loaded.model)
-        return state, self.backend.seed(state, actor=self.who, now=self.clock())
+        return state, self._wrote(self.backend.seed(state, actor=self.who, now=self.clock()))
 
     def seed_state(self, state: PracticeState) -> AuditEntry:
         """Seed an empty store with a practice state already read (a server's seed)."""
-        return self.backend.seed(state, actor=self.who, now=self.clock())
+        return self._wrote(self.backend.seed(state, actor=self.who, now=self.clock()))
 
     def apply_in_batches(self, path: Path, *, size: int,
                          options: planner.Options = planner.DEFAULTS,

@@ -8,6 +8,7 @@ and `shsync --version` start without loading the planner, pydantic or a database
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -17,6 +18,7 @@ from shsync import __version__
 
 #: Exit code for a mistake in the command line itself (sysexits.h EX_USAGE).
 EXIT_USAGE = 64
+EXIT_UNREPORTED = 3  # changed and committed, but the report of it could not be written
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("validate", "validate", "Check an org file (or a directory of them)."),
@@ -81,6 +83,8 @@ class LazyGroup(click.Group):
         except click.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(1)
+        except OSError as exc:  # writing to standard output failed: a full disk, a closed pipe
+            _unreported(exc)
         # `--help` and `--version` come back as their exit code; commands return None.
         sys.exit(returned if isinstance(returned, int) else 0)
 
@@ -98,9 +102,38 @@ def cli(ctx: click.Context, no_color: bool) -> None:
     the live practice, and apply the plan safely, all or nothing.
 
     Exit codes: 0 done, 1 error (nothing changed), 2 changes pending (only with
-    --detailed-exitcode), 64 a mistake in the command line.
+    --detailed-exitcode), 3 changed, but the report could not be written, 64 a mistake in the
+    command line.
     """
     ctx.meta["shsync.no_color"] = no_color
+
+
+def _unreported(exc: OSError) -> None:
+    """Say on stderr what could not be written, and whether anything was changed before."""
+    from shsync.cli.common import committed
+
+    written = committed()
+    why = exc.strerror or type(exc).__name__
+    try:
+        # What is still buffered for the broken stdout goes nowhere, as Python's documentation
+        # advises for a closed pipe, so exiting does not fail again with a traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):
+        pass
+    if written:
+        last = written[-1]
+        message = (f"error[output-failed]: the change WAS applied and committed, as audit "
+                   f"entry #{last.seq} (head {last.entry_hash}), but its report could not be "
+                   f"written to standard output: {why}")
+    else:
+        message = f"error[output-failed]: could not write to standard output: {why}; nothing " \
+                  "was changed"
+    try:
+        click.echo(message, err=True)
+    except OSError:
+        pass
+    sys.exit(EXIT_UNREPORTED if written else 1)
 
 
 def main(argv: Any = None) -> None:

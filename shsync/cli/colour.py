@@ -16,7 +16,8 @@ def enabled(stream: TextIO | None = None) -> bool:
         return False
     if os.environ.get("NO_COLOR", ""):
         return False
-    return (stream or sys.stdout).isatty()
+    stream = stream or sys.stdout
+    return stream is not None and stream.isatty()
 
 
 def style(text: str, colour: str) -> str:

@@ -155,7 +155,18 @@ def application(stack: ExitStack, url: str, actor: str | None,
 
         raise Forbidden(f"this token acts as {identity.email}; it cannot act as anyone else "
                         f"(--actor {who.email or 'the operator'})")
-    return app.Shsync(backend, who, app.now)
+    made = app.Shsync(backend, who, app.now)
+    MADE.append(made)
+    return made
+
+
+# Every application object this process made: if writing the report fails after a commit, the
+# error says which audit entries were written (cli/__init__.py, LazyGroup.main).
+MADE: list[Any] = []
+
+
+def committed() -> list[Any]:
+    return [e for made in MADE for e in made.written]
 
 
 def open_store(stack: ExitStack, url: str, lock_timeout: float = 60.0, *,

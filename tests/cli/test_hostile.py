@@ -4,8 +4,11 @@ no traceback, and changes nothing (neither the store nor any file)."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,8 @@ from shsync import outfile
 from shsync.backends.sqlite import SqliteBackend
 from shsync.cli import cli
 from tests.cli.conftest import ROOT
+
+EXAMPLES = ROOT / "examples"
 
 ORG = str(ROOT / "examples" / "org.yaml")
 SNAPSHOT = str(ROOT / "examples" / "practice-snapshot.yaml")
@@ -379,3 +384,56 @@ def test_an_empty_actor_is_refused_never_the_operator(run, how):
     assert result.stderr.startswith("error[empty-actor]: the actor is empty")
     history = run("history").stdout
     assert "accepted" not in history  # nothing was recorded
+
+
+# --- a standard output that cannot be written -------------------------------------------------
+
+def _to(target, run_args, tmp_path, **extra):
+    """Run the CLI with its standard output sent to `target` (a path, or None: closed)."""
+    env = {**{k: v for k, v in os.environ.items() if k != "SHSYNC_ACTOR"},
+           "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
+           "SHSYNC_NOW": "2026-11-26T12:00:00Z"}
+    out = open(target, "w") if target else subprocess.DEVNULL
+    try:
+        return subprocess.run([sys.executable, "-m", "shsync", *run_args], cwd=tmp_path, env=env,
+                              stdout=out, stderr=subprocess.PIPE, text=True, timeout=120,
+                              **extra)
+    finally:
+        if target:
+            out.close()
+
+
+def test_an_apply_whose_report_cannot_be_written_says_it_was_applied_and_exits_3(run, tmp_path):
+    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
+    assert run("plan", str(EXAMPLES / "org.yaml"), "-o", "plan.json").returncode == 0
+    result = _to("/dev/full", ["apply", "plan.json"], tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr
+    assert re.fullmatch(r"error\[output-failed\]: the change WAS applied and committed, as audit "
+                        r"entry #2 \(head sha256:[0-9a-f]{64}\), but its report could not be "
+                        r"written to standard output: No space left on device\n", result.stderr)
+    again = run("apply", "plan.json")
+    assert "already applied, as audit entry #2" in again.stderr
+
+
+@pytest.mark.parametrize("args", [["history"], ["access", "--client", "C-1001", "--format",
+                                                  "csv"], ["export", "-o", "-"],
+                                  ["plan", str(EXAMPLES / "org.yaml")]])
+def test_a_report_that_cannot_be_written_is_output_failed_and_nothing_changed(run, tmp_path,
+                                                                              args):
+    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
+    result = _to("/dev/full", args, tmp_path)
+    assert (result.returncode, result.stderr) == (
+        1, "error[output-failed]: could not write to standard output: No space left on device; "
+           "nothing was changed\n")
+    assert len(json.loads(run("history", "--format", "json").stdout)["entries"]) == 1
+
+
+def test_a_closed_standard_output_is_no_traceback(run, tmp_path):
+    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
+    result = subprocess.run(
+        ["bash", "-c", f'exec "{sys.executable}" -m shsync plan "{EXAMPLES}/org.yaml" >&-'],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
+             "SHSYNC_NOW": "2026-11-26T12:00:00Z"})
+    assert "Traceback" not in result.stderr and result.returncode in (0, 1), result.stderr
