@@ -76,6 +76,12 @@ class LazyGroup(click.Group):
                                     **extra)
         except click.UsageError as exc:
             exc.show()
+            if _wants_json(sys.argv[1:] if args is None else list(args)):
+                from shsync.cli.common import envelope
+
+                click.echo(envelope(False, [{"severity": "error", "code": "usage",
+                                             "message": exc.format_message(), "file": None,
+                                             "line": None, "column": None}]), nl=False)
             sys.exit(EXIT_USAGE)
         except click.ClickException as exc:
             exc.show()
@@ -106,6 +112,12 @@ def cli(ctx: click.Context, no_color: bool) -> None:
     command line.
     """
     ctx.meta["shsync.no_color"] = no_color
+
+
+def _wants_json(argv: list[str]) -> bool:
+    """`--format json` anywhere on a command line click refused: scripts then read JSON."""
+    pairs = zip(argv, argv[1:])
+    return "--format=json" in argv or any(a == "--format" and b == "json" for a, b in pairs)
 
 
 def _unreported(exc: OSError) -> None:

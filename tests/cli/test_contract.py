@@ -210,3 +210,16 @@ def test_every_command_shows_examples_in_its_help(name):
 def test_plan_help_shows_a_plan_and_apply_round_trip():
     out = CliRunner().invoke(cli, ["plan", "--help"], terminal_width=100).output
     assert "shsync plan org/ -o plan.json" in out and "shsync apply plan.json" in out
+
+
+def test_a_usage_error_with_format_json_is_the_json_envelope_and_exit_64():
+    from click.testing import CliRunner
+
+    from shsync.cli import cli
+
+    result = CliRunner().invoke(cli, ["plan", "x.yaml", "--format", "json", "--backnd", "x"])
+    assert result.exit_code == 64
+    start = result.stdout.index("{")
+    body = json.loads(result.stdout[start:])
+    assert body["ok"] is False and body["format_version"] == 1
+    assert body["errors"][0]["code"] == "usage" and "--backnd" in body["errors"][0]["message"]
