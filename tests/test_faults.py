@@ -87,9 +87,11 @@ def scenario() -> tuple[PracticeState, Desired]:
     desired_clients["E0"] = ClientState("E0", f"p0{D}", (f"sup{D}",),
                                         ends=(End(f"sup{D}", "2027-07-01T00:00:00Z", "cover"),))
     handoffs = {f"leaver{D}": Handoff(f"sup{D}", f"sup{D}", f"sup{D}")}
-    # A two-person rule brought in (set_policy): none is live, so the plan needs no approval.
+    # A two-person rule brought in (set_policy): none is live, so the plan needs no approval; and
+    # a break-glass policy (set_break_glass_policy).
     return live, Desired(want, desired_clients, handoffs, name="New name",
-                         approval_policy=(("removes_members", 1), ("widens_access", 1)))
+                         approval_policy=(("removes_members", 1), ("widens_access", 1)),
+                         break_glass_policy=(("admin", "practitioner"), 120))
 
 
 def test_the_scenario_covers_every_kind_of_operation():
