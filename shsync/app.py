@@ -263,6 +263,27 @@ class Shsync:
         return self._wrote(self.backend.apply(plan, actor=self.who, now=self.clock(),
                                               progress=progress))
 
+    def check_unchanged(self, plan: Plan) -> None:
+        """An empty plan writes nothing, but is refused like any other when it was made for
+        another practice, another actor, a practice that has changed since, or by an actor who
+        may make no change."""
+        from shsync.errors import Forbidden, StalePlan, WrongPractice
+        from shsync.reconcile.authorize import forbidden
+
+        if plan.practice != self.backend.practice:
+            raise WrongPractice(f"the plan was made for practice {plan.practice!r}, not "
+                                f"{self.backend.practice!r} at {self.backend.display_url}")
+        if plan.actor != self.who.email:
+            raise Forbidden(f"the plan was made for {plan.actor or 'the operator'}, not for "
+                            f"{self.who.email or 'the operator'}; make a new plan as yourself")
+        live = self.backend.read()
+        refused = forbidden((), live, self.who)
+        if refused:
+            raise Forbidden("; ".join(refused))
+        if fingerprint(live) != plan.fingerprint:
+            raise StalePlan("the live practice has changed since this plan was made (its "
+                            "fingerprint differs); nothing was applied. Make a new plan.")
+
     # --- stored plans and the two-person rule -------------------------------------------------
     def save_plan(self, plan: Plan) -> StoredPlan:
         """Keep `plan` in the store for approval (author: the acting member; created: now)."""

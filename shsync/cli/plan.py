@@ -146,13 +146,17 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
       shsync apply plan.json --format json             # what was applied, and the audit entry
       shsync apply p-3f2a9c41d0b7                      # a stored plan, once approved
     """
+    stored_id = str(target) if _names_a_stored_plan(target) else None
+    from_file = None if stored_id else app.saved_plan(target)
     with ExitStack() as stack:
-        shsync = application(stack, backend_url, actor, lock_timeout, create=True)
+        # Only an org file may bring a practice into being; a saved or stored plan was made
+        # against a practice that must exist already.
+        shsync = application(stack, backend_url, actor, lock_timeout,
+                             create=from_file is None and stored_id is None)
         if expect_head is not None:
             shsync.check_log(expect_head)
         options = Options(max_removals, allow_mass_removal, assume_accepted)
-        stored_id = str(target) if _names_a_stored_plan(target) else None
-        saved = shsync.stored_plan(str(target)).plan if stored_id else app.saved_plan(target)
+        saved = shsync.stored_plan(str(target)).plan if stored_id else from_file
         if saved is not None:
             if batch_size:
                 raise app.UserError("--batch-size applies an org file, not a saved plan",
@@ -177,6 +181,8 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
             if result.has_changes and not auto_approve:
                 _confirm()
         if not result.has_changes:
+            # Nothing to write, but a plan file is still checked as any other would be.
+            shsync.check_unchanged(result)
             if fmt == "json":
                 click.echo(_applied_json(result, None), nl=False)
                 return

@@ -437,3 +437,29 @@ def test_a_closed_standard_output_is_no_traceback(run, tmp_path):
         env={**os.environ, "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
              "SHSYNC_NOW": "2026-11-26T12:00:00Z"})
     assert "Traceback" not in result.stderr and result.returncode in (0, 1), result.stderr
+
+
+def test_an_empty_saved_plan_is_checked_like_any_other(run, tmp_path):
+    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
+    assert run("export", "-o", "live.yaml").returncode == 0
+    assert run("plan", "live.yaml", "-o", "empty.json").returncode == 0
+    assert json.loads((tmp_path / "empty.json").read_text())["changes"] == []
+    assert run("apply", "empty.json").stdout == "No changes to apply.\n"
+    other = run("apply", "empty.json", env={
+        "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db?practice=other"})
+    assert other.returncode == 1 and "error[no-practice]" in other.stderr
+    nobody = run("apply", "empty.json", env={"SHSYNC_ACTOR": "nobody@x.example"})
+    assert nobody.returncode == 1 and "error[forbidden]" in nobody.stderr
+    data = json.loads((tmp_path / "empty.json").read_text())
+    data["fingerprint"] = "sha256:" + "0" * 64
+    data.pop("plan_hash")
+    from shsync.reconcile.plan import canonical
+    import hashlib
+    data["plan_hash"] = "sha256:" + hashlib.sha256(canonical(data).encode()).hexdigest()
+    (tmp_path / "stale.json").write_text(json.dumps(data))
+    stale = run("apply", "stale.json")
+    assert stale.returncode == 1 and "error[stale-plan]" in stale.stderr
+    missing = run("apply", "empty.json",
+                  env={"SHSYNC_BACKEND": f"sqlite:///{tmp_path}/new/x.db"})
+    assert missing.returncode == 1 and "error[no-practice]" in missing.stderr
+    assert not (tmp_path / "new").exists()
