@@ -462,6 +462,7 @@ HEADER = "# Exported by shsync from the live practice. Clients appear by id only
 
 def export(state: PracticeState) -> str:
     """The live practice as an org file that validates and plans to no changes."""
+    _exportable(state)
     doc: dict[str, Any] = {"version": 1}
     if state.name:
         doc["practice"] = state.name
@@ -472,9 +473,25 @@ def export(state: PracticeState) -> str:
 
 def export_split(state: PracticeState, directory: Path, *, replace: bool = False) -> list[Path]:
     """Write `export_files` as a complete new directory (see `shsync.outfile.write_tree`)."""
+    _exportable(state)
     files = export_files(state)
     outfile.write_tree(directory, files, replace=replace)
     return [directory / name for name in files]
+
+
+def _exportable(state: PracticeState) -> None:
+    """A store changed outside shsync can hold names no org file may (an ESC, a newline, a bidi
+    override): refuse to write a file that would then fail `validate`, naming each one."""
+    from shsync.schema.rules import TEXT_FIELDS, first_unsafe
+
+    found = [f"the practice's name holds {c}" for c in [first_unsafe(state.name or "")] if c]
+    found += [f"{email}'s {field} holds {c}" for email, m in sorted(state.members.items())
+              for field in TEXT_FIELDS if (c := first_unsafe(getattr(m, field)))]
+    if found:
+        raise UserError("the live practice holds names an org file may not (a control "
+                        "character, bidi override or line separator), so nothing was written; "
+                        "correct them in Sessions Health and record it with `shsync refresh`: "
+                        + "; ".join(found), "control-character")
 
 
 def export_files(state: PracticeState) -> dict[str, str]:

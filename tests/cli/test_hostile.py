@@ -463,3 +463,17 @@ def test_an_empty_saved_plan_is_checked_like_any_other(run, tmp_path):
                   env={"SHSYNC_BACKEND": f"sqlite:///{tmp_path}/new/x.db"})
     assert missing.returncode == 1 and "error[no-practice]" in missing.stderr
     assert not (tmp_path / "new").exists()
+
+
+def test_export_refuses_names_no_org_file_may_hold_and_writes_nothing(run, tmp_path):
+    import sqlite3
+
+    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
+    with sqlite3.connect(tmp_path / "practice.db") as conn:  # changed outside shsync
+        conn.execute("UPDATE members SET first_name = 'Dana\x1b[2K' WHERE email = "
+                     "'dana.ortiz@riverbend.example'")
+    result = run("export", "-o", "org.yaml")
+    assert result.returncode == 1 and not (tmp_path / "org.yaml").exists()
+    assert result.stderr.startswith("error[control-character]: the live practice holds names")
+    assert "dana.ortiz@riverbend.example's first_name holds \\u001b" in result.stderr
+    assert "\x1b" not in result.stderr
