@@ -116,7 +116,7 @@ def cli(ctx: click.Context, no_color: bool) -> None:
 
 def _wants_json(argv: list[str]) -> bool:
     """`--format json` anywhere on a command line click refused: scripts then read JSON."""
-    pairs = zip(argv, argv[1:])
+    pairs = zip(argv, argv[1:], strict=False)
     return "--format=json" in argv or any(a == "--format" and b == "json" for a, b in pairs)
 
 

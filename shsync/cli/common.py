@@ -44,6 +44,22 @@ def envelope(ok: bool, errors: Sequence[dict[str, Any]] = (),
                        "warnings": list(warnings), **payload}, indent=2) + "\n"
 
 
+def entry_json(entry: Any) -> dict[str, object]:
+    """An audit entry as the JSON outputs name it (`audit_entry`)."""
+    return {"seq": entry.seq, "hash": entry.entry_hash, "kind": entry.kind or "apply",
+            "at": entry.at, "written_at": entry.written_at, "actor": entry.actor}
+
+
+def plan_with_entry(plan: Any, entry: Any) -> str:
+    """A plan's JSON with the audit entry that recorded it (`null`: nothing was recorded), for
+    the commands that print a plan and then apply it (refresh, expire)."""
+    from shsync.render import plan as render
+
+    data = json.loads(render.as_json(plan))
+    data["audit_entry"] = entry_json(entry) if entry is not None else None
+    return json.dumps(data, indent=2) + "\n"
+
+
 def diagnostic_dicts(diagnostics: Sequence[Diagnostic],
                      severity: Severity) -> list[dict[str, Any]]:
     return [d.as_dict() for d in diagnostics if d.severity is severity]

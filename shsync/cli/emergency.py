@@ -12,6 +12,7 @@ from shsync.cli.common import (
     application,
     backend_option,
     handled,
+    plan_with_entry,
     render_plan,
 )
 
@@ -82,6 +83,10 @@ def expire(backend_url: str, actor: str | None, dry_run: bool, fmt: str) -> None
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
         result = shsync.plan_expiry()
+        if fmt == "json":  # once, after it is recorded, with its `audit_entry`
+            entry = None if dry_run or not result.operations else shsync.apply(result)
+            click.echo(plan_with_entry(result, entry), nl=False)
+            return
         click.echo(render_plan(result, fmt), nl=False)
         if dry_run or not result.operations:
             return

@@ -22,6 +22,7 @@ from shsync.cli.common import (
     backend_option,
     echo_warnings,
     handled,
+    plan_with_entry,
     render_plan,
 )
 from shsync.render.escape import visible
@@ -97,7 +98,10 @@ def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_
         planned = shsync.plan_refresh(observed)
         echo_warnings(planned.diagnostics)
         result = planned.plan
-        click.echo(render_plan(result, fmt), nl=False)
+        # In JSON the plan is printed once, after it is recorded, with its `audit_entry`.
+        deferred = fmt == "json" and not result.errors and result.has_changes and not save
+        if not deferred:
+            click.echo(render_plan(result, fmt), nl=False)
         if result.errors:
             sys.exit(EXIT_ERROR)
         if not result.has_changes:
@@ -112,12 +116,16 @@ def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_
         if not auto_approve:
             if not sys.stdin.isatty():
                 if detailed_exitcode:
+                    if deferred:
+                        click.echo(plan_with_entry(result, None), nl=False)
                     sys.exit(EXIT_CHANGES)
                 raise app.UserError("not on a terminal: pass --auto-approve to record the drift",
                                     "not-confirmed")
             if not click.confirm("Record this drift in the store?", default=False):
                 raise app.UserError("not recorded", "not-confirmed")
         entry = shsync.apply(result)
+    if deferred:
+        click.echo(plan_with_entry(result, entry), nl=False)
     click.echo(f"Recorded the observation. Audit entry #{entry.seq}, head {entry.entry_hash}.",
                err=True)
     sys.exit(EXIT_CHANGES if detailed_exitcode else EXIT_OK)

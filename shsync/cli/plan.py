@@ -16,6 +16,7 @@ from shsync.cli.common import (
     EXIT_OK,
     application,
     backend_option,
+    entry_json,
     envelope,
     echo_warnings,
     handled,
@@ -207,11 +208,6 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
                    "them with `shsync accepted EMAIL`, then plan again.")
 
 
-def _entry_json(entry: app.AuditEntry) -> dict[str, object]:
-    return {"seq": entry.seq, "hash": entry.entry_hash, "kind": entry.kind or "apply",
-            "at": entry.at, "written_at": entry.written_at, "actor": entry.actor}
-
-
 def _applied_json(result: Plan, entry: app.AuditEntry | None) -> str:
     """What `apply --format json` prints: the steps applied and the audit entry that records
     them (`audit_entry: null` when there was nothing to apply)."""
@@ -220,7 +216,7 @@ def _applied_json(result: Plan, entry: app.AuditEntry | None) -> str:
                     summary=result.summary.to_dict(),
                     applied=[o.to_dict() for o in result.operations] if entry else [],
                     deferred=[d.to_dict() for d in result.deferred],
-                    audit_entry=_entry_json(entry) if entry else None)
+                    audit_entry=entry_json(entry) if entry else None)
 
 
 def _apply_in_waves(shsync: app.Shsync, target: Path, size: int, options: Options,
@@ -245,7 +241,7 @@ def _apply_in_waves(shsync: app.Shsync, target: Path, size: int, options: Option
     if fmt == "json":
         click.echo(envelope(True, batches=[{"number": b.number, "total": b.total,
                                             "invited": b.invited,
-                                            "audit_entry": _entry_json(b.entry) if b.entry
+                                            "audit_entry": entry_json(b.entry) if b.entry
                                             else None} for b in batches]), nl=False)
         return
     click.echo(f"Applied in {len(entries)} transaction(s); audit entries "

@@ -182,3 +182,22 @@ def test_the_break_glass_policy_is_the_live_practices_not_a_files(practice, tmp_
     assert "error[break-glass-too-long]" in refused.stderr and "up to 1h" in refused.stderr
     assert practice("break-glass", "--client", "C-1001", "--reason", "crisis", "--for", "1h",
                     actor="kim").returncode == 0
+
+
+def test_expire_and_refresh_in_json_name_the_audit_entry_that_recorded_them(practice, tmp_path):
+    assert practice("break-glass", "--client", "C-1001", "--reason", "crisis", "--for", "1h",
+                    actor="kim").returncode == 0
+    done = practice("expire", "--format", "json", at="2026-11-26T13:00:00Z")
+    data = json.loads(done.stdout)
+    assert data["audit_entry"]["seq"] == 3 and data["audit_entry"]["kind"] == "expire"
+    assert [c["action"] for c in data["changes"]] == ["revoke_access"]
+    nothing = json.loads(practice("expire", "--format", "json", at="2026-11-26T13:00:00Z").stdout)
+    assert nothing["audit_entry"] is None and nothing["changes"] == []
+    observed = yaml.safe_load((tmp_path / "snapshot.yaml").read_text())
+    observed["members"][1]["first_name"] = "Samuel"
+    (tmp_path / "seen.yaml").write_text(yaml.safe_dump(observed))
+    recorded = practice("refresh", "seen.yaml", "--format", "json", "--auto-approve",
+                        actor="dana")
+    assert recorded.returncode == 0, recorded.stderr
+    body = json.loads(recorded.stdout)
+    assert body["audit_entry"]["seq"] == 4 and body["audit_entry"]["kind"] == "refresh"
