@@ -10,10 +10,8 @@ secrets, no client data beyond ids.
 from __future__ import annotations
 
 import getpass
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,8 @@ from shsync import fileio, outfile
 from shsync.backends.audit import AuditEntry, head, replay, verify_chain
 from shsync.backends.base import Backend, Progress
 from shsync.diagnostics import Diagnostic, Severity
-from shsync.errors import AlreadyApplied, AuditBroken, InvalidPlan, UserError
+from shsync.errors import AlreadyApplied, AuditBroken, InvalidInput, InvalidPlan, UserError
+from shsync.clock import now, now_real, parse_time  # noqa: F401  (app.now etc., as before)
 from shsync.gcpause import paused
 from shsync.reconcile import access, planner
 from shsync.reconcile.approvals import StoredPlan
@@ -39,7 +38,6 @@ from shsync.reconcile.state import (
     desired_from_org,
     fingerprint,
     holds,
-    iso,
     state_from_snapshot,
 )  # fmt: skip
 from shsync.schema.load import load_org, load_snapshot
@@ -49,46 +47,12 @@ __all__ = ["Batch", "InvalidInput", "Planned", "PlanRefused", "Shsync", "StoredP
            "UserError", "actor", "now", "read_plan_file", "saved_plan"]
 
 
-class InvalidInput(UserError):
-    code = "invalid-input"
-
-    def __init__(self, diagnostics: tuple[Diagnostic, ...]):
-        super().__init__(f"{len(diagnostics)} problem(s) in the input")
-        self.diagnostics = diagnostics
-
-
 class PlanRefused(UserError):
     code = "plan-has-errors"
 
     def __init__(self, plan: Plan):
         super().__init__("; ".join(f"[{e.code}] {e.message}" for e in plan.errors))
         self.plan = plan
-
-
-def now() -> str:
-    """The planning clock: the current time, or SHSYNC_NOW (an ISO time) to fix it."""
-    fixed = os.environ.get("SHSYNC_NOW")
-    if not fixed:
-        return iso(datetime.now(UTC))
-    return parse_time(fixed, "SHSYNC_NOW")
-
-
-def now_real() -> str:
-    """The real time (SHSYNC_NOW does not fix it): for tokens' creation, expiry and use."""
-    return iso(datetime.now(UTC))
-
-
-def parse_time(text: str, what: str) -> str:
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise UserError(f"{what}={text[:60]!r} is not an ISO time like 2026-11-26T12:00:00Z",
-                        "invalid-time") from None
-    try:
-        return iso(moment)
-    except (ValueError, OverflowError):
-        raise UserError(f"{what}={text[:60]!r} is out of range: in UTC it falls outside the "
-                        "years 1 to 9999", "invalid-time") from None
 
 
 def actor(email: str | None) -> Actor:

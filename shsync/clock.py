@@ -6,9 +6,12 @@ as strings. An org file's `until` is read in the practice's time zone (`timezone
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from shsync.errors import UserError
 
 _DURATION = re.compile(r"^(?:([0-9]{1,4})h)?(?:([0-9]{1,6})m)?$")
 
@@ -78,3 +81,31 @@ def duration(text: str) -> timedelta:
 
 def later(instant: str, by: timedelta) -> str:
     return iso(parse_instant(instant) + by)
+
+
+# --- the planning clock (the application's; a server's is its own) ----------------------
+
+def now() -> str:
+    """The planning clock: the current time, or SHSYNC_NOW (an ISO time) to fix it."""
+    fixed = os.environ.get("SHSYNC_NOW")
+    if not fixed:
+        return iso(datetime.now(UTC))
+    return parse_time(fixed, "SHSYNC_NOW")
+
+
+def now_real() -> str:
+    """The real time (SHSYNC_NOW does not fix it): for tokens' creation, expiry and use."""
+    return iso(datetime.now(UTC))
+
+
+def parse_time(text: str, what: str) -> str:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise UserError(f"{what}={text[:60]!r} is not an ISO time like 2026-11-26T12:00:00Z",
+                        "invalid-time") from None
+    try:
+        return iso(moment)
+    except (ValueError, OverflowError):
+        raise UserError(f"{what}={text[:60]!r} is out of range: in UTC it falls outside the "
+                        "years 1 to 9999", "invalid-time") from None

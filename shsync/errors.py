@@ -8,6 +8,8 @@ turns them into problem+json responses with the same codes. Anything else is a b
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Sequence
 
 
@@ -112,3 +114,13 @@ class NoSuchPlan(UserError):
     """No stored plan with this id in this practice."""
 
     code = "no-such-plan"
+
+
+class InvalidInput(UserError):
+    """A file with problems: every diagnostic, each at its place."""
+
+    code = "invalid-input"
+
+    def __init__(self, diagnostics: tuple[Any, ...]):
+        super().__init__(f"{len(diagnostics)} problem(s) in the input")
+        self.diagnostics = diagnostics

@@ -20,7 +20,7 @@ import click
 from shsync import outfile
 from shsync.cli import colour
 from shsync.diagnostics import Diagnostic, Severity
-from shsync.errors import ShsyncError
+from shsync.errors import InvalidInput, ShsyncError
 from shsync.render.escape import visible
 from shsync.render.notices import collapse
 
@@ -113,10 +113,7 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _invalid_input() -> type[app.InvalidInput]:
-    # imported when a command fails: `validate` never loads the application
-    from shsync.app import InvalidInput
-
+def _invalid_input() -> type[InvalidInput]:
     return InvalidInput
 
 

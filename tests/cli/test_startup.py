@@ -69,7 +69,8 @@ def test_help_imports_only_click(args):
 def test_validate_of_a_valid_file_needs_no_jsonschema_driver_or_renderer():
     modules = imported("validate", EXAMPLE)
     assert {"yaml", "jsonschema_rs", "shsync.schema.rules"} <= modules
-    assert loaded(modules, ("jsonschema", "psycopg", "sqlite3", "shsync.render.plan")) == []
+    assert loaded(modules, ("jsonschema", "psycopg", "sqlite3", "shsync.render.plan",
+                            "shsync.app", "shsync.backends", "shsync.reconcile")) == []
 
 
 def test_validate_of_an_invalid_file_loads_the_explaining_validator(tmp_path):
