@@ -429,14 +429,43 @@ def test_a_report_that_cannot_be_written_is_output_failed_and_nothing_changed(ru
     assert len(json.loads(run("history", "--format", "json").stdout)["entries"]) == 1
 
 
-def test_a_closed_standard_output_is_no_traceback(run, tmp_path):
-    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
-    result = subprocess.run(
-        ["bash", "-c", f'exec "{sys.executable}" -m shsync plan "{EXAMPLES}/org.yaml" >&-'],
+def _closed(command: str, tmp_path, redirect: str = ">&-"):
+    """Run `shsync COMMAND` with standard output (or, with `<&-`, input) closed."""
+    return subprocess.run(
+        ["bash", "-c", f'exec "{sys.executable}" -m shsync {command} {redirect}'],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
+        env={**{k: v for k, v in os.environ.items() if k != "SHSYNC_ACTOR"},
+             "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
              "SHSYNC_NOW": "2026-11-26T12:00:00Z"})
-    assert "Traceback" not in result.stderr and result.returncode in (0, 1), result.stderr
+
+
+def test_a_closed_standard_output_is_output_failed_and_nothing_changed(run, tmp_path):
+    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
+    for command in (f'plan "{EXAMPLES}/org.yaml"', "history", "export -o -"):
+        result = _closed(command, tmp_path)
+        assert (result.returncode, result.stderr) == (
+            1, "error[output-failed]: could not write to standard output: Bad file descriptor; "
+               "nothing was changed\n"), command
+    assert len(json.loads(run("history", "--format", "json").stdout)["entries"]) == 1
+
+
+def test_an_apply_to_a_closed_standard_output_says_it_was_applied_and_exits_3(run, tmp_path):
+    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
+    assert run("plan", str(EXAMPLES / "org.yaml"), "-o", "plan.json").returncode == 0
+    result = _closed("apply plan.json", tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert re.fullmatch(r"error\[output-failed\]: the change WAS applied and committed, as audit "
+                        r"entry #2 \(head sha256:[0-9a-f]{64}\), but its report could not be "
+                        r"written to standard output: Bad file descriptor\n", result.stderr)
+
+
+def test_a_closed_standard_input_is_not_a_terminal(run, tmp_path):
+    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
+    result = _closed(f'apply "{EXAMPLES}/org.yaml"', tmp_path, "<&- >/dev/null")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "error[not-confirmed]: not on a terminal" in result.stderr
+    result = _closed("validate -", tmp_path, "<&-")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
 
 
 def test_an_empty_saved_plan_is_checked_like_any_other(run, tmp_path):
