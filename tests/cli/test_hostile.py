@@ -310,8 +310,29 @@ def test_a_4400_digit_number(ws):
 
 def test_shsync_now_past_the_end_of_time(ws):
     ws.refused("plan", ORG, env={"SHSYNC_NOW": "9999-12-31T23:00:00-05:00"},
-               line=lit("error[invalid-time]: SHSYNC_NOW='9999-12-31T23:00:00-05:00' is out of "
-                        "range: in UTC it falls outside the years 1 to 9999"))
+               line=lit("error[time-out-of-range]: SHSYNC_NOW='9999-12-31T23:00:00-05:00' is "
+                        "outside the years 1970 to 9998 (in UTC)"))
+
+
+@pytest.mark.parametrize("now", ["9999-12-31T23:00:00Z", "1969-12-31T23:59:59Z",
+                                 "0001-01-01T00:00:00+05:00"])
+def test_break_glass_at_the_ends_of_the_calendar(ws, now):
+    ws.refused("break-glass", "--actor", "omar.haddad@riverbend.example", "--client", "C-1001",
+               "--reason", "test", "--for", "2h", env={"SHSYNC_NOW": now},
+               line=lit(f"error[time-out-of-range]: SHSYNC_NOW={now!r} is outside the years "
+                        "1970 to 9998 (in UTC)"))
+
+
+@pytest.mark.parametrize("invited_at", ["0001-01-01T00:00:00Z", "1969-12-31T18:59:59-05:00"])
+def test_a_snapshot_time_before_1970_is_refused(ws, invited_at):
+    text = Path(SNAPSHOT).read_text()
+    before = "    invited_at: 2026-11-20T09:00:00Z\n"
+    Path("observed.yaml").write_text(text.replace(before, f"    invited_at: {invited_at}\n"))
+    line = text[:text.index(before)].count("\n") + 1
+    ws.refused("refresh", "observed.yaml", "--auto-approve",
+               line=lit(f"observed.yaml:{line}:17: error[time-out-of-range]: "
+                        f"{invited_at.replace('Z', '+00:00')} is outside the years 1970 to 9998 "
+                        "(in UTC)"))
 
 
 def test_a_malformed_shsync_now(ws):
@@ -329,8 +350,7 @@ def test_invited_at_past_the_end_of_time(ws):
     line = text[:text.index(before)].count("\n") + 1
     ws.refused("refresh", "observed.yaml", "--auto-approve",
                line=lit(f"observed.yaml:{line}:17: error[time-out-of-range]: "
-                        "9999-12-31T23:00:00-05:00 is out of range: in UTC it falls outside the "
-                        "years 1 to 9999"))
+                        "9999-12-31T23:00:00-05:00 is outside the years 1970 to 9998 (in UTC)"))
 
 
 # --- what works: the same outputs, done right ---------------------------------------------
