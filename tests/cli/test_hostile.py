@@ -523,6 +523,33 @@ def test_export_refuses_names_no_org_file_may_hold_and_writes_nothing(run, tmp_p
                      "'dana.ortiz@riverbend.example'")
     result = run("export", "-o", "org.yaml")
     assert result.returncode == 1 and not (tmp_path / "org.yaml").exists()
-    assert result.stderr.startswith("error[control-character]: the live practice holds names")
+    assert result.stderr.startswith("error[control-character]: the live practice holds ")
     assert "dana.ortiz@riverbend.example's first_name holds \\u001b" in result.stderr
     assert "\x1b" not in result.stderr
+
+
+@pytest.mark.parametrize("change, named", [
+    ("UPDATE members SET last_name = 'Ortiz' || char(8238) WHERE email = "
+     "'dana.ortiz@riverbend.example'", "dana.ortiz@riverbend.example's last_name holds \\u202e"),
+    ("UPDATE members SET first_name = 'Dana' || char(10) || 'x' WHERE email = "
+     "'dana.ortiz@riverbend.example'", "dana.ortiz@riverbend.example's first_name holds \\u000a"),
+    ("UPDATE members SET taxonomy = '101YM0800X' || char(27) WHERE email = "
+     "'dana.ortiz@riverbend.example'", "dana.ortiz@riverbend.example's taxonomy holds \\u001b"),
+    ("UPDATE members SET email = 'grace' || char(27) || '@riverbend.example' WHERE email = "
+     "'grace.kim@riverbend.example'", "grace\\x1b@riverbend.example's email holds \\u001b"),
+    ("UPDATE clients SET id = 'C-1008' || char(10) WHERE id = 'C-1008'",
+     "client C-1008\\x0a's id holds \\u000a"),
+])
+def test_export_refuses_any_text_no_org_file_may_hold(run, tmp_path, change, named):
+    import sqlite3
+
+    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
+    with sqlite3.connect(tmp_path / "practice.db") as conn:  # changed outside shsync
+        conn.execute(change)
+    for args in (["-o", "org.yaml"], ["-o", "org", "--split-by", "role"]):
+        result = run("export", *args)
+        assert result.returncode == 1 and not (tmp_path / args[1]).exists(), result.stderr
+        assert result.stderr.startswith("error[control-character]: the live practice holds ")
+        assert named in result.stderr
+        assert not any(c in result.stderr for c in "\x1b\u202e") and result.stderr.count(
+            "\n") == 1
