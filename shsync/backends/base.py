@@ -190,8 +190,9 @@ class Store(ABC):
                                 "fingerprint differs); nothing was applied. Make a new plan.")
             stored_id = self._plan_for_hash(plan.digest())
             given = self._approvals(stored_id) if stored_id else []
+            written = self._clock()
             verdict = verify(plan.operations, live, actor, now, approvals=given,
-                             kind=plan.kind)
+                             kind=plan.kind, written=written)
             if verdict.forbidden:
                 raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
                                 + "; ".join(verdict.forbidden))
@@ -216,7 +217,7 @@ class Store(ABC):
                                  before=before, after=fingerprint(verdict.final),
                                  summary=verdict.summary.to_dict(),
                                  operations=[o.to_dict() for o in plan.operations],
-                                 details=details)
+                                 details=details, written=written)
             if stored_id:
                 self._mark_applied(stored_id, entry.seq)
             return entry
@@ -289,12 +290,12 @@ class Store(ABC):
 
     def _record(self, kind: str, *, actor: str, at: str, plan_hash: str, before: str,
                 after: str, summary: dict[str, int], operations: list[dict[str, Any]],
-                details: dict[str, Any]) -> AuditEntry:
+                details: dict[str, Any], written: str | None = None) -> AuditEntry:
         last = self._last_entry()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         entry = seal(seq=seq, at=at, actor=actor, plan_hash=plan_hash, fingerprint=before,
                      summary=summary, operations=operations, prev_hash=prev, kind=kind,
-                     written_at=self._clock(), result=after, details=details)
+                     written_at=written or self._clock(), result=after, details=details)
         self._append(entry)
         return entry
 

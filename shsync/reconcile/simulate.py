@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 class Working:
     """A mutable copy of a practice with the indexes preconditions need."""
 
-    def __init__(self, state: PracticeState, now: str):
+    def __init__(self, state: PracticeState, now: str, written: str | None = None):
         self.members: dict[str, MemberState] = dict(state.members)
         self.clients: dict[str, ClientState] = dict(state.clients)
         self.appointments: list[Appointment] = list(state.appointments)
@@ -40,7 +40,8 @@ class Working:
         self.name = state.name
         self.approval_policy = state.approval_policy
         self.break_glass_policy = state.break_glass_policy
-        self.now = now
+        self.now = now  # the planning clock (SHSYNC_NOW, plan --at may fix it)
+        self.written = written  # the store's own clock as it writes (None: only planning)
         self.assigned: Counter[str] = Counter(c.practitioner for c in self.clients.values())
         self.grants: Counter[str] = Counter(m for c in self.clients.values() for m in c.access)
         self.client_supervising: Counter[str] = Counter(

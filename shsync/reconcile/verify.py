@@ -66,9 +66,11 @@ def kind_problem(kind: str, operations: Sequence[Operation]) -> str | None:
 
 def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
            now: str, approvals: Sequence[two_person.Approval] | None = None,
-           kind: str = "apply") -> Verdict:
+           kind: str = "apply", written: str | None = None) -> Verdict:
+    """`now` is the planning clock; `written` the store's own clock as it writes the entry
+    (a store gives it: an emergency access ends no later than that plus the policy's max)."""
     refused = tuple(forbidden(operations, live, actor))
-    working = Working(live, now)
+    working = Working(live, now, written)
     problems: list[str] = []
     if (wrong := kind_problem(kind, operations)) is not None:
         problems.append(wrong)

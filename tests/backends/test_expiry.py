@@ -205,3 +205,20 @@ def test_nobody_reviews_their_own_emergency_access(backend, org):
     assert info.value.code == "invalid-note"
     other = Shsync(backend, Actor.member("admin" + D), lambda: NOW)
     assert other.review(entry.seq, "checked with lead").kind == "review"
+
+
+def test_an_emergency_ends_no_later_than_the_stores_own_clock_plus_the_policy(backend):
+    """SHSYNC_NOW fixes the planning clock only: a member who sets it far ahead (or forges a
+    plan file's `until`) does not get years of record access. The store bounds `until` by the
+    time it writes the entry plus the live policy's max, on every store."""
+    backend.seed(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]))
+    ahead = Shsync(backend, Actor.member("kim" + D), lambda: "9000-01-01T00:00:00Z")
+    plan = ahead.plan_break_glass("C1", "crisis", "90m")
+    assert plan.operations[0].get("until") == "9000-01-01T01:30:00Z"
+    with pytest.raises(Refused, match="store's clock") as info:
+        ahead.apply(plan)
+    assert "8h" in str(info.value)  # the default policy's max, as the live practice keeps it
+    assert [e.kind for e in backend.history()] == ["seed"]
+    assert backend.read().clients["C1"] == c("C1", "sam")
+    now = Shsync(backend, Actor.member("kim" + D))  # the real clock plans and applies
+    assert now.apply(now.plan_break_glass("C1", "crisis", "90m")).kind == "break_glass"

@@ -201,3 +201,13 @@ def test_expire_and_refresh_in_json_name_the_audit_entry_that_recorded_them(prac
     assert recorded.returncode == 0, recorded.stderr
     body = json.loads(recorded.stdout)
     assert body["audit_entry"]["seq"] == 4 and body["audit_entry"]["kind"] == "refresh"
+
+
+def test_a_clock_set_ahead_buys_no_longer_emergency_access(practice):
+    """SHSYNC_NOW fixes the planning clock only; the store bounds the end by its own clock."""
+    ahead = practice("break-glass", "--client", "C-1001", "--reason", "curious", "--for", "8h",
+                     actor="kim", at="9000-01-01T00:00:00Z")
+    assert ahead.returncode == 1 and ahead.stdout == ""
+    assert "would end later than the store's clock" in ahead.stderr
+    assert "Traceback" not in ahead.stderr, ahead.stderr
+    assert len(json.loads(practice("history", "--format", "json").stdout)["entries"]) == 1
