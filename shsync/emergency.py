@@ -4,9 +4,11 @@ HIPAA asks for an emergency access procedure (45 CFR 164.312(a)(2)(ii)) and for 
 information system activity (164.308(a)(1)(ii)(D)). In shsync an emergency is one operation,
 `break_glass`, written to the audit log as its own kind: access to one client for the acting
 member, outside the org file, ending by itself. Every later plan shows it; the first plan or
-`shsync expire` after its end takes it back; `shsync history --break-glass` lists it until an
-administrator records a review (`shsync review`). The policy (who, and for how long) comes from
-the org file; the store checks the rest again inside its transaction (`actions.break_glass`).
+`shsync expire` after its end takes it back; `shsync history --break-glass` lists it until another
+administrator records a review (`shsync review`). The policy (who, and for how long) is the one
+the live practice keeps (`policy.break_glass`, set by a plan like any other change); the store
+checks who and how long against it inside its transaction, with its own clock
+(`actions.break_glass`).
 """
 
 from __future__ import annotations
@@ -111,13 +113,15 @@ class Emergency:
 
 
 def emergencies(entries: Sequence[AuditEntry]) -> list[Emergency]:
+    """Every break_glass step in the log, whatever kind its entry claims: the review queue is
+    built from what was done, never from a label (a store refuses a mislabelled plan, and a
+    store edited behind shsync's back must not hide an emergency either)."""
     found = []
     for e in entries:
-        if e.kind == "break_glass":
-            for o in e.operations:
-                if o.get("action") == "break_glass":
-                    found.append(Emergency(e.seq, e.at, o["member"], o["target"], o["until"],
-                                           o["reason"]))
+        for o in e.operations:
+            if isinstance(o, dict) and o.get("action") == "break_glass":
+                found.append(Emergency(e.seq, e.at, str(o.get("member")), str(o.get("target")),
+                                       str(o.get("until")), str(o.get("reason"))))
     return found
 
 

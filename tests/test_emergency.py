@@ -87,3 +87,13 @@ def test_an_export_with_ends_plans_to_no_changes(tmp_path):
     result = planner.plan(desired, state, practice="p", now=NOW)
     assert result.operations == ()
     assert [w.code for w in result.warnings] == ["break-glass"]
+
+
+def test_the_review_queue_is_built_from_break_glass_steps_not_from_entry_kinds():
+    """An emergency in an entry labelled otherwise (a store edited behind shsync's back, or an
+    older log) is still listed for review; an entry labelled break_glass without one is not."""
+    hidden = replace(EMERGENCY, kind="expire")
+    dressed = entry(3, "break_glass", [{"action": "set_admin", "target": "kim" + D,
+                                        "admin": True}])
+    assert [e.seq for e in unreviewed([entry(1, "seed"), hidden, dressed])] == [2]
+    assert review_details([hidden], STATE, Actor.member("admin" + D), 2, "ok")["entry"] == 2

@@ -196,6 +196,9 @@ class Store(ABC):
             if verdict.forbidden:
                 raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
                                 + "; ".join(verdict.forbidden))
+            if verdict.wrong_kind:  # the kind becomes the entry's: what review looks for
+                raise Refused([f"the plan's kind {plan.kind!r} does not fit its steps: "
+                               f"{verdict.wrong_kind}"], "plan-kind-mismatch")
             if verdict.problems:
                 raise Refused(verdict.problems)
             if verdict.unapproved:

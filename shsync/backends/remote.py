@@ -206,7 +206,8 @@ class RemoteBackend:
             return BackendError(f"{self.display_url} answered {response.status_code}")
         if code == "no-practice" and self._create:
             code = "backend"
-        if code in ("refused", "plan-summary-mismatch", "plan-access-mismatch"):
+        if code in ("refused", "plan-summary-mismatch", "plan-access-mismatch",
+                    "plan-kind-mismatch"):
             return Refused([detail.removeprefix("nothing was applied: ")], code)
         if code == "audit-broken":
             return AuditBroken(detail)

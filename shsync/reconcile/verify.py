@@ -41,27 +41,53 @@ class Verdict:
     summary: Summary
     need: two_person.Need = two_person.Need()  # approvals the live practice's rule asks for
     unapproved: str | None = None  # why the approvals given are not enough (None: they are)
+    wrong_kind: str | None = None  # why the plan's kind does not fit its steps (None: it does)
 
     @property
     def ok(self) -> bool:
         return not self.forbidden and not self.problems
 
 
-def kind_problem(kind: str, operations: Sequence[Operation]) -> str | None:
-    """Does a plan of this kind hold only the steps such a plan is made of? The kind becomes the
-    audit entry's kind, and the review of emergency access is found by it, so a plan file must
-    not be able to hide a break-glass as an expiry, or dress an apply up as a break-glass."""
+KINDS_OWN_STEPS = frozenset({"set_policy", "set_break_glass_policy"})  # never observed
+
+
+def kind_problem(kind: str, operations: Sequence[Operation],
+                 live: PracticeState) -> str | None:
+    """Does a plan of this kind hold only the steps the application builds such a plan from?
+    The kind becomes the audit entry's kind, so a plan file must not be able to hide a
+    break-glass as an expiry, dress an apply up as a break-glass, or record a grant, an
+    administrator or a policy change as an expiry or an observation."""
     glass = sum(o.action == "break_glass" for o in operations)
     if kind == "break_glass":
         if glass != 1 or len(operations) != 1:
             return "a break_glass plan holds exactly one break_glass step and nothing else"
     elif glass:
         return f"a break_glass step belongs only in a break_glass plan, not in a {kind} plan"
-    elif kind == "expire" and any(not o.get("expired") for o in operations):
-        return "an expire plan holds only steps that take back access whose end has passed"
+    elif kind == "expire" and any(not _expiry(o, live) for o in operations):
+        return "an expire plan holds only steps that take back access whose end has passed " \
+               "(revoke_access, or removing full clinical access, marked expired at the end " \
+               "the live practice holds)"
     elif kind == "accepted" and any(o.action != "accept_invitation" for o in operations):
         return "an accepted plan holds only accept_invitation steps"
+    elif kind == "refresh" and any(o.action in KINDS_OWN_STEPS for o in operations):
+        return "a refresh plan records what was observed in Sessions Health, never shsync's " \
+               "own policies (set_policy, set_break_glass_policy)"
     return None
+
+
+def _expiry(o: Operation, live: PracticeState) -> bool:
+    """Is `o` a step `shsync expire` builds: an end the live practice holds, taken back?"""
+    expired = o.get("expired")
+    if expired is None:
+        return False
+    if o.action == "revoke_access":
+        client = live.clients.get(o.target)
+        end = client.end_of(o.get("member")) if client is not None else None
+        return end is not None and end.until == expired
+    if o.action == "set_full_clinical_access" and o.get("full_clinical_access") is False:
+        member = live.members.get(o.target)
+        return member is not None and member.clinical_until == expired
+    return False
 
 
 def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
@@ -72,8 +98,9 @@ def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
     refused = tuple(forbidden(operations, live, actor))
     working = Working(live, now, written)
     problems: list[str] = []
-    if (wrong := kind_problem(kind, operations)) is not None:
-        problems.append(wrong)
+    wrong_kind = kind_problem(kind, operations, live)
+    if wrong_kind is not None:
+        problems.append(wrong_kind)
     previous_phase = -1
     for o in operations:
         if o.action not in ACTIONS:
@@ -97,7 +124,7 @@ def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
     unapproved = None if approvals is None else two_person.missing(operations, live,
                                                                    actor.email, approvals)
     return Verdict(refused, tuple(problems), final, summarize(operations, live, final), need,
-                   unapproved)
+                   unapproved, wrong_kind)
 
 
 def summarize(operations: Sequence[Operation], live: PracticeState,

@@ -264,7 +264,8 @@ def test_a_deleted_audit_entry_is_found(backend):
 
 CORPUS = Path(__file__).parents[1] / "corpus"
 FORGED = sorted(p for p in CORPUS.glob("*.json")
-                if p.name.startswith(("refused--", "plan-summary-mismatch--", "forbidden--")))
+                if p.name.startswith(("refused--", "plan-summary-mismatch--", "forbidden--",
+                                      "plan-kind-mismatch--")))
 
 
 @pytest.mark.parametrize("path", FORGED, ids=[p.stem for p in FORGED])

@@ -264,3 +264,37 @@ def test_expire_needs_no_file_and_takes_back_everything_that_ended():
         op("set_full_clinical_access", "kim" + D, full_clinical_access=False, expired=AFTER),
         op("revoke_access", "C1", member="kim" + D, expired=END)]  # in the plan's order
     assert verify(expired_operations(state, AFTER), state, OPERATOR, AFTER).ok
+
+
+def test_an_expire_plan_holds_only_the_expiries_the_live_practice_has():
+    """The audit entry's kind comes from the plan: an `expire` entry must be an expiry, so a
+    forged plan cannot record a grant, or the removal of access that had no end (or another
+    end), as one."""
+    _, state = timed_grant()
+    genuine = (op("revoke_access", "C1", member="kim" + D, expired=END),)
+    assert verify(genuine, state, OPERATOR, AFTER, kind="expire").ok
+    kim = replace(KIM, full_clinical_access=True, clinical_until=END, clinical_reason="audit")
+    clinical = live(ADMIN, SAM, kim, clients=[c("C1", "sam")])
+    ended = (op("set_full_clinical_access", "kim" + D, full_clinical_access=False, expired=END),)
+    assert verify(ended, clinical, OPERATOR, AFTER, kind="expire").ok
+    plain = live(ADMIN, SAM, KIM, clients=[c("C1", "sam", "kim")])  # a grant with no end
+    forged = [
+        (genuine, plain),  # access that never ended, taken back in the expiry's name
+        ((op("revoke_access", "C1", member="kim" + D, expired=AT.replace("30", "29")),), state),
+        ((op("set_full_clinical_access", "kim" + D, full_clinical_access=True, expired=END),),
+         live(ADMIN, SAM, KIM)),  # a grant dressed up as an expiry
+        ((op("set_admin", "sam" + D, admin=True),), state),
+    ]
+    for operations, practice in forged:
+        verdict = verify(operations, practice, OPERATOR, AFTER, kind="expire")
+        assert any("an expire plan holds only" in p for p in verdict.problems), operations
+    # The planner's own apply plans may still revoke a plain grant the file ended.
+    assert verify(genuine, plain, OPERATOR, AFTER, kind="apply").ok
+
+
+def test_a_refresh_plan_never_carries_shsyncs_own_policies():
+    _, state = timed_grant()
+    policy = op("set_policy", "practice", approvals=(("widens_access", 1),), previous=())
+    verdict = verify((policy,), state, OPERATOR, AFTER, kind="refresh")
+    assert any("a refresh plan records what was observed" in p for p in verdict.problems)
+    assert verify((policy,), state, OPERATOR, AFTER, kind="apply").ok
