@@ -137,18 +137,23 @@ def unreviewed(entries: Sequence[AuditEntry]) -> list[Emergency]:
 
 def review_details(entries: Sequence[AuditEntry], live: PracticeState, actor: Actor, seq: int,
                    note: str) -> dict[str, Any]:
-    """What a review entry records, once the reviewer and the entry are checked."""
-    if actor.email is not None:
-        me = live.members.get(actor.email)
-        if me is None or not me.active or not me.admin:
-            raise Forbidden(f"{actor.email} is not an active administrator; only an "
-                            "administrator reviews emergency access")
+    """What a review entry records, once the reviewer and the entry are checked. The reviewer
+    is a named administrator other than the member who broke glass: the unnamed operator (who
+    may be that member holding the store's credentials) reviews nothing."""
+    if actor.email is None:
+        raise UserError("a review names its reviewer, an administrator other than the member "
+                        "who broke glass: name yourself with --actor EMAIL (or SHSYNC_ACTOR)",
+                        "review-needs-actor")
+    me = live.members.get(actor.email)
+    if me is None or not me.active or not me.admin:
+        raise Forbidden(f"{actor.email} is not an active administrator; only an "
+                        "administrator reviews emergency access")
     note = _text(note, "a note", "review-no-note", NOTE_LIMIT, "invalid-note")
     found = next((x for x in emergencies(entries) if x.seq == seq), None)
     if found is None:
         raise UserError(f"audit entry #{seq} is not an emergency access (see `shsync history "
                         "--break-glass`)", "not-break-glass")
-    if actor.email is not None and actor.email == found.member:
+    if actor.email == found.member:
         raise Forbidden(f"{actor.email} broke glass in entry #{seq}; another administrator "
                         "reviews it", "self-review")
     if seq in reviewed(entries):

@@ -88,6 +88,8 @@ def test_break_glass_from_start_to_review(practice):
     assert refused.returncode == 1
     assert refused.stderr == (f"error[forbidden]: sam{D} is not an active administrator; only "
                               "an administrator reviews emergency access\n")
+    unnamed = practice("review", "2", "--note", "fine")  # the operator: whoever holds the store
+    assert unnamed.returncode == 1 and "error[review-needs-actor]" in unnamed.stderr
     reviewed = practice("review", "2", "--note", "justified: client called at 2 a.m.",
                         actor="dana")
     assert reviewed.returncode == 0, reviewed.stderr
@@ -169,6 +171,9 @@ def test_the_break_glass_policy_is_the_live_practices_not_a_files(practice, tmp_
                     "curious", "--for", "100h", actor="kim")
     assert long.returncode == 1
     assert "error[break-glass-too-long]" in long.stderr and "up to 8h" in long.stderr
+    shown = " ".join(practice("break-glass", "--help").stdout.split())
+    assert "--org PATH Accepted so older scripts run, but not read" in shown
+    assert "(--org is not read)" in shown and "the store's own clock" in shown
     (tmp_path / "org.yaml").write_text(yaml.safe_dump(
         {**ORG, "policy": {"break_glass": {"who": ["practitioner"], "max": "1h"}}}))
     planned = practice("plan", "org.yaml")
