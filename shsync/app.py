@@ -129,11 +129,15 @@ class Shsync:
         return self.backend.history()
 
     def check_log(self, expect_head: str | None = None) -> LogCheck:
-        """The hash chain, then a replay of the whole log against the live practice."""
+        """The hash chain, the head the practice keeps beside its log, then a replay of the
+        whole log against the live practice."""
+        anchor = self.backend.anchor()  # before the log: entries may only be added after it
         entries = self.backend.history()
         broken = verify_chain(entries)
         if broken:
             raise AuditBroken(f"the audit log is not intact: {broken}")
+        if anchor is not None and (problem := _unanchored(entries, anchor)) is not None:
+            raise AuditBroken(f"the audit log is not intact: {problem}")
         last = head(entries)
         if expect_head is not None and expect_head != last:
             raise AuditBroken(f"the audit log ends at {last}, not at the expected head "
@@ -318,6 +322,25 @@ class Shsync:
                 on_batch(batch)
             if final:
                 return batches
+
+
+def _unanchored(entries: Sequence[AuditEntry], anchor: tuple[int, str]) -> str | None:
+    """Does the log reach the head the practice recorded with its newest entry? (It may have
+    grown since the anchor was read, never shrunk.) An attacker who edits the store can move
+    both: only a head kept outside the store (`--expect-head`) finds that."""
+    seq, entry_hash = anchor
+    if seq == 0 and not entries:
+        return None
+    if seq == 0:
+        return ("the practice records no head for its log, though the log holds entries (the "
+                "store was changed outside shsync)")
+    if seq > len(entries):
+        return (f"the practice recorded entry #{seq} as its log's newest, but the log ends at "
+                f"entry #{len(entries)}: newest entries were removed")
+    if entries[seq - 1].entry_hash != entry_hash:
+        return (f"the practice recorded another entry #{seq} as its log's newest (its hash "
+                "differs): entries were replaced")
+    return None
 
 
 def _single(live: PracticeState, operations: list[Any], app: Shsync, kind: str, *,

@@ -62,6 +62,11 @@ class Backend(Protocol):
 
     def history(self) -> list[AuditEntry]: ...
 
+    def anchor(self) -> tuple[int, str] | None:
+        """(seq, entry_hash) of the newest entry as the practice itself records it, written in
+        the same transaction as the entry; None when this backend keeps none to compare."""
+        ...
+
     def record(self, kind: str, *, actor: Actor, now: str,
                details: dict[str, Any]) -> AuditEntry: ...
 
@@ -113,6 +118,14 @@ class Store(ABC):
 
     @abstractmethod
     def _append(self, entry: AuditEntry) -> None: ...
+
+    @abstractmethod
+    def _anchor(self) -> tuple[int, str]:
+        """The practice's own record of its log's head: (0, GENESIS) before the first entry."""
+
+    @abstractmethod
+    def _set_anchor(self, seq: int, entry_hash: str) -> None:
+        """Move the practice's record of its log's head, inside the current transaction."""
 
     @abstractmethod
     def _entry_for_plan(self, plan_hash: str) -> int | None:
@@ -283,6 +296,10 @@ class Store(ABC):
         return StoredPlan(plan_id, plan, author, created_at, tuple(self._approvals(plan_id)),
                           need.count, applied)
 
+    def anchor(self) -> tuple[int, str] | None:
+        with self._snapshot():
+            return self._anchor()
+
     def record(self, kind: str, *, actor: Actor, now: str,
                details: dict[str, Any]) -> AuditEntry:
         """An audit entry that changes nothing (a review): chained and replayed like any."""
@@ -300,6 +317,7 @@ class Store(ABC):
                      summary=summary, operations=operations, prev_hash=prev, kind=kind,
                      written_at=written or self._clock(), result=after, details=details)
         self._append(entry)
+        self._set_anchor(entry.seq, entry.entry_hash)  # same transaction: see check_log
         return entry
 
 

@@ -122,6 +122,10 @@ class RemoteBackend:
         found = self._call("GET", "/history", params={"details": "true"})["entries"]
         return [_entry(e) for e in found]
 
+    def anchor(self) -> tuple[int, str] | None:
+        """None: the server compares its store's anchor itself (`/history?verify=true`)."""
+        return None
+
     def seed(self, state: PracticeState, *, actor: Actor | None = None,
              now: str | None = None) -> AuditEntry:
         return _entry(self._call("POST", "/seed", json=state_to_dict(state),

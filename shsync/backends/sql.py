@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager
 from itertools import groupby
 from typing import Any
 
-from shsync.backends.audit import AuditEntry
+from shsync.backends.audit import GENESIS, AuditEntry
 from shsync.backends.base import BackendError, Progress, Store
 from shsync.errors import NoPractice
 from shsync.tokens import TokenRecord
@@ -36,7 +36,7 @@ from shsync.reconcile.state import (
     PracticeState,
 )  # fmt: skip
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # Test-only: kill this process (SIGKILL) right after the k-th operation of an apply. Nothing
 # reads it unless it is set; the crash tests set it to prove an apply is all or nothing.
 FAULT_HOOK = "SHSYNC_TEST_KILL_AFTER_OPS"
@@ -68,7 +68,8 @@ _TOKENS = """CREATE TABLE IF NOT EXISTS tokens (
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS shsync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS practices (
-        practice TEXT PRIMARY KEY, name TEXT, approvals TEXT, break_glass TEXT)""",
+        practice TEXT PRIMARY KEY, name TEXT, approvals TEXT, break_glass TEXT,
+        head_seq INTEGER, head_hash TEXT)""",
     """CREATE TABLE IF NOT EXISTS members (
         practice TEXT NOT NULL, email TEXT NOT NULL, first_name TEXT NOT NULL,
         last_name TEXT NOT NULL, admin BOOLEAN NOT NULL, owner BOOLEAN NOT NULL, npi TEXT,
@@ -132,6 +133,14 @@ MIGRATIONS = {
     5: [_TOKENS],
     # Who may break glass, and for how long, as the practice keeps it (policy.break_glass).
     6: ["ALTER TABLE practices ADD COLUMN break_glass TEXT"],
+    # The head of each practice's audit log, kept beside it (history --verify compares them);
+    # a store upgraded keeps the head its log has now.
+    7: ["ALTER TABLE practices ADD COLUMN head_seq INTEGER",
+        "ALTER TABLE practices ADD COLUMN head_hash TEXT",
+        """UPDATE practices SET
+            head_seq = (SELECT MAX(a.seq) FROM audit a WHERE a.practice = practices.practice),
+            head_hash = (SELECT a.entry_hash FROM audit a WHERE a.practice = practices.practice
+                         ORDER BY a.seq DESC LIMIT 1)"""],
 }
 
 _MEMBER_COLUMNS = ("email", "first_name", "last_name", "admin", "owner", "npi", "taxonomy",
@@ -370,6 +379,22 @@ class SqlBackend(Store, ABC):
                       (self.practice, e.seq, e.at, e.actor, e.plan_hash, e.fingerprint,
                        json.dumps(e.summary), json.dumps(e.operations), e.prev_hash, e.entry_hash,
                        e.kind, e.written_at, e.result, json.dumps(e.details)))
+
+    def _anchor(self) -> tuple[int, str]:
+        rows = self._query("SELECT head_seq, head_hash FROM practices WHERE practice = ?",
+                           (self.practice,))
+        if not rows or rows[0][0] is None:
+            return 0, GENESIS
+        try:
+            return int(rows[0][0]), str(rows[0][1])
+        except (TypeError, ValueError):
+            raise BackendError(f"{self.display_url}: practice {self.practice!r}'s log head is "
+                               "damaged", "bad-store") from None
+
+    def _set_anchor(self, seq: int, entry_hash: str) -> None:
+        self._execute("INSERT INTO practices (practice, head_seq, head_hash) VALUES (?, ?, ?) "
+                      "ON CONFLICT (practice) DO UPDATE SET head_seq = excluded.head_seq, "
+                      "head_hash = excluded.head_hash", (self.practice, seq, entry_hash))
 
     def history(self) -> list[AuditEntry]:
         with self._snapshot():

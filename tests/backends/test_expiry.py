@@ -157,7 +157,8 @@ def test_a_store_of_schema_version_2_is_upgraded_with_its_practice(tmp_path):
         for table, column in (("client_access", "ends_at"), ("client_access", "end_reason"),
                               ("client_access", "break_glass"), ("members", "clinical_ends_at"),
                               ("members", "clinical_end_reason"), ("practices", "approvals"),
-                              ("practices", "break_glass")):
+                              ("practices", "break_glass"), ("practices", "head_seq"),
+                              ("practices", "head_hash")):
             conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         conn.execute("DROP TABLE stored_plans")
         conn.execute("DROP TABLE plan_approvals")
@@ -166,6 +167,7 @@ def test_a_store_of_schema_version_2_is_upgraded_with_its_practice(tmp_path):
     store = SqliteBackend(str(path))
     assert store.read() == live(ADMIN, SAM, KIM, clients=[c("C1", "sam", "admin")])
     assert Shsync(store, OPERATOR).check_log().replayed  # fingerprints from before still hold
+    assert store.anchor() == (1, store.history()[-1].entry_hash)  # the head it had, kept
     store.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT value FROM shsync_meta").fetchone() == (str(SCHEMA_VERSION),)

@@ -263,6 +263,8 @@ def test_a_store_of_schema_version_3_is_upgraded_for_stored_plans(tmp_path):
         conn.execute(f'DROP TABLE "{schema}".stored_plans, "{schema}".plan_approvals')
         conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN approvals')
         conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN break_glass')
+        conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN head_seq, '
+                     'DROP COLUMN head_hash')
         conn.execute(f"UPDATE \"{schema}\".shsync_meta SET value = '3'")
     store = PostgresBackend(url)
     try:
@@ -275,4 +277,4 @@ def test_a_store_of_schema_version_3_is_upgraded_for_stored_plans(tmp_path):
     finally:
         store.close()
     with psycopg.connect(pg.URL, autocommit=True) as conn:
-        assert conn.execute(f'SELECT value FROM "{schema}".shsync_meta').fetchone() == ("6",)
+        assert conn.execute(f'SELECT value FROM "{schema}".shsync_meta').fetchone() == ("7",)

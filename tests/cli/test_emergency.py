@@ -216,3 +216,21 @@ def test_a_clock_set_ahead_buys_no_longer_emergency_access(practice):
     assert "would end later than the store's clock" in ahead.stderr
     assert "Traceback" not in ahead.stderr, ahead.stderr
     assert len(json.loads(practice("history", "--format", "json").stdout)["entries"]) == 1
+
+
+def test_history_verify_finds_an_emergency_and_its_expiry_deleted(practice, tmp_path):
+    """The two entries cancel out, so the replay alone would not notice them gone; the head
+    the practice keeps beside its log does (README: Reliability)."""
+    import sqlite3
+
+    assert practice("break-glass", "--client", "C-1001", "--reason", "curious", "--for", "1h",
+                    actor="kim").returncode == 0
+    assert practice("expire", at="2026-11-26T13:00:00Z").returncode == 0
+    assert practice("history", "--verify").returncode == 0
+    with sqlite3.connect(tmp_path / "practice.db") as conn:
+        conn.execute("DELETE FROM audit WHERE seq > 1")
+    cut = practice("history", "--verify")
+    assert cut.returncode == 1 and cut.stdout == ""
+    assert cut.stderr.startswith("error[audit-broken]: the audit log is not intact: the "
+                                 "practice recorded entry #3 as its log's newest, but the log "
+                                 "ends at entry #1: newest entries were removed"), cut.stderr
