@@ -232,3 +232,21 @@ def test_approvals_and_applies_at_once_never_double_count_or_double_apply(backen
     assert outcomes.count("ok") == 1
     assert set(outcomes) - {"ok"} <= {"already-applied", "stale-plan"}
     assert [e.kind for e in backend.history()] == ["seed", "apply"]
+
+
+def test_a_change_of_the_break_glass_policy_waits_for_another_administrator(backend):
+    """Who may break glass, and for how long, is a plan step like any other: under the live
+    two-person rule the store applies it only once approved, on every store."""
+    ruled(backend)
+    author = app(backend)
+    desired = replace(want(ADMIN, BEN, CAT, SAM, clients=CLIENTS),
+                      break_glass_policy=(("practitioner",), 10080))
+    plan = planner.plan(desired, author.read(), practice=backend.practice, now=NOW,
+                        actor=author.who)
+    assert [o.action for o in plan.operations] == ["set_break_glass_policy"]
+    assert code_of(lambda: author.apply(plan)) == "approvals-required"
+    assert backend.read().break_glass_policy is None
+    stored = author.save_plan(plan)
+    app(backend, "ben").approve(stored.id)
+    author.apply_stored(stored.id)
+    assert backend.read().break_glass_policy == (("practitioner",), 10080)

@@ -140,3 +140,14 @@ def test_who_may_approve():
                    Actor.member("ben" + D))[0] == "already-applied"
     changed = replace(state, name="Elsewhere")
     assert refusal(stored, changed, Actor.member("ben" + D))[0] == "stale-plan"
+
+
+def test_changing_the_break_glass_policy_needs_what_widening_access_needs():
+    """Who may break glass, and for how long, is access: a change of it, wider or narrower,
+    is held to the two-person rule like any step that widens access."""
+    for who, minutes in ((("practitioner", "biller"), 10080), (("admin",), 60)):
+        change = op("set_break_glass_policy", "practice", who=who, max_minutes=minutes,
+                    previous_who=None, previous_max_minutes=None)
+        need = needed([change], RULE)
+        assert need.count == dict(RULE)["widens_access"], need
+        assert "it widens access (" in need.text()
