@@ -155,8 +155,12 @@ class RemoteBackend:
         return [_stored(p) for p in self._call("GET", "/plans")]
 
     def approve(self, plan_id: str, *, approver: Actor, now: str) -> StoredPlan:
-        return _stored(self._call("POST", f"/plans/{self._plan_path(plan_id)}/approve",
-                                  actor=approver))
+        """Approved as the token's own member: a server takes an approval from no one else."""
+        if approver != self._me():
+            raise Forbidden(f"approvals through a server come from the approver's own token; "
+                            f"this token acts as {self._me().name if self._me() else '?'}, not "
+                            f"{approver.email or 'the operator'}", "forbidden")
+        return _stored(self._call("POST", f"/plans/{self._plan_path(plan_id)}/approve"))
 
     def _plan_path(self, plan_id: str) -> str:
         """A plan id as a path segment; anything that is not one is no plan, asked of no one."""
