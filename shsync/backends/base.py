@@ -191,7 +191,7 @@ class Store(ABC):
             stored_id = self._plan_for_hash(plan.digest())
             given = self._approvals(stored_id) if stored_id else []
             verdict = verify(plan.operations, live, actor, now, approvals=given,
-                             kind=plan.kind)
+                             kind=plan.kind, written=self._clock())
             if verdict.forbidden:
                 raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
                                 + "; ".join(verdict.forbidden))

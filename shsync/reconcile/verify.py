@@ -66,9 +66,12 @@ def kind_problem(kind: str, operations: Sequence[Operation]) -> str | None:
 
 def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
            now: str, approvals: Sequence[two_person.Approval] | None = None,
-           kind: str = "apply") -> Verdict:
+           kind: str = "apply", written: str | None = None) -> Verdict:
+    """`now` is the planning clock; `written` the store's own clock as it writes (a store
+    passes it: some preconditions, like the end of an emergency access, are bounded by the real
+    time, not by a clock the caller may fix)."""
     refused = tuple(forbidden(operations, live, actor))
-    working = Working(live, now)
+    working = Working(live, now, written)
     problems: list[str] = []
     if (wrong := kind_problem(kind, operations)) is not None:
         problems.append(wrong)

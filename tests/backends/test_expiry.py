@@ -205,3 +205,20 @@ def test_nobody_reviews_their_own_emergency_access(backend, org):
     assert info.value.code == "invalid-note"
     other = Shsync(backend, Actor.member("admin" + D), lambda: NOW)
     assert other.review(entry.seq, "checked with lead").kind == "review"
+
+
+def test_break_glass_ends_no_later_than_the_stores_clock_plus_the_live_max(backend, org):
+    """The planning clock (SHSYNC_NOW, `plan --at`) is the member's to set; the store bounds an
+    emergency by its own clock at the moment it writes the entry, plus the live policy's max.
+    A member who fixes the planning clock in the far future gets nothing."""
+    backend.seed(replace(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]),
+                         break_glass_policy=(("practitioner",), 120)))
+    future = Shsync(backend, Actor.member("kim" + D), lambda: "9999-12-24T00:00:00Z")
+    forged = future.plan_break_glass("C1", "curious", "2h")  # the planner only knows its clock
+    assert forged.operations[0].get("until") == "9999-12-24T02:00:00Z"
+    with pytest.raises(Refused, match="longer than the practice's policy allows "
+                                      r"\(practitioner for up to 2h\)") as info:
+        future.apply(forged)
+    assert "from now (the store's clock" in str(info.value)
+    assert [e.kind for e in backend.history()] == ["seed"]
+    assert backend.read().clients["C1"] == c("C1", "sam")

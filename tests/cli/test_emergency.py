@@ -184,6 +184,19 @@ def test_the_break_glass_policy_is_the_live_practices_not_a_files(practice, tmp_
                     actor="kim").returncode == 0
 
 
+def test_a_planning_clock_in_the_future_buys_no_longer_emergency(practice):
+    """SHSYNC_NOW fixes the planning clock only: the store bounds the end by its real clock."""
+    forged = practice("break-glass", "--client", "C-1001", "--reason", "curious", "--for", "8h",
+                      actor="kim", at="9999-12-24T00:00:00Z")
+    assert forged.returncode == 1, forged.stdout
+    assert forged.stderr.startswith("error[refused]: nothing was applied: break_glass C-1001: "
+                                    f"emergency access of kim{D} to client C-1001 until "
+                                    "9999-12-24T08:00:00Z is longer than the practice's policy "
+                                    "allows (practitioner for up to 8h) from now (the store's "
+                                    "clock")
+    assert len(json.loads(practice("history", "--format", "json").stdout)["entries"]) == 1
+
+
 def test_expire_and_refresh_in_json_name_the_audit_entry_that_recorded_them(practice, tmp_path):
     assert practice("break-glass", "--client", "C-1001", "--reason", "crisis", "--for", "1h",
                     actor="kim").returncode == 0
