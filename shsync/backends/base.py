@@ -192,6 +192,9 @@ class Store(ABC):
             given = self._approvals(stored_id) if stored_id else []
             verdict = verify(plan.operations, live, actor, now, approvals=given,
                              kind=plan.kind, written=self._clock())
+            if verdict.wrong_kind:  # the entry's kind is what reviews look for: its own code
+                raise Refused([f"plan_kind {plan.kind}: {verdict.wrong_kind}"],
+                              "plan-kind-mismatch")
             if verdict.forbidden:
                 raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
                                 + "; ".join(verdict.forbidden))

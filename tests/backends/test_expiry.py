@@ -222,3 +222,24 @@ def test_break_glass_ends_no_later_than_the_stores_clock_plus_the_live_max(backe
     assert "from now (the store's clock" in str(info.value)
     assert [e.kind for e in backend.history()] == ["seed"]
     assert backend.read().clients["C1"] == c("C1", "sam")
+
+
+def test_each_kind_of_plan_holds_only_the_steps_the_application_builds_it_from(backend, org):
+    """The kind becomes the audit entry's kind: an expire plan only takes access back whose end
+    has passed, a refresh records an observation (never shsync's own policies), an accepted
+    plan only acceptances. Anything else is refused with its own code, and nothing changes."""
+    backend.seed(live(ADMIN, SAM, replace(KIM, status="invited"), clients=[c("C1", "sam")]))
+    admin = Shsync(backend, Actor.member("admin" + D), lambda: NOW)
+    base = admin.plan_expiry()
+    forged = {
+        "expire": (op("set_full_clinical_access", "sam" + D, full_clinical_access=True,
+                      expired=NOW),),
+        "refresh": (op("set_break_glass_policy", "practice", who=("biller",),
+                       max_minutes=10080, previous_who=None, previous_max_minutes=None),),
+        "accepted": (op("set_admin", "sam" + D, admin=True),),
+    }
+    for kind, operations in forged.items():
+        with pytest.raises(Refused) as info:
+            admin.apply(replace(base, operations=operations, kind=kind))
+        assert info.value.code == "plan-kind-mismatch", (kind, str(info.value))
+    assert [e.kind for e in backend.history()] == ["seed"]

@@ -184,6 +184,25 @@ def test_the_break_glass_policy_is_the_live_practices_not_a_files(practice, tmp_
                     actor="kim").returncode == 0
 
 
+def test_a_review_is_by_another_named_administrator(practice, tmp_path):
+    """The administrator who broke glass cannot review it, named or unnamed (the operator)."""
+    org = {**ORG, "members": [ADMIN, {**SAM, "admin": True}, KIM, NEW]}
+    (tmp_path / "org.yaml").write_text(yaml.safe_dump(org))
+    assert practice("apply", "org.yaml", "--auto-approve").returncode == 0
+    assert practice("break-glass", "--client", "C-1002", "--reason", "crisis", "--for", "1h",
+                    actor="sam").returncode == 0
+    mine = practice("review", "3", "--note", "fine", actor="sam")
+    assert (mine.returncode, mine.stderr) == (1, f"error[self-review]: sam{D} broke glass in "
+                                                 "entry #3; another administrator reviews it\n")
+    unnamed = practice("review", "3", "--note", "fine")
+    assert unnamed.returncode == 1
+    assert unnamed.stderr.startswith("error[review-needs-actor]: a review names its reviewer")
+    assert "#3" in practice("history", "--break-glass").stdout
+    assert practice("review", "3", "--note", "ok", actor="dana").returncode == 0
+    helped = practice("break-glass", "--help").stdout
+    assert "--org" in helped and "not read" in helped
+
+
 def test_a_planning_clock_in_the_future_buys_no_longer_emergency(practice):
     """SHSYNC_NOW fixes the planning clock only: the store bounds the end by its real clock."""
     forged = practice("break-glass", "--client", "C-1001", "--reason", "curious", "--for", "8h",
