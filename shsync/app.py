@@ -130,11 +130,19 @@ class Shsync:
 
     def check_log(self, expect_head: str | None = None) -> LogCheck:
         """The hash chain, then a replay of the whole log against the live practice."""
-        entries = self.backend.history()
+        entries, anchor = self.backend.anchored_history()
         broken = verify_chain(entries)
         if broken:
             raise AuditBroken(f"the audit log is not intact: {broken}")
         last = head(entries)
+        newest = (entries[-1].seq, entries[-1].entry_hash) if entries else None
+        if anchor is not None and anchor != newest:
+            ends = f"entry #{newest[0]}" if newest else "no entry"
+            cut = (" entries were removed from the end of the log" if newest is None
+                   or anchor[0] > newest[0] else " the log's end was rewritten")
+            raise AuditBroken(f"the audit log ends at {ends}, but the practice recorded its "
+                              f"log's head as entry #{anchor[0]} ({anchor[1]}):{cut}",
+                              "log-truncated")
         if expect_head is not None and expect_head != last:
             raise AuditBroken(f"the audit log ends at {last}, not at the expected head "
                               f"{expect_head}: entries were added or removed since", "head-moved")

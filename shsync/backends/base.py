@@ -62,6 +62,11 @@ class Backend(Protocol):
 
     def history(self) -> list[AuditEntry]: ...
 
+    def anchored_history(self) -> tuple[list[AuditEntry], tuple[int, str] | None]:
+        """The log, and the head (seq, hash) the store recorded beside the practice when it
+        wrote the newest entry (None where it keeps none): `history --verify` compares them."""
+        ...
+
     def record(self, kind: str, *, actor: Actor, now: str,
                details: dict[str, Any]) -> AuditEntry: ...
 

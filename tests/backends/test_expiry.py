@@ -14,7 +14,7 @@ import yaml
 from shsync.app import Shsync
 from shsync.backends.audit import replay, verify_chain
 from shsync.backends.sqlite import SqliteBackend
-from shsync.errors import Forbidden, Refused, UserError
+from shsync.errors import AuditBroken, Forbidden, Refused, UserError
 from shsync.reconcile import planner
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import op
@@ -157,7 +157,8 @@ def test_a_store_of_schema_version_2_is_upgraded_with_its_practice(tmp_path):
         for table, column in (("client_access", "ends_at"), ("client_access", "end_reason"),
                               ("client_access", "break_glass"), ("members", "clinical_ends_at"),
                               ("members", "clinical_end_reason"), ("practices", "approvals"),
-                              ("practices", "break_glass")):
+                              ("practices", "break_glass"), ("practices", "head_seq"),
+                              ("practices", "head_hash")):
             conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         conn.execute("DROP TABLE stored_plans")
         conn.execute("DROP TABLE plan_approvals")
@@ -243,3 +244,29 @@ def test_each_kind_of_plan_holds_only_the_steps_the_application_builds_it_from(b
             admin.apply(replace(base, operations=operations, kind=kind))
         assert info.value.code == "plan-kind-mismatch", (kind, str(info.value))
     assert [e.kind for e in backend.history()] == ["seed"]
+
+
+def test_a_deleted_tail_that_cancels_out_is_found_by_the_practices_anchor(backend, org):
+    """A break-glass and its expiry change nothing net: deleting both leaves a chain that holds
+    and a replay that reproduces the state. The practice row keeps the log's head, written in
+    the same transaction as each entry, so `history --verify` (check_log) finds the cut. (An
+    attacker who edits the store can edit both: --expect-head, kept outside, is the real
+    assurance.)"""
+    backend.seed(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]))
+    times = [NOW]
+    kim = Shsync(backend, Actor.member("kim" + D), clock(times))
+    kim.apply(kim.plan_break_glass("C1", "crisis", "1h"))
+    times[0] = "2026-11-26T13:00:00Z"
+    operator = Shsync(backend, OPERATOR, clock(times))
+    operator.apply(operator.plan_expiry())
+    assert operator.check_log().entries == 3
+    with backend._transaction():
+        backend._execute("DELETE FROM audit WHERE practice = ? AND seq > 1", (backend.practice,))
+    assert verify_chain(backend.history()) is None  # the chain alone holds
+    assert replay(backend.history(), backend.read()) is None  # and so does the replay
+    with pytest.raises(AuditBroken) as info:
+        operator.check_log()
+    assert info.value.code == "log-truncated"
+    assert str(info.value) == (
+        "the audit log ends at entry #1, but the practice recorded its log's head as entry #3 "
+        f"({backend.head_anchor()[1]}): entries were removed from the end of the log")

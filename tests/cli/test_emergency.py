@@ -5,6 +5,7 @@ The clock is fixed with SHSYNC_NOW (and `plan --at`); the audit log keeps the re
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 import yaml
@@ -201,6 +202,19 @@ def test_a_review_is_by_another_named_administrator(practice, tmp_path):
     assert practice("review", "3", "--note", "ok", actor="dana").returncode == 0
     helped = practice("break-glass", "--help").stdout
     assert "--org" in helped and "not read" in helped
+
+
+def test_history_verify_finds_a_deleted_tail_whose_effects_cancel_out(practice, tmp_path):
+    assert practice("break-glass", "--client", "C-1001", "--reason", "crisis", "--for", "1h",
+                    actor="kim").returncode == 0
+    assert practice("expire", at="2026-11-26T13:00:00Z").returncode == 0
+    assert practice("history", "--verify").returncode == 0
+    with sqlite3.connect(tmp_path / "practice.db") as conn:  # the break-glass and its expiry
+        conn.execute("DELETE FROM audit WHERE seq > 1")
+    found = practice("history", "--verify")
+    assert found.returncode == 1
+    assert found.stderr.startswith("error[log-truncated]: the audit log ends at entry #1, but "
+                                   "the practice recorded its log's head as entry #3 (sha256:")
 
 
 def test_a_planning_clock_in_the_future_buys_no_longer_emergency(practice):
