@@ -10,7 +10,7 @@ secrets, no client data beyond ids.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -452,17 +452,32 @@ def export_split(state: PracticeState, directory: Path, *, replace: bool = False
 
 
 def _exportable(state: PracticeState) -> None:
-    """A store changed outside shsync can hold names no org file may (an ESC, a newline, a bidi
-    override): refuse to write a file that would then fail `validate`, naming each one."""
-    from shsync.schema.rules import TEXT_FIELDS, first_unsafe
+    """A store changed outside shsync can hold text no org file may (an ESC, a newline, a bidi
+    override; in a name, an email, a client id, ...): refuse to write a file that would then
+    fail `validate`, naming each member or client and field."""
+    from shsync.schema.rules import first_unsafe
 
-    found = [f"the practice's name holds {c}" for c in [first_unsafe(state.name or "")] if c]
-    found += [f"{email}'s {field} holds {c}" for email, m in sorted(state.members.items())
-              for field in TEXT_FIELDS if (c := first_unsafe(getattr(m, field)))]
+    def unsafe(value: Any, field: str) -> Iterator[tuple[str, str]]:
+        if isinstance(value, str):
+            if (c := first_unsafe(value)) is not None:
+                yield field, c
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                yield from unsafe(item, f"{field}.{key}" if field else key)
+        elif isinstance(value, list):
+            for item in value:
+                yield from unsafe(item, field)
+
+    found = [f"the practice's {field} holds {c}" for field, c in unsafe(
+        {"name": state.name or "", **_export_policy(state)}, "")]
+    found += [f"{m['email']}'s {field} holds {c}" for m in _export_members(state.members.values())
+              for field, c in unsafe(m, "")]
+    found += [f"client {c['id']}'s {field} holds {ch}" for c in _export_clients(state)
+              for field, ch in unsafe(c, "")]
     if found:
-        raise UserError("the live practice holds names an org file may not (a control "
+        raise UserError("the live practice holds text an org file may not (a control "
                         "character, bidi override or line separator), so nothing was written; "
-                        "correct them in Sessions Health and record it with `shsync refresh`: "
+                        "correct it in Sessions Health and record it with `shsync refresh`: "
                         + "; ".join(found), "control-character")
 
 

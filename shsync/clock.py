@@ -20,7 +20,9 @@ def iso(moment: datetime) -> str:
     """A timestamp in the one form shsync stores and compares: UTC, seconds, Z."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    m = moment.astimezone(UTC)
+    # Not strftime: its %Y writes the year 1 as "1", and instants compare as strings.
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"
 
 
 def parse_instant(text: str) -> datetime:
@@ -105,7 +107,10 @@ def parse_time(text: str, what: str) -> str:
         raise UserError(f"{what}={text[:60]!r} is not an ISO time like 2026-11-26T12:00:00Z",
                         "invalid-time") from None
     try:
-        return iso(moment)
-    except (ValueError, OverflowError):
-        raise UserError(f"{what}={text[:60]!r} is out of range: in UTC it falls outside the "
-                        "years 1 to 9999", "invalid-time") from None
+        year: int | None = (moment.astimezone(UTC) if moment.tzinfo else moment).year
+    except (ValueError, OverflowError):  # 9999-12-31T23:00:00-05:00: past the end in UTC
+        year = None
+    if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
+        raise UserError(f"{what}={text[:60]!r} is outside the years {FIRST_YEAR} to {LAST_YEAR} "
+                        "(in UTC)", "time-out-of-range") from None
+    return iso(moment)

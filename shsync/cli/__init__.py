@@ -7,7 +7,9 @@ and `shsync --version` start without loading the planner, pydantic or a database
 
 from __future__ import annotations
 
+import errno
 import importlib
+import io
 import os
 import sys
 from typing import Any
@@ -71,6 +73,7 @@ class LazyGroup(click.Group):
         `--detailed-exitcode`, 2 means "changes pending", and CI must not read a typo as that."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        _stand_in_for_closed_streams()
         try:
             returned = super().main(args, prog_name, complete_var, standalone_mode=False,
                                     **extra)
@@ -114,6 +117,30 @@ def cli(ctx: click.Context, no_color: bool) -> None:
     ctx.meta["shsync.no_color"] = no_color
 
 
+class _ClosedOutput(io.RawIOBase):
+    """Standard output closed by the caller (`>&-`): every write fails as a write to a closed
+    descriptor does, so the report that cannot be written is `output-failed` (exit 1, or 3 after
+    a commit), never lost in silence."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+
+
+def _stand_in_for_closed_streams() -> None:
+    """Python sets a stream the caller closed to None: `None.isatty()` was a traceback. A closed
+    input reads as empty (not a terminal); a closed output fails on the first write; a closed
+    error stream swallows what is written to it (the exit code still tells)."""
+    if sys.stdin is None:
+        sys.stdin = open(os.devnull, encoding="utf-8")  # noqa: SIM115  (for the whole run)
+    if sys.stdout is None:
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_ClosedOutput()), encoding="utf-8")
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115
+
+
 def _wants_json(argv: list[str]) -> bool:
     """`--format json` anywhere on a command line click refused: scripts then read JSON."""
     pairs = zip(argv, argv[1:], strict=False)
@@ -132,7 +159,7 @@ def _unreported(exc: OSError) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (AttributeError, OSError, ValueError):
-        pass
+        sys.stdout = None  # closed: nothing is flushed at exit
     if written:
         last = written[-1]
         message = (f"error[output-failed]: the change WAS applied and committed, as audit "

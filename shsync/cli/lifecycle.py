@@ -32,22 +32,22 @@ from shsync.render.escape import visible
 @click.argument("emails", nargs=-1, required=True, metavar="EMAIL...")
 @backend_option
 @actor_option
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True,
+              help="json: the plan recorded, with its audit_entry, or the errors, on stdout.")
 @handled
-def accepted(emails: tuple[str, ...], backend_url: str, actor: str | None) -> None:
+def accepted(emails: tuple[str, ...], backend_url: str, actor: str | None, fmt: str) -> None:
     """Record that members accepted their invitations in Sessions Health.
 
     An administrator's observation (Sessions Health has no API to ask). Steps that waited for
     these members (grants, clients, supervision, full clinical access) appear in the next plan.
 
     \b
-    Example:
-      shsync accepted nina.patel@riverbend.example
-      shsync plan org.yaml          # the deferred steps are planned now
-
-    \b
     Examples:
       shsync accepted victor.okafor@riverbend.example
+      shsync plan org.yaml          # the deferred steps are planned now
       shsync accepted a@p.example b@p.example --actor admin@p.example
+      shsync accepted victor.okafor@riverbend.example --format json   # with its audit_entry
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
@@ -55,6 +55,9 @@ def accepted(emails: tuple[str, ...], backend_url: str, actor: str | None) -> No
         if result.errors:
             raise app.PlanRefused(result)
         entry = shsync.apply(result)
+    if fmt == "json":
+        click.echo(plan_with_entry(result, entry), nl=False)
+        return
     names = visible(", ".join(o.target for o in result.operations))
     click.echo(f"Recorded that {names} accepted. Audit entry #{entry.seq}, head "
                f"{entry.entry_hash}.")

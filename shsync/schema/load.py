@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from shsync.clock import FIRST_YEAR, LAST_YEAR
 from shsync.diagnostics import Diagnostic, Finding, KeyOf, Location, Path, Severity, sort_key
 from shsync.model import Org, Snapshot
 from shsync.gcpause import paused
@@ -297,11 +298,13 @@ def _out_of_range(value: BaseModel) -> list[Finding]:
     findings = []
     for path, moment in _times(value):
         try:
-            moment.astimezone(UTC)
+            year: int | None = moment.astimezone(UTC).year
         except (OverflowError, ValueError):
+            year = None
+        if year is None or not FIRST_YEAR <= year <= LAST_YEAR:
             findings.append(Finding(Severity.ERROR, "time-out-of-range",
-                                    f"{moment.isoformat()} is out of range: in UTC it falls "
-                                    "outside the years 1 to 9999", (path,)))
+                                    f"{moment.isoformat()} is outside the years {FIRST_YEAR} to "
+                                    f"{LAST_YEAR} (in UTC)", (path,)))
     return findings
 
 

@@ -223,3 +223,27 @@ def test_a_usage_error_with_format_json_is_the_json_envelope_and_exit_64():
     body = json.loads(result.stdout[start:])
     assert body["ok"] is False and body["format_version"] == 1
     assert body["errors"][0]["code"] == "usage" and "--backnd" in body["errors"][0]["message"]
+
+
+# --- the README's JSON examples are the JSON shsync writes ----------------------------------
+
+def test_the_readmes_plan_json_example_has_the_real_version_and_keys(seeded):
+    import re
+
+    from shsync.cli.common import JSON_VERSION
+    from shsync.reconcile.plan import FORMAT_VERSION
+
+    readme = (ROOT / "README.md").read_text()
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, re.S)]
+    plans = [b for b in blocks if b.get("kind") == "shsync-plan"]
+    assert plans, "the README shows no plan JSON"
+    real = json.loads(seeded("plan", ORG, "--format", "json").stdout)
+    for example in plans:
+        assert example["format_version"] == real["format_version"] == FORMAT_VERSION
+        assert set(example) <= set(real), set(example) - set(real)
+    envelope = json.loads(seeded("history", "--format", "json").stdout)
+    row = re.search(r"\| `format_version` \| the shape's version: `(\d+)` for this envelope; a "
+                    r"plan's JSON is the plan format, `(\d+)` \|", readme)
+    assert row is not None
+    assert (int(row[1]), int(row[2])) == (envelope["format_version"], FORMAT_VERSION)
+    assert JSON_VERSION == envelope["format_version"]

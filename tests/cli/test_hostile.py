@@ -310,8 +310,29 @@ def test_a_4400_digit_number(ws):
 
 def test_shsync_now_past_the_end_of_time(ws):
     ws.refused("plan", ORG, env={"SHSYNC_NOW": "9999-12-31T23:00:00-05:00"},
-               line=lit("error[invalid-time]: SHSYNC_NOW='9999-12-31T23:00:00-05:00' is out of "
-                        "range: in UTC it falls outside the years 1 to 9999"))
+               line=lit("error[time-out-of-range]: SHSYNC_NOW='9999-12-31T23:00:00-05:00' is "
+                        "outside the years 1970 to 9998 (in UTC)"))
+
+
+@pytest.mark.parametrize("now", ["9999-12-31T23:00:00Z", "1969-12-31T23:59:59Z",
+                                 "0001-01-01T00:00:00+05:00"])
+def test_break_glass_at_the_ends_of_the_calendar(ws, now):
+    ws.refused("break-glass", "--actor", "omar.haddad@riverbend.example", "--client", "C-1001",
+               "--reason", "test", "--for", "2h", env={"SHSYNC_NOW": now},
+               line=lit(f"error[time-out-of-range]: SHSYNC_NOW={now!r} is outside the years "
+                        "1970 to 9998 (in UTC)"))
+
+
+@pytest.mark.parametrize("invited_at", ["0001-01-01T00:00:00Z", "1969-12-31T18:59:59-05:00"])
+def test_a_snapshot_time_before_1970_is_refused(ws, invited_at):
+    text = Path(SNAPSHOT).read_text()
+    before = "    invited_at: 2026-11-20T09:00:00Z\n"
+    Path("observed.yaml").write_text(text.replace(before, f"    invited_at: {invited_at}\n"))
+    line = text[:text.index(before)].count("\n") + 1
+    ws.refused("refresh", "observed.yaml", "--auto-approve",
+               line=lit(f"observed.yaml:{line}:17: error[time-out-of-range]: "
+                        f"{invited_at.replace('Z', '+00:00')} is outside the years 1970 to 9998 "
+                        "(in UTC)"))
 
 
 def test_a_malformed_shsync_now(ws):
@@ -329,8 +350,7 @@ def test_invited_at_past_the_end_of_time(ws):
     line = text[:text.index(before)].count("\n") + 1
     ws.refused("refresh", "observed.yaml", "--auto-approve",
                line=lit(f"observed.yaml:{line}:17: error[time-out-of-range]: "
-                        "9999-12-31T23:00:00-05:00 is out of range: in UTC it falls outside the "
-                        "years 1 to 9999"))
+                        "9999-12-31T23:00:00-05:00 is outside the years 1970 to 9998 (in UTC)"))
 
 
 # --- what works: the same outputs, done right ---------------------------------------------
@@ -429,14 +449,43 @@ def test_a_report_that_cannot_be_written_is_output_failed_and_nothing_changed(ru
     assert len(json.loads(run("history", "--format", "json").stdout)["entries"]) == 1
 
 
-def test_a_closed_standard_output_is_no_traceback(run, tmp_path):
-    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
-    result = subprocess.run(
-        ["bash", "-c", f'exec "{sys.executable}" -m shsync plan "{EXAMPLES}/org.yaml" >&-'],
+def _closed(command: str, tmp_path, redirect: str = ">&-"):
+    """Run `shsync COMMAND` with standard output (or, with `<&-`, input) closed."""
+    return subprocess.run(
+        ["bash", "-c", f'exec "{sys.executable}" -m shsync {command} {redirect}'],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
-        env={**os.environ, "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
+        env={**{k: v for k, v in os.environ.items() if k != "SHSYNC_ACTOR"},
+             "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
              "SHSYNC_NOW": "2026-11-26T12:00:00Z"})
-    assert "Traceback" not in result.stderr and result.returncode in (0, 1), result.stderr
+
+
+def test_a_closed_standard_output_is_output_failed_and_nothing_changed(run, tmp_path):
+    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
+    for command in (f'plan "{EXAMPLES}/org.yaml"', "history", "export -o -"):
+        result = _closed(command, tmp_path)
+        assert (result.returncode, result.stderr) == (
+            1, "error[output-failed]: could not write to standard output: Bad file descriptor; "
+               "nothing was changed\n"), command
+    assert len(json.loads(run("history", "--format", "json").stdout)["entries"]) == 1
+
+
+def test_an_apply_to_a_closed_standard_output_says_it_was_applied_and_exits_3(run, tmp_path):
+    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
+    assert run("plan", str(EXAMPLES / "org.yaml"), "-o", "plan.json").returncode == 0
+    result = _closed("apply plan.json", tmp_path)
+    assert result.returncode == 3, result.stderr
+    assert re.fullmatch(r"error\[output-failed\]: the change WAS applied and committed, as audit "
+                        r"entry #2 \(head sha256:[0-9a-f]{64}\), but its report could not be "
+                        r"written to standard output: Bad file descriptor\n", result.stderr)
+
+
+def test_a_closed_standard_input_is_not_a_terminal(run, tmp_path):
+    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
+    result = _closed(f'apply "{EXAMPLES}/org.yaml"', tmp_path, "<&- >/dev/null")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "error[not-confirmed]: not on a terminal" in result.stderr
+    result = _closed("validate -", tmp_path, "<&-")
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
 
 
 def test_an_empty_saved_plan_is_checked_like_any_other(run, tmp_path):
@@ -474,6 +523,33 @@ def test_export_refuses_names_no_org_file_may_hold_and_writes_nothing(run, tmp_p
                      "'dana.ortiz@riverbend.example'")
     result = run("export", "-o", "org.yaml")
     assert result.returncode == 1 and not (tmp_path / "org.yaml").exists()
-    assert result.stderr.startswith("error[control-character]: the live practice holds names")
+    assert result.stderr.startswith("error[control-character]: the live practice holds ")
     assert "dana.ortiz@riverbend.example's first_name holds \\u001b" in result.stderr
     assert "\x1b" not in result.stderr
+
+
+@pytest.mark.parametrize("change, named", [
+    ("UPDATE members SET last_name = 'Ortiz' || char(8238) WHERE email = "
+     "'dana.ortiz@riverbend.example'", "dana.ortiz@riverbend.example's last_name holds \\u202e"),
+    ("UPDATE members SET first_name = 'Dana' || char(10) || 'x' WHERE email = "
+     "'dana.ortiz@riverbend.example'", "dana.ortiz@riverbend.example's first_name holds \\u000a"),
+    ("UPDATE members SET taxonomy = '101YM0800X' || char(27) WHERE email = "
+     "'dana.ortiz@riverbend.example'", "dana.ortiz@riverbend.example's taxonomy holds \\u001b"),
+    ("UPDATE members SET email = 'grace' || char(27) || '@riverbend.example' WHERE email = "
+     "'grace.kim@riverbend.example'", "grace\\x1b@riverbend.example's email holds \\u001b"),
+    ("UPDATE clients SET id = 'C-1008' || char(10) WHERE id = 'C-1008'",
+     "client C-1008\\x0a's id holds \\u000a"),
+])
+def test_export_refuses_any_text_no_org_file_may_hold(run, tmp_path, change, named):
+    import sqlite3
+
+    assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
+    with sqlite3.connect(tmp_path / "practice.db") as conn:  # changed outside shsync
+        conn.execute(change)
+    for args in (["-o", "org.yaml"], ["-o", "org", "--split-by", "role"]):
+        result = run("export", *args)
+        assert result.returncode == 1 and not (tmp_path / args[1]).exists(), result.stderr
+        assert result.stderr.startswith("error[control-character]: the live practice holds ")
+        assert named in result.stderr
+        assert not any(c in result.stderr for c in "\x1b\u202e") and result.stderr.count(
+            "\n") == 1

@@ -144,3 +144,20 @@ def test_export_writes_cosign_and_forms_admin_back(run, tmp_path):
     assert members[f"forms{D}"]["roles"] == ["forms_admin"]
     (tmp_path / "exported.yaml").write_text(run("export").stdout)
     assert run("plan", "exported.yaml", "--detailed-exitcode").returncode == 0
+
+
+def test_accepted_in_json_is_the_plan_it_recorded_with_its_audit_entry(run, tmp_path):
+    run("apply", write(tmp_path, ORG), "--auto-approve")
+    result = run("accepted", f"owner{D}", f"pat{D}", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["kind"] == "shsync-plan" and data["plan_kind"] == "accepted"
+    assert {c["target"] for c in data["changes"]} == {f"owner{D}", f"pat{D}"}
+    entry = data["audit_entry"]
+    assert (entry["seq"], entry["kind"]) == (2, "accepted")
+    assert entry["hash"] == json.loads(run("history", "--format", "json").stdout)[
+        "entries"][-1]["entry_hash"]
+    refused = run("accepted", f"ghost{D}", "--format", "json")
+    assert refused.returncode == 1
+    body = json.loads(refused.stdout)
+    assert body["ok"] is False and body["errors"][0]["code"] == "not-invited"
