@@ -129,8 +129,10 @@ class Shsync:
         return self.backend.history()
 
     def check_log(self, expect_head: str | None = None) -> LogCheck:
-        """The hash chain, then a replay of the whole log against the live practice."""
-        entries = self.backend.history()
+        """The hash chain, then a replay of the whole log against the live practice, then the
+        log's end against the head the store keeps beside the practice (which finds a deleted
+        tail whose effects cancel out, so that the replay cannot)."""
+        entries, anchor = self.backend.anchored_history()
         broken = verify_chain(entries)
         if broken:
             raise AuditBroken(f"the audit log is not intact: {broken}")
@@ -139,12 +141,14 @@ class Shsync:
             raise AuditBroken(f"the audit log ends at {last}, not at the expected head "
                               f"{expect_head}: entries were added or removed since", "head-moved")
         if any(e.kind is None for e in entries):
+            _check_anchor(entries, anchor)
             return LogCheck(len(entries), last, False,
                             "the log was started by an older shsync, so only its hash chain "
                             "was checked")
         problem = replay(entries, self.backend.read())
         if problem:
             raise AuditBroken(f"the audit log does not explain the live practice: {problem}")
+        _check_anchor(entries, anchor)
         return LogCheck(len(entries), last, True)
 
     # --- planning -----------------------------------------------------------------------------
@@ -318,6 +322,19 @@ class Shsync:
                 on_batch(batch)
             if final:
                 return batches
+
+
+def _check_anchor(entries: list[AuditEntry], anchor: tuple[int, str] | None) -> None:
+    """Does the log end at the head the store recorded beside the practice (when it keeps
+    one)? Whoever can edit the store can edit both: `--expect-head` is the real assurance."""
+    newest = (entries[-1].seq, entries[-1].entry_hash) if entries else None
+    if anchor is None or anchor == newest:
+        return
+    ends = f"entry #{newest[0]}" if newest else "no entry"
+    cut = ("entries were removed from the end of the log" if newest is None
+           or anchor[0] > newest[0] else "the log's end was rewritten")
+    raise AuditBroken(f"the audit log ends at {ends}, but the practice recorded its log's head "
+                      f"as entry #{anchor[0]} ({anchor[1]}): {cut}", "log-truncated")
 
 
 def _single(live: PracticeState, operations: list[Any], app: Shsync, kind: str, *,

@@ -111,13 +111,15 @@ class Emergency:
 
 
 def emergencies(entries: Sequence[AuditEntry]) -> list[Emergency]:
+    """Every `break_glass` step in the log, whatever kind its entry claims: a store checks the
+    kind now, but a log written before it did (or a store edited by hand) must not be able to
+    hide an emergency from the review queue by its entry's kind."""
     found = []
     for e in entries:
-        if e.kind == "break_glass":
-            for o in e.operations:
-                if o.get("action") == "break_glass":
-                    found.append(Emergency(e.seq, e.at, o["member"], o["target"], o["until"],
-                                           o["reason"]))
+        for o in e.operations:
+            if isinstance(o, dict) and o.get("action") == "break_glass":
+                found.append(Emergency(e.seq, e.at, str(o.get("member")), str(o.get("target")),
+                                       str(o.get("until")), str(o.get("reason"))))
     return found
 
 
@@ -134,17 +136,22 @@ def unreviewed(entries: Sequence[AuditEntry]) -> list[Emergency]:
 def review_details(entries: Sequence[AuditEntry], live: PracticeState, actor: Actor, seq: int,
                    note: str) -> dict[str, Any]:
     """What a review entry records, once the reviewer and the entry are checked."""
-    if actor.email is not None:
-        me = live.members.get(actor.email)
-        if me is None or not me.active or not me.admin:
-            raise Forbidden(f"{actor.email} is not an active administrator; only an "
-                            "administrator reviews emergency access")
+    if actor.email is None:
+        # The operator is anyone holding the store's URL without naming themselves, the member
+        # who broke glass included: a review says who vouched for the emergency.
+        raise Forbidden("a review names its reviewer: run it as an administrator with --actor "
+                        "EMAIL (or SHSYNC_ACTOR); another administrator than the one who broke "
+                        "glass", "review-needs-actor")
+    me = live.members.get(actor.email)
+    if me is None or not me.active or not me.admin:
+        raise Forbidden(f"{actor.email} is not an active administrator; only an "
+                        "administrator reviews emergency access")
     note = _text(note, "a note", "review-no-note", NOTE_LIMIT, "invalid-note")
     found = next((x for x in emergencies(entries) if x.seq == seq), None)
     if found is None:
         raise UserError(f"audit entry #{seq} is not an emergency access (see `shsync history "
                         "--break-glass`)", "not-break-glass")
-    if actor.email is not None and actor.email == found.member:
+    if actor.email == found.member:
         raise Forbidden(f"{actor.email} broke glass in entry #{seq}; another administrator "
                         "reviews it", "self-review")
     if seq in reviewed(entries):

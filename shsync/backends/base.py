@@ -62,6 +62,11 @@ class Backend(Protocol):
 
     def history(self) -> list[AuditEntry]: ...
 
+    def anchored_history(self) -> tuple[list[AuditEntry], tuple[int, str] | None]:
+        """The log, and the head (seq, hash) the store recorded beside the practice when it
+        wrote the newest entry (None where it keeps none): `history --verify` compares them."""
+        ...
+
     def record(self, kind: str, *, actor: Actor, now: str,
                details: dict[str, Any]) -> AuditEntry: ...
 
@@ -191,7 +196,10 @@ class Store(ABC):
             stored_id = self._plan_for_hash(plan.digest())
             given = self._approvals(stored_id) if stored_id else []
             verdict = verify(plan.operations, live, actor, now, approvals=given,
-                             kind=plan.kind)
+                             kind=plan.kind, written=self._clock())
+            if verdict.wrong_kind:  # the entry's kind is what reviews look for: its own code
+                raise Refused([f"plan_kind {plan.kind}: {verdict.wrong_kind}"],
+                              "plan-kind-mismatch")
             if verdict.forbidden:
                 raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
                                 + "; ".join(verdict.forbidden))

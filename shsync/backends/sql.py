@@ -36,7 +36,7 @@ from shsync.reconcile.state import (
     PracticeState,
 )  # fmt: skip
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # Test-only: kill this process (SIGKILL) right after the k-th operation of an apply. Nothing
 # reads it unless it is set; the crash tests set it to prove an apply is all or nothing.
 FAULT_HOOK = "SHSYNC_TEST_KILL_AFTER_OPS"
@@ -68,7 +68,8 @@ _TOKENS = """CREATE TABLE IF NOT EXISTS tokens (
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS shsync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS practices (
-        practice TEXT PRIMARY KEY, name TEXT, approvals TEXT, break_glass TEXT)""",
+        practice TEXT PRIMARY KEY, name TEXT, approvals TEXT, break_glass TEXT,
+        head_seq INTEGER, head_hash TEXT)""",
     """CREATE TABLE IF NOT EXISTS members (
         practice TEXT NOT NULL, email TEXT NOT NULL, first_name TEXT NOT NULL,
         last_name TEXT NOT NULL, admin BOOLEAN NOT NULL, owner BOOLEAN NOT NULL, npi TEXT,
@@ -132,6 +133,10 @@ MIGRATIONS = {
     5: [_TOKENS],
     # Who may break glass, and for how long, as the practice keeps it (policy.break_glass).
     6: ["ALTER TABLE practices ADD COLUMN break_glass TEXT"],
+    # The log's head as the practice last recorded it, written with each entry (`_append`): a
+    # deleted tail whose effects cancel out (a break-glass and its expiry) no longer hides.
+    7: ["ALTER TABLE practices ADD COLUMN head_seq INTEGER",
+        "ALTER TABLE practices ADD COLUMN head_hash TEXT"],
 }
 
 _MEMBER_COLUMNS = ("email", "first_name", "last_name", "admin", "owner", "npi", "taxonomy",
@@ -370,11 +375,39 @@ class SqlBackend(Store, ABC):
                       (self.practice, e.seq, e.at, e.actor, e.plan_hash, e.fingerprint,
                        json.dumps(e.summary), json.dumps(e.operations), e.prev_hash, e.entry_hash,
                        e.kind, e.written_at, e.result, json.dumps(e.details)))
+        # The practice's anchor: the head it last wrote, in the same transaction as the entry.
+        self._execute("INSERT INTO practices (practice, head_seq, head_hash) VALUES (?, ?, ?) "
+                      "ON CONFLICT (practice) DO UPDATE SET head_seq = excluded.head_seq, "
+                      "head_hash = excluded.head_hash", (self.practice, e.seq, e.entry_hash))
 
     def history(self) -> list[AuditEntry]:
         with self._snapshot():
-            rows = self._query(f"SELECT {', '.join(_AUDIT_COLUMNS)} FROM audit "
-                               "WHERE practice = ? ORDER BY seq", (self.practice,))
+            return self._history()
+
+    def anchored_history(self) -> tuple[list[AuditEntry], tuple[int, str] | None]:
+        """The log and the head the practice row recorded (None: a store whose practice has
+        written no entry since it learned to keep one), read in one snapshot."""
+        with self._snapshot():
+            return self._history(), self._anchor()
+
+    def head_anchor(self) -> tuple[int, str] | None:
+        with self._snapshot():
+            return self._anchor()
+
+    def _anchor(self) -> tuple[int, str] | None:
+        rows = self._query("SELECT head_seq, head_hash FROM practices WHERE practice = ?",
+                           (self.practice,))
+        if not rows or rows[0][0] is None or rows[0][1] is None:
+            return None
+        try:
+            return int(rows[0][0]), str(rows[0][1])
+        except (TypeError, ValueError):
+            raise BackendError(f"{self.display_url}: the practice's recorded log head is "
+                               "damaged", "bad-store") from None
+
+    def _history(self) -> list[AuditEntry]:
+        rows = self._query(f"SELECT {', '.join(_AUDIT_COLUMNS)} FROM audit "
+                           "WHERE practice = ? ORDER BY seq", (self.practice,))
         try:
             return [AuditEntry(seq, at, actor, ph, fp, json.loads(summary), json.loads(ops), prev,
                                eh, kind=kind, written_at=written, result=result,

@@ -102,7 +102,9 @@ def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None,
     """Show the audit log: seeding, applies, acceptances and refreshes; who, when, what changed.
 
     Each entry carries the hash of the one before it, so an edited or deleted entry shows, and
-    --verify replays the whole log, so a deleted newest entry shows too.
+    --verify replays the whole log and compares its end with the head the store keeps beside
+    the practice, so a deleted newest entry shows too; whoever can edit the store can edit both,
+    so keep the head outside it and pass --expect-head for real assurance.
 
     \b
     Examples:

@@ -722,6 +722,10 @@ def _break_glass_pre(w: Working, o: Any) -> str | None:
     if o.get("until") > _at_most(w.now, minutes):
         return f"emergency access of {who} to client {o.target} until {o.get('until')} is " \
                f"longer than the practice's policy allows ({policy_text(allowed_who, minutes)})"
+    if w.written is not None and o.get("until") > _at_most(w.written, minutes):
+        return f"emergency access of {who} to client {o.target} until {o.get('until')} is " \
+               f"longer than the practice's policy allows ({policy_text(allowed_who, minutes)}) " \
+               f"from now (the store's clock: {w.written})"
     return None
 
 

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 class Working:
     """A mutable copy of a practice with the indexes preconditions need."""
 
-    def __init__(self, state: PracticeState, now: str):
+    def __init__(self, state: PracticeState, now: str, written: str | None = None):
         self.members: dict[str, MemberState] = dict(state.members)
         self.clients: dict[str, ClientState] = dict(state.clients)
         self.appointments: list[Appointment] = list(state.appointments)
@@ -41,6 +41,9 @@ class Working:
         self.approval_policy = state.approval_policy
         self.break_glass_policy = state.break_glass_policy
         self.now = now
+        # The store's own clock when it writes (None in the planner): what bounds an emergency
+        # access, since the planning clock `now` is the caller's to fix (SHSYNC_NOW, --at).
+        self.written = written
         self.assigned: Counter[str] = Counter(c.practitioner for c in self.clients.values())
         self.grants: Counter[str] = Counter(m for c in self.clients.values() for m in c.access)
         self.client_supervising: Counter[str] = Counter(

@@ -41,6 +41,7 @@ class Verdict:
     summary: Summary
     need: two_person.Need = two_person.Need()  # approvals the live practice's rule asks for
     unapproved: str | None = None  # why the approvals given are not enough (None: they are)
+    wrong_kind: str | None = None  # why the plan's kind does not fit its steps (also a problem)
 
     @property
     def ok(self) -> bool:
@@ -57,20 +58,40 @@ def kind_problem(kind: str, operations: Sequence[Operation]) -> str | None:
             return "a break_glass plan holds exactly one break_glass step and nothing else"
     elif glass:
         return f"a break_glass step belongs only in a break_glass plan, not in a {kind} plan"
-    elif kind == "expire" and any(not o.get("expired") for o in operations):
+    elif kind == "expire" and not all(_takes_back_expired(o) for o in operations):
         return "an expire plan holds only steps that take back access whose end has passed"
     elif kind == "accepted" and any(o.action != "accept_invitation" for o in operations):
         return "an accepted plan holds only accept_invitation steps"
+    elif kind == "refresh" and any(o.action in _NOT_OBSERVED for o in operations):
+        return "a refresh plan records what Sessions Health shows; shsync's own policies " \
+               "(set_policy, set_break_glass_policy) and access ends are never observed there"
     return None
+
+
+# Steps an observation of Sessions Health never yields (reconcile.observe): shsync's own rules.
+_NOT_OBSERVED = frozenset({"set_policy", "set_break_glass_policy", "set_access_end"})
+
+
+def _takes_back_expired(o: Operation) -> bool:
+    """What `emergency.expired_operations` builds: a revoke or a removal of full clinical
+    access, marked with the end that passed."""
+    if not o.get("expired"):
+        return False
+    return o.action == "revoke_access" or (o.action == "set_full_clinical_access"
+                                           and o.get("full_clinical_access") is False)
 
 
 def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
            now: str, approvals: Sequence[two_person.Approval] | None = None,
-           kind: str = "apply") -> Verdict:
+           kind: str = "apply", written: str | None = None) -> Verdict:
+    """`now` is the planning clock; `written` the store's own clock as it writes (a store
+    passes it: some preconditions, like the end of an emergency access, are bounded by the real
+    time, not by a clock the caller may fix)."""
     refused = tuple(forbidden(operations, live, actor))
-    working = Working(live, now)
+    working = Working(live, now, written)
     problems: list[str] = []
-    if (wrong := kind_problem(kind, operations)) is not None:
+    wrong = kind_problem(kind, operations)
+    if wrong is not None:
         problems.append(wrong)
     previous_phase = -1
     for o in operations:
@@ -95,7 +116,7 @@ def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
     unapproved = None if approvals is None else two_person.missing(operations, live,
                                                                    actor.email, approvals)
     return Verdict(refused, tuple(problems), final, summarize(operations, live, final), need,
-                   unapproved)
+                   unapproved, wrong)
 
 
 def summarize(operations: Sequence[Operation], live: PracticeState,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shsync import tokens
+from shsync.backends.sql import SCHEMA_VERSION
 from shsync.backends.sqlite import SqliteBackend
 from shsync.tokens import InsufficientScope, Unauthorized
 from tests.reconcile.builders import ADMIN, D, live, m
@@ -135,12 +136,14 @@ def test_a_version_3_store_is_upgraded_to_keep_tokens(tmp_path):
         conn.execute("DROP TABLE plan_approvals")
         conn.execute("ALTER TABLE practices DROP COLUMN approvals")
         conn.execute("ALTER TABLE practices DROP COLUMN break_glass")  # and version 6's
+        conn.execute("ALTER TABLE practices DROP COLUMN head_seq")  # and version 7's
+        conn.execute("ALTER TABLE practices DROP COLUMN head_hash")
         conn.execute("UPDATE shsync_meta SET value = '3' WHERE key = 'schema_version'")
     store = SqliteBackend(str(path))
     _, record = make(store)
     assert store.tokens() == [record]
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM shsync_meta").fetchone() == ("6",)
+        assert conn.execute("SELECT value FROM shsync_meta").fetchone() == (str(SCHEMA_VERSION),)
     store.close()
 
 

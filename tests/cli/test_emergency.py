@@ -5,6 +5,7 @@ The clock is fixed with SHSYNC_NOW (and `plan --at`); the audit log keeps the re
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 import yaml
@@ -182,6 +183,51 @@ def test_the_break_glass_policy_is_the_live_practices_not_a_files(practice, tmp_
     assert "error[break-glass-too-long]" in refused.stderr and "up to 1h" in refused.stderr
     assert practice("break-glass", "--client", "C-1001", "--reason", "crisis", "--for", "1h",
                     actor="kim").returncode == 0
+
+
+def test_a_review_is_by_another_named_administrator(practice, tmp_path):
+    """The administrator who broke glass cannot review it, named or unnamed (the operator)."""
+    org = {**ORG, "members": [ADMIN, {**SAM, "admin": True}, KIM, NEW]}
+    (tmp_path / "org.yaml").write_text(yaml.safe_dump(org))
+    assert practice("apply", "org.yaml", "--auto-approve").returncode == 0
+    assert practice("break-glass", "--client", "C-1002", "--reason", "crisis", "--for", "1h",
+                    actor="sam").returncode == 0
+    mine = practice("review", "3", "--note", "fine", actor="sam")
+    assert (mine.returncode, mine.stderr) == (1, f"error[self-review]: sam{D} broke glass in "
+                                                 "entry #3; another administrator reviews it\n")
+    unnamed = practice("review", "3", "--note", "fine")
+    assert unnamed.returncode == 1
+    assert unnamed.stderr.startswith("error[review-needs-actor]: a review names its reviewer")
+    assert "#3" in practice("history", "--break-glass").stdout
+    assert practice("review", "3", "--note", "ok", actor="dana").returncode == 0
+    helped = practice("break-glass", "--help").stdout
+    assert "--org" in helped and "not read" in helped
+
+
+def test_history_verify_finds_a_deleted_tail_whose_effects_cancel_out(practice, tmp_path):
+    assert practice("break-glass", "--client", "C-1001", "--reason", "crisis", "--for", "1h",
+                    actor="kim").returncode == 0
+    assert practice("expire", at="2026-11-26T13:00:00Z").returncode == 0
+    assert practice("history", "--verify").returncode == 0
+    with sqlite3.connect(tmp_path / "practice.db") as conn:  # the break-glass and its expiry
+        conn.execute("DELETE FROM audit WHERE seq > 1")
+    found = practice("history", "--verify")
+    assert found.returncode == 1
+    assert found.stderr.startswith("error[log-truncated]: the audit log ends at entry #1, but "
+                                   "the practice recorded its log's head as entry #3 (sha256:")
+
+
+def test_a_planning_clock_in_the_future_buys_no_longer_emergency(practice):
+    """SHSYNC_NOW fixes the planning clock only: the store bounds the end by its real clock."""
+    forged = practice("break-glass", "--client", "C-1001", "--reason", "curious", "--for", "8h",
+                      actor="kim", at="9998-12-24T00:00:00Z")
+    assert forged.returncode == 1, forged.stdout
+    assert forged.stderr.startswith("error[refused]: nothing was applied: break_glass C-1001: "
+                                    f"emergency access of kim{D} to client C-1001 until "
+                                    "9998-12-24T08:00:00Z is longer than the practice's policy "
+                                    "allows (practitioner for up to 8h) from now (the store's "
+                                    "clock")
+    assert len(json.loads(practice("history", "--format", "json").stdout)["entries"]) == 1
 
 
 def test_expire_and_refresh_in_json_name_the_audit_entry_that_recorded_them(practice, tmp_path):

@@ -262,7 +262,25 @@ def forged(good: dict[str, Any]) -> dict[str, str]:
     for name, step in FORGED.items():
         data = copy.deepcopy(good)
         data.update(changes=[from_dict(step).to_dict()], deferred=[], access_changes=[])
+        if step["action"] == "break_glass":  # in the only kind of plan it may be in
+            data["plan_kind"] = "break_glass"
         out[f"refused--{name}"] = _rehash(data)
+    # A plan's kind becomes its audit entry's kind, which the review of emergencies relies on:
+    # a break-glass logged as an expiry, a change dressed up as a break-glass, a policy change
+    # passed off as an observation of Sessions Health.
+    glass = {"action": "break_glass", "target": "C-1", "member": ROSA,
+             "until": "2026-11-26T13:00:00Z", "reason": "crisis"}
+    for name, kind, step in (
+            ("break_glass-logged-as-expire", "expire", glass),
+            ("set_admin-dressed-as-break_glass", "break_glass",
+             {"action": "set_admin", "target": ROSA, "admin": True}),
+            ("policy-in-a-refresh", "refresh",
+             {**FORGED["set_break_glass_policy-stale-policy"], "previous_who": None,
+              "previous_max_minutes": None})):
+        data = copy.deepcopy(good)
+        data.update(changes=[from_dict(step).to_dict()], deferred=[], access_changes=[],
+                    plan_kind=kind)
+        out[f"plan-kind-mismatch--{name}"] = _rehash(data)
     zeroed = copy.deepcopy(good)
     zeroed["summary"] = {k: 0 for k in zeroed["summary"]}
     out["plan-summary-mismatch--zeroed"] = _rehash(zeroed)
