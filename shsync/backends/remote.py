@@ -160,9 +160,10 @@ class RemoteBackend:
 
     def approve(self, plan_id: str, *, approver: Actor, now: str) -> StoredPlan:
         """Approved as the token's own member: a server takes an approval from no one else."""
-        if approver != self._me():
+        me = self._me()
+        if approver != me:
             raise Forbidden(f"approvals through a server come from the approver's own token; "
-                            f"this token acts as {self._me().name if self._me() else '?'}, not "
+                            f"this token acts as {me.name if me else '?'}, not "
                             f"{approver.email or 'the operator'}", "forbidden")
         return _stored(self._call("POST", f"/plans/{self._plan_path(plan_id)}/approve"))
 
