@@ -256,7 +256,7 @@ def _confirm() -> None:
     if not sys.stdin.isatty():
         raise app.UserError("not on a terminal: pass --auto-approve to apply without asking, or "
                             "save a plan with `shsync plan --out` and apply that", "not-confirmed")
-    if not click.confirm("Apply these changes?", default=False):
+    if not click.confirm("Apply these changes?", default=False, err=True):  # stdout: the report
         raise app.UserError("not applied", "not-confirmed")
 
 
