@@ -72,11 +72,11 @@ def test_an_apply_piped_to_a_reader_that_has_gone_says_it_was_applied_and_exits_
     assert entries(seeded) == 2
 
 
-@pytest.mark.parametrize("args", [["history"], ["plan", str(EXAMPLES / "org.yaml")],
-                                  ["--help"], ["plan", "--help"], ["schema"]])
-def test_a_report_to_a_reader_that_has_gone_is_output_failed_not_a_silent_exit(seeded, args):
-    result = seeded(*args, stdout="broken")
-    assert (result.returncode, result.stderr) == (1, NOTHING.format(BROKEN))
+def test_a_report_to_a_reader_that_has_gone_is_output_failed_not_a_silent_exit(seeded):
+    for args in (["history"], ["plan", str(EXAMPLES / "org.yaml")], ["--help"],
+                 ["plan", "--help"], ["schema"]):
+        result = seeded(*args, stdout="broken")
+        assert (result.returncode, result.stderr) == (1, NOTHING.format(BROKEN)), args
     assert entries(seeded) == 1
 
 
