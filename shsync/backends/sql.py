@@ -25,7 +25,7 @@ from shsync.backends.base import BackendError, Progress, Store
 from shsync.errors import NoPractice
 from shsync.tokens import TokenRecord
 from shsync.reconcile.actions import ACTIONS
-from shsync.reconcile.operations import Operation
+from shsync.reconcile.operations import Operation, is_instant
 from shsync.model import MAX_BREAK_GLASS_MINUTES
 from shsync.reconcile.state import (
     Appointment,
@@ -247,6 +247,9 @@ class SqlBackend(Store, ABC):
                                "WHERE practice = ? AND status <> 'removed'", p):
             (email, first, last, admin, owner, npi, taxonomy, billing, full, supervisor, status,
              invited_at, cosign, clinical_until, clinical_reason) = row
+            invited_at = self._instant(invited_at, f"{email}'s invited_at")
+            clinical_until = self._instant(clinical_until,
+                                           f"the end of {email}'s full clinical access")
             members[email] = MemberState(email, first, last, tuple(sorted(roles[email])),
                                          bool(admin), bool(owner), npi, taxonomy, bool(billing),
                                          bool(full), supervisor, status, invited_at,
@@ -258,6 +261,7 @@ class SqlBackend(Store, ABC):
                 "SELECT client, member, ends_at, end_reason, break_glass FROM client_access "
                 "WHERE practice = ?", p):
             access[client].append(member)
+            until = self._instant(until, f"the end of {member}'s access to client {client}")
             if until is not None:
                 ends[client].append(End(member, until, reason, bool(emergency)))
         clients = {cid: ClientState(cid, practitioner, tuple(sorted(access[cid])), supervisor,
@@ -273,6 +277,17 @@ class SqlBackend(Store, ABC):
         name = self._query("SELECT name FROM practices WHERE practice = ?", p)
         return PracticeState(members, clients, appointments, notes, name[0][0] if name else None,
                              self._read_policy(), self._read_glass_policy())
+
+    def _instant(self, value: Any, what: str) -> str | None:
+        """A time the store holds, as shsync writes it (`2026-11-26T12:00:00Z`), or bad-store:
+        one changed outside shsync (`garbage`, a year `1`, an offset) would compare as text
+        with every other, so an end that can never come would keep access for ever, and an
+        export would write an org file that fails `validate`."""
+        if value is None or is_instant(value):
+            return str(value) if value is not None else None
+        raise BackendError(f"{self.display_url}: {what} is {str(value)[:40]!r}, not a time "
+                           "shsync writes (like 2026-11-26T12:00:00Z); it was not written by "
+                           "shsync", "bad-store")
 
     def _read_policy(self) -> tuple[tuple[str, int], ...]:
         rows = self._query("SELECT approvals FROM practices WHERE practice = ?",
