@@ -89,10 +89,13 @@ def expire(backend_url: str, actor: str | None, dry_run: bool, fmt: str) -> None
             entry = None if dry_run or not result.operations else shsync.apply(result)
             click.echo(plan_with_entry(result, entry), nl=False)
             return
-        click.echo(render_plan(result, fmt), nl=False)
         if dry_run or not result.operations:
+            click.echo(render_plan(result, fmt), nl=False)
             return
+        # Taking access back must not wait on the report: a cron job's full log disk would
+        # otherwise leave ended access in place. Apply, then print what was taken back.
         entry = shsync.apply(result)
+        click.echo(render_plan(result, fmt), nl=False)
     click.echo(f"Expired {len(result.operations)} access(es). Audit entry #{entry.seq}, head "
                f"{entry.entry_hash}.")
 

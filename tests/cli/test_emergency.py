@@ -247,3 +247,24 @@ def test_expire_and_refresh_in_json_name_the_audit_entry_that_recorded_them(prac
     assert recorded.returncode == 0, recorded.stderr
     body = json.loads(recorded.stdout)
     assert body["audit_entry"]["seq"] == 4 and body["audit_entry"]["kind"] == "refresh"
+
+
+def test_expire_takes_access_back_even_when_its_report_cannot_be_written(practice, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    assert practice("break-glass", "--client", "C-1001", "--reason", "crisis", "--for", "1h",
+                    actor="kim").returncode == 0
+    env = {**{k: v for k, v in os.environ.items() if k != "SHSYNC_ACTOR"},
+           "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
+           "SHSYNC_NOW": "2026-11-26T13:00:00Z"}
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "shsync", "expire", "--format", "runbook"],
+                              cwd=tmp_path, env=env, stdout=full, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    assert done.returncode == 3, done.stderr
+    assert "WAS" in done.stderr and "audit entry #3" in done.stderr
+    kinds = [e["kind"] for e in json.loads(practice("history", "--format", "json").stdout)
+             ["entries"]]
+    assert kinds == ["seed", "break_glass", "expire"]
