@@ -129,26 +129,26 @@ class Shsync:
         return self.backend.history()
 
     def check_log(self, expect_head: str | None = None) -> LogCheck:
-        """The hash chain, the head the practice keeps beside its log, then a replay of the
-        whole log against the live practice."""
-        anchor = self.backend.anchor()  # before the log: entries may only be added after it
-        entries = self.backend.history()
+        """The hash chain, then a replay of the whole log against the live practice, then the
+        log's end against the head the store keeps beside the practice (which finds a deleted
+        tail whose effects cancel out, so that the replay cannot)."""
+        entries, anchor = self.backend.anchored_history()
         broken = verify_chain(entries)
         if broken:
             raise AuditBroken(f"the audit log is not intact: {broken}")
-        if anchor is not None and (problem := _unanchored(entries, anchor)) is not None:
-            raise AuditBroken(f"the audit log is not intact: {problem}")
         last = head(entries)
         if expect_head is not None and expect_head != last:
             raise AuditBroken(f"the audit log ends at {last}, not at the expected head "
                               f"{expect_head}: entries were added or removed since", "head-moved")
         if any(e.kind is None for e in entries):
+            _check_anchor(entries, anchor)
             return LogCheck(len(entries), last, False,
                             "the log was started by an older shsync, so only its hash chain "
                             "was checked")
         problem = replay(entries, self.backend.read())
         if problem:
             raise AuditBroken(f"the audit log does not explain the live practice: {problem}")
+        _check_anchor(entries, anchor)
         return LogCheck(len(entries), last, True)
 
     # --- planning -----------------------------------------------------------------------------
@@ -324,23 +324,17 @@ class Shsync:
                 return batches
 
 
-def _unanchored(entries: Sequence[AuditEntry], anchor: tuple[int, str]) -> str | None:
-    """Does the log reach the head the practice recorded with its newest entry? (It may have
-    grown since the anchor was read, never shrunk.) An attacker who edits the store can move
-    both: only a head kept outside the store (`--expect-head`) finds that."""
-    seq, entry_hash = anchor
-    if seq == 0 and not entries:
-        return None
-    if seq == 0:
-        return ("the practice records no head for its log, though the log holds entries (the "
-                "store was changed outside shsync)")
-    if seq > len(entries):
-        return (f"the practice recorded entry #{seq} as its log's newest, but the log ends at "
-                f"entry #{len(entries)}: newest entries were removed")
-    if entries[seq - 1].entry_hash != entry_hash:
-        return (f"the practice recorded another entry #{seq} as its log's newest (its hash "
-                "differs): entries were replaced")
-    return None
+def _check_anchor(entries: list[AuditEntry], anchor: tuple[int, str] | None) -> None:
+    """Does the log end at the head the store recorded beside the practice (when it keeps
+    one)? Whoever can edit the store can edit both: `--expect-head` is the real assurance."""
+    newest = (entries[-1].seq, entries[-1].entry_hash) if entries else None
+    if anchor is None or anchor == newest:
+        return
+    ends = f"entry #{newest[0]}" if newest else "no entry"
+    cut = ("entries were removed from the end of the log" if newest is None
+           or anchor[0] > newest[0] else "the log's end was rewritten")
+    raise AuditBroken(f"the audit log ends at {ends}, but the practice recorded its log's head "
+                      f"as entry #{anchor[0]} ({anchor[1]}): {cut}", "log-truncated")
 
 
 def _single(live: PracticeState, operations: list[Any], app: Shsync, kind: str, *,

@@ -4,11 +4,9 @@ HIPAA asks for an emergency access procedure (45 CFR 164.312(a)(2)(ii)) and for 
 information system activity (164.308(a)(1)(ii)(D)). In shsync an emergency is one operation,
 `break_glass`, written to the audit log as its own kind: access to one client for the acting
 member, outside the org file, ending by itself. Every later plan shows it; the first plan or
-`shsync expire` after its end takes it back; `shsync history --break-glass` lists it until another
-administrator records a review (`shsync review`). The policy (who, and for how long) is the one
-the live practice keeps (`policy.break_glass`, set by a plan like any other change); the store
-checks who and how long against it inside its transaction, with its own clock
-(`actions.break_glass`).
+`shsync expire` after its end takes it back; `shsync history --break-glass` lists it until an
+administrator records a review (`shsync review`). The policy (who, and for how long) comes from
+the org file; the store checks the rest again inside its transaction (`actions.break_glass`).
 """
 
 from __future__ import annotations
@@ -113,9 +111,9 @@ class Emergency:
 
 
 def emergencies(entries: Sequence[AuditEntry]) -> list[Emergency]:
-    """Every break_glass step in the log, whatever kind its entry claims: the review queue is
-    built from what was done, never from a label (a store refuses a mislabelled plan, and a
-    store edited behind shsync's back must not hide an emergency either)."""
+    """Every `break_glass` step in the log, whatever kind its entry claims: a store checks the
+    kind now, but a log written before it did (or a store edited by hand) must not be able to
+    hide an emergency from the review queue by its entry's kind."""
     found = []
     for e in entries:
         for o in e.operations:
@@ -137,13 +135,13 @@ def unreviewed(entries: Sequence[AuditEntry]) -> list[Emergency]:
 
 def review_details(entries: Sequence[AuditEntry], live: PracticeState, actor: Actor, seq: int,
                    note: str) -> dict[str, Any]:
-    """What a review entry records, once the reviewer and the entry are checked. The reviewer
-    is a named administrator other than the member who broke glass: the unnamed operator (who
-    may be that member holding the store's credentials) reviews nothing."""
+    """What a review entry records, once the reviewer and the entry are checked."""
     if actor.email is None:
-        raise UserError("a review names its reviewer, an administrator other than the member "
-                        "who broke glass: name yourself with --actor EMAIL (or SHSYNC_ACTOR)",
-                        "review-needs-actor")
+        # The operator is anyone holding the store's URL without naming themselves, the member
+        # who broke glass included: a review says who vouched for the emergency.
+        raise Forbidden("a review names its reviewer: run it as an administrator with --actor "
+                        "EMAIL (or SHSYNC_ACTOR); another administrator than the one who broke "
+                        "glass", "review-needs-actor")
     me = live.members.get(actor.email)
     if me is None or not me.active or not me.admin:
         raise Forbidden(f"{actor.email} is not an active administrator; only an "

@@ -14,8 +14,14 @@ VERSION_LINE = f"shsync, version {__version__}\n"
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    if args == ["--version"]:
-        sys.stdout.write(VERSION_LINE)
+    if args == ["--version"] and sys.stdout is not None:  # closed: the CLI says so
+        try:
+            sys.stdout.write(VERSION_LINE)
+            sys.stdout.flush()
+        except OSError as exc:  # a full disk, a closed pipe: as every command says it
+            from shsync.cli import _unreported
+
+            _unreported(exc)
         return
     from shsync.cli import main as cli
 

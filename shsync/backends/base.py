@@ -62,9 +62,9 @@ class Backend(Protocol):
 
     def history(self) -> list[AuditEntry]: ...
 
-    def anchor(self) -> tuple[int, str] | None:
-        """(seq, entry_hash) of the newest entry as the practice itself records it, written in
-        the same transaction as the entry; None when this backend keeps none to compare."""
+    def anchored_history(self) -> tuple[list[AuditEntry], tuple[int, str] | None]:
+        """The log, and the head (seq, hash) the store recorded beside the practice when it
+        wrote the newest entry (None where it keeps none): `history --verify` compares them."""
         ...
 
     def record(self, kind: str, *, actor: Actor, now: str,
@@ -118,14 +118,6 @@ class Store(ABC):
 
     @abstractmethod
     def _append(self, entry: AuditEntry) -> None: ...
-
-    @abstractmethod
-    def _anchor(self) -> tuple[int, str]:
-        """The practice's own record of its log's head: (0, GENESIS) before the first entry."""
-
-    @abstractmethod
-    def _set_anchor(self, seq: int, entry_hash: str) -> None:
-        """Move the practice's record of its log's head, inside the current transaction."""
 
     @abstractmethod
     def _entry_for_plan(self, plan_hash: str) -> int | None:
@@ -203,15 +195,14 @@ class Store(ABC):
                                 "fingerprint differs); nothing was applied. Make a new plan.")
             stored_id = self._plan_for_hash(plan.digest())
             given = self._approvals(stored_id) if stored_id else []
-            written = self._clock()
             verdict = verify(plan.operations, live, actor, now, approvals=given,
-                             kind=plan.kind, written=written)
+                             kind=plan.kind, written=self._clock())
+            if verdict.wrong_kind:  # the entry's kind is what reviews look for: its own code
+                raise Refused([f"plan_kind {plan.kind}: {verdict.wrong_kind}"],
+                              "plan-kind-mismatch")
             if verdict.forbidden:
                 raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
                                 + "; ".join(verdict.forbidden))
-            if verdict.wrong_kind:  # the kind becomes the entry's: what review looks for
-                raise Refused([f"the plan's kind {plan.kind!r} does not fit its steps: "
-                               f"{verdict.wrong_kind}"], "plan-kind-mismatch")
             if verdict.problems:
                 raise Refused(verdict.problems)
             if verdict.unapproved:
@@ -233,7 +224,7 @@ class Store(ABC):
                                  before=before, after=fingerprint(verdict.final),
                                  summary=verdict.summary.to_dict(),
                                  operations=[o.to_dict() for o in plan.operations],
-                                 details=details, written=written)
+                                 details=details)
             if stored_id:
                 self._mark_applied(stored_id, entry.seq)
             return entry
@@ -296,10 +287,6 @@ class Store(ABC):
         return StoredPlan(plan_id, plan, author, created_at, tuple(self._approvals(plan_id)),
                           need.count, applied)
 
-    def anchor(self) -> tuple[int, str] | None:
-        with self._snapshot():
-            return self._anchor()
-
     def record(self, kind: str, *, actor: Actor, now: str,
                details: dict[str, Any]) -> AuditEntry:
         """An audit entry that changes nothing (a review): chained and replayed like any."""
@@ -310,14 +297,13 @@ class Store(ABC):
 
     def _record(self, kind: str, *, actor: str, at: str, plan_hash: str, before: str,
                 after: str, summary: dict[str, int], operations: list[dict[str, Any]],
-                details: dict[str, Any], written: str | None = None) -> AuditEntry:
+                details: dict[str, Any]) -> AuditEntry:
         last = self._last_entry()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         entry = seal(seq=seq, at=at, actor=actor, plan_hash=plan_hash, fingerprint=before,
                      summary=summary, operations=operations, prev_hash=prev, kind=kind,
-                     written_at=written or self._clock(), result=after, details=details)
+                     written_at=self._clock(), result=after, details=details)
         self._append(entry)
-        self._set_anchor(entry.seq, entry.entry_hash)  # same transaction: see check_log
         return entry
 
 

@@ -122,9 +122,9 @@ class RemoteBackend:
         found = self._call("GET", "/history", params={"details": "true"})["entries"]
         return [_entry(e) for e in found]
 
-    def anchor(self) -> tuple[int, str] | None:
-        """None: the server compares its store's anchor itself (`/history?verify=true`)."""
-        return None
+    def anchored_history(self) -> tuple[list[AuditEntry], tuple[int, str] | None]:
+        """No anchor over HTTP: the server's own `GET /history?verify=true` compares it."""
+        return self.history(), None
 
     def seed(self, state: PracticeState, *, actor: Actor | None = None,
              now: str | None = None) -> AuditEntry:
@@ -159,8 +159,13 @@ class RemoteBackend:
         return [_stored(p) for p in self._call("GET", "/plans")]
 
     def approve(self, plan_id: str, *, approver: Actor, now: str) -> StoredPlan:
-        return _stored(self._call("POST", f"/plans/{self._plan_path(plan_id)}/approve",
-                                  actor=approver))
+        """Approved as the token's own member: a server takes an approval from no one else."""
+        me = self._me()
+        if approver != me:
+            raise Forbidden(f"approvals through a server come from the approver's own token; "
+                            f"this token acts as {me.name if me else '?'}, not "
+                            f"{approver.email or 'the operator'}", "forbidden")
+        return _stored(self._call("POST", f"/plans/{self._plan_path(plan_id)}/approve"))
 
     def _plan_path(self, plan_id: str) -> str:
         """A plan id as a path segment; anything that is not one is no plan, asked of no one."""
@@ -210,8 +215,7 @@ class RemoteBackend:
             return BackendError(f"{self.display_url} answered {response.status_code}")
         if code == "no-practice" and self._create:
             code = "backend"
-        if code in ("refused", "plan-summary-mismatch", "plan-access-mismatch",
-                    "plan-kind-mismatch"):
+        if code in ("refused", "plan-summary-mismatch", "plan-access-mismatch"):
             return Refused([detail.removeprefix("nothing was applied: ")], code)
         if code == "audit-broken":
             return AuditBroken(detail)

@@ -20,12 +20,12 @@ from contextlib import AbstractContextManager
 from itertools import groupby
 from typing import Any
 
-from shsync.backends.audit import GENESIS, AuditEntry
+from shsync.backends.audit import AuditEntry
 from shsync.backends.base import BackendError, Progress, Store
 from shsync.errors import NoPractice
 from shsync.tokens import TokenRecord
 from shsync.reconcile.actions import ACTIONS
-from shsync.reconcile.operations import Operation
+from shsync.reconcile.operations import Operation, is_instant
 from shsync.model import MAX_BREAK_GLASS_MINUTES
 from shsync.reconcile.state import (
     Appointment,
@@ -133,14 +133,10 @@ MIGRATIONS = {
     5: [_TOKENS],
     # Who may break glass, and for how long, as the practice keeps it (policy.break_glass).
     6: ["ALTER TABLE practices ADD COLUMN break_glass TEXT"],
-    # The head of each practice's audit log, kept beside it (history --verify compares them);
-    # a store upgraded keeps the head its log has now.
+    # The log's head as the practice last recorded it, written with each entry (`_append`): a
+    # deleted tail whose effects cancel out (a break-glass and its expiry) no longer hides.
     7: ["ALTER TABLE practices ADD COLUMN head_seq INTEGER",
-        "ALTER TABLE practices ADD COLUMN head_hash TEXT",
-        """UPDATE practices SET
-            head_seq = (SELECT MAX(a.seq) FROM audit a WHERE a.practice = practices.practice),
-            head_hash = (SELECT a.entry_hash FROM audit a WHERE a.practice = practices.practice
-                         ORDER BY a.seq DESC LIMIT 1)"""],
+        "ALTER TABLE practices ADD COLUMN head_hash TEXT"],
 }
 
 _MEMBER_COLUMNS = ("email", "first_name", "last_name", "admin", "owner", "npi", "taxonomy",
@@ -251,6 +247,9 @@ class SqlBackend(Store, ABC):
                                "WHERE practice = ? AND status <> 'removed'", p):
             (email, first, last, admin, owner, npi, taxonomy, billing, full, supervisor, status,
              invited_at, cosign, clinical_until, clinical_reason) = row
+            invited_at = self._instant(invited_at, f"{email}'s invited_at")
+            clinical_until = self._instant(clinical_until,
+                                           f"the end of {email}'s full clinical access")
             members[email] = MemberState(email, first, last, tuple(sorted(roles[email])),
                                          bool(admin), bool(owner), npi, taxonomy, bool(billing),
                                          bool(full), supervisor, status, invited_at,
@@ -262,6 +261,7 @@ class SqlBackend(Store, ABC):
                 "SELECT client, member, ends_at, end_reason, break_glass FROM client_access "
                 "WHERE practice = ?", p):
             access[client].append(member)
+            until = self._instant(until, f"the end of {member}'s access to client {client}")
             if until is not None:
                 ends[client].append(End(member, until, reason, bool(emergency)))
         clients = {cid: ClientState(cid, practitioner, tuple(sorted(access[cid])), supervisor,
@@ -277,6 +277,17 @@ class SqlBackend(Store, ABC):
         name = self._query("SELECT name FROM practices WHERE practice = ?", p)
         return PracticeState(members, clients, appointments, notes, name[0][0] if name else None,
                              self._read_policy(), self._read_glass_policy())
+
+    def _instant(self, value: Any, what: str) -> str | None:
+        """A time the store holds, as shsync writes it (`2026-11-26T12:00:00Z`), or bad-store:
+        one changed outside shsync (`garbage`, a year `1`, an offset) would compare as text
+        with every other, so an end that can never come would keep access for ever, and an
+        export would write an org file that fails `validate`."""
+        if value is None or is_instant(value):
+            return str(value) if value is not None else None
+        raise BackendError(f"{self.display_url}: {what} is {str(value)[:40]!r}, not a time "
+                           "shsync writes (like 2026-11-26T12:00:00Z); it was not written by "
+                           "shsync", "bad-store")
 
     def _read_policy(self) -> tuple[tuple[str, int], ...]:
         rows = self._query("SELECT approvals FROM practices WHERE practice = ?",
@@ -379,27 +390,39 @@ class SqlBackend(Store, ABC):
                       (self.practice, e.seq, e.at, e.actor, e.plan_hash, e.fingerprint,
                        json.dumps(e.summary), json.dumps(e.operations), e.prev_hash, e.entry_hash,
                        e.kind, e.written_at, e.result, json.dumps(e.details)))
-
-    def _anchor(self) -> tuple[int, str]:
-        rows = self._query("SELECT head_seq, head_hash FROM practices WHERE practice = ?",
-                           (self.practice,))
-        if not rows or rows[0][0] is None:
-            return 0, GENESIS
-        try:
-            return int(rows[0][0]), str(rows[0][1])
-        except (TypeError, ValueError):
-            raise BackendError(f"{self.display_url}: practice {self.practice!r}'s log head is "
-                               "damaged", "bad-store") from None
-
-    def _set_anchor(self, seq: int, entry_hash: str) -> None:
+        # The practice's anchor: the head it last wrote, in the same transaction as the entry.
         self._execute("INSERT INTO practices (practice, head_seq, head_hash) VALUES (?, ?, ?) "
                       "ON CONFLICT (practice) DO UPDATE SET head_seq = excluded.head_seq, "
-                      "head_hash = excluded.head_hash", (self.practice, seq, entry_hash))
+                      "head_hash = excluded.head_hash", (self.practice, e.seq, e.entry_hash))
 
     def history(self) -> list[AuditEntry]:
         with self._snapshot():
-            rows = self._query(f"SELECT {', '.join(_AUDIT_COLUMNS)} FROM audit "
-                               "WHERE practice = ? ORDER BY seq", (self.practice,))
+            return self._history()
+
+    def anchored_history(self) -> tuple[list[AuditEntry], tuple[int, str] | None]:
+        """The log and the head the practice row recorded (None: a store whose practice has
+        written no entry since it learned to keep one), read in one snapshot."""
+        with self._snapshot():
+            return self._history(), self._anchor()
+
+    def head_anchor(self) -> tuple[int, str] | None:
+        with self._snapshot():
+            return self._anchor()
+
+    def _anchor(self) -> tuple[int, str] | None:
+        rows = self._query("SELECT head_seq, head_hash FROM practices WHERE practice = ?",
+                           (self.practice,))
+        if not rows or rows[0][0] is None or rows[0][1] is None:
+            return None
+        try:
+            return int(rows[0][0]), str(rows[0][1])
+        except (TypeError, ValueError):
+            raise BackendError(f"{self.display_url}: the practice's recorded log head is "
+                               "damaged", "bad-store") from None
+
+    def _history(self) -> list[AuditEntry]:
+        rows = self._query(f"SELECT {', '.join(_AUDIT_COLUMNS)} FROM audit "
+                           "WHERE practice = ? ORDER BY seq", (self.practice,))
         try:
             return [AuditEntry(seq, at, actor, ph, fp, json.loads(summary), json.loads(ops), prev,
                                eh, kind=kind, written_at=written, result=result,

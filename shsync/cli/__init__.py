@@ -74,28 +74,48 @@ class LazyGroup(click.Group):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         _stand_in_for_closed_streams()
+        argv = sys.argv[1:] if args is None else list(args)
         try:
             returned = super().main(args, prog_name, complete_var, standalone_mode=False,
                                     **extra)
         except click.UsageError as exc:
-            exc.show()
-            if _wants_json(sys.argv[1:] if args is None else list(args)):
-                from shsync.cli.common import envelope
-
-                click.echo(envelope(False, [{"severity": "error", "code": "usage",
-                                             "message": exc.format_message(), "file": None,
-                                             "line": None, "column": None}]), nl=False)
-            sys.exit(EXIT_USAGE)
+            _usage_error(exc, _wants_json(argv))
         except click.ClickException as exc:
             exc.show()
             sys.exit(exc.exit_code)
         except click.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(1)
-        except OSError as exc:  # writing to standard output failed: a full disk, a closed pipe
+        except Unwritten as exc:  # writing to standard output failed: a full disk, a closed pipe
+            _unreported(exc.error)
+        except OSError as exc:
             _unreported(exc)
         # `--help` and `--version` come back as their exit code; commands return None.
         sys.exit(returned if isinstance(returned, int) else 0)
+
+
+    # Click ends an EPIPE (standard output is a pipe whose reader has gone) with a silent exit
+    # 1, even after an apply committed: a failed write is carried past it as `Unwritten`.
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except OSError as exc:
+            raise Unwritten(exc) from exc
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            raise Unwritten(exc) from exc
+
+
+class Unwritten(Exception):  # noqa: N818  (not an error of its own: it carries the OSError)
+    """A write to standard output failed inside a command; `error` is the OSError."""
+
+    def __init__(self, error: OSError):
+        super().__init__(error)
+        self.error = error
 
 
 @click.group(cls=LazyGroup,
@@ -147,32 +167,73 @@ def _wants_json(argv: list[str]) -> bool:
     return "--format=json" in argv or any(a == "--format" and b == "json" for a, b in pairs)
 
 
-def _unreported(exc: OSError) -> None:
-    """Say on stderr what could not be written, and whether anything was changed before."""
-    from shsync.cli.common import committed
-
-    written = committed()
-    why = exc.strerror or type(exc).__name__
+def _usage_error(exc: click.UsageError, as_json: bool) -> None:
+    """Exit 64 with click's usage text on stderr and, with `--format json`, the JSON envelope on
+    stdout; a stream that cannot be written neither changes the exit code nor is a traceback."""
     try:
-        # What is still buffered for the broken stdout goes nowhere, as Python's documentation
-        # advises for a closed pipe, so exiting does not fail again with a traceback.
+        exc.show()
+    except OSError:
+        pass  # standard error is broken: the exit code still tells
+    if as_json:
+        from shsync.cli.common import envelope
+
+        try:
+            click.echo(envelope(False, [{"severity": "error", "code": "usage",
+                                         "message": exc.format_message(), "file": None,
+                                         "line": None, "column": None}]), nl=False)
+        except OSError as failed:
+            _quiet_stdout()
+            _say(f"error[output-failed]: could not write to standard output: {_why(failed)}; "
+                 "nothing was changed")
+    sys.exit(EXIT_USAGE)
+
+
+def _why(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _quiet_stdout() -> None:
+    """What is still buffered for a broken stdout goes nowhere, as Python's documentation
+    advises for a closed pipe, so exiting does not fail again with a traceback."""
+    try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (AttributeError, OSError, ValueError):
         sys.stdout = None  # closed: nothing is flushed at exit
+
+
+def _say(message: str) -> None:
+    try:
+        click.echo(message, err=True)
+    except OSError:
+        pass
+
+
+def _unreported(exc: OSError) -> None:
+    """Say on stderr what could not be written, and whether anything was changed before: an
+    audit entry, or a change the audit log does not hold (a token, a stored plan, an approval:
+    `common.changed`). Exit 3 when something was, 1 when nothing was."""
+    from shsync.cli.common import CHANGED, committed
+    from shsync.render.escape import visible
+
+    written = committed()
+    why = _why(exc)
+    _quiet_stdout()
     if written:
         last = written[-1]
         message = (f"error[output-failed]: the change WAS applied and committed, as audit "
                    f"entry #{last.seq} (head {last.entry_hash}), but its report could not be "
                    f"written to standard output: {why}")
+    elif CHANGED:
+        message = (f"error[output-failed]: the change WAS made "
+                   f"({'; '.join(what for what, _ in CHANGED)}), but its report could not be "
+                   f"written to standard output: {why}")
+        message += "".join(f". {advice}" for _, advice in CHANGED if advice)
     else:
         message = f"error[output-failed]: could not write to standard output: {why}; nothing " \
                   "was changed"
-    try:
-        click.echo(message, err=True)
-    except OSError:
-        pass
-    sys.exit(EXIT_UNREPORTED if written else 1)
+    _say(visible(message))
+    sys.exit(EXIT_UNREPORTED if written or CHANGED else 1)
 
 
 def main(argv: Any = None) -> None:

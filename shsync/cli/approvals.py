@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shsync.cli.common import actor_option, application, backend_option, envelope, handled
+from shsync.cli.common import (actor_option, application, backend_option, changed, envelope,
+                               handled)
 from shsync.render.escape import visible
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ def approve(plan_id: str, backend_url: str, actor: str | None, fmt: str) -> None
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
         stored = shsync.approve(plan_id)
+        changed(f"plan {stored.id} approved by {shsync.who.email or 'the operator'}")
     if fmt == "json":
         click.echo(envelope(True, **stored.to_dict()), nl=False)
         return

@@ -96,6 +96,8 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         as_json = kwargs.get("fmt") == "json"
+        MADE.clear()  # one command's changes (an in-process caller, like the tests, runs many)
+        CHANGED.clear()
         try:
             return command(*args, **kwargs)
         except _invalid_input() as exc:
@@ -180,6 +182,17 @@ MADE: list[Any] = []
 
 def committed() -> list[Any]:
     return [e for made in MADE for e in made.written]
+
+
+#: Changes this process made that are not audit entries (a token created or revoked, a plan
+#: stored or approved), with advice if their report is lost: (what, advice or "").
+CHANGED: list[tuple[str, str]] = []
+
+
+def changed(what: str, advice: str = "") -> None:
+    """Record a change that is not an audit entry, so that a report that cannot be written
+    says it WAS made (exit 3), never "nothing was changed"."""
+    CHANGED.append((what, advice))
 
 
 def open_store(stack: ExitStack, url: str, lock_timeout: float = 60.0, *,

@@ -24,8 +24,8 @@ from shsync.cli.common import (
 @click.option("--for", "length", metavar="DURATION",
               help="How long: 4h, 90m, 1h30m [default: 4h, or the policy's max if shorter].")
 @click.option("--org", "org_path", envvar="SHSYNC_ORG", type=click.Path(path_type=Path),
-              metavar="PATH", help="Accepted so older scripts run, but not read: the policy "
-                                   "that governs is the live practice's, never a file's.")
+              help="Accepted so older scripts run, and not read: the live practice's "
+                   "policy governs.")
 @backend_option
 @actor_option
 @handled
@@ -38,11 +38,12 @@ def break_glass(client_id: str, reason: str, length: str | None, org_path: Path 
     Only for an active member the practice's policy allows (default: practitioners), on a
     client they cannot already see, for no longer than the policy's max (default 8h). The
     policy is the one the live practice keeps: the org file's `policy.break_glass`, once a plan
-    has applied it (--org is not read). The store checks every emergency step against it, and
-    its end against the store's own clock (SHSYNC_NOW fixes only the planning clock). It is
-    written to the audit log as its own kind, shown in every later plan, taken back by the
-    first plan or `shsync expire` after its end, and listed by `shsync history --break-glass`
-    until another administrator records a review (`shsync review ENTRY --note TEXT`).
+    has applied it (never the file given with --org, which is not read). The store checks
+    every emergency step against it, and bounds its end by the store's own clock plus the
+    policy's max (SHSYNC_NOW fixes the planning clock only). It is written to the
+    audit log as its own kind, shown in every later plan, taken back by the first plan or
+    `shsync expire` after its end, and listed by `shsync history --break-glass` until an
+    administrator records a review (`shsync review ENTRY --note TEXT`).
 
     \b
     Examples:
@@ -88,10 +89,13 @@ def expire(backend_url: str, actor: str | None, dry_run: bool, fmt: str) -> None
             entry = None if dry_run or not result.operations else shsync.apply(result)
             click.echo(plan_with_entry(result, entry), nl=False)
             return
-        click.echo(render_plan(result, fmt), nl=False)
         if dry_run or not result.operations:
+            click.echo(render_plan(result, fmt), nl=False)
             return
+        # Taking access back must not wait on the report: a cron job's full log disk would
+        # otherwise leave ended access in place. Apply, then print what was taken back.
         entry = shsync.apply(result)
+        click.echo(render_plan(result, fmt), nl=False)
     click.echo(f"Expired {len(result.operations)} access(es). Audit entry #{entry.seq}, head "
                f"{entry.entry_hash}.")
 
@@ -105,9 +109,9 @@ def expire(backend_url: str, actor: str | None, dry_run: bool, fmt: str) -> None
 def review(entry: int, note: str, backend_url: str, actor: str | None) -> None:
     """Record an administrator's review of the emergency access in audit entry ENTRY.
 
-    The reviewer is an active administrator named with --actor (or SHSYNC_ACTOR), never the
-    member who broke glass (self-review) and never the unnamed operator (review-needs-actor).
-    Reviewed emergencies leave `shsync history --break-glass`.
+    The reviewer is an active administrator named with --actor (or SHSYNC_ACTOR), and not the
+    member who broke glass (self-review); the operator, unnamed, cannot review
+    (review-needs-actor). Reviewed emergencies leave `shsync history --break-glass`.
 
     \b
     Examples:

@@ -124,7 +124,7 @@ def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_
                     sys.exit(EXIT_CHANGES)
                 raise app.UserError("not on a terminal: pass --auto-approve to record the drift",
                                     "not-confirmed")
-            if not click.confirm("Record this drift in the store?", default=False):
+            if not click.confirm("Record this drift in the store?", default=False, err=True):
                 raise app.UserError("not recorded", "not-confirmed")
         entry = shsync.apply(result)
     if deferred:

@@ -16,6 +16,7 @@ from shsync.cli.common import (
     EXIT_OK,
     application,
     backend_option,
+    changed,
     entry_json,
     envelope,
     echo_warnings,
@@ -78,6 +79,8 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
         planned = shsync.plan(path, Options(max_removals, allow_mass_removal, assume_accepted))
         result = planned.plan
         stored = shsync.save_plan(result) if save and not result.errors else None
+        if stored is not None:
+            changed(f"plan stored as {stored.id}")
     echo_warnings(planned.diagnostics)
     if fmt == "json" and stored is not None:
         click.echo(render.as_json(result, plan_id=stored.id,
@@ -253,7 +256,7 @@ def _confirm() -> None:
     if not sys.stdin.isatty():
         raise app.UserError("not on a terminal: pass --auto-approve to apply without asking, or "
                             "save a plan with `shsync plan --out` and apply that", "not-confirmed")
-    if not click.confirm("Apply these changes?", default=False):
+    if not click.confirm("Apply these changes?", default=False, err=True):  # stdout: the report
         raise app.UserError("not applied", "not-confirmed")
 
 

@@ -90,9 +90,8 @@ def export(backend_url: str, out: Path | None, split_by: str, force: bool) -> No
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="text: one line per entry; json: every field of every entry.")
 @click.option("--verify", is_flag=True,
-              help="Check the hash chain and the head the practice keeps beside its log, then "
-                   "replay the log and check it reproduces the live practice; print the head "
-                   "hash.")
+              help="Check the hash chain, then replay the log and check it reproduces the live "
+                   "practice; print the head hash.")
 @click.option("--expect-head", metavar="HASH",
               help="With --verify: fail unless the log ends at this entry hash.")
 @click.option("--break-glass", "break_glass", is_flag=True,
@@ -102,10 +101,10 @@ def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None,
             break_glass: bool) -> None:
     """Show the audit log: seeding, applies, acceptances and refreshes; who, when, what changed.
 
-    Each entry carries the hash of the one before it, so an edited or deleted entry shows;
-    --verify also compares the log with the head the practice keeps beside it and replays the
-    whole log, so deleted newest entries show too. Someone who can edit the store can move that
-    head as well: keep the head hash outside the store and pass it to --expect-head.
+    Each entry carries the hash of the one before it, so an edited or deleted entry shows, and
+    --verify replays the whole log and compares its end with the head the store keeps beside
+    the practice, so a deleted newest entry shows too; whoever can edit the store can edit both,
+    so keep the head outside it and pass --expect-head for real assurance.
 
     \b
     Examples:

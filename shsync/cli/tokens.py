@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from shsync import app
-from shsync.cli.common import backend_option, envelope, handled, open_store
+from shsync.cli.common import backend_option, changed, envelope, handled, open_store
 from shsync.render.escape import visible
 
 
@@ -80,6 +80,9 @@ def create(practice: str | None, actor: str | None, operator: str | None, scope:
                                      operator=operator is not None, scope=scope,
                                      expires=expires, created_by=app.actor(None).name,
                                      now=datetime.now(UTC))
+    changed(f"token {record.id} created",
+            f"Its secret was never shown: revoke it (`shsync token revoke {record.id}`) and "
+            "create another")
     click.echo(text)
     ends = f"until {record.expires_at}" if record.expires_at else "with no end"
     click.echo(visible(f"Created token {record.id} for {record.actor} in practice "
@@ -133,4 +136,5 @@ def revoke(token_id: str, practice: str | None, backend_url: str) -> None:
         if not store.revoke_token(token_id, app.now_real()):
             raise app.UserError(f"no token {token_id[:40]!r} in practice {store.practice!r} "
                                 "(`shsync token list` shows them)", "unknown-token")
+        changed(f"token {token_id} revoked")
     click.echo(visible(f"Revoked token {token_id} in practice {store.practice!r}."))

@@ -722,11 +722,10 @@ def _break_glass_pre(w: Working, o: Any) -> str | None:
     if o.get("until") > _at_most(w.now, minutes):
         return f"emergency access of {who} to client {o.target} until {o.get('until')} is " \
                f"longer than the practice's policy allows ({policy_text(allowed_who, minutes)})"
-    # The planning clock is the caller's to fix (SHSYNC_NOW); the store's clock is not.
     if w.written is not None and o.get("until") > _at_most(w.written, minutes):
-        return f"emergency access of {who} to client {o.target} until {o.get('until')} would " \
-               f"end later than the store's clock ({w.written}) plus what the practice's " \
-               f"policy allows ({policy_text(allowed_who, minutes)})"
+        return f"emergency access of {who} to client {o.target} until {o.get('until')} is " \
+               f"longer than the practice's policy allows ({policy_text(allowed_who, minutes)}) " \
+               f"from now (the store's clock: {w.written})"
     return None
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from shsync.errors import InvalidPlan
@@ -24,7 +25,7 @@ _EMAIL = re.compile(
     r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
     r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _FIELD_VALUE = {"first_name": "name", "last_name": "name", "npi": "str?", "taxonomy": "str?"}
 
 
@@ -92,13 +93,26 @@ def _text(value: Any, limit: int = 254) -> bool:
     return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
 
 
+def is_instant(value: Any) -> bool:
+    """A time as shsync writes it (shsync.clock.iso), `2026-11-26T12:00:00Z`, and a real one:
+    not `2026-02-30T99:00:00Z`, nor with a newline after it (which `$` lets through). Plans and
+    stores hold no other, so instants compare as text."""
+    if not (isinstance(value, str) and _TIME.fullmatch(value)):
+        return False
+    try:
+        datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+    except ValueError:
+        return False
+    return True
+
+
 def _ok(kind: str, value: Any) -> bool:
     if kind == "email":
         return isinstance(value, str) and len(value) <= 254 and bool(_EMAIL.match(value))
     if kind in ("str", "name"):
         return _text(value, 254 if kind == "str" else 200)
     if kind == "time":
-        return isinstance(value, str) and bool(_TIME.match(value))
+        return is_instant(value)
     if kind == "text":
         return isinstance(value, str) and 0 < len(value) <= 500 and value.isprintable()
     if kind == "bool":

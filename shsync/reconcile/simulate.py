@@ -40,8 +40,10 @@ class Working:
         self.name = state.name
         self.approval_policy = state.approval_policy
         self.break_glass_policy = state.break_glass_policy
-        self.now = now  # the planning clock (SHSYNC_NOW, plan --at may fix it)
-        self.written = written  # the store's own clock as it writes (None: only planning)
+        self.now = now
+        # The store's own clock when it writes (None in the planner): what bounds an emergency
+        # access, since the planning clock `now` is the caller's to fix (SHSYNC_NOW, --at).
+        self.written = written
         self.assigned: Counter[str] = Counter(c.practitioner for c in self.clients.values())
         self.grants: Counter[str] = Counter(m for c in self.clients.values() for m in c.access)
         self.client_supervising: Counter[str] = Counter(

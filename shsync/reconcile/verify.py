@@ -41,44 +41,45 @@ class Verdict:
     summary: Summary
     need: two_person.Need = two_person.Need()  # approvals the live practice's rule asks for
     unapproved: str | None = None  # why the approvals given are not enough (None: they are)
-    wrong_kind: str | None = None  # why the plan's kind does not fit its steps (None: it does)
+    wrong_kind: str | None = None  # why the plan's kind does not fit its steps (also a problem)
 
     @property
     def ok(self) -> bool:
         return not self.forbidden and not self.problems
 
 
-KINDS_OWN_STEPS = frozenset({"set_policy", "set_break_glass_policy"})  # never observed
-
-
 def kind_problem(kind: str, operations: Sequence[Operation],
                  live: PracticeState) -> str | None:
-    """Does a plan of this kind hold only the steps the application builds such a plan from?
-    The kind becomes the audit entry's kind, so a plan file must not be able to hide a
-    break-glass as an expiry, dress an apply up as a break-glass, or record a grant, an
-    administrator or a policy change as an expiry or an observation."""
+    """Does a plan of this kind hold only the steps such a plan is made of? The kind becomes the
+    audit entry's kind, and the review of emergency access is found by it, so a plan file must
+    not be able to hide a break-glass as an expiry, or dress an apply up as a break-glass."""
     glass = sum(o.action == "break_glass" for o in operations)
     if kind == "break_glass":
         if glass != 1 or len(operations) != 1:
             return "a break_glass plan holds exactly one break_glass step and nothing else"
     elif glass:
         return f"a break_glass step belongs only in a break_glass plan, not in a {kind} plan"
-    elif kind == "expire" and any(not _expiry(o, live) for o in operations):
+    elif kind == "expire" and not all(_takes_back_expired(o, live) for o in operations):
         return "an expire plan holds only steps that take back access whose end has passed " \
-               "(revoke_access, or removing full clinical access, marked expired at the end " \
-               "the live practice holds)"
+               "(marked expired at the end the live practice holds for it)"
     elif kind == "accepted" and any(o.action != "accept_invitation" for o in operations):
         return "an accepted plan holds only accept_invitation steps"
-    elif kind == "refresh" and any(o.action in KINDS_OWN_STEPS for o in operations):
-        return "a refresh plan records what was observed in Sessions Health, never shsync's " \
-               "own policies (set_policy, set_break_glass_policy)"
+    elif kind == "refresh" and any(o.action in _NOT_OBSERVED for o in operations):
+        return "a refresh plan records what Sessions Health shows; shsync's own policies " \
+               "(set_policy, set_break_glass_policy) and access ends are never observed there"
     return None
 
 
-def _expiry(o: Operation, live: PracticeState) -> bool:
-    """Is `o` a step `shsync expire` builds: an end the live practice holds, taken back?"""
+# Steps an observation of Sessions Health never yields (reconcile.observe): shsync's own rules.
+_NOT_OBSERVED = frozenset({"set_policy", "set_break_glass_policy", "set_access_end"})
+
+
+def _takes_back_expired(o: Operation, live: PracticeState) -> bool:
+    """What `emergency.expired_operations` builds: a revoke or a removal of full clinical
+    access, marked with the end the live practice holds for it (so access that never had an
+    end, or had another, cannot be taken away in an expiry's name)."""
     expired = o.get("expired")
-    if expired is None:
+    if not expired:
         return False
     if o.action == "revoke_access":
         client = live.clients.get(o.target)
@@ -93,14 +94,15 @@ def _expiry(o: Operation, live: PracticeState) -> bool:
 def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
            now: str, approvals: Sequence[two_person.Approval] | None = None,
            kind: str = "apply", written: str | None = None) -> Verdict:
-    """`now` is the planning clock; `written` the store's own clock as it writes the entry
-    (a store gives it: an emergency access ends no later than that plus the policy's max)."""
+    """`now` is the planning clock; `written` the store's own clock as it writes (a store
+    passes it: some preconditions, like the end of an emergency access, are bounded by the real
+    time, not by a clock the caller may fix)."""
     refused = tuple(forbidden(operations, live, actor))
     working = Working(live, now, written)
     problems: list[str] = []
-    wrong_kind = kind_problem(kind, operations, live)
-    if wrong_kind is not None:
-        problems.append(wrong_kind)
+    wrong = kind_problem(kind, operations, live)
+    if wrong is not None:
+        problems.append(wrong)
     previous_phase = -1
     for o in operations:
         if o.action not in ACTIONS:
@@ -124,7 +126,7 @@ def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
     unapproved = None if approvals is None else two_person.missing(operations, live,
                                                                    actor.email, approvals)
     return Verdict(refused, tuple(problems), final, summarize(operations, live, final), need,
-                   unapproved, wrong_kind)
+                   unapproved, wrong)
 
 
 def summarize(operations: Sequence[Operation], live: PracticeState,

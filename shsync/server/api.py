@@ -354,12 +354,13 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
 
     @api.post(P + "/plans/{plan_id}/approve", response_model=StoredPlanOut, responses=ERRORS,
               tags=["plans"])
-    async def approve(practice: str, plan_id: str, request: Request, token: Token,
-                      act_as: ActAs = None) -> dict[str, Any]:
-        """The token's member approves a stored plan they did not make (an operator token
-        approves only as the member it names with X-Shsync-Actor)."""
+    async def approve(practice: str, plan_id: str, request: Request, token: Token
+                      ) -> dict[str, Any]:
+        """The token's member approves a stored plan they did not make. Only a member's own
+        token approves: a service token cannot name a member to approve for (the audit log
+        would name an approver who did nothing), and as the operator it may not approve."""
         return await call(request, practice, token, "apply", "approving",
-                          lambda s: _stored(s.approve(plan_id)), act_as)
+                          lambda s: _stored(s.approve(plan_id)))
 
     @api.post(P + "/plans/{plan_id}/apply", response_model=Entry, responses=ERRORS,
               tags=["plans"])

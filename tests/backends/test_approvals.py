@@ -29,6 +29,14 @@ RULE = (("removes_members", 1), ("widens_access", 1))
 CLIENTS = [c("C1", "sam")]
 
 
+
+@pytest.fixture
+def backend(make_store):
+    """Approvals are given by members acting as themselves: on a server only through their own
+    tokens (tests/server/test_api.py), so these run on the SQL stores, where --actor is the
+    operator's claim."""
+    return make_store()
+
 def app(backend, who: str | None = "admin") -> Shsync:
     actor = Actor.member(who + D) if who else Actor.operator("operator:test")
     return Shsync(backend, actor, lambda: NOW)
@@ -156,7 +164,8 @@ def test_without_a_rule_nothing_changes_for_users(backend):
     assert backend.history()[-1].details == {}
 
 
-def test_stored_plans_are_scoped_to_their_practice(make_backend):
+def test_stored_plans_are_scoped_to_their_practice(make_store):
+    make_backend = make_store
     first, second = make_backend("first"), make_backend("second")
     ruled(first)
     ruled(second)

@@ -14,7 +14,7 @@ import yaml
 from shsync.app import Shsync
 from shsync.backends.audit import replay, verify_chain
 from shsync.backends.sqlite import SqliteBackend
-from shsync.errors import Forbidden, Refused, UserError
+from shsync.errors import AuditBroken, Forbidden, Refused, UserError
 from shsync.reconcile import planner
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import op
@@ -167,7 +167,6 @@ def test_a_store_of_schema_version_2_is_upgraded_with_its_practice(tmp_path):
     store = SqliteBackend(str(path))
     assert store.read() == live(ADMIN, SAM, KIM, clients=[c("C1", "sam", "admin")])
     assert Shsync(store, OPERATOR).check_log().replayed  # fingerprints from before still hold
-    assert store.anchor() == (1, store.history()[-1].entry_hash)  # the head it had, kept
     store.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT value FROM shsync_meta").fetchone() == (str(SCHEMA_VERSION),)
@@ -209,18 +208,65 @@ def test_nobody_reviews_their_own_emergency_access(backend, org):
     assert other.review(entry.seq, "checked with lead").kind == "review"
 
 
-def test_an_emergency_ends_no_later_than_the_stores_own_clock_plus_the_policy(backend):
-    """SHSYNC_NOW fixes the planning clock only: a member who sets it far ahead (or forges a
-    plan file's `until`) does not get years of record access. The store bounds `until` by the
-    time it writes the entry plus the live policy's max, on every store."""
-    backend.seed(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]))
-    ahead = Shsync(backend, Actor.member("kim" + D), lambda: "9000-01-01T00:00:00Z")
-    plan = ahead.plan_break_glass("C1", "crisis", "90m")
-    assert plan.operations[0].get("until") == "9000-01-01T01:30:00Z"
-    with pytest.raises(Refused, match="store's clock") as info:
-        ahead.apply(plan)
-    assert "8h" in str(info.value)  # the default policy's max, as the live practice keeps it
+def test_break_glass_ends_no_later_than_the_stores_clock_plus_the_live_max(backend, org):
+    """The planning clock (SHSYNC_NOW, `plan --at`) is the member's to set; the store bounds an
+    emergency by its own clock at the moment it writes the entry, plus the live policy's max.
+    A member who fixes the planning clock in the far future gets nothing."""
+    backend.seed(replace(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]),
+                         break_glass_policy=(("practitioner",), 120)))
+    future = Shsync(backend, Actor.member("kim" + D), lambda: "9999-12-24T00:00:00Z")
+    forged = future.plan_break_glass("C1", "curious", "2h")  # the planner only knows its clock
+    assert forged.operations[0].get("until") == "9999-12-24T02:00:00Z"
+    with pytest.raises(Refused, match="longer than the practice's policy allows "
+                                      r"\(practitioner for up to 2h\)") as info:
+        future.apply(forged)
+    assert "from now (the store's clock" in str(info.value)
     assert [e.kind for e in backend.history()] == ["seed"]
     assert backend.read().clients["C1"] == c("C1", "sam")
-    now = Shsync(backend, Actor.member("kim" + D))  # the real clock plans and applies
-    assert now.apply(now.plan_break_glass("C1", "crisis", "90m")).kind == "break_glass"
+
+
+def test_each_kind_of_plan_holds_only_the_steps_the_application_builds_it_from(backend, org):
+    """The kind becomes the audit entry's kind: an expire plan only takes access back whose end
+    has passed, a refresh records an observation (never shsync's own policies), an accepted
+    plan only acceptances. Anything else is refused with its own code, and nothing changes."""
+    backend.seed(live(ADMIN, SAM, replace(KIM, status="invited"), clients=[c("C1", "sam")]))
+    admin = Shsync(backend, Actor.member("admin" + D), lambda: NOW)
+    base = admin.plan_expiry()
+    forged = {
+        "expire": (op("set_full_clinical_access", "sam" + D, full_clinical_access=True,
+                      expired=NOW),),
+        "refresh": (op("set_break_glass_policy", "practice", who=("biller",),
+                       max_minutes=10080, previous_who=None, previous_max_minutes=None),),
+        "accepted": (op("set_admin", "sam" + D, admin=True),),
+    }
+    for kind, operations in forged.items():
+        with pytest.raises(Refused) as info:
+            admin.apply(replace(base, operations=operations, kind=kind))
+        assert info.value.code == "plan-kind-mismatch", (kind, str(info.value))
+    assert [e.kind for e in backend.history()] == ["seed"]
+
+
+def test_a_deleted_tail_that_cancels_out_is_found_by_the_practices_anchor(backend, org):
+    """A break-glass and its expiry change nothing net: deleting both leaves a chain that holds
+    and a replay that reproduces the state. The practice row keeps the log's head, written in
+    the same transaction as each entry, so `history --verify` (check_log) finds the cut. (An
+    attacker who edits the store can edit both: --expect-head, kept outside, is the real
+    assurance.)"""
+    backend.seed(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]))
+    times = [NOW]
+    kim = Shsync(backend, Actor.member("kim" + D), clock(times))
+    kim.apply(kim.plan_break_glass("C1", "crisis", "1h"))
+    times[0] = "2026-11-26T13:00:00Z"
+    operator = Shsync(backend, OPERATOR, clock(times))
+    operator.apply(operator.plan_expiry())
+    assert operator.check_log().entries == 3
+    with backend._transaction():
+        backend._execute("DELETE FROM audit WHERE practice = ? AND seq > 1", (backend.practice,))
+    assert verify_chain(backend.history()) is None  # the chain alone holds
+    assert replay(backend.history(), backend.read()) is None  # and so does the replay
+    with pytest.raises(AuditBroken) as info:
+        operator.check_log()
+    assert info.value.code == "log-truncated"
+    assert str(info.value) == (
+        "the audit log ends at entry #1, but the practice recorded its log's head as entry #3 "
+        f"({backend.head_anchor()[1]}): entries were removed from the end of the log")

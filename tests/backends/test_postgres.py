@@ -17,6 +17,7 @@ import yaml
 
 from shsync.backends.base import BackendError
 from shsync.backends.postgres import PostgresBackend, lock_key
+from shsync.backends.sql import SCHEMA_VERSION
 from tests import pg
 from tests.helpers import base_org, email, member
 
@@ -277,4 +278,4 @@ def test_a_store_of_schema_version_3_is_upgraded_for_stored_plans(tmp_path):
     finally:
         store.close()
     with psycopg.connect(pg.URL, autocommit=True) as conn:
-        assert conn.execute(f'SELECT value FROM "{schema}".shsync_meta').fetchone() == ("7",)
+        assert conn.execute(f'SELECT value FROM "{schema}".shsync_meta').fetchone() == (str(SCHEMA_VERSION),)

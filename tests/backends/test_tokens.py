@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from shsync import tokens
+from shsync.backends.sql import SCHEMA_VERSION
 from shsync.backends.sqlite import SqliteBackend
 from shsync.tokens import InsufficientScope, Unauthorized
 from tests.reconcile.builders import ADMIN, D, live, m
@@ -142,7 +143,7 @@ def test_a_version_3_store_is_upgraded_to_keep_tokens(tmp_path):
     _, record = make(store)
     assert store.tokens() == [record]
     with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT value FROM shsync_meta").fetchone() == ("7",)
+        assert conn.execute("SELECT value FROM shsync_meta").fetchone() == (str(SCHEMA_VERSION),)
     store.close()
 
 

@@ -66,6 +66,24 @@ def test_a_schema_version_that_is_not_a_number_is_a_clear_error(run, tmp_path):
                              "shsync\n")
 
 
+def test_an_access_end_changed_outside_shsync_is_bad_store_and_nothing_is_written(run, tmp_path):
+    # 'garbage' compared as text after every real time: the grant never expired, and `export`
+    # wrote `until: garbage`, which `validate` then refused.
+    assert run("seed", SNAPSHOT).returncode == 0
+    with sqlite3.connect(tmp_path / "practice.db") as conn:
+        conn.execute("UPDATE client_access SET ends_at = 'garbage', end_reason = 'cover' "
+                     "WHERE client = 'C-1001' AND member = 'priya.shah@riverbend.example'")
+    expected = (f"error[bad-store]: sqlite:///{tmp_path}/practice.db: the end of "
+                "priya.shah@riverbend.example's access to client C-1001 is 'garbage', not a "
+                "time shsync writes (like 2026-11-26T12:00:00Z); it was not written by shsync\n")
+    for args in (["export", "-o", "org.yaml"], ["expire"], ["plan", ORG],
+                 ["access", "--client", "C-1001"]):
+        result = run(*args)
+        assert (result.returncode, result.stderr) == (1, expected), args
+    assert not (tmp_path / "org.yaml").exists()
+    assert run("history").stdout.count("\n") == 1  # the seed, and nothing since
+
+
 def test_a_mistyped_postgresql_practice_is_refused_and_nothing_is_created(run, tmp_path):
     pg.require()
     schema = pg.new_schema("typo")

@@ -257,36 +257,36 @@ FORGED: dict[str, dict[str, Any]] = {
 }
 
 
-# A plan's kind becomes its audit entry's kind (what the review of emergencies looks for): a
-# plan file relabelled to hide a break-glass, or to record something else under a kind the
-# application never builds it as, is refused as plan-kind-mismatch (reconcile/verify.py).
-MISLABELLED: dict[str, tuple[str, str | None, dict[str, Any]]] = {
-    "break-glass-as-expire": ("expire", None, {
-        "action": "break_glass", "target": "C-1", "member": DANA,
-        "until": "2026-11-26T13:00:00Z", "reason": "hidden from the review"}),
-    "set-admin-as-break-glass": ("break_glass", None, {
-        "action": "set_admin", "target": S, "admin": True}),
-    "grant-as-expire": ("expire", None, {
-        "action": "set_full_clinical_access", "target": S, "full_clinical_access": True,
-        "expired": "2026-01-01T00:00:00Z"}),
-    "policy-as-refresh": ("refresh", None, {
-        "action": "set_break_glass_policy", "target": "practice", "who": ["scheduler"],
-        "max_minutes": 10080, "previous_who": None, "previous_max_minutes": None}),
-}
-
-
 def forged(good: dict[str, Any]) -> dict[str, str]:
     out = {}
     for name, step in FORGED.items():
         data = copy.deepcopy(good)
         data.update(changes=[from_dict(step).to_dict()], deferred=[], access_changes=[])
-        if step["action"] == "break_glass":  # in the one kind of plan it belongs to
-            data.update(plan_kind="break_glass")
+        if step["action"] == "break_glass":  # in the only kind of plan it may be in
+            data["plan_kind"] = "break_glass"
         out[f"refused--{name}"] = _rehash(data)
-    for name, (kind, actor, step) in MISLABELLED.items():
+    # A plan's kind becomes its audit entry's kind, which the review of emergencies relies on:
+    # a break-glass logged as an expiry, a change dressed up as a break-glass, a policy change
+    # passed off as an observation of Sessions Health; a grant, or the removal of access that
+    # never had an end, passed off as an expiry.
+    glass = {"action": "break_glass", "target": "C-1", "member": ROSA,
+             "until": "2026-11-26T13:00:00Z", "reason": "crisis"}
+    for name, kind, step in (
+            ("break_glass-logged-as-expire", "expire", glass),
+            ("set_admin-dressed-as-break_glass", "break_glass",
+             {"action": "set_admin", "target": ROSA, "admin": True}),
+            ("policy-in-a-refresh", "refresh",
+             {**FORGED["set_break_glass_policy-stale-policy"], "previous_who": None,
+              "previous_max_minutes": None}),
+            ("grant-logged-as-expire", "expire",
+             {"action": "set_full_clinical_access", "target": S, "full_clinical_access": True,
+              "expired": "2026-01-01T00:00:00Z"}),
+            ("revoke-without-an-end-as-expire", "expire",
+             {"action": "revoke_access", "target": "C-1", "member": S,
+              "expired": "2026-01-01T00:00:00Z"})):
         data = copy.deepcopy(good)
         data.update(changes=[from_dict(step).to_dict()], deferred=[], access_changes=[],
-                    plan_kind=kind, actor=actor)
+                    plan_kind=kind)
         out[f"plan-kind-mismatch--{name}"] = _rehash(data)
     zeroed = copy.deepcopy(good)
     zeroed["summary"] = {k: 0 for k in zeroed["summary"]}

@@ -296,5 +296,6 @@ def test_a_refresh_plan_never_carries_shsyncs_own_policies():
     _, state = timed_grant()
     policy = op("set_policy", "practice", approvals=(("widens_access", 1),), previous=())
     verdict = verify((policy,), state, OPERATOR, AFTER, kind="refresh")
-    assert any("a refresh plan records what was observed" in p for p in verdict.problems)
+    assert any("a refresh plan records what Sessions Health shows" in p
+               for p in verdict.problems)
     assert verify((policy,), state, OPERATOR, AFTER, kind="apply").ok

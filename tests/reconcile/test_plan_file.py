@@ -56,3 +56,17 @@ def test_the_json_form_has_the_documented_top_level_keys():
     data = sample().to_dict()
     assert {"format_version", "fingerprint", "changes", "warnings", "errors", "summary"} <= set(data)
     assert all("action" in change and "target" in change for change in data["changes"])
+
+
+@pytest.mark.parametrize("until", ["2026-02-30T10:00:00Z", "2026-11-26T12:00:00Z\n",
+                                   "2026-11-26T12:00:00+00:00", "1-01-01T00:00:00Z"])
+def test_a_step_s_time_is_a_real_instant_as_shsync_writes_it(until):
+    # A store refuses to read any other (bad-store), so a plan must not be able to write one:
+    # `$` let a trailing newline through, and the 30th of February matched the pattern.
+    from shsync.reconcile.operations import InvalidOperation, from_dict, op
+
+    step = op("grant_access", "C1", member="sam@x.example", until="2026-11-26T12:00:00Z",
+              reason="cover").to_dict()
+    assert from_dict(step).get("until") == "2026-11-26T12:00:00Z"
+    with pytest.raises(InvalidOperation, match="until: expected time"):
+        from_dict({**step, "until": until})
