@@ -22,7 +22,7 @@ from shsync.backends.audit import AuditEntry, head, replay, verify_chain
 from shsync.backends.base import Backend, Progress
 from shsync.diagnostics import Diagnostic, Severity
 from shsync.errors import AlreadyApplied, AuditBroken, InvalidInput, InvalidPlan, UserError
-from shsync.clock import now, now_real, parse_time  # noqa: F401  (app.now etc., as before)
+from shsync.clock import length_text, now, now_real, parse_time  # noqa: F401  (app.now etc., as before)
 from shsync.gcpause import paused
 from shsync.reconcile import access, planner
 from shsync.reconcile.approvals import StoredPlan
@@ -528,9 +528,7 @@ def _export_policy(state: PracticeState) -> dict[str, Any]:
     policy: dict[str, Any] = {}
     if state.break_glass_policy is not None:
         who, minutes = state.break_glass_policy
-        hours, mins = divmod(minutes, 60)
-        policy["break_glass"] = {"who": list(who), "max": (f"{hours}h" if hours else "")
-                                 + (f"{mins}m" if mins or not hours else "")}
+        policy["break_glass"] = {"who": list(who), "max": length_text(minutes)}
     if state.approval_policy:
         policy["approvals"] = dict(state.approval_policy)
     return {"policy": policy} if policy else {}

@@ -81,6 +81,12 @@ def duration(text: str) -> timedelta:
     return value
 
 
+def length_text(minutes: int) -> str:
+    """Minutes in the form `duration` reads: 8h, 90m -> 1h30m, 45m."""
+    hours, mins = divmod(int(minutes), 60)
+    return f"{hours}h{mins}m" if hours and mins else f"{hours}h" if hours else f"{mins}m"
+
+
 def later(instant: str, by: timedelta) -> str:
     return iso(parse_instant(instant) + by)
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 from enum import IntEnum
 from typing import Any
 
-from shsync.clock import later
+from shsync.clock import length_text, later
 from shsync.reconcile.simulate import Working
 from shsync.reconcile.state import ClientState, End, MemberState, holds
 
@@ -422,9 +422,7 @@ DEFAULT_BREAK_GLASS: tuple[tuple[str, ...], int] = (("practitioner",), 8 * 60)
 def policy_text(who: Any, minutes: Any) -> str:
     if who is None:
         who, minutes = DEFAULT_BREAK_GLASS
-    hours, mins = divmod(int(minutes), 60)
-    length = f"{hours}h{mins}m" if hours and mins else f"{hours}h" if hours else f"{mins}m"
-    return f"{', '.join(who)} for up to {length}"
+    return f"{', '.join(who)} for up to {length_text(minutes)}"
 
 
 def _glass_policy_pre(w: Working, o: Any) -> str | None:
