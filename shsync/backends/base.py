@@ -26,6 +26,7 @@ from shsync.errors import (
     InvalidPlan,
     NoSuchPlan,
     NotEmpty,
+    NothingToApply,
     Refused,
     StalePlan,
     WrongPractice,
@@ -175,6 +176,8 @@ class Store(ABC):
 
     def apply(self, plan: Plan, *, actor: Actor, now: str,
               progress: Progress | None = None) -> AuditEntry:
+        """Check the plan inside the transaction, write it, and record one audit entry; a plan
+        without steps is checked the same way and raises NothingToApply."""
         if plan.errors:
             raise Refused([f"[{e.code}] {e.message}" for e in plan.errors], "plan-has-errors")
         if plan.actor != actor.email:
@@ -213,6 +216,8 @@ class Store(ABC):
             if access.delta(live, verdict.final) != plan.access_changes:
                 raise Refused(["the plan's access changes do not match its operations"],
                               "plan-access-mismatch")
+            if not plan.operations:  # checked like any plan, but nothing to record
+                raise NothingToApply("no changes to apply; nothing was recorded")
             self._write(plan.operations, now, progress)
             approvers = two_person.counted(given, live, actor.email)
             details: dict[str, Any] = {}

@@ -32,6 +32,7 @@ from shsync.errors import (
     NoPractice,
     NoSuchPlan,
     NotEmpty,
+    NothingToApply,
     Refused,
     ShsyncError,
     StalePlan,
@@ -50,7 +51,11 @@ _PATH = re.compile(r"^(?P<prefix>(?:/[^/]+)*)/practices/(?P<practice>[A-Za-z0-9]
 _ERRORS: dict[str, type[BackendError]] = {
     "forbidden": Forbidden, "stale-plan": StalePlan, "already-applied": AlreadyApplied,
     "wrong-practice": WrongPractice, "not-empty": NotEmpty, "no-practice": NoPractice,
-    "self-approval": Forbidden, "approvals-required": ApprovalsRequired}
+    "self-approval": Forbidden, "approvals-required": ApprovalsRequired,
+    "no-changes": NothingToApply}
+
+# A store's refusals, with every reason in the problem's `errors`.
+_REFUSED = ("refused", "plan-summary-mismatch", "plan-access-mismatch", "plan-kind-mismatch")
 
 
 class RemoteError(BackendError):
@@ -141,7 +146,10 @@ class RemoteBackend:
         return self.apply_stored(stored["id"], actor)
 
     def apply_stored(self, plan_id: str, actor: Actor | None = None) -> AuditEntry:
-        return _entry(self._call("POST", f"/plans/{plan_id}/apply", actor=actor)["audit_entry"])
+        found = self._call("POST", f"/plans/{plan_id}/apply", actor=actor)["audit_entry"]
+        if found is None:  # the server's store checked it and recorded nothing, as ours do
+            raise NothingToApply("no changes to apply; nothing was recorded")
+        return _entry(found)
 
     def save_plan(self, plan: Plan, *, author: str | None, now: str) -> StoredPlan:
         """The server keeps the plan (its author is the token's identity, which the server
@@ -215,8 +223,10 @@ class RemoteBackend:
             return BackendError(f"{self.display_url} answered {response.status_code}")
         if code == "no-practice" and self._create:
             code = "backend"
-        if code in ("refused", "plan-summary-mismatch", "plan-access-mismatch"):
-            return Refused([detail.removeprefix("nothing was applied: ")], code)
+        if code in _REFUSED:
+            reasons = [str(e.get("message")) for e in body.get("errors") or []
+                       if isinstance(e, dict)]
+            return Refused(reasons or [detail.removeprefix("nothing was applied: ")], code)
         if code == "audit-broken":
             return AuditBroken(detail)
         if code == "no-such-plan":

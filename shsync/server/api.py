@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from shsync import __version__, app, tokens
-from shsync.errors import Forbidden, ShsyncError, UserError
+from shsync.errors import Forbidden, NothingToApply, ShsyncError, UserError
 from shsync.reconcile.authorize import Actor
 from shsync.server import bodies, problems
 from shsync.server.handles import Handles
@@ -367,10 +367,14 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
     async def apply(practice: str, plan_id: str, request: Request, token: Token,
                     act_as: ActAs = None) -> Entry:
         """Apply exactly the stored plan `plan_id`: all or nothing, checked again by the store
-        against the live practice. Only stored plans are ever applied."""
-        entry = await call(request, practice, token, "apply", "applying",
-                           lambda s: s.apply_stored(plan_id), act_as)
-        return Entry(audit_entry=entry.to_dict())
+        against the live practice. Only stored plans are ever applied. A plan without steps is
+        checked the same way and answered with `audit_entry: null`: nothing is recorded."""
+        def job(s: app.Shsync) -> Entry:
+            try:
+                return Entry(audit_entry=s.apply_stored(plan_id).to_dict())
+            except NothingToApply:
+                return Entry(audit_entry=None)
+        return await call(request, practice, token, "apply", "applying", job, act_as)
 
     @api.post(P + "/accepted", response_model=Entry, responses=ERRORS, tags=["changes"])
     async def accepted(practice: str, body: Emails, request: Request, token: Token) -> Entry:

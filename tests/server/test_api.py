@@ -170,11 +170,21 @@ def test_org_errors_are_every_diagnostic_in_the_callers_own_files(practice):
     assert "shsync-serve-" not in response.text and "/tmp" not in response.text
 
 
-@pytest.mark.parametrize("files", [{"../x.yaml": "v"}, {"/etc/x.yaml": "v"}, {"a/./b.yaml": "v"},
-                                   {}, {"a.yaml": 1}])
-def test_a_directory_body_with_a_path_outside_is_refused(practice, files):
+@pytest.mark.parametrize("files", [
+    {"../x.yaml": "v"}, {"/etc/x.yaml": "v"}, {"a/./b.yaml": "v"}, {}, {"a.yaml": 1},
+    # a file and a directory of one name, in either order (was FileExistsError, IsADirectoryError)
+    {"a": "v", "a/b.yaml": "v"}, {"a/b.yaml": "v", "A": "v"},
+    # lone surrogates in a name or in a file's text (was UnicodeEncodeError)
+    {"\ud800.yaml": "v"}, {"a.yaml": "version: 1\n# \udfff\n"},
+    # a name longer than the file system allows once encoded (195 characters, 765 bytes)
+    {"\U0001f600" * 190 + ".yaml": "v"}])
+def test_a_malformed_directory_body_is_refused(practice, files):
+    # Sent as JSON text (escapes kept), as a hostile client would: httpx cannot encode a lone
+    # surrogate itself.
+    body = json.dumps({"files": files}).encode()
     with practice.as_member() as dana:
-        is_problem(dana.post("/plans", json={"files": files}), 422, "invalid-body")
+        response = dana.post("/plans", content=body, headers={"Content-Type": "application/json"})
+    is_problem(response, 422, "invalid-body")
 
 
 def test_an_org_sent_in_another_format_is_415(practice):
@@ -233,6 +243,29 @@ def test_access_export_and_refusals_by_client_or_member(practice):
         assert exported.text.startswith("# Exported by shsync")
 
 
+def test_a_change_that_changes_nothing_is_not_recorded(practice):
+    # An apply-scope token must not move the audit head for nothing: no emails is a mistake
+    # (as `shsync accepted` with none is), and a plan without steps answers with no entry.
+    with practice.as_member() as dana:
+        is_problem(dana.post("/accepted", json={"emails": []}), 422, "usage")
+        live = dana.get("/export").text.encode()
+        kept = dana.post("/plans", content=live, headers=YAML)
+        assert kept.status_code == 201 and kept.json()["plan"]["changes"] == [], kept.text
+        applied = dana.post(f"/plans/{kept.json()['id']}/apply")
+        assert applied.status_code == 200 and applied.json()["audit_entry"] is None, applied.text
+        assert [e["kind"] for e in dana.get("/history").json()["entries"]] == ["seed"]
+
+
+def test_unknown_emails_are_echoed_bounded_and_escaped(practice):
+    sent = [f"\x1b[2J{i:04}" + "x" * 1000 + "@riverbend.example" for i in range(1000)]
+    with practice.as_member() as dana:
+        body = is_problem(dana.post("/accepted", json={"emails": sent}), 422, "not-invited")
+    detail = body["detail"]
+    assert len(detail) < 1000 and "(and 995 more)" in detail
+    assert "\x1b" not in detail and detail.count("\\x1b[2j") == 5  # lower case
+    assert "x" * 65 not in detail  # each cut to its first 64 characters
+
+
 def test_accepted_is_recorded_as_the_token_member(practice):
     with practice.as_member() as dana:
         done = dana.post("/accepted", json={"emails": [VICTOR]})
@@ -286,3 +319,46 @@ def test_a_change_made_beside_the_server_is_read_at_once(practice):
         assert after != before
         assert [e["kind"] for e in dana.get("/history").json()["entries"]] == ["seed",
                                                                                "accepted"]
+
+
+# --- a store's refusals are the caller's problem, never an outage -------------------------------
+
+def _forged(practice, client, operations, summary=None):
+    """A plan file made by hand against the live practice, kept by the server."""
+    from shsync.reconcile.plan import Plan, Summary
+    from shsync.reconcile.state import fingerprint, state_from_dict
+
+    live = state_from_dict(client.get("/state").json())
+    seats = live.practitioner_count()
+    forged = Plan(practice.name, fingerprint(live), tuple(operations),
+                  summary or Summary(seats_before=seats, seats_after=seats), actor=DANA)
+    kept = client.post("/plans", content=forged.to_file(),
+                       headers={"Content-Type": "application/vnd.shsync.plan+json"})
+    assert kept.status_code == 201, kept.text
+    return kept.json()["id"]
+
+
+def test_a_plan_that_does_not_fit_the_practice_is_409_with_every_reason(practice):
+    from shsync.reconcile.operations import op
+
+    with practice.as_member() as dana:
+        plan_id = _forged(practice, dana, [op("grant_role", "nobody@riverbend.example",
+                                              role="biller"),
+                                           op("grant_role", "noone@riverbend.example",
+                                              role="biller")])
+        body = is_problem(dana.post(f"/plans/{plan_id}/apply"), 409, "refused")
+        assert [e["code"] for e in body["errors"]] == ["refused", "refused"]
+        assert "nobody@riverbend.example" in body["errors"][0]["message"]
+        assert "noone@riverbend.example" in body["errors"][1]["message"]
+        assert [e["kind"] for e in dana.get("/history").json()["entries"]] == ["seed"]
+
+
+def test_a_plan_whose_summary_does_not_match_its_steps_is_422(practice):
+    from shsync.reconcile.operations import op
+    from shsync.reconcile.plan import Summary
+
+    with practice.as_member() as dana:
+        plan_id = _forged(practice, dana, [op("grant_role", SAM, role="biller")],
+                          Summary(change=7))
+        body = is_problem(dana.post(f"/plans/{plan_id}/apply"), 422, "plan-summary-mismatch")
+        assert body["errors"][0]["code"] == "plan-summary-mismatch"
