@@ -212,6 +212,21 @@ def test_plan_get_apply_history_round_trip(practice):
         is_problem(dana.get("/plans/p-ffffffffffff"), 404, "no-such-plan")
 
 
+def test_an_apply_that_removes_a_member_revokes_their_tokens(practice):
+    jo = "jo.former@riverbend.example"  # the example org removes her
+    with practice.as_member(jo, "read") as leaving, practice.as_member() as dana:
+        assert leaving.get("/whoami").status_code == 200
+        kept = plan(dana).json()
+        assert dana.post(f"/plans/{kept['id']}/apply").status_code == 200
+        assert "revoked" in is_problem(leaving.get("/whoami"), 401, "unauthorized")["detail"]
+    store = practice.store()
+    try:
+        (hers,) = [t for t in store.tokens() if t.actor == jo]
+        assert hers.revoked_reason == "the member was removed from the practice"
+    finally:
+        store.close()
+
+
 def test_eight_concurrent_applies_of_one_plan_have_one_winner(practice):
     with practice.as_member() as dana:
         kept = plan(dana).json()
