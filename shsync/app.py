@@ -228,10 +228,13 @@ class Shsync:
         """An administrator's review of one emergency access, recorded in the audit log."""
         from shsync.emergency import review_details
 
-        details = review_details(self.backend.history(), self.backend.read(), self.who, seq,
-                                 note)
+        def check(entries: list[AuditEntry], live: PracticeState) -> dict[str, Any]:
+            return review_details(entries, live, self.who, seq, note)
+
+        # Run by the store inside its transaction: two reviews of one emergency at once
+        # cannot both be recorded.
         return self._wrote(self.backend.record("review", actor=self.who, now=self.clock(),
-                                               details=details))
+                                               details=check))
 
     # --- changing -----------------------------------------------------------------------------
     def apply(self, plan: Plan, progress: Progress | None = None) -> AuditEntry:

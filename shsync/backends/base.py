@@ -40,11 +40,16 @@ from shsync.reconcile.plan import Plan, from_file
 from shsync.reconcile.state import PracticeState, fingerprint, state_to_dict
 from shsync.reconcile.verify import verify
 
-__all__ = ["GENESIS", "AuditEntry", "Backend", "BackendError", "Forbidden", "NotEmpty",
+__all__ = ["GENESIS", "AuditEntry", "Backend", "BackendError", "EntryCheck", "Forbidden",
+           "NotEmpty",
            "Progress", "Refused", "StalePlan", "Store", "WrongPractice", "entry_digest",
            "redact", "verify_chain"]
 
 Progress = Callable[[int], None]
+# What an entry that changes nothing (a review) records, decided inside the store's transaction
+# from the log and the practice read there, so two such entries at once cannot both pass a
+# check that only one may (two reviews of one emergency). It raises when the entry is refused.
+EntryCheck = Callable[[list[AuditEntry], PracticeState], dict[str, Any]]
 
 
 class Backend(Protocol):
@@ -69,7 +74,7 @@ class Backend(Protocol):
         ...
 
     def record(self, kind: str, *, actor: Actor, now: str,
-               details: dict[str, Any]) -> AuditEntry: ...
+               details: EntryCheck) -> AuditEntry: ...
 
     def save_plan(self, plan: Plan, *, author: str | None, now: str) -> StoredPlan: ...
 
@@ -119,6 +124,10 @@ class Store(ABC):
 
     @abstractmethod
     def _append(self, entry: AuditEntry) -> None: ...
+
+    @abstractmethod
+    def _history(self) -> list[AuditEntry]:
+        """The whole audit log, oldest first, inside the current transaction."""
 
     @abstractmethod
     def _entry_for_plan(self, plan_hash: str) -> int | None:
@@ -293,12 +302,15 @@ class Store(ABC):
                           need.count, applied)
 
     def record(self, kind: str, *, actor: Actor, now: str,
-               details: dict[str, Any]) -> AuditEntry:
-        """An audit entry that changes nothing (a review): chained and replayed like any."""
+               details: EntryCheck) -> AuditEntry:
+        """An audit entry that changes nothing (a review): chained and replayed like any. Its
+        details are checked and made inside this transaction (see `EntryCheck`)."""
         with self._transaction():
-            state = fingerprint(self._read())
+            live = self._read()
+            found = details(self._history(), live)
+            state = fingerprint(live)
             return self._record(kind, actor=actor.name, at=now, plan_hash="", before=state,
-                                after=state, summary={}, operations=[], details=details)
+                                after=state, summary={}, operations=[], details=found)
 
     def _record(self, kind: str, *, actor: str, at: str, plan_hash: str, before: str,
                 after: str, summary: dict[str, int], operations: list[dict[str, Any]],

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from shsync.backends.audit import AuditEntry
-from shsync.backends.base import Progress
+from shsync.backends.base import EntryCheck, Progress
 from shsync.errors import (
     AlreadyApplied,
     ApprovalsRequired,
@@ -183,11 +183,14 @@ class RemoteBackend:
         return quote(plan_id, safe="")
 
     def record(self, kind: str, *, actor: Actor, now: str,
-               details: dict[str, Any]) -> AuditEntry:
+               details: EntryCheck) -> AuditEntry:
+        """The check runs here once to say what to ask for; the server's store runs the same
+        check again inside its own transaction."""
         if kind != "review":
             raise UserError(f"a server records {kind!r} entries only through its own "
                             "endpoints", "usage")
-        body = {"entry": details["entry"], "note": details["note"]}
+        asked = details(self.history(), self.read())
+        body = {"entry": asked["entry"], "note": asked["note"]}
         return _entry(self._call("POST", "/reviews", json=body, actor=actor)["audit_entry"])
 
     def close(self) -> None:

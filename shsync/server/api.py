@@ -184,6 +184,9 @@ def _errors(api: FastAPI) -> None:
 
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 400:  # FastAPI could not parse a JSON body: a malformed body
+            return problems.problem(422, "invalid-body", "the body is not JSON this endpoint "
+                                    "takes")
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "bad-request")
         return problems.problem(exc.status_code, code, str(exc.detail)[:300])
 
@@ -413,10 +416,12 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
         return await call(request, practice, token, "apply", "refreshing", job)
 
     @api.post(P + "/reviews", response_model=Entry, responses=ERRORS, tags=["changes"])
-    async def review(practice: str, body: ReviewIn, request: Request, token: Token) -> Entry:
-        """An administrator's review of one emergency access."""
+    async def review(practice: str, body: ReviewIn, request: Request, token: Token,
+                     act_as: ActAs = None) -> Entry:
+        """An administrator's review of one emergency access, checked by the store inside the
+        transaction that records it (two reviews of one emergency: one is recorded)."""
         entry = await call(request, practice, token, "apply", "reviewing",
-                           lambda s: s.review(body.entry, body.note))
+                           lambda s: s.review(body.entry, body.note), act_as)
         return Entry(audit_entry=entry.to_dict())
 
     @api.post(P + "/seed", response_model=Entry, responses=ERRORS, tags=["changes"])

@@ -187,6 +187,14 @@ def test_a_malformed_directory_body_is_refused(practice, files):
     is_problem(response, 422, "invalid-body")
 
 
+@pytest.mark.parametrize("path", ["/accepted", "/reviews"])
+def test_a_json_body_that_does_not_parse_is_422(practice, path):
+    with practice.as_member() as dana:
+        response = dana.post(path, content=b"`\xff\x06p{",
+                             headers={"Content-Type": "application/json"})
+    is_problem(response, 422, "invalid-body")
+
+
 def test_an_org_sent_in_another_format_is_415(practice):
     with practice.as_member() as dana:
         is_problem(dana.post("/plans", content=b"x", headers={"Content-Type": "text/csv"}),
