@@ -253,7 +253,9 @@ def _stored(data: dict[str, Any]) -> StoredPlan:
                           tuple((str(a["by"]), str(a["at"])) for a in data["approvals"]),
                           int(data["required"]),
                           None if data.get("applied_entry") is None
-                          else int(data["applied_entry"]))
+                          else int(data["applied_entry"]),
+                          None if data.get("refused_at") is None else str(data["refused_at"]),
+                          data.get("status") == "stale")
     except (KeyError, TypeError, ValueError, InvalidPlan) as exc:
         raise BackendError(f"the server sent a stored plan that cannot be read: "
                            f"{type(exc).__name__}") from None

@@ -450,15 +450,22 @@ class SqlBackend(Store, ABC):
                       "created_at) VALUES (?, ?, ?, ?, ?, ?)",
                       (self.practice, plan_id, plan_hash, text, author, created_at))
 
-    def _plan_row(self, plan_id: str) -> tuple[str, str, str | None, str, int | None] | None:
-        rows = self._query("SELECT plan_hash, plan, author, created_at, applied_entry "
-                           "FROM stored_plans WHERE practice = ? AND id = ?",
+    def _plan_row(self, plan_id: str
+                  ) -> tuple[str, str, str | None, str, int | None, str | None] | None:
+        rows = self._query("SELECT plan_hash, plan, author, created_at, applied_entry, "
+                           "refused_at FROM stored_plans WHERE practice = ? AND id = ?",
                            (self.practice, plan_id))
         if not rows:
             return None
-        plan_hash, text, author, created_at, applied = rows[0]
+        plan_hash, text, author, created_at, applied, refused = rows[0]
         return (str(plan_hash), str(text), author, str(created_at),
-                None if applied is None else int(applied))
+                None if applied is None else int(applied),
+                None if refused is None else str(refused))
+
+    def _mark_refused(self, plan_id: str, code: str, at: str) -> None:
+        self._execute("UPDATE stored_plans SET refused_at = ?, refused_code = ? "
+                      "WHERE practice = ? AND id = ? AND refused_at IS NULL",
+                      (at, code, self.practice, plan_id))
 
     def _plan_ids(self) -> list[str]:
         return [str(r[0]) for r in self._query(

@@ -91,6 +91,8 @@ class StoredPlanOut(BaseModel):
     approvals: list[Approval]
     required: int
     applied_entry: int | None
+    status: str  # applied, stale, ready or awaiting approval
+    refused_at: str | None = None  # when the store refused to apply it as stale
     plan: dict[str, Any]
     warnings: list[problems.ProblemDiagnostic] = []
 
@@ -213,6 +215,7 @@ def _stored(stored: Any, warnings: tuple[Any, ...] = ()) -> dict[str, Any]:
     return StoredPlanOut(id=stored.id, author=stored.author, created_at=stored.created_at,
                          approvals=[Approval(by=e, at=at) for e, at in stored.approvals],
                          required=stored.required, applied_entry=stored.applied_entry,
+                         status=stored.status, refused_at=stored.refused,
                          plan=stored.plan.to_dict(),
                          warnings=[problems.ProblemDiagnostic(**d.as_dict()) for d in warnings]
                          ).model_dump()
