@@ -62,16 +62,10 @@ def test_a_token_for_one_practice_cannot_read_another(practice, server):
 
 
 def practice_of(server):
-    from shsync.app import Shsync
-    from shsync.reconcile.authorize import Actor
-    from tests.server.conftest import SNAPSHOT, Practice
+    from tests.server.conftest import seeded
     from tests.served import practice_name
 
-    name = practice_name("other")
-    store = server.store(name)
-    Shsync(store, Actor.operator("test")).seed(SNAPSHOT)
-    store.close()
-    return Practice(server, name)
+    return seeded(server, practice_name("other"))
 
 
 def test_a_revoked_token_fails_at_once(practice):
