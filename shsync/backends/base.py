@@ -26,6 +26,7 @@ from shsync.errors import (
     InvalidPlan,
     NoSuchPlan,
     NotEmpty,
+    NothingToApply,
     Refused,
     StalePlan,
     WrongPractice,
@@ -39,11 +40,16 @@ from shsync.reconcile.plan import Plan, from_file
 from shsync.reconcile.state import PracticeState, fingerprint, state_to_dict
 from shsync.reconcile.verify import verify
 
-__all__ = ["GENESIS", "AuditEntry", "Backend", "BackendError", "Forbidden", "NotEmpty",
+__all__ = ["GENESIS", "AuditEntry", "Backend", "BackendError", "EntryCheck", "Forbidden",
+           "NotEmpty",
            "Progress", "Refused", "StalePlan", "Store", "WrongPractice", "entry_digest",
            "redact", "verify_chain"]
 
 Progress = Callable[[int], None]
+# What an entry that changes nothing (a review) records, decided inside the store's transaction
+# from the log and the practice read there, so two such entries at once cannot both pass a
+# check that only one may (two reviews of one emergency). It raises when the entry is refused.
+EntryCheck = Callable[[list[AuditEntry], PracticeState], dict[str, Any]]
 
 
 class Backend(Protocol):
@@ -68,7 +74,7 @@ class Backend(Protocol):
         ...
 
     def record(self, kind: str, *, actor: Actor, now: str,
-               details: dict[str, Any]) -> AuditEntry: ...
+               details: EntryCheck) -> AuditEntry: ...
 
     def save_plan(self, plan: Plan, *, author: str | None, now: str) -> StoredPlan: ...
 
@@ -120,6 +126,10 @@ class Store(ABC):
     def _append(self, entry: AuditEntry) -> None: ...
 
     @abstractmethod
+    def _history(self) -> list[AuditEntry]:
+        """The whole audit log, oldest first, inside the current transaction."""
+
+    @abstractmethod
     def _entry_for_plan(self, plan_hash: str) -> int | None:
         """The seq of the entry that applied this plan, if any."""
 
@@ -133,8 +143,14 @@ class Store(ABC):
                      created_at: str) -> None: ...
 
     @abstractmethod
-    def _plan_row(self, plan_id: str) -> tuple[str, str, str | None, str, int | None] | None:
-        """(plan_hash, plan file text, author, created_at, applied_entry) of a stored plan."""
+    def _plan_row(self, plan_id: str
+                  ) -> tuple[str, str, str | None, str, int | None, str | None] | None:
+        """(plan_hash, plan file text, author, created_at, applied_entry, refused_at) of a
+        stored plan (refused_at: when a store refused to apply it as stale)."""
+
+    @abstractmethod
+    def _mark_refused(self, plan_id: str, code: str, at: str) -> None:
+        """Record that this stored plan was refused (once: the first refusal stays)."""
 
     @abstractmethod
     def _plan_ids(self) -> list[str]:
@@ -175,6 +191,8 @@ class Store(ABC):
 
     def apply(self, plan: Plan, *, actor: Actor, now: str,
               progress: Progress | None = None) -> AuditEntry:
+        """Check the plan inside the transaction, write it, and record one audit entry; a plan
+        without steps is checked the same way and raises NothingToApply."""
         if plan.errors:
             raise Refused([f"[{e.code}] {e.message}" for e in plan.errors], "plan-has-errors")
         if plan.actor != actor.email:
@@ -186,48 +204,65 @@ class Store(ABC):
                                     f"{self.practice!r} at {self.display_url}")
             live = self._read()
             before = fingerprint(live)
+            stored_id = self._plan_for_hash(plan.digest())
             if before != plan.fingerprint:
                 seq = self._entry_for_plan(plan.digest())
                 if seq is not None:
                     raise AlreadyApplied(f"this plan was already applied, as audit entry #{seq}; "
                                          "nothing was applied again")
-                raise StalePlan("the live practice has changed since this plan was made (its "
-                                "fingerprint differs); nothing was applied. Make a new plan.")
-            stored_id = self._plan_for_hash(plan.digest())
-            given = self._approvals(stored_id) if stored_id else []
-            verdict = verify(plan.operations, live, actor, now, approvals=given,
-                             kind=plan.kind, written=self._clock())
-            if verdict.wrong_kind:  # the entry's kind is what reviews look for: its own code
-                raise Refused([f"plan_kind {plan.kind}: {verdict.wrong_kind}"],
-                              "plan-kind-mismatch")
-            if verdict.forbidden:
-                raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
-                                + "; ".join(verdict.forbidden))
-            if verdict.problems:
-                raise Refused(verdict.problems)
-            if verdict.unapproved:
-                raise ApprovalsRequired(_unapproved(verdict.unapproved, stored_id))
-            if verdict.summary != plan.summary:
-                raise Refused(["the plan's summary does not match its operations"],
-                              "plan-summary-mismatch")
-            if access.delta(live, verdict.final) != plan.access_changes:
-                raise Refused(["the plan's access changes do not match its operations"],
-                              "plan-access-mismatch")
-            self._write(plan.operations, now, progress)
-            approvers = two_person.counted(given, live, actor.email)
-            details: dict[str, Any] = {}
-            if approvers:
-                details = {"author": actor.name,
-                           "approvals": [{"by": e, "at": at} for e, at in given
-                                         if e in approvers]}
-            entry = self._record(plan.kind, actor=actor.name, at=now, plan_hash=plan.digest(),
-                                 before=before, after=fingerprint(verdict.final),
-                                 summary=verdict.summary.to_dict(),
-                                 operations=[o.to_dict() for o in plan.operations],
-                                 details=details)
-            if stored_id:
-                self._mark_applied(stored_id, entry.seq)
-            return entry
+                if stored_id is not None:  # `shsync plans` shows it stale from now on
+                    self._mark_refused(stored_id, "stale-plan", self._clock())
+                stale = StalePlan("the live practice has changed since this plan was made (its "
+                                  "fingerprint differs); nothing was applied. Make a new plan.")
+            else:
+                return self._apply_checked(plan, live, stored_id, actor, now, progress)
+        raise stale  # after the mark is committed; the practice and the log are untouched
+
+    def _apply_checked(self, plan: Plan, live: PracticeState, stored_id: str | None,
+                       actor: Actor, now: str, progress: Progress | None) -> AuditEntry:
+        """The rest of `apply`, inside its transaction, on a plan made for this very state."""
+        before = plan.fingerprint
+        if stored_id is not None:
+            row = self._plan_row(stored_id)
+            if row is not None and row[5] is not None:
+                raise StalePlan(f"plan {stored_id} was refused as stale at {row[5]}; the "
+                                "practice moved on since it was made. Make a new plan.")
+        given = self._approvals(stored_id) if stored_id else []
+        verdict = verify(plan.operations, live, actor, now, approvals=given,
+                         kind=plan.kind, written=self._clock())
+        if verdict.wrong_kind:  # the entry's kind is what reviews look for: its own code
+            raise Refused([f"plan_kind {plan.kind}: {verdict.wrong_kind}"],
+                          "plan-kind-mismatch")
+        if verdict.forbidden:
+            raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
+                            + "; ".join(verdict.forbidden))
+        if verdict.problems:
+            raise Refused(verdict.problems)
+        if verdict.unapproved:
+            raise ApprovalsRequired(_unapproved(verdict.unapproved, stored_id))
+        if verdict.summary != plan.summary:
+            raise Refused(["the plan's summary does not match its operations"],
+                          "plan-summary-mismatch")
+        if access.delta(live, verdict.final) != plan.access_changes:
+            raise Refused(["the plan's access changes do not match its operations"],
+                          "plan-access-mismatch")
+        if not plan.operations:  # checked like any plan, but nothing to record
+            raise NothingToApply("no changes to apply; nothing was recorded")
+        self._write(plan.operations, now, progress)
+        approvers = two_person.counted(given, live, actor.email)
+        details: dict[str, Any] = {}
+        if approvers:
+            details = {"author": actor.name,
+                       "approvals": [{"by": e, "at": at} for e, at in given
+                                     if e in approvers]}
+        entry = self._record(plan.kind, actor=actor.name, at=now, plan_hash=plan.digest(),
+                             before=before, after=fingerprint(verdict.final),
+                             summary=verdict.summary.to_dict(),
+                             operations=[o.to_dict() for o in plan.operations],
+                             details=details)
+        if stored_id:
+            self._mark_applied(stored_id, entry.seq)
+        return entry
 
     # --- stored plans and approvals (the two-person rule) -----------------------------------
     def save_plan(self, plan: Plan, *, author: str | None, now: str) -> StoredPlan:
@@ -251,11 +286,15 @@ class Store(ABC):
 
     def stored_plan(self, plan_id: str) -> StoredPlan:
         with self._snapshot():
-            return self._stored(plan_id)
+            return self._stored(plan_id, fingerprint(self._read()))
 
     def stored_plans(self) -> list[StoredPlan]:
+        """Every stored plan, each marked stale when the live practice has moved on since it
+        was made (so the store would refuse it), read in one snapshot."""
         with self._snapshot():
-            return [self._stored(i) for i in self._plan_ids()]
+            ids = self._plan_ids()
+            live = fingerprint(self._read()) if ids else None
+            return [self._stored(i, live) for i in ids]
 
     def approve(self, plan_id: str, *, approver: Actor, now: str) -> StoredPlan:
         """One administrator's approval, checked and recorded in one transaction, so two
@@ -270,12 +309,13 @@ class Store(ABC):
             self._insert_approval(plan_id, approver.email, now)
             return self._stored(plan_id)
 
-    def _stored(self, plan_id: str) -> StoredPlan:
+    def _stored(self, plan_id: str, live: str | None = None) -> StoredPlan:
+        """The stored plan; with `live` (the practice's fingerprint now), whether it is stale."""
         row = self._plan_row(plan_id) if two_person.is_plan_id(plan_id) else None
         if row is None:
             raise NoSuchPlan(f"no stored plan {plan_id[:40]!r} in practice {self.practice!r} "
                              "(`shsync plans` lists them)")
-        plan_hash, text, author, created_at, applied = row
+        plan_hash, text, author, created_at, applied, refused = row
         try:
             plan = from_file(text)
         except InvalidPlan as exc:
@@ -285,15 +325,19 @@ class Store(ABC):
                                "not match", "bad-store")
         need = two_person.needed(plan.operations, self._read_policy())
         return StoredPlan(plan_id, plan, author, created_at, tuple(self._approvals(plan_id)),
-                          need.count, applied)
+                          need.count, applied, refused,
+                          live is not None and applied is None and live != plan.fingerprint)
 
     def record(self, kind: str, *, actor: Actor, now: str,
-               details: dict[str, Any]) -> AuditEntry:
-        """An audit entry that changes nothing (a review): chained and replayed like any."""
+               details: EntryCheck) -> AuditEntry:
+        """An audit entry that changes nothing (a review): chained and replayed like any. Its
+        details are checked and made inside this transaction (see `EntryCheck`)."""
         with self._transaction():
-            state = fingerprint(self._read())
+            live = self._read()
+            found = details(self._history(), live)
+            state = fingerprint(live)
             return self._record(kind, actor=actor.name, at=now, plan_hash="", before=state,
-                                after=state, summary={}, operations=[], details=details)
+                                after=state, summary={}, operations=[], details=found)
 
     def _record(self, kind: str, *, actor: str, at: str, plan_hash: str, before: str,
                 after: str, summary: dict[str, int], operations: list[dict[str, Any]],

@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from shsync import __version__, app, tokens
-from shsync.errors import Forbidden, ShsyncError, UserError
+from shsync.errors import Forbidden, NothingToApply, ShsyncError, UserError
 from shsync.reconcile.authorize import Actor
 from shsync.server import bodies, problems
 from shsync.server.handles import Handles
@@ -91,6 +91,8 @@ class StoredPlanOut(BaseModel):
     approvals: list[Approval]
     required: int
     applied_entry: int | None
+    status: str  # applied, stale, ready or awaiting approval
+    refused_at: str | None = None  # when the store refused to apply it as stale
     plan: dict[str, Any]
     warnings: list[problems.ProblemDiagnostic] = []
 
@@ -184,6 +186,9 @@ def _errors(api: FastAPI) -> None:
 
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 400:  # FastAPI could not parse a JSON body: a malformed body
+            return problems.problem(422, "invalid-body", "the body is not JSON this endpoint "
+                                    "takes")
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "bad-request")
         return problems.problem(exc.status_code, code, str(exc.detail)[:300])
 
@@ -210,6 +215,7 @@ def _stored(stored: Any, warnings: tuple[Any, ...] = ()) -> dict[str, Any]:
     return StoredPlanOut(id=stored.id, author=stored.author, created_at=stored.created_at,
                          approvals=[Approval(by=e, at=at) for e, at in stored.approvals],
                          required=stored.required, applied_entry=stored.applied_entry,
+                         status=stored.status, refused_at=stored.refused,
                          plan=stored.plan.to_dict(),
                          warnings=[problems.ProblemDiagnostic(**d.as_dict()) for d in warnings]
                          ).model_dump()
@@ -367,10 +373,14 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
     async def apply(practice: str, plan_id: str, request: Request, token: Token,
                     act_as: ActAs = None) -> Entry:
         """Apply exactly the stored plan `plan_id`: all or nothing, checked again by the store
-        against the live practice. Only stored plans are ever applied."""
-        entry = await call(request, practice, token, "apply", "applying",
-                           lambda s: s.apply_stored(plan_id), act_as)
-        return Entry(audit_entry=entry.to_dict())
+        against the live practice. Only stored plans are ever applied. A plan without steps is
+        checked the same way and answered with `audit_entry: null`: nothing is recorded."""
+        def job(s: app.Shsync) -> Entry:
+            try:
+                return Entry(audit_entry=s.apply_stored(plan_id).to_dict())
+            except NothingToApply:
+                return Entry(audit_entry=None)
+        return await call(request, practice, token, "apply", "applying", job, act_as)
 
     @api.post(P + "/accepted", response_model=Entry, responses=ERRORS, tags=["changes"])
     async def accepted(practice: str, body: Emails, request: Request, token: Token) -> Entry:
@@ -409,10 +419,12 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
         return await call(request, practice, token, "apply", "refreshing", job)
 
     @api.post(P + "/reviews", response_model=Entry, responses=ERRORS, tags=["changes"])
-    async def review(practice: str, body: ReviewIn, request: Request, token: Token) -> Entry:
-        """An administrator's review of one emergency access."""
+    async def review(practice: str, body: ReviewIn, request: Request, token: Token,
+                     act_as: ActAs = None) -> Entry:
+        """An administrator's review of one emergency access, checked by the store inside the
+        transaction that records it (two reviews of one emergency: one is recorded)."""
         entry = await call(request, practice, token, "apply", "reviewing",
-                           lambda s: s.review(body.entry, body.note))
+                           lambda s: s.review(body.entry, body.note), act_as)
         return Entry(audit_entry=entry.to_dict())
 
     @api.post(P + "/seed", response_model=Entry, responses=ERRORS, tags=["changes"])
