@@ -5,6 +5,7 @@ stored plan, applied once."""
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -297,8 +298,15 @@ def test_each_request_is_one_json_log_line_without_token_or_query(practice, serv
     token = practice.token()
     with practice.client(token) as dana:
         dana.get("/access", params={"client": "C-1001"}, headers={"X-Request-Id": "probe-42"})
-    lines = [json.loads(x) for x in server.log.read_text().splitlines() if x.startswith("{")]
-    (mine,) = [x for x in lines if x["request_id"] == "probe-42"]
+    # The line is written once the response has been sent, so the client can be first: wait.
+    deadline = time.monotonic() + 30
+    while True:
+        lines = [json.loads(x) for x in server.log.read_text().splitlines() if x.startswith("{")]
+        found = [x for x in lines if x["request_id"] == "probe-42"]
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    (mine,) = found
     assert mine["path"] == f"/practices/{practice.name}/access" and mine["status"] == 200
     assert mine["actor"] == DANA and mine["method"] == "GET" and mine["duration_ms"] >= 0
     text = server.log.read_text()
