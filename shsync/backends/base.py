@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from shsync.backends.audit import GENESIS, AuditEntry, entry_digest, seal, verify_chain
 from shsync.backends.url import redact
+from shsync.gcpause import paused
 from shsync.errors import (
     AlreadyApplied,
     ApprovalsRequired,
@@ -180,7 +181,9 @@ class Store(ABC):
         if plan.actor != actor.email:
             raise Forbidden(f"the plan was made for {plan.actor or 'the operator'}, not for "
                             f"{actor.email or 'the operator'}; make a new plan as yourself")
-        with self._transaction():
+        # The check builds a whole practice twice over (the state after, the access index of
+        # each side) and no reference cycles: the cyclic GC only rescans it (shsync/gcpause.py).
+        with paused(), self._transaction():
             if plan.practice != self.practice:
                 raise WrongPractice(f"the plan was made for practice {plan.practice!r}, not "
                                     f"{self.practice!r} at {self.display_url}")
