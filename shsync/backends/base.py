@@ -55,6 +55,12 @@ class Backend(Protocol):
 
     def read(self) -> PracticeState: ...
 
+    def read_fingerprinted(self) -> tuple[PracticeState, str]:
+        """The live practice and its fingerprint, for planning: the one the store kept with
+        its last change where it keeps one (a cache: an apply never trusts it, see
+        `Store.apply`), else a hash of what was read."""
+        ...
+
     def seed(self, state: PracticeState, *, actor: Actor | None = None,
              now: str | None = None) -> AuditEntry: ...
 
@@ -108,6 +114,19 @@ class Store(ABC):
 
     @abstractmethod
     def _insert_state(self, state: PracticeState) -> None: ...
+
+    @abstractmethod
+    def _kept_fingerprint(self) -> str | None:
+        """The fingerprint kept with the practice's last change (None: none kept yet)."""
+
+    @abstractmethod
+    def _keep_fingerprint(self, value: str | None, *, only_if: str | None = None) -> None:
+        """Keep `value` (None: forget it), in the current transaction; with `only_if`, only
+        while the kept value is still that one."""
+
+    def _read_fingerprinted(self) -> tuple[PracticeState, str]:
+        live = self._read()
+        return live, self._kept_fingerprint() or fingerprint(live)
 
     @abstractmethod
     def _held(self) -> bool:
@@ -169,8 +188,10 @@ class Store(ABC):
                 raise NotEmpty(f"{self.display_url} already holds practice {self.practice!r}; "
                                "seed only loads an empty one")
             self._insert_state(state)
+            after = fingerprint(state)
+            self._keep_fingerprint(after)
             return self._record("seed", actor=actor.name, at=now, plan_hash="",
-                                before=fingerprint(PracticeState()), after=fingerprint(state),
+                                before=fingerprint(PracticeState()), after=after,
                                 summary={}, operations=[],
                                 details={"state": state_to_dict(state)})
 
@@ -183,54 +204,73 @@ class Store(ABC):
                             f"{actor.email or 'the operator'}; make a new plan as yourself")
         # The check builds a whole practice twice over (the state after, the access index of
         # each side) and no reference cycles: the cyclic GC only rescans it (shsync/gcpause.py).
-        with paused(), self._transaction():
-            if plan.practice != self.practice:
-                raise WrongPractice(f"the plan was made for practice {plan.practice!r}, not "
-                                    f"{self.practice!r} at {self.display_url}")
-            live = self._read()
-            before = fingerprint(live)
-            if before != plan.fingerprint:
-                seq = self._entry_for_plan(plan.digest())
-                if seq is not None:
-                    raise AlreadyApplied(f"this plan was already applied, as audit entry #{seq}; "
-                                         "nothing was applied again")
-                raise StalePlan("the live practice has changed since this plan was made (its "
-                                "fingerprint differs); nothing was applied. Make a new plan.")
-            stored_id = self._plan_for_hash(plan.digest())
-            given = self._approvals(stored_id) if stored_id else []
-            verdict = verify(plan.operations, live, actor, now, approvals=given,
-                             kind=plan.kind, written=self._clock())
-            if verdict.wrong_kind:  # the entry's kind is what reviews look for: its own code
-                raise Refused([f"plan_kind {plan.kind}: {verdict.wrong_kind}"],
-                              "plan-kind-mismatch")
-            if verdict.forbidden:
-                raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
-                                + "; ".join(verdict.forbidden))
-            if verdict.problems:
-                raise Refused(verdict.problems)
-            if verdict.unapproved:
-                raise ApprovalsRequired(_unapproved(verdict.unapproved, stored_id))
-            if verdict.summary != plan.summary:
-                raise Refused(["the plan's summary does not match its operations"],
-                              "plan-summary-mismatch")
-            if access.delta(live, verdict.final) != plan.access_changes:
-                raise Refused(["the plan's access changes do not match its operations"],
-                              "plan-access-mismatch")
-            self._write(plan.operations, now, progress)
-            approvers = two_person.counted(given, live, actor.email)
-            details: dict[str, Any] = {}
-            if approvers:
-                details = {"author": actor.name,
-                           "approvals": [{"by": e, "at": at} for e, at in given
-                                         if e in approvers]}
-            entry = self._record(plan.kind, actor=actor.name, at=now, plan_hash=plan.digest(),
-                                 before=before, after=fingerprint(verdict.final),
-                                 summary=verdict.summary.to_dict(),
-                                 operations=[o.to_dict() for o in plan.operations],
-                                 details=details)
-            if stored_id:
-                self._mark_applied(stored_id, entry.seq)
-            return entry
+        try:
+            with paused(), self._transaction():
+                return self._apply(plan, actor, now, progress)
+        except _KeptWrong as wrong:
+            # The kept fingerprint no longer describes the store: forget it (in a transaction
+            # of its own, only while it is still the wrong one), so the next plan hashes what
+            # it reads. The practice itself is untouched.
+            with self._transaction():
+                self._keep_fingerprint(None, only_if=wrong.kept)
+            raise StalePlan(str(wrong)) from None
+
+    def _apply(self, plan: Plan, actor: Actor, now: str,
+               progress: Progress | None) -> AuditEntry:
+        if plan.practice != self.practice:
+            raise WrongPractice(f"the plan was made for practice {plan.practice!r}, not "
+                                f"{self.practice!r} at {self.display_url}")
+        live = self._read()
+        # The authority is always a hash of what this transaction read, never the kept
+        # fingerprint: a store edited outside shsync cannot make a plan fit it.
+        before = fingerprint(live)
+        if before != plan.fingerprint:
+            seq = self._entry_for_plan(plan.digest())
+            if seq is not None:
+                raise AlreadyApplied(f"this plan was already applied, as audit entry #{seq}; "
+                                     "nothing was applied again")
+            kept = self._kept_fingerprint()
+            if kept is not None and kept != before and plan.fingerprint == kept:
+                raise _KeptWrong(kept)
+            raise StalePlan("the live practice has changed since this plan was made (its "
+                            "fingerprint differs); nothing was applied. Make a new plan.")
+        stored_id = self._plan_for_hash(plan.digest())
+        given = self._approvals(stored_id) if stored_id else []
+        verdict = verify(plan.operations, live, actor, now, approvals=given,
+                         kind=plan.kind, written=self._clock())
+        if verdict.wrong_kind:  # the entry's kind is what reviews look for: its own code
+            raise Refused([f"plan_kind {plan.kind}: {verdict.wrong_kind}"],
+                          "plan-kind-mismatch")
+        if verdict.forbidden:
+            raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
+                            + "; ".join(verdict.forbidden))
+        if verdict.problems:
+            raise Refused(verdict.problems)
+        if verdict.unapproved:
+            raise ApprovalsRequired(_unapproved(verdict.unapproved, stored_id))
+        if verdict.summary != plan.summary:
+            raise Refused(["the plan's summary does not match its operations"],
+                          "plan-summary-mismatch")
+        if access.delta(live, verdict.final) != plan.access_changes:
+            raise Refused(["the plan's access changes do not match its operations"],
+                          "plan-access-mismatch")
+        self._write(plan.operations, now, progress)
+        after = fingerprint(verdict.final)
+        self._keep_fingerprint(after)
+        approvers = two_person.counted(given, live, actor.email)
+        details: dict[str, Any] = {}
+        if approvers:
+            details = {"author": actor.name,
+                       "approvals": [{"by": e, "at": at} for e, at in given
+                                     if e in approvers]}
+        entry = self._record(plan.kind, actor=actor.name, at=now, plan_hash=plan.digest(),
+                             before=before, after=after,
+                             summary=verdict.summary.to_dict(),
+                             operations=[o.to_dict() for o in plan.operations],
+                             details=details)
+        if stored_id:
+            self._mark_applied(stored_id, entry.seq)
+        return entry
 
     # --- stored plans and approvals (the two-person rule) -----------------------------------
     def save_plan(self, plan: Plan, *, author: str | None, now: str) -> StoredPlan:
@@ -308,6 +348,17 @@ class Store(ABC):
                      written_at=self._clock(), result=after, details=details)
         self._append(entry)
         return entry
+
+
+class _KeptWrong(Exception):
+    """The plan was made from a kept fingerprint the store no longer matches."""
+
+    def __init__(self, kept: str):
+        super().__init__("the live practice does not match the fingerprint shsync kept with its "
+                         "last change: the store was changed outside shsync (`shsync history "
+                         "--verify` shows where); nothing was applied. Make a new plan: it will "
+                         "read the practice as it is.")
+        self.kept = kept
 
 
 _REFUSALS: dict[str, type[BackendError]] = {
