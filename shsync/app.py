@@ -163,9 +163,10 @@ class Shsync:
         at = self.clock()
         with paused():  # large acyclic structures: see shsync/gcpause.py
             desired, diagnostics = _org(path, at)
-            result = planner.plan(desired, self.backend.read(), practice=self.backend.practice,
+            live, kept = self.backend.read_fingerprinted()
+            result = planner.plan(desired, live, practice=self.backend.practice,
                                   now=at, options=options, actor=self.who,
-                                  warnings=_messages(diagnostics))
+                                  warnings=_messages(diagnostics), live_fingerprint=kept)
         return Planned(result, diagnostics)
 
     def plan_acceptance(self, emails: Iterable[str]) -> Plan:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from shsync.backends.audit import GENESIS, AuditEntry, entry_digest, seal, verify_chain
 from shsync.backends.url import redact
+from shsync.gcpause import paused
 from shsync.errors import (
     AlreadyApplied,
     ApprovalsRequired,
@@ -59,6 +60,12 @@ class Backend(Protocol):
     display_url: str
 
     def read(self) -> PracticeState: ...
+
+    def read_fingerprinted(self) -> tuple[PracticeState, str]:
+        """The live practice and its fingerprint, for planning: the one the store kept with
+        its last change where it keeps one (a cache: an apply never trusts it, see
+        `Store.apply`), else a hash of what was read."""
+        ...
 
     def seed(self, state: PracticeState, *, actor: Actor | None = None,
              now: str | None = None) -> AuditEntry: ...
@@ -113,6 +120,19 @@ class Store(ABC):
 
     @abstractmethod
     def _insert_state(self, state: PracticeState) -> None: ...
+
+    @abstractmethod
+    def _kept_fingerprint(self) -> str | None:
+        """The fingerprint kept with the practice's last change (None: none kept yet)."""
+
+    @abstractmethod
+    def _keep_fingerprint(self, value: str | None, *, only_if: str | None = None) -> None:
+        """Keep `value` (None: forget it), in the current transaction; with `only_if`, only
+        while the kept value is still that one."""
+
+    def _read_fingerprinted(self) -> tuple[PracticeState, str]:
+        live = self._read()
+        return live, self._kept_fingerprint() or fingerprint(live)
 
     @abstractmethod
     def _held(self) -> bool:
@@ -184,8 +204,10 @@ class Store(ABC):
                 raise NotEmpty(f"{self.display_url} already holds practice {self.practice!r}; "
                                "seed only loads an empty one")
             self._insert_state(state)
+            after = fingerprint(state)
+            self._keep_fingerprint(after)
             return self._record("seed", actor=actor.name, at=now, plan_hash="",
-                                before=fingerprint(PracticeState()), after=fingerprint(state),
+                                before=fingerprint(PracticeState()), after=after,
                                 summary={}, operations=[],
                                 details={"state": state_to_dict(state)})
 
@@ -198,25 +220,39 @@ class Store(ABC):
         if plan.actor != actor.email:
             raise Forbidden(f"the plan was made for {plan.actor or 'the operator'}, not for "
                             f"{actor.email or 'the operator'}; make a new plan as yourself")
-        with self._transaction():
+        # The check builds a whole practice twice over (the state after, the access index of
+        # each side) and no reference cycles: the cyclic GC only rescans it (shsync/gcpause.py).
+        with paused(), self._transaction():
             if plan.practice != self.practice:
                 raise WrongPractice(f"the plan was made for practice {plan.practice!r}, not "
                                     f"{self.practice!r} at {self.display_url}")
             live = self._read()
+            # The authority is always a hash of what this transaction read, never the kept
+            # fingerprint: a store edited outside shsync cannot make a plan fit it.
             before = fingerprint(live)
             stored_id = self._plan_for_hash(plan.digest())
-            if before != plan.fingerprint:
-                seq = self._entry_for_plan(plan.digest())
-                if seq is not None:
-                    raise AlreadyApplied(f"this plan was already applied, as audit entry #{seq}; "
-                                         "nothing was applied again")
-                if stored_id is not None:  # `shsync plans` shows it stale from now on
-                    self._mark_refused(stored_id, "stale-plan", self._clock())
+            if before == plan.fingerprint:
+                return self._apply_checked(plan, live, stored_id, actor, now, progress)
+            seq = self._entry_for_plan(plan.digest())
+            if seq is not None:
+                raise AlreadyApplied(f"this plan was already applied, as audit entry #{seq}; "
+                                     "nothing was applied again")
+            if stored_id is not None:  # `shsync plans` shows it stale from now on
+                self._mark_refused(stored_id, "stale-plan", self._clock())
+            kept = self._kept_fingerprint()
+            if kept is not None and kept != before and plan.fingerprint == kept:
+                # The kept fingerprint no longer describes the store: forget it, so the next
+                # plan hashes what it reads. The practice itself is untouched.
+                self._keep_fingerprint(None, only_if=kept)
+                stale = StalePlan(
+                    "the live practice does not match the fingerprint shsync kept with its "
+                    "last change: the store was changed outside shsync (`shsync history "
+                    "--verify` shows where); nothing was applied. Make a new plan: it will "
+                    "read the practice as it is.")
+            else:
                 stale = StalePlan("the live practice has changed since this plan was made (its "
                                   "fingerprint differs); nothing was applied. Make a new plan.")
-            else:
-                return self._apply_checked(plan, live, stored_id, actor, now, progress)
-        raise stale  # after the mark is committed; the practice and the log are untouched
+        raise stale  # after the marks are committed; the practice and the log are untouched
 
     def _apply_checked(self, plan: Plan, live: PracticeState, stored_id: str | None,
                        actor: Actor, now: str, progress: Progress | None) -> AuditEntry:
@@ -249,6 +285,8 @@ class Store(ABC):
         if not plan.operations:  # checked like any plan, but nothing to record
             raise NothingToApply("no changes to apply; nothing was recorded")
         self._write(plan.operations, now, progress)
+        after = fingerprint(verdict.final)
+        self._keep_fingerprint(after)
         approvers = two_person.counted(given, live, actor.email)
         details: dict[str, Any] = {}
         if approvers:
@@ -256,7 +294,7 @@ class Store(ABC):
                        "approvals": [{"by": e, "at": at} for e, at in given
                                      if e in approvers]}
         entry = self._record(plan.kind, actor=actor.name, at=now, plan_hash=plan.digest(),
-                             before=before, after=fingerprint(verdict.final),
+                             before=before, after=after,
                              summary=verdict.summary.to_dict(),
                              operations=[o.to_dict() for o in plan.operations],
                              details=details)

@@ -42,7 +42,7 @@ from shsync.errors import (
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.approvals import StoredPlan, is_plan_id
 from shsync.reconcile.plan import Plan, canonical, from_file
-from shsync.reconcile.state import PracticeState, state_from_dict, state_to_dict
+from shsync.reconcile.state import PracticeState, fingerprint, state_from_dict, state_to_dict
 
 TOKEN_ENV = "SHSYNC_TOKEN"
 PLAN_TYPE = "application/vnd.shsync.plan+json"
@@ -122,6 +122,11 @@ class RemoteBackend:
     # --- the protocol ---------------------------------------------------------------------
     def read(self) -> PracticeState:
         return state_from_dict(self._call("GET", "/state"))
+
+    def read_fingerprinted(self) -> tuple[PracticeState, str]:
+        """Hashed here: the server checks every apply against its own store anyway."""
+        live = self.read()
+        return live, fingerprint(live)
 
     def history(self) -> list[AuditEntry]:
         found = self._call("GET", "/history", params={"details": "true"})["entries"]

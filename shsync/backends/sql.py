@@ -36,7 +36,7 @@ from shsync.reconcile.state import (
     PracticeState,
 )  # fmt: skip
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # Test-only: kill this process (SIGKILL) right after the k-th operation of an apply. Nothing
 # reads it unless it is set; the crash tests set it to prove an apply is all or nothing.
 FAULT_HOOK = "SHSYNC_TEST_KILL_AFTER_OPS"
@@ -71,7 +71,7 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS shsync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS practices (
         practice TEXT PRIMARY KEY, name TEXT, approvals TEXT, break_glass TEXT,
-        head_seq INTEGER, head_hash TEXT)""",
+        head_seq INTEGER, head_hash TEXT, fingerprint TEXT)""",
     """CREATE TABLE IF NOT EXISTS members (
         practice TEXT NOT NULL, email TEXT NOT NULL, first_name TEXT NOT NULL,
         last_name TEXT NOT NULL, admin BOOLEAN NOT NULL, owner BOOLEAN NOT NULL, npi TEXT,
@@ -147,6 +147,10 @@ MIGRATIONS = {
     8: ["ALTER TABLE tokens ADD COLUMN revoked_reason TEXT",
         "ALTER TABLE stored_plans ADD COLUMN refused_at TEXT",
         "ALTER TABLE stored_plans ADD COLUMN refused_code TEXT"],
+    # The live practice's fingerprint, written by every seed and apply in its transaction, so a
+    # plan need not hash 200,000 clients (`Store.read_fingerprinted`). Upgraded stores hold
+    # NULL until their next change: plans hash what they read meanwhile.
+    9: ["ALTER TABLE practices ADD COLUMN fingerprint TEXT"],
 }
 
 _MEMBER_COLUMNS = ("email", "first_name", "last_name", "admin", "owner", "npi", "taxonomy",
@@ -235,6 +239,30 @@ class SqlBackend(Store, ABC):
     def read(self) -> PracticeState:
         with self._snapshot():
             return self._read()
+
+    def read_fingerprinted(self) -> tuple[PracticeState, str]:
+        with self._snapshot():
+            return self._read_fingerprinted()
+
+    def read_fingerprinted_at_head(self) -> tuple[tuple[PracticeState, str],
+                                                  tuple[int, str] | None]:
+        """`read_fingerprinted` and the audit entry it is the result of, in one snapshot."""
+        with self._snapshot():
+            return self._read_fingerprinted(), self._last_entry()
+
+    def _kept_fingerprint(self) -> str | None:
+        rows = self._query("SELECT fingerprint FROM practices WHERE practice = ?",
+                           (self.practice,))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def _keep_fingerprint(self, value: str | None, *, only_if: str | None = None) -> None:
+        if only_if is None:
+            self._execute("INSERT INTO practices (practice, fingerprint) VALUES (?, ?) "
+                          "ON CONFLICT (practice) DO UPDATE SET fingerprint = "
+                          "excluded.fingerprint", (self.practice, value))
+        else:  # forget a kept value only while it is still the one found wrong
+            self._execute("UPDATE practices SET fingerprint = ? WHERE practice = ? AND "
+                          "fingerprint = ?", (value, self.practice, only_if))
 
     def read_at_head(self) -> tuple[PracticeState, tuple[int, str] | None]:
         """The live practice and the audit entry it is the result of, in one snapshot."""

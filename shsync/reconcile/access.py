@@ -38,6 +38,7 @@ PRACTICE_CAPABILITIES = ("custom_forms", "billing_settings", "invoices")
 CLINICAL = ("record", "notes", "diagnoses", "treatment_plans")
 
 Held = frozenset[tuple[str, str]]  # (capability, reason)
+_NOTHING: Held = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +115,10 @@ class Profile:
     exists: Container[str] = frozenset()
 
     def on(self, client: str) -> Held:
-        wide = self.everywhere if client in self.exists else frozenset()
-        return wide | self.per_client.get(client, frozenset())
+        own = self.per_client.get(client, _NOTHING)
+        if not self.everywhere or client not in self.exists:
+            return own  # most members hold nothing everywhere: no union to build per client
+        return self.everywhere | own
 
 
 class AccessIndex:
@@ -141,16 +144,20 @@ class AccessIndex:
         m = self.state.members.get(email)
         if m is None:
             return Profile()
-        per: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        # What a member holds depends on the member, and per client only on why they hold it:
+        # each holding is built once per member, not once per client (200,000 at L).
+        per: dict[str, Held] = {}
+        assigned = _assigned(m)
         for cid in self.by_practitioner.get(email, ()):
-            per[cid] |= _assigned(m)
+            per[cid] = per.get(cid, _NOTHING) | assigned
+        granted = {reason: _granted(m, reason) for reason in ("granted", "break_glass")}
         for cid in self.by_grantee.get(email, ()):
-            per[cid] |= _granted(m, _grant_reason(self.state.clients[cid], email))
+            per[cid] = per.get(cid, _NOTHING) | granted[_grant_reason(self.state.clients[cid],
+                                                                       email)]
         if m.has("supervisor"):
             for cid in self._signing(email):
-                per[cid] |= _SIGN
-        return Profile(_everywhere(m), {cid: frozenset(h) for cid, h in per.items()},
-                       self.state.clients)
+                per[cid] = per.get(cid, _NOTHING) | _SIGN
+        return Profile(_everywhere(m), per, self.state.clients)
 
     def _signing(self, supervisor: str) -> Iterator[str]:
         clients = self.state.clients
@@ -286,7 +293,10 @@ def delta(before: PracticeState, after: PracticeState) -> tuple[AccessChange, ..
         changes.extend(_member_delta(email, was, now, total, new_clients))
     per_client: dict[str, dict[tuple[str, tuple[str, ...], str], list[str]]] = defaultdict(
         lambda: defaultdict(list))
-    for cid in sorted(set(before.clients) | set(after.clients)):
+    # Only members outside `members` are looked at per client; when every member of either
+    # state is already in it (an onboarding), no client can add anything.
+    everyone_done = members.issuperset(before.members) and members.issuperset(after.members)
+    for cid in () if everyone_done else sorted(set(before.clients) | set(after.clients)):
         if before.clients.get(cid) == after.clients.get(cid):
             continue
         for email in (_named_by(before, cid) | _named_by(after, cid)) - members:

@@ -40,6 +40,9 @@ class CachedReads:
     def read(self) -> Any:
         return self._cached("state", self._backend.read_at_head)
 
+    def read_fingerprinted(self) -> Any:
+        return self._cached("fingerprinted", self._backend.read_fingerprinted_at_head)
+
     def history(self) -> Any:
         """The audit log, likewise: entries never change, and the head names the last."""
         def entries() -> tuple[Any, Any]:

@@ -158,7 +158,7 @@ def test_a_store_of_schema_version_2_is_upgraded_with_its_practice(tmp_path):
                               ("client_access", "break_glass"), ("members", "clinical_ends_at"),
                               ("members", "clinical_end_reason"), ("practices", "approvals"),
                               ("practices", "break_glass"), ("practices", "head_seq"),
-                              ("practices", "head_hash")):
+                              ("practices", "head_hash"), ("practices", "fingerprint")):
             conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         conn.execute("DROP TABLE stored_plans")
         conn.execute("DROP TABLE plan_approvals")

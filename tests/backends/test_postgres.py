@@ -266,7 +266,7 @@ def test_a_store_of_schema_version_3_is_upgraded_for_stored_plans(tmp_path):
         conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN approvals')
         conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN break_glass')
         conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN head_seq, '
-                     'DROP COLUMN head_hash')
+                     'DROP COLUMN head_hash, DROP COLUMN fingerprint')
         conn.execute(f"UPDATE \"{schema}\".shsync_meta SET value = '3'")
     store = PostgresBackend(url)
     try:

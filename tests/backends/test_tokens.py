@@ -138,6 +138,7 @@ def test_a_version_3_store_is_upgraded_to_keep_tokens(tmp_path):
         conn.execute("ALTER TABLE practices DROP COLUMN break_glass")  # and version 6's
         conn.execute("ALTER TABLE practices DROP COLUMN head_seq")  # and version 7's
         conn.execute("ALTER TABLE practices DROP COLUMN head_hash")
+        conn.execute("ALTER TABLE practices DROP COLUMN fingerprint")  # and version 9's
         conn.execute("UPDATE shsync_meta SET value = '3' WHERE key = 'schema_version'")
     store = SqliteBackend(str(path))
     _, record = make(store)
