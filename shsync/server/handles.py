@@ -12,12 +12,16 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any, cast
 
 from shsync.backends import open_backend
 from shsync.backends.base import Backend
 from shsync.backends.url import with_practice
 from shsync.errors import BackendError, NoPractice
+from shsync.reconcile.access import Lookup
+from shsync.reconcile.state import PracticeState
+from shsync.render.access import ClientRows
 from shsync.tokens import Unauthorized
 
 PRACTICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -37,8 +41,15 @@ class CachedReads:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._backend, name)
 
-    def read(self) -> Any:
-        return self._cached("state", self._backend.read_at_head)
+    def read(self) -> PracticeState:
+        return self.answers().lookup.state
+
+    def answers(self) -> Answers:
+        """The live practice with what answers its access questions, worked out once per head."""
+        def load() -> tuple[Answers, Any]:
+            state, head = self._backend.read_at_head()
+            return Answers(Lookup(state)), head
+        return cast(Answers, self._cached("state", load))
 
     def history(self) -> Any:
         """The audit log, likewise: entries never change, and the head names the last."""
@@ -58,6 +69,18 @@ class CachedReads:
         with self._lock:
             self._states[key] = (head, value)
         return value
+
+
+class Answers:
+    """One practice at one audit head: its access lookup, and the JSON of a client's access
+    built from it on the first access query (a server that is never asked never builds it)."""
+
+    def __init__(self, lookup: Lookup):
+        self.lookup = lookup
+
+    @cached_property
+    def client_rows(self) -> ClientRows:
+        return ClientRows(self.lookup)
 
 
 class Handles:
