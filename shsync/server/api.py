@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from shsync import __version__, app, tokens
@@ -112,10 +113,18 @@ class ReviewIn(BaseModel):
 
 # --- the application ------------------------------------------------------------------------
 
+# Threads that answer reads (scope `read`: the practice kept per audit head, one or two small
+# queries). Few, and their own: with Starlette's forty threads for everything, fifty concurrent
+# access queries fought over the GIL and the slowest waited over a second (bench/notes.md);
+# and a plan or an apply waiting for the store's write lock never holds a reader's thread.
+READ_THREADS = 4
+
+
 def create_app(url: str, *, clock: Callable[[], str] = app.now, lock_timeout: float = 60.0,
-               metrics: Metrics | None = None) -> FastAPI:
+               metrics: Metrics | None = None, read_threads: int = READ_THREADS) -> FastAPI:
     """The ASGI application over the store at `url` (every practice it holds)."""
     handles = Handles(url, lock_timeout)
+    reads = anyio.CapacityLimiter(read_threads)
     api = FastAPI(title="shsync", version=__version__, openapi_url="/openapi.json",
                   docs_url=None, redoc_url=None,
                   description="A group practice's organization as code, over HTTP. Every "
@@ -134,7 +143,8 @@ def create_app(url: str, *, clock: Callable[[], str] = app.now, lock_timeout: fl
                 request.scope["state"].update(actor=who.actor.name, identity=who)
                 who.require(scope, what)
                 return job(app.Shsync(backend, _acting(who, act_as), clock))
-        return await run_in_threadpool(within)
+        return await anyio.to_thread.run_sync(within,
+                                              limiter=reads if scope == "read" else None)
 
     _routes(api, call)
     _errors(api)
