@@ -5,6 +5,7 @@ SIGKILL itself after that many operations of an apply (shsync/backends/sql.py)."
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from shsync.app import Shsync
 from shsync.reconcile.authorize import Actor
@@ -37,12 +38,14 @@ def test_a_server_killed_mid_apply_changes_nothing(tmp_path):
         server.stop()
 
 
-def test_a_server_stopped_with_sigterm_mid_apply_finishes_that_apply_first(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_server_stopped_with_sigterm_mid_apply_finishes_that_apply_first(tmp_path, workers):
     import signal
     import threading
     import time
 
-    server = start(tmp_path, env={"SHSYNC_TEST_PAUSE_APPLY": "2"})
+    server = start(tmp_path, env={"SHSYNC_TEST_PAUSE_APPLY": "2"},
+                   args=("--workers", str(workers)))
     try:
         practice = Practice(server, "riverbend")
         store = server.store("riverbend")
