@@ -176,15 +176,15 @@ def main() -> None:
                         help="httpx: requests sent; wrk: distinct paths sent in turn")
     parser.add_argument("--seconds", type=float, default=10.0, help="wrk: seconds per row")
     parser.add_argument("--workers", default="1,2", help="server processes, one run each")
-    parser.add_argument("--generator", choices=("auto", "wrk", "httpx"), default="auto")
+    parser.add_argument("--generator", choices=("auto", "wrk", "httpx", "both"), default="auto",
+                        help="auto: wrk when installed, else httpx; both: every row each way")
     parser.add_argument("--repeat", type=int, default=1, help="rows measured per setting")
     parser.add_argument("--plans", type=int, default=3, help="plans timed each way (best kept)")
     parser.add_argument("--out", type=Path, default=HERE / "results-serve.md")
     args = parser.parse_args()
-    generator = args.generator
-    if generator == "auto":
-        generator = "wrk" if shutil.which("wrk") else "httpx"
-    elif generator == "wrk" and not shutil.which("wrk"):
+    generators = {"auto": ["wrk" if shutil.which("wrk") else "httpx"], "wrk": ["wrk"],
+                  "httpx": ["httpx"], "both": ["wrk", "httpx"]}[args.generator]
+    if "wrk" in generators and not shutil.which("wrk"):
         raise SystemExit("--generator wrk: wrk is not installed (Debian: apt-get install wrk)")
     workers_list = [int(w) for w in args.workers.split(",")]
 
@@ -216,15 +216,17 @@ def main() -> None:
             for label, paths in (("access query", access), ("history", history)):
                 httpx_load(base, token, paths[:200], args.concurrency)  # warm up every worker
                 for _ in range(args.repeat):
-                    cpu_before = server_cpu(server.pid)
-                    if generator == "wrk":
-                        got = wrk_load(base, token, paths, args.concurrency, args.seconds, work)
-                    else:
-                        got = httpx_load(base, token, paths, args.concurrency)
-                    cpu_after = server_cpu(server.pid)
-                    cpu = (cpu_after - cpu_before
-                           if cpu_before is not None and cpu_after is not None else None)
-                    rows.append((generator, workers, label, got, cpu))
+                    for generator in generators:
+                        cpu_before = server_cpu(server.pid)
+                        if generator == "wrk":
+                            got = wrk_load(base, token, paths, args.concurrency, args.seconds,
+                                           work)
+                        else:
+                            got = httpx_load(base, token, paths, args.concurrency)
+                        cpu_after = server_cpu(server.pid)
+                        cpu = (cpu_after - cpu_before
+                               if cpu_before is not None and cpu_after is not None else None)
+                        rows.append((generator, workers, label, got, cpu))
             if not http_times:
                 http_times = time_http_plans(base, token, org_file, args.plans)
         finally:
@@ -236,7 +238,7 @@ def main() -> None:
         subprocess.run([*SHSYNC, "plan", str(org_file), "--format", "json"], env=env,
                        check=True, capture_output=True, cwd=work)
         cli_times.append(time.perf_counter() - started)
-    report(args, generator, rows, http_times, cli_times, load_before, os.getloadavg())
+    report(args, generators, rows, http_times, cli_times, load_before, os.getloadavg())
 
 
 def time_http_plans(base: str, token: str, org_file: Path, plans: int) -> list[float]:
@@ -253,7 +255,7 @@ def time_http_plans(base: str, token: str, org_file: Path, plans: int) -> list[f
     return times
 
 
-def report(args: argparse.Namespace, generator: str, rows: list, http_times: list[float],
+def report(args: argparse.Namespace, generators: list[str], rows: list, http_times: list[float],
            cli_times: list[float], load_before: tuple[float, ...],
            load_after: tuple[float, ...]) -> None:
     members, clients = SIZES[args.size]
@@ -262,7 +264,7 @@ def report(args: argparse.Namespace, generator: str, rows: list, http_times: lis
              f"Command: `.venv/bin/python bench/serve.py --size {args.size} --concurrency "
              f"{args.concurrency} --requests {args.requests} --workers {args.workers} "
              f"--generator {args.generator} --repeat {args.repeat}`"
-             + (f" (wrk: {args.seconds:g} s per row)" if generator == "wrk" else ""), "",
+             + (f" (wrk: {args.seconds:g} s per row)" if "wrk" in generators else ""), "",
              f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
              f"{platform.python_version()}, {platform.system()}; store: SQLite; server and "
              f"load generator on the same machine; load average {load_before[0]:.1f} before, "
