@@ -444,18 +444,23 @@ def desired_state(path: Path) -> PracticeState:
     return PracticeState(dict(desired.members), dict(desired.clients), name=desired.name)
 
 
-def access_rows(state: PracticeState, *, client: str | None,
+def access_rows(lookup: access.Lookup, *, client: str | None,
                 member: str | None) -> list[access.Row]:
+    """`shsync access`: who can see a client, or what a member can see."""
     if client is not None:
-        if client not in state.clients:
-            raise UserError(f"there is no client {client} in this practice", "unknown-client")
-        return access.rows_for_client(state, client)
+        require_client(lookup.state, client)
+        return lookup.client(client)
     if member is None:
         raise UserError("give exactly one of --client ID or --member EMAIL", "usage")
     email = member.lower()
-    if email not in state.members:
+    if email not in lookup.state.members:
         raise UserError(f"{email} is not a member of this practice", "unknown-member")
-    return access.rows_for_member(state, email)
+    return lookup.member(email)
+
+
+def require_client(state: PracticeState, client: str) -> None:
+    if client not in state.clients:
+        raise UserError(f"there is no client {client} in this practice", "unknown-client")
 
 
 SPLIT_ORDER = ("supervisor", "practitioner", "scheduler", "biller")

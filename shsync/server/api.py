@@ -16,19 +16,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from shsync import __version__, app, tokens
 from shsync.errors import Forbidden, NothingToApply, ShsyncError, UserError
 from shsync.reconcile.authorize import Actor
 from shsync.server import bodies, problems
-from shsync.server.handles import Handles
+from shsync.render.access import rows_document
+from shsync.server.handles import CachedReads, Handles
 from shsync.server.telemetry import Metrics
 
 T = TypeVar("T")
@@ -113,10 +115,18 @@ class ReviewIn(BaseModel):
 
 # --- the application ------------------------------------------------------------------------
 
+# Threads that answer reads (scope `read`: the practice kept per audit head, one or two small
+# queries). Few, and their own: with Starlette's forty threads for everything, fifty concurrent
+# access queries fought over the GIL and the slowest waited over a second (bench/notes.md);
+# and a plan or an apply waiting for the store's write lock never holds a reader's thread.
+READ_THREADS = 4
+
+
 def create_app(url: str, *, clock: Callable[[], str] = app.now, lock_timeout: float = 60.0,
-               metrics: Metrics | None = None) -> FastAPI:
+               metrics: Metrics | None = None, read_threads: int = READ_THREADS) -> FastAPI:
     """The ASGI application over the store at `url` (every practice it holds)."""
     handles = Handles(url, lock_timeout)
+    reads = anyio.CapacityLimiter(read_threads)
     api = FastAPI(title="shsync", version=__version__, openapi_url="/openapi.json",
                   docs_url=None, redoc_url=None,
                   description="A group practice's organization as code, over HTTP. Every "
@@ -135,7 +145,8 @@ def create_app(url: str, *, clock: Callable[[], str] = app.now, lock_timeout: fl
                 request.scope["state"].update(actor=who.actor.name, identity=who)
                 who.require(scope, what)
                 return job(app.Shsync(backend, _acting(who, act_as), clock))
-        return await run_in_threadpool(within)
+        return await anyio.to_thread.run_sync(within,
+                                              limiter=reads if scope == "read" else None)
 
     _routes(api, call)
     _errors(api)
@@ -293,15 +304,22 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
     @api.get(P + "/access", response_model=AccessRows, responses=ERRORS, tags=["read"])
     async def access(practice: str, request: Request, token: Token,
                      client: Annotated[str | None, Query(max_length=64)] = None,
-                     member: Annotated[str | None, Query(max_length=254)] = None) -> AccessRows:
+                     member: Annotated[str | None, Query(max_length=254)] = None) -> Response:
         """Effective access: who can see a client (`client`), or what a member can see."""
         if (client is None) == (member is None):
             raise UserError("give exactly one of ?client=ID or ?member=EMAIL", "usage")
-        rows = await call(request, practice, token, "read", "access",
-                          lambda s: app.access_rows(s.read(), client=client, member=member))
-        from shsync.render.access import as_dicts
 
-        return AccessRows(rows=[AccessRow(**r) for r in as_dicts(rows)])
+        def job(s: app.Shsync) -> bytes:
+            # Answered from what the server keeps per audit head (handles.Answers), encoded
+            # here as the document says (tests/render/test_access_json.py): the few hundred
+            # rows a client has are not validated again, one by one, on the way out.
+            answers = cast(CachedReads, s.backend).answers()
+            if client is not None:
+                app.require_client(answers.lookup.state, client)
+                return answers.client_rows.document(client)
+            return rows_document(app.access_rows(answers.lookup, client=None, member=member))
+        return Response(await call(request, practice, token, "read", "access", job),
+                        media_type="application/json")
 
     @api.get(P + "/history", response_model=History | Verified, responses=ERRORS,
              tags=["read"])

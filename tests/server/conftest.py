@@ -68,11 +68,11 @@ def practice(server) -> Practice:
 @pytest.fixture
 def own_server(tmp_path):
     """A server of the test's own, started with test-only hooks in its environment, and its
-    seeded practice `riverbend`: `own_server(env)` -> (server, practice). Stopped after."""
+    seeded practice `riverbend`: `own_server(env, args)` -> (server, practice). Stopped after."""
     started: list[Server] = []
 
-    def start_with(env: dict[str, str]) -> tuple[Server, Practice]:
-        served = start(tmp_path, env=env)
+    def start_with(env: dict[str, str], args: tuple[str, ...] = ()) -> tuple[Server, Practice]:
+        served = start(tmp_path, env=env, args=args)
         started.append(served)
         return served, seeded(served, "riverbend")
 

@@ -346,6 +346,7 @@ def test_a_change_made_beside_the_server_is_read_at_once(practice):
                                                                                "accepted"]
 
 
+<<<<<<< HEAD
 # --- a store's refusals are the caller's problem, never an outage -------------------------------
 
 def _forged(practice, client, operations, summary=None):
@@ -387,3 +388,27 @@ def test_a_plan_whose_summary_does_not_match_its_steps_is_422(practice):
                           Summary(change=7))
         body = is_problem(dana.post(f"/plans/{plan_id}/apply"), 422, "plan-summary-mismatch")
         assert body["errors"][0]["code"] == "plan-summary-mismatch"
+=======
+def test_an_access_answer_is_the_live_practice_at_its_head(practice):
+    # Access answers are worked out once per audit head (handles.Answers); a change between
+    # two queries, here emergency access taken beside the server, is in the second answer.
+    from shsync.app import Shsync
+    from shsync.reconcile.authorize import Actor
+
+    omar = "omar.haddad@riverbend.example"
+    with practice.as_member() as dana:
+        def seen(**query: str) -> set[tuple[str, str | None, str]]:
+            rows = dana.get("/access", params=query).json()["rows"]
+            return {(r["member"], r["client"], r["reason"]) for r in rows}
+
+        assert (omar, "C-1001", "break_glass") not in seen(client="C-1001")
+        assert (omar, "C-1001", "break_glass") not in seen(member=omar)
+        store = practice.store()
+        try:
+            taker = Shsync(store, Actor.member(omar))
+            taker.apply(taker.plan_break_glass("C-1001", "crisis", "1h"))
+        finally:
+            store.close()
+        assert (omar, "C-1001", "break_glass") in seen(client="C-1001")
+        assert (omar, "C-1001", "break_glass") in seen(member=omar)
+>>>>>>> h-servespeed

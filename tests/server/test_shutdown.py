@@ -5,6 +5,7 @@ SIGKILL itself after that many operations of an apply (shsync/backends/sql.py)."
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.server.conftest import DANA, keep_plan
 
@@ -28,12 +29,13 @@ def test_a_server_killed_mid_apply_changes_nothing(own_server):
     store.close()
 
 
-def test_a_server_stopped_with_sigterm_mid_apply_finishes_that_apply_first(own_server):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_server_stopped_with_sigterm_mid_apply_finishes_that_apply_first(own_server, workers):
     import signal
     import threading
     import time
 
-    server, practice = own_server({"SHSYNC_TEST_PAUSE_APPLY": "2"})
+    server, practice = own_server({"SHSYNC_TEST_PAUSE_APPLY": "2"}, ("--workers", str(workers)))
     answers: list[httpx.Response] = []
     with practice.as_member(DANA) as dana:
         kept = keep_plan(dana)
