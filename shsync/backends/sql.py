@@ -250,6 +250,12 @@ class SqlBackend(Store, ABC):
         with self._snapshot():
             return self._read_fingerprinted(), self._last_entry()
 
+    def cache_key(self) -> tuple[tuple[int, str] | None, str | None]:
+        """The log's head and the kept fingerprint, in one snapshot: what a reader that reuses
+        the practice it read (the server's `CachedReads`) compares before reusing it."""
+        with self._snapshot():
+            return self._last_entry(), self._kept_fingerprint()
+
     def _kept_fingerprint(self) -> str | None:
         rows = self._query("SELECT fingerprint FROM practices WHERE practice = ?",
                            (self.practice,))

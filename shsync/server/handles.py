@@ -28,7 +28,10 @@ class CachedReads:
     unchanged: every change shsync makes (seed, apply, acceptance, refresh, review) appends an
     audit entry in the same transaction, so an unchanged head is an unchanged practice. Asking
     for the head is one small query; reading a large practice is the whole store. Applies read
-    the live practice again inside their own transaction, never from here."""
+    the live practice again inside their own transaction, never from here, and so does
+    `?verify=true` (`Handles.practice(cached=False)`): a change made outside shsync moves no
+    head. The key also holds the fingerprint the store keeps, which a store forgets when it
+    finds such a change (a plan refused stale), so the next plan reads the practice as it is."""
 
     def __init__(self, backend: Any, states: dict[str, tuple[Any, Any]],
                  lock: threading.Lock):
@@ -51,15 +54,15 @@ class CachedReads:
         return self._cached("history", entries)
 
     def _cached(self, kind: str, load: Any) -> Any:
-        head = self._backend.head()
+        version = self._backend.cache_key()
         key = f"{kind}:{self._backend.practice}"
         with self._lock:
             known = self._states.get(key)
-        if known is not None and known[0] == head:
+        if known is not None and known[0] == version:
             return known[1]
-        value, head = load()
+        value, _ = load()  # the key read before it: a change between them only reads again
         with self._lock:
-            self._states[key] = (head, value)
+            self._states[key] = (version, value)
         return value
 
 
@@ -73,9 +76,10 @@ class Handles:
         self._states: dict[str, tuple[Any, Any]] = {}  # kind:practice -> (audit head, value)
 
     @contextmanager
-    def practice(self, name: str) -> Iterator[Backend]:
-        """The store of one practice. A practice the store does not know (no data, no token)
-        is answered as an invalid token: nobody can hold a token for it."""
+    def practice(self, name: str, cached: bool = True) -> Iterator[Backend]:
+        """The store of one practice (`cached`: its reads reused, see `CachedReads`). A
+        practice the store does not know (no data, no token) is answered as an invalid token:
+        nobody can hold a token for it."""
         if not PRACTICE.match(name):
             raise Unauthorized(f"the token is not valid for practice {name[:100]!r}")
         cache: dict[str, Backend] = self._local.__dict__.setdefault("handles", {})
@@ -89,7 +93,8 @@ class Handles:
             with self._lock:
                 self._all.append(backend)
         try:
-            yield cast(Backend, CachedReads(backend, self._states, self._lock))
+            yield cast(Backend, CachedReads(backend, self._states, self._lock) if cached
+                       else backend)
         except BackendError as exc:
             if type(exc) is BackendError:  # the store itself failed: open afresh next time
                 cache.pop(name, None)
