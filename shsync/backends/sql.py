@@ -65,6 +65,7 @@ _TOKENS_5 = """CREATE TABLE IF NOT EXISTS tokens (
         practice TEXT NOT NULL, id TEXT NOT NULL, actor TEXT NOT NULL, operator BOOLEAN NOT NULL,
         scope TEXT NOT NULL, secret_hash TEXT NOT NULL, created_at TEXT NOT NULL,
         created_by TEXT NOT NULL, expires_at TEXT, revoked_at TEXT, PRIMARY KEY (practice, id))"""
+REMOVED = "the member was removed from the practice"  # why their tokens were revoked
 _TOKENS = _TOKENS_5.replace("revoked_at TEXT,", "revoked_at TEXT, revoked_reason TEXT,")
 
 SCHEMA = [
@@ -208,6 +209,14 @@ class SqlBackend(Store, ABC):
             for target in range(int(version) + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS.get(target, ()):
                     self._execute(statement)
+            if 5 <= int(version) < 8:
+                # Before version 8 a removal left its member's tokens valid: revoke them now,
+                # or a member added again later would find an old token working again.
+                self._execute("UPDATE tokens SET revoked_at = ?, revoked_reason = ? WHERE "
+                              "revoked_at IS NULL AND NOT operator AND EXISTS (SELECT 1 FROM "
+                              "members WHERE members.practice = tokens.practice AND "
+                              "members.email = tokens.actor AND members.status = 'removed')",
+                              (self._clock(), REMOVED))
             self._execute("UPDATE shsync_meta SET value = ? WHERE key = 'schema_version'",
                           (str(SCHEMA_VERSION),))
         elif create:
@@ -249,6 +258,12 @@ class SqlBackend(Store, ABC):
         """`read_fingerprinted` and the audit entry it is the result of, in one snapshot."""
         with self._snapshot():
             return self._read_fingerprinted(), self._last_entry()
+
+    def cache_key(self) -> tuple[tuple[int, str] | None, str | None]:
+        """The log's head and the kept fingerprint, in one snapshot: what a reader that reuses
+        the practice it read (the server's `CachedReads`) compares before reusing it."""
+        with self._snapshot():
+            return self._last_entry(), self._kept_fingerprint()
 
     def _kept_fingerprint(self) -> str | None:
         rows = self._query("SELECT fingerprint FROM practices WHERE practice = ?",
@@ -711,8 +726,7 @@ class SqlBackend(Store, ABC):
         self._executemany("UPDATE tokens SET revoked_at = ?, revoked_reason = ? "
                           "WHERE practice = ? AND actor = ? AND NOT operator "
                           "AND revoked_at IS NULL",
-                          [(self._clock(), "the member was removed from the practice", p,
-                            o.target) for o in ops])
+                          [(self._clock(), REMOVED, p, o.target) for o in ops])
 
 
 def _end(o: Operation, break_glass: bool = False) -> End | None:

@@ -136,9 +136,9 @@ def create_app(url: str, *, clock: Callable[[], str] = app.now, lock_timeout: fl
 
     async def call(request: Request, practice: str, token: HTTPAuthorizationCredentials | None,
                    scope: str, what: str, job: Callable[[app.Shsync], T],
-                   act_as: str | None = None) -> T:
+                   act_as: str | None = None, cached: bool = True) -> T:
         def within() -> T:
-            with handles.practice(practice) as backend:
+            with handles.practice(practice, cached) as backend:
                 who = tokens.authenticate(cast(tokens.TokenStore, backend),
                                           token.credentials if token else None,
                                           datetime.now(UTC))
@@ -329,8 +329,10 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
         """The audit log; with `verify`, the hash chain checked and the log replayed; with
         `details`, each entry whole (a seed entry holds the whole state it loaded)."""
         if verify or expect_head is not None:
+            # The store itself, never what the server kept: a change made outside shsync
+            # writes no entry, and the replay is what finds it.
             check = await call(request, practice, token, "read", "history",
-                               lambda s: s.check_log(expect_head))
+                               lambda s: s.check_log(expect_head), cached=False)
             return Verified(verified=True, entries=check.entries, replayed=check.replayed,
                             head=check.head, note=check.note)
         entries = await call(request, practice, token, "read", "history",

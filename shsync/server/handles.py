@@ -28,10 +28,10 @@ PRACTICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 class Kept:
-    """What the server has read, by kind and practice, each with the audit head it is at; and one
-    lock per key, so that when the head moves one thread reads the practice again while the
-    others wait for it (a whole practice at M is 0.2 s; fifty concurrent requests reading it at
-    once took seconds each)."""
+    """What the server has read, by kind and practice, each with the audit head (and kept
+    fingerprint) it is at; and one lock per key, so that when the head moves one thread reads
+    the practice again while the others wait for it (a whole practice at M is 0.2 s; fifty
+    concurrent requests reading it at once took seconds each)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -57,7 +57,10 @@ class CachedReads:
     unchanged: every change shsync makes (seed, apply, acceptance, refresh, review) appends an
     audit entry in the same transaction, so an unchanged head is an unchanged practice. Asking
     for the head is one small query; reading a large practice is the whole store. Applies read
-    the live practice again inside their own transaction, never from here."""
+    the live practice again inside their own transaction, never from here, and so does
+    `?verify=true` (`Handles.practice(cached=False)`): a change made outside shsync moves no
+    head. The key also holds the fingerprint the store keeps, which a store forgets when it
+    finds such a change (a plan refused stale), so the next plan reads the practice as it is."""
 
     def __init__(self, backend: Any, kept: Kept):
         self._backend, self._kept = backend, kept
@@ -86,17 +89,17 @@ class CachedReads:
         return self._cached("history", entries)
 
     def _cached(self, kind: str, load: Any) -> Any:
-        head = self._backend.head()
+        version = self._backend.cache_key()
         key = f"{kind}:{self._backend.practice}"
-        fresh, value = self._kept.at(key, head)
+        fresh, value = self._kept.at(key, version)
         if fresh:
             return value
         with self._kept.loading(key):
-            fresh, value = self._kept.at(key, head)  # read by another thread meanwhile
+            fresh, value = self._kept.at(key, version)  # read by another thread meanwhile
             if fresh:
                 return value
-            value, at = load()
-            self._kept.keep(key, at, value)
+            value, _ = load()  # the key read before it: a change between them only reads again
+            self._kept.keep(key, version, value)
         return value
 
 
@@ -122,9 +125,10 @@ class Handles:
         self._kept = Kept()
 
     @contextmanager
-    def practice(self, name: str) -> Iterator[Backend]:
-        """The store of one practice. A practice the store does not know (no data, no token)
-        is answered as an invalid token: nobody can hold a token for it."""
+    def practice(self, name: str, cached: bool = True) -> Iterator[Backend]:
+        """The store of one practice (`cached`: its reads reused, see `CachedReads`). A
+        practice the store does not know (no data, no token) is answered as an invalid token:
+        nobody can hold a token for it."""
         if not PRACTICE.match(name):
             raise Unauthorized(f"the token is not valid for practice {name[:100]!r}")
         cache: dict[str, Backend] = self._local.__dict__.setdefault("handles", {})
@@ -138,7 +142,7 @@ class Handles:
             with self._lock:
                 self._all.append(backend)
         try:
-            yield cast(Backend, CachedReads(backend, self._kept))
+            yield cast(Backend, CachedReads(backend, self._kept) if cached else backend)
         except BackendError as exc:
             if type(exc) is BackendError:  # the store itself failed: open afresh next time
                 cache.pop(name, None)

@@ -202,3 +202,42 @@ def test_a_refused_removal_revokes_nothing(store):
     with pytest.raises(Refused):
         store.apply(plan, actor=Actor.operator("op"), now="2026-11-26T12:00:00Z")
     assert [t.revoked_at for t in store.tokens()] == [None]
+
+
+def test_a_member_removed_before_the_upgrade_does_not_find_their_token_working_again(
+        make_store):
+    # Before store schema 8 a removal left its member's tokens valid (a removed member's token
+    # failed only while they stayed removed). The upgrade revokes them, so re-adding the member
+    # after it never brings an old token back, as the README promises.
+    from shsync.reconcile import planner
+    from shsync.reconcile.authorize import Actor
+    from tests.reconcile.builders import NOW as PLAN_NOW, want
+
+    store = make_store()
+    store.seed(live(ADMIN, m("sam", "practitioner")))
+    sam_token, sam = make(store, "sam" + D, scope="apply")
+    _, admin = make(store, "admin" + D)
+    state = store.read()
+    leave = planner.plan(want(state.members["admin" + D]), state, practice="default",
+                         now=PLAN_NOW, options=planner.Options(allow_mass_removal=True))
+    store.apply(leave, actor=Actor.operator("op"), now=PLAN_NOW)
+    with store._transaction():  # the store as shsync 7 left it: the removal revoked nothing
+        store._execute("UPDATE tokens SET revoked_at = NULL, revoked_reason = NULL")
+        store._execute("ALTER TABLE tokens DROP COLUMN revoked_reason")
+        store._execute("ALTER TABLE stored_plans DROP COLUMN refused_at")
+        store._execute("ALTER TABLE stored_plans DROP COLUMN refused_code")
+        store._execute("ALTER TABLE practices DROP COLUMN fingerprint")
+        store._execute("UPDATE shsync_meta SET value = '7' WHERE key = 'schema_version'")
+    store.close()
+    store = make_store()
+    found = {t.id: t for t in store.tokens()}
+    assert found[sam.id].revoked_at is not None
+    assert found[sam.id].revoked_reason == "the member was removed from the practice"
+    assert found[admin.id].revoked_at is None
+    back = planner.plan(want(state.members["admin" + D], state.members["sam" + D]),
+                        store.read(), practice="default", now=PLAN_NOW,
+                        options=planner.Options(assume_accepted=True))
+    store.apply(back, actor=Actor.operator("op"), now=PLAN_NOW)
+    assert store.read().members["sam" + D].status == "active"
+    with pytest.raises(Unauthorized, match="revoked"):
+        tokens.authenticate(store, sam_token, NOW)

@@ -346,7 +346,6 @@ def test_a_change_made_beside_the_server_is_read_at_once(practice):
                                                                                "accepted"]
 
 
-<<<<<<< HEAD
 # --- a store's refusals are the caller's problem, never an outage -------------------------------
 
 def _forged(practice, client, operations, summary=None):
@@ -388,7 +387,8 @@ def test_a_plan_whose_summary_does_not_match_its_steps_is_422(practice):
                           Summary(change=7))
         body = is_problem(dana.post(f"/plans/{plan_id}/apply"), 422, "plan-summary-mismatch")
         assert body["errors"][0]["code"] == "plan-summary-mismatch"
-=======
+
+
 def test_an_access_answer_is_the_live_practice_at_its_head(practice):
     # Access answers are worked out once per audit head (handles.Answers); a change between
     # two queries, here emergency access taken beside the server, is in the second answer.
@@ -411,4 +411,28 @@ def test_an_access_answer_is_the_live_practice_at_its_head(practice):
             store.close()
         assert (omar, "C-1001", "break_glass") in seen(client="C-1001")
         assert (omar, "C-1001", "break_glass") in seen(member=omar)
->>>>>>> h-servespeed
+
+
+def test_a_store_changed_outside_shsync_is_found_and_the_next_plan_reads_it(practice):
+    # A row edited with the sqlite3 CLI writes no audit entry, so the log's head does not move:
+    # the server's reuse of what it read must not hide the change from `?verify=true`, nor keep
+    # planning from the practice as it was (each such plan refused stale, for ever).
+    import sqlite3
+
+    grace = "grace.kim@riverbend.example"
+    with practice.as_member() as dana:
+        assert dana.get("/history", params={"verify": "true"}).json()["verified"]
+        first = plan(dana).json()  # the server has now read (and kept) the practice
+        with sqlite3.connect(practice.server.db) as db:
+            db.execute("UPDATE members SET last_name = 'Edited' WHERE practice = ? AND "
+                       "email = ?", (practice.name, grace))
+        db.close()
+        is_problem(dana.get("/history", params={"verify": "true"}), 409, "audit-broken")
+        assert is_problem(dana.post(f"/plans/{first['id']}/apply"), 409,
+                          "stale-plan")["detail"].count("changed outside shsync") == 1
+        # "Make a new plan: it will read the practice as it is" -- through the server too.
+        again = plan(dana).json()
+        assert again["plan"]["fingerprint"] != first["plan"]["fingerprint"]
+        assert again["status"] == "ready"
+        applied = dana.post(f"/plans/{again['id']}/apply")
+        assert applied.status_code == 200, applied.text
