@@ -247,9 +247,11 @@ def main() -> None:
     if not with_pg:
         lines += ["", "PostgreSQL was not measured (no server, or --no-pg)."]
     lines += ["", TARGETS]
-    notes = HERE / "notes.md"
-    if notes.exists():
-        lines += ["", notes.read_text().rstrip()]
+    # One results file, as issue #13 asks: the server's figures (bench/serve.py, measured on
+    # their own because they need a running server) and the octodns peer's are carried along.
+    for extra in ("results-serve.md", "results-octodns.md", "notes.md"):
+        if (HERE / extra).exists():
+            lines += ["", (HERE / extra).read_text().rstrip()]
     text = "\n".join(lines) + "\n"
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
