@@ -21,7 +21,14 @@ from shsync import fileio, outfile
 from shsync.backends.audit import AuditEntry, head, replay, verify_chain
 from shsync.backends.base import Backend, Progress
 from shsync.diagnostics import Diagnostic, Severity
-from shsync.errors import AlreadyApplied, AuditBroken, InvalidInput, InvalidPlan, UserError
+from shsync.errors import (
+    AlreadyApplied,
+    AuditBroken,
+    InvalidInput,
+    InvalidPlan,
+    NothingToApply,
+    UserError,
+)  # fmt: skip
 from shsync.clock import length_text, now, now_real, parse_time  # noqa: F401  (app.now etc., as before)
 from shsync.gcpause import paused
 from shsync.reconcile import access, planner
@@ -156,24 +163,27 @@ class Shsync:
         at = self.clock()
         with paused():  # large acyclic structures: see shsync/gcpause.py
             desired, diagnostics = _org(path, at)
-            result = planner.plan(desired, self.backend.read(), practice=self.backend.practice,
+            live, kept = self.backend.read_fingerprinted()
+            result = planner.plan(desired, live, practice=self.backend.practice,
                                   now=at, options=options, actor=self.who,
-                                  warnings=_messages(diagnostics))
+                                  warnings=_messages(diagnostics), live_fingerprint=kept)
         return Planned(result, diagnostics)
 
     def plan_acceptance(self, emails: Iterable[str]) -> Plan:
         """A plan that records that these members accepted their invitations."""
-        live = self.backend.read()
         wanted = sorted({e.strip().lower() for e in emails})
+        if not wanted:  # an entry that records nobody would move the log's head for nothing
+            raise UserError("name at least one member who accepted their invitation", "usage")
+        live = self.backend.read()
         problems = []
         for email in wanted:
             member = live.members.get(email)
             if member is None:
-                problems.append(f"{email} is not a member of this practice")
+                problems.append(f"{_shown(email)} is not a member of this practice")
             elif member.active:
-                problems.append(f"{email} is already an active member")
+                problems.append(f"{_shown(email)} is already an active member")
         if problems:
-            raise UserError("; ".join(problems), "not-invited")
+            raise UserError(_bounded(problems), "not-invited")
         return _single(live, [op("accept_invitation", e) for e in wanted], self, "accepted")
 
     def plan_refresh(self, path: Path) -> Planned:
@@ -219,10 +229,13 @@ class Shsync:
         """An administrator's review of one emergency access, recorded in the audit log."""
         from shsync.emergency import review_details
 
-        details = review_details(self.backend.history(), self.backend.read(), self.who, seq,
-                                 note)
+        def check(entries: list[AuditEntry], live: PracticeState) -> dict[str, Any]:
+            return review_details(entries, live, self.who, seq, note)
+
+        # Run by the store inside its transaction: two reviews of one emergency at once
+        # cannot both be recorded.
         return self._wrote(self.backend.record("review", actor=self.who, now=self.clock(),
-                                               details=details))
+                                               details=check))
 
     # --- changing -----------------------------------------------------------------------------
     def apply(self, plan: Plan, progress: Progress | None = None) -> AuditEntry:
@@ -234,23 +247,13 @@ class Shsync:
     def check_unchanged(self, plan: Plan) -> None:
         """An empty plan writes nothing, but is refused like any other when it was made for
         another practice, another actor, a practice that has changed since, or by an actor who
-        may make no change."""
-        from shsync.errors import Forbidden, StalePlan, WrongPractice
-        from shsync.reconcile.authorize import forbidden
-
-        if plan.practice != self.backend.practice:
-            raise WrongPractice(f"the plan was made for practice {plan.practice!r}, not "
-                                f"{self.backend.practice!r} at {self.backend.display_url}")
-        if plan.actor != self.who.email:
-            raise Forbidden(f"the plan was made for {plan.actor or 'the operator'}, not for "
-                            f"{self.who.email or 'the operator'}; make a new plan as yourself")
-        live = self.backend.read()
-        refused = forbidden((), live, self.who)
-        if refused:
-            raise Forbidden("; ".join(refused))
-        if fingerprint(live) != plan.fingerprint:
-            raise StalePlan("the live practice has changed since this plan was made (its "
-                            "fingerprint differs); nothing was applied. Make a new plan.")
+        may make no change: the store's own apply checks it (one check), and records nothing."""
+        if plan.operations:
+            raise ValueError("check_unchanged takes a plan without steps")
+        try:
+            self.apply(plan)
+        except NothingToApply:
+            pass
 
     # --- stored plans and the two-person rule -------------------------------------------------
     def save_plan(self, plan: Plan) -> StoredPlan:
@@ -322,6 +325,24 @@ class Shsync:
                 on_batch(batch)
             if final:
                 return batches
+
+
+NAMED = 5  # problems one message names; the rest are counted
+NAME_CHARS = 64  # of a caller's value, at most this many of their characters are echoed
+
+
+def _shown(value: str) -> str:
+    """A value the caller sent, for a message: cut to NAME_CHARS of their own characters, then
+    escaped, so it can forge no line of a log or a terminal."""
+    from shsync.render.escape import visible
+
+    return visible(value[:NAME_CHARS]) + ("..." if len(value) > NAME_CHARS else "")
+
+
+def _bounded(problems: Sequence[str]) -> str:
+    """At most NAMED problems, then a count: a request of a million emails is not echoed."""
+    more = f" (and {len(problems) - NAMED:,} more)" if len(problems) > NAMED else ""
+    return "; ".join(problems[:NAMED]) + more
 
 
 def _check_anchor(entries: list[AuditEntry], anchor: tuple[int, str] | None) -> None:
@@ -423,18 +444,23 @@ def desired_state(path: Path) -> PracticeState:
     return PracticeState(dict(desired.members), dict(desired.clients), name=desired.name)
 
 
-def access_rows(state: PracticeState, *, client: str | None,
+def access_rows(lookup: access.Lookup, *, client: str | None,
                 member: str | None) -> list[access.Row]:
+    """`shsync access`: who can see a client, or what a member can see."""
     if client is not None:
-        if client not in state.clients:
-            raise UserError(f"there is no client {client} in this practice", "unknown-client")
-        return access.rows_for_client(state, client)
+        require_client(lookup.state, client)
+        return lookup.client(client)
     if member is None:
         raise UserError("give exactly one of --client ID or --member EMAIL", "usage")
     email = member.lower()
-    if email not in state.members:
+    if email not in lookup.state.members:
         raise UserError(f"{email} is not a member of this practice", "unknown-member")
-    return access.rows_for_member(state, email)
+    return lookup.member(email)
+
+
+def require_client(state: PracticeState, client: str) -> None:
+    if client not in state.clients:
+        raise UserError(f"there is no client {client} in this practice", "unknown-client")
 
 
 SPLIT_ORDER = ("supervisor", "practitioner", "scheduler", "biller")

@@ -98,6 +98,13 @@ class Refused(BackendError):
         self.problems = tuple(problems)
 
 
+class NothingToApply(BackendError):
+    """A plan without a step passed every check a store makes; it records no entry (an entry
+    that changes nothing would move the log's head for nothing). Faces answer "no changes"."""
+
+    code = "no-changes"
+
+
 class AuditBroken(ShsyncError):
     """The audit log does not explain the live state, or was tampered with."""
 

@@ -66,6 +66,7 @@ class TokenRecord:
     created_by: str
     expires_at: str | None = None
     revoked_at: str | None = None
+    revoked_reason: str | None = None  # e.g. the member was removed (in that transaction)
 
     def status(self, now: str) -> str:
         if self.revoked_at is not None:
@@ -82,7 +83,8 @@ class TokenRecord:
         return {"id": self.id, "practice": self.practice, "actor": self.actor,
                 "operator": self.operator, "scope": self.scope, "created_at": self.created_at,
                 "created_by": self.created_by, "expires_at": self.expires_at,
-                "revoked_at": self.revoked_at, "status": self.status(now)}
+                "revoked_at": self.revoked_at, "revoked_reason": self.revoked_reason,
+                "status": self.status(now)}
 
 
 class TokenStore(Protocol):
@@ -98,7 +100,7 @@ class TokenStore(Protocol):
 
     def tokens(self) -> list[TokenRecord]: ...
 
-    def revoke_token(self, token_id: str, at: str) -> bool: ...
+    def revoke_token(self, token_id: str, at: str, reason: str | None = None) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,8 @@ class Server:
                 self.process.wait()
 
 
-def start(tmp: Path, *, env: dict[str, str] | None = None, backend: str | None = None) -> Server:
+def start(tmp: Path, *, env: dict[str, str] | None = None, backend: str | None = None,
+          args: tuple[str, ...] = ()) -> Server:
     db = tmp / f"served-{uuid.uuid4().hex[:6]}.db"
     port = free_port()
     log = tmp / f"serve-{port}.log"
@@ -88,7 +89,8 @@ def start(tmp: Path, *, env: dict[str, str] | None = None, backend: str | None =
     with log.open("w") as err:
         process = subprocess.Popen(
             [sys.executable, "-m", "shsync", "serve", "--backend", backend or f"sqlite:///{db}",
-             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=err, env=full, cwd=tmp)
+             "--port", str(port), *args], stdout=subprocess.DEVNULL, stderr=err, env=full,
+            cwd=tmp)
     server = Server(db, port, process, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from shsync.backends.audit import GENESIS, AuditEntry, entry_digest, seal, verify_chain
 from shsync.backends.url import redact
+from shsync.gcpause import paused
 from shsync.errors import (
     AlreadyApplied,
     ApprovalsRequired,
@@ -26,6 +27,7 @@ from shsync.errors import (
     InvalidPlan,
     NoSuchPlan,
     NotEmpty,
+    NothingToApply,
     Refused,
     StalePlan,
     WrongPractice,
@@ -39,11 +41,16 @@ from shsync.reconcile.plan import Plan, from_file
 from shsync.reconcile.state import PracticeState, fingerprint, state_to_dict
 from shsync.reconcile.verify import verify
 
-__all__ = ["GENESIS", "AuditEntry", "Backend", "BackendError", "Forbidden", "NotEmpty",
+__all__ = ["GENESIS", "AuditEntry", "Backend", "BackendError", "EntryCheck", "Forbidden",
+           "NotEmpty",
            "Progress", "Refused", "StalePlan", "Store", "WrongPractice", "entry_digest",
            "redact", "verify_chain"]
 
 Progress = Callable[[int], None]
+# What an entry that changes nothing (a review) records, decided inside the store's transaction
+# from the log and the practice read there, so two such entries at once cannot both pass a
+# check that only one may (two reviews of one emergency). It raises when the entry is refused.
+EntryCheck = Callable[[list[AuditEntry], PracticeState], dict[str, Any]]
 
 
 class Backend(Protocol):
@@ -53,6 +60,12 @@ class Backend(Protocol):
     display_url: str
 
     def read(self) -> PracticeState: ...
+
+    def read_fingerprinted(self) -> tuple[PracticeState, str]:
+        """The live practice and its fingerprint, for planning: the one the store kept with
+        its last change where it keeps one (a cache: an apply never trusts it, see
+        `Store.apply`), else a hash of what was read."""
+        ...
 
     def seed(self, state: PracticeState, *, actor: Actor | None = None,
              now: str | None = None) -> AuditEntry: ...
@@ -68,7 +81,7 @@ class Backend(Protocol):
         ...
 
     def record(self, kind: str, *, actor: Actor, now: str,
-               details: dict[str, Any]) -> AuditEntry: ...
+               details: EntryCheck) -> AuditEntry: ...
 
     def save_plan(self, plan: Plan, *, author: str | None, now: str) -> StoredPlan: ...
 
@@ -109,6 +122,19 @@ class Store(ABC):
     def _insert_state(self, state: PracticeState) -> None: ...
 
     @abstractmethod
+    def _kept_fingerprint(self) -> str | None:
+        """The fingerprint kept with the practice's last change (None: none kept yet)."""
+
+    @abstractmethod
+    def _keep_fingerprint(self, value: str | None, *, only_if: str | None = None) -> None:
+        """Keep `value` (None: forget it), in the current transaction; with `only_if`, only
+        while the kept value is still that one."""
+
+    def _read_fingerprinted(self) -> tuple[PracticeState, str]:
+        live = self._read()
+        return live, self._kept_fingerprint() or fingerprint(live)
+
+    @abstractmethod
     def _held(self) -> bool:
         """Does the store already hold this practice's members or clients?"""
 
@@ -118,6 +144,10 @@ class Store(ABC):
 
     @abstractmethod
     def _append(self, entry: AuditEntry) -> None: ...
+
+    @abstractmethod
+    def _history(self) -> list[AuditEntry]:
+        """The whole audit log, oldest first, inside the current transaction."""
 
     @abstractmethod
     def _entry_for_plan(self, plan_hash: str) -> int | None:
@@ -133,8 +163,14 @@ class Store(ABC):
                      created_at: str) -> None: ...
 
     @abstractmethod
-    def _plan_row(self, plan_id: str) -> tuple[str, str, str | None, str, int | None] | None:
-        """(plan_hash, plan file text, author, created_at, applied_entry) of a stored plan."""
+    def _plan_row(self, plan_id: str
+                  ) -> tuple[str, str, str | None, str, int | None, str | None] | None:
+        """(plan_hash, plan file text, author, created_at, applied_entry, refused_at) of a
+        stored plan (refused_at: when a store refused to apply it as stale)."""
+
+    @abstractmethod
+    def _mark_refused(self, plan_id: str, code: str, at: str) -> None:
+        """Record that this stored plan was refused (once: the first refusal stays)."""
 
     @abstractmethod
     def _plan_ids(self) -> list[str]:
@@ -168,66 +204,103 @@ class Store(ABC):
                 raise NotEmpty(f"{self.display_url} already holds practice {self.practice!r}; "
                                "seed only loads an empty one")
             self._insert_state(state)
+            after = fingerprint(state)
+            self._keep_fingerprint(after)
             return self._record("seed", actor=actor.name, at=now, plan_hash="",
-                                before=fingerprint(PracticeState()), after=fingerprint(state),
+                                before=fingerprint(PracticeState()), after=after,
                                 summary={}, operations=[],
                                 details={"state": state_to_dict(state)})
 
     def apply(self, plan: Plan, *, actor: Actor, now: str,
               progress: Progress | None = None) -> AuditEntry:
+        """Check the plan inside the transaction, write it, and record one audit entry; a plan
+        without steps is checked the same way and raises NothingToApply."""
         if plan.errors:
             raise Refused([f"[{e.code}] {e.message}" for e in plan.errors], "plan-has-errors")
         if plan.actor != actor.email:
             raise Forbidden(f"the plan was made for {plan.actor or 'the operator'}, not for "
                             f"{actor.email or 'the operator'}; make a new plan as yourself")
-        with self._transaction():
+        # The check builds a whole practice twice over (the state after, the access index of
+        # each side) and no reference cycles: the cyclic GC only rescans it (shsync/gcpause.py).
+        with paused(), self._transaction():
             if plan.practice != self.practice:
                 raise WrongPractice(f"the plan was made for practice {plan.practice!r}, not "
                                     f"{self.practice!r} at {self.display_url}")
             live = self._read()
+            # The authority is always a hash of what this transaction read, never the kept
+            # fingerprint: a store edited outside shsync cannot make a plan fit it.
             before = fingerprint(live)
-            if before != plan.fingerprint:
-                seq = self._entry_for_plan(plan.digest())
-                if seq is not None:
-                    raise AlreadyApplied(f"this plan was already applied, as audit entry #{seq}; "
-                                         "nothing was applied again")
-                raise StalePlan("the live practice has changed since this plan was made (its "
-                                "fingerprint differs); nothing was applied. Make a new plan.")
             stored_id = self._plan_for_hash(plan.digest())
-            given = self._approvals(stored_id) if stored_id else []
-            verdict = verify(plan.operations, live, actor, now, approvals=given,
-                             kind=plan.kind, written=self._clock())
-            if verdict.wrong_kind:  # the entry's kind is what reviews look for: its own code
-                raise Refused([f"plan_kind {plan.kind}: {verdict.wrong_kind}"],
-                              "plan-kind-mismatch")
-            if verdict.forbidden:
-                raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
-                                + "; ".join(verdict.forbidden))
-            if verdict.problems:
-                raise Refused(verdict.problems)
-            if verdict.unapproved:
-                raise ApprovalsRequired(_unapproved(verdict.unapproved, stored_id))
-            if verdict.summary != plan.summary:
-                raise Refused(["the plan's summary does not match its operations"],
-                              "plan-summary-mismatch")
-            if access.delta(live, verdict.final) != plan.access_changes:
-                raise Refused(["the plan's access changes do not match its operations"],
-                              "plan-access-mismatch")
-            self._write(plan.operations, now, progress)
-            approvers = two_person.counted(given, live, actor.email)
-            details: dict[str, Any] = {}
-            if approvers:
-                details = {"author": actor.name,
-                           "approvals": [{"by": e, "at": at} for e, at in given
-                                         if e in approvers]}
-            entry = self._record(plan.kind, actor=actor.name, at=now, plan_hash=plan.digest(),
-                                 before=before, after=fingerprint(verdict.final),
-                                 summary=verdict.summary.to_dict(),
-                                 operations=[o.to_dict() for o in plan.operations],
-                                 details=details)
-            if stored_id:
-                self._mark_applied(stored_id, entry.seq)
-            return entry
+            if before == plan.fingerprint:
+                return self._apply_checked(plan, live, stored_id, actor, now, progress)
+            seq = self._entry_for_plan(plan.digest())
+            if seq is not None:
+                raise AlreadyApplied(f"this plan was already applied, as audit entry #{seq}; "
+                                     "nothing was applied again")
+            if stored_id is not None:  # `shsync plans` shows it stale from now on
+                self._mark_refused(stored_id, "stale-plan", self._clock())
+            kept = self._kept_fingerprint()
+            if kept is not None and kept != before and plan.fingerprint == kept:
+                # The kept fingerprint no longer describes the store: forget it, so the next
+                # plan hashes what it reads. The practice itself is untouched.
+                self._keep_fingerprint(None, only_if=kept)
+                stale = StalePlan(
+                    "the live practice does not match the fingerprint shsync kept with its "
+                    "last change: the store was changed outside shsync (`shsync history "
+                    "--verify` shows where); nothing was applied. Make a new plan: it will "
+                    "read the practice as it is.")
+            else:
+                stale = StalePlan("the live practice has changed since this plan was made (its "
+                                  "fingerprint differs); nothing was applied. Make a new plan.")
+        raise stale  # after the marks are committed; the practice and the log are untouched
+
+    def _apply_checked(self, plan: Plan, live: PracticeState, stored_id: str | None,
+                       actor: Actor, now: str, progress: Progress | None) -> AuditEntry:
+        """The rest of `apply`, inside its transaction, on a plan made for this very state."""
+        before = plan.fingerprint
+        if stored_id is not None:
+            row = self._plan_row(stored_id)
+            if row is not None and row[5] is not None:
+                raise StalePlan(f"plan {stored_id} was refused as stale at {row[5]}; the "
+                                "practice moved on since it was made. Make a new plan.")
+        given = self._approvals(stored_id) if stored_id else []
+        verdict = verify(plan.operations, live, actor, now, approvals=given,
+                         kind=plan.kind, written=self._clock())
+        if verdict.wrong_kind:  # the entry's kind is what reviews look for: its own code
+            raise Refused([f"plan_kind {plan.kind}: {verdict.wrong_kind}"],
+                          "plan-kind-mismatch")
+        if verdict.forbidden:
+            raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
+                            + "; ".join(verdict.forbidden))
+        if verdict.problems:
+            raise Refused(verdict.problems)
+        if verdict.unapproved:
+            raise ApprovalsRequired(_unapproved(verdict.unapproved, stored_id))
+        if verdict.summary != plan.summary:
+            raise Refused(["the plan's summary does not match its operations"],
+                          "plan-summary-mismatch")
+        if access.delta(live, verdict.final) != plan.access_changes:
+            raise Refused(["the plan's access changes do not match its operations"],
+                          "plan-access-mismatch")
+        if not plan.operations:  # checked like any plan, but nothing to record
+            raise NothingToApply("no changes to apply; nothing was recorded")
+        self._write(plan.operations, now, progress)
+        after = fingerprint(verdict.final)
+        self._keep_fingerprint(after)
+        approvers = two_person.counted(given, live, actor.email)
+        details: dict[str, Any] = {}
+        if approvers:
+            details = {"author": actor.name,
+                       "approvals": [{"by": e, "at": at} for e, at in given
+                                     if e in approvers]}
+        entry = self._record(plan.kind, actor=actor.name, at=now, plan_hash=plan.digest(),
+                             before=before, after=after,
+                             summary=verdict.summary.to_dict(),
+                             operations=[o.to_dict() for o in plan.operations],
+                             details=details)
+        if stored_id:
+            self._mark_applied(stored_id, entry.seq)
+        return entry
 
     # --- stored plans and approvals (the two-person rule) -----------------------------------
     def save_plan(self, plan: Plan, *, author: str | None, now: str) -> StoredPlan:
@@ -251,11 +324,15 @@ class Store(ABC):
 
     def stored_plan(self, plan_id: str) -> StoredPlan:
         with self._snapshot():
-            return self._stored(plan_id)
+            return self._stored(plan_id, fingerprint(self._read()))
 
     def stored_plans(self) -> list[StoredPlan]:
+        """Every stored plan, each marked stale when the live practice has moved on since it
+        was made (so the store would refuse it), read in one snapshot."""
         with self._snapshot():
-            return [self._stored(i) for i in self._plan_ids()]
+            ids = self._plan_ids()
+            live = fingerprint(self._read()) if ids else None
+            return [self._stored(i, live) for i in ids]
 
     def approve(self, plan_id: str, *, approver: Actor, now: str) -> StoredPlan:
         """One administrator's approval, checked and recorded in one transaction, so two
@@ -270,12 +347,13 @@ class Store(ABC):
             self._insert_approval(plan_id, approver.email, now)
             return self._stored(plan_id)
 
-    def _stored(self, plan_id: str) -> StoredPlan:
+    def _stored(self, plan_id: str, live: str | None = None) -> StoredPlan:
+        """The stored plan; with `live` (the practice's fingerprint now), whether it is stale."""
         row = self._plan_row(plan_id) if two_person.is_plan_id(plan_id) else None
         if row is None:
             raise NoSuchPlan(f"no stored plan {plan_id[:40]!r} in practice {self.practice!r} "
                              "(`shsync plans` lists them)")
-        plan_hash, text, author, created_at, applied = row
+        plan_hash, text, author, created_at, applied, refused = row
         try:
             plan = from_file(text)
         except InvalidPlan as exc:
@@ -285,15 +363,19 @@ class Store(ABC):
                                "not match", "bad-store")
         need = two_person.needed(plan.operations, self._read_policy())
         return StoredPlan(plan_id, plan, author, created_at, tuple(self._approvals(plan_id)),
-                          need.count, applied)
+                          need.count, applied, refused,
+                          live is not None and applied is None and live != plan.fingerprint)
 
     def record(self, kind: str, *, actor: Actor, now: str,
-               details: dict[str, Any]) -> AuditEntry:
-        """An audit entry that changes nothing (a review): chained and replayed like any."""
+               details: EntryCheck) -> AuditEntry:
+        """An audit entry that changes nothing (a review): chained and replayed like any. Its
+        details are checked and made inside this transaction (see `EntryCheck`)."""
         with self._transaction():
-            state = fingerprint(self._read())
+            live = self._read()
+            found = details(self._history(), live)
+            state = fingerprint(live)
             return self._record(kind, actor=actor.name, at=now, plan_hash="", before=state,
-                                after=state, summary={}, operations=[], details=details)
+                                after=state, summary={}, operations=[], details=found)
 
     def _record(self, kind: str, *, actor: str, at: str, plan_hash: str, before: str,
                 after: str, summary: dict[str, int], operations: list[dict[str, Any]],

@@ -21,7 +21,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from shsync.backends.audit import AuditEntry
-from shsync.backends.base import Progress
+from shsync.backends.base import EntryCheck, Progress
 from shsync.errors import (
     AlreadyApplied,
     ApprovalsRequired,
@@ -32,6 +32,7 @@ from shsync.errors import (
     NoPractice,
     NoSuchPlan,
     NotEmpty,
+    NothingToApply,
     Refused,
     ShsyncError,
     StalePlan,
@@ -41,7 +42,7 @@ from shsync.errors import (
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.approvals import StoredPlan, is_plan_id
 from shsync.reconcile.plan import Plan, canonical, from_file
-from shsync.reconcile.state import PracticeState, state_from_dict, state_to_dict
+from shsync.reconcile.state import PracticeState, fingerprint, state_from_dict, state_to_dict
 
 TOKEN_ENV = "SHSYNC_TOKEN"
 PLAN_TYPE = "application/vnd.shsync.plan+json"
@@ -50,7 +51,11 @@ _PATH = re.compile(r"^(?P<prefix>(?:/[^/]+)*)/practices/(?P<practice>[A-Za-z0-9]
 _ERRORS: dict[str, type[BackendError]] = {
     "forbidden": Forbidden, "stale-plan": StalePlan, "already-applied": AlreadyApplied,
     "wrong-practice": WrongPractice, "not-empty": NotEmpty, "no-practice": NoPractice,
-    "self-approval": Forbidden, "approvals-required": ApprovalsRequired}
+    "self-approval": Forbidden, "approvals-required": ApprovalsRequired,
+    "no-changes": NothingToApply}
+
+# A store's refusals, with every reason in the problem's `errors`.
+_REFUSED = ("refused", "plan-summary-mismatch", "plan-access-mismatch", "plan-kind-mismatch")
 
 
 class RemoteError(BackendError):
@@ -118,6 +123,11 @@ class RemoteBackend:
     def read(self) -> PracticeState:
         return state_from_dict(self._call("GET", "/state"))
 
+    def read_fingerprinted(self) -> tuple[PracticeState, str]:
+        """Hashed here: the server checks every apply against its own store anyway."""
+        live = self.read()
+        return live, fingerprint(live)
+
     def history(self) -> list[AuditEntry]:
         found = self._call("GET", "/history", params={"details": "true"})["entries"]
         return [_entry(e) for e in found]
@@ -141,7 +151,10 @@ class RemoteBackend:
         return self.apply_stored(stored["id"], actor)
 
     def apply_stored(self, plan_id: str, actor: Actor | None = None) -> AuditEntry:
-        return _entry(self._call("POST", f"/plans/{plan_id}/apply", actor=actor)["audit_entry"])
+        found = self._call("POST", f"/plans/{plan_id}/apply", actor=actor)["audit_entry"]
+        if found is None:  # the server's store checked it and recorded nothing, as ours do
+            raise NothingToApply("no changes to apply; nothing was recorded")
+        return _entry(found)
 
     def save_plan(self, plan: Plan, *, author: str | None, now: str) -> StoredPlan:
         """The server keeps the plan (its author is the token's identity, which the server
@@ -175,11 +188,14 @@ class RemoteBackend:
         return quote(plan_id, safe="")
 
     def record(self, kind: str, *, actor: Actor, now: str,
-               details: dict[str, Any]) -> AuditEntry:
+               details: EntryCheck) -> AuditEntry:
+        """The check runs here once to say what to ask for; the server's store runs the same
+        check again inside its own transaction."""
         if kind != "review":
             raise UserError(f"a server records {kind!r} entries only through its own "
                             "endpoints", "usage")
-        body = {"entry": details["entry"], "note": details["note"]}
+        asked = details(self.history(), self.read())
+        body = {"entry": asked["entry"], "note": asked["note"]}
         return _entry(self._call("POST", "/reviews", json=body, actor=actor)["audit_entry"])
 
     def close(self) -> None:
@@ -215,8 +231,10 @@ class RemoteBackend:
             return BackendError(f"{self.display_url} answered {response.status_code}")
         if code == "no-practice" and self._create:
             code = "backend"
-        if code in ("refused", "plan-summary-mismatch", "plan-access-mismatch"):
-            return Refused([detail.removeprefix("nothing was applied: ")], code)
+        if code in _REFUSED:
+            reasons = [str(e.get("message")) for e in body.get("errors") or []
+                       if isinstance(e, dict)]
+            return Refused(reasons or [detail.removeprefix("nothing was applied: ")], code)
         if code == "audit-broken":
             return AuditBroken(detail)
         if code == "no-such-plan":
@@ -240,7 +258,9 @@ def _stored(data: dict[str, Any]) -> StoredPlan:
                           tuple((str(a["by"]), str(a["at"])) for a in data["approvals"]),
                           int(data["required"]),
                           None if data.get("applied_entry") is None
-                          else int(data["applied_entry"]))
+                          else int(data["applied_entry"]),
+                          None if data.get("refused_at") is None else str(data["refused_at"]),
+                          data.get("status") == "stale")
     except (KeyError, TypeError, ValueError, InvalidPlan) as exc:
         raise BackendError(f"the server sent a stored plan that cannot be read: "
                            f"{type(exc).__name__}") from None

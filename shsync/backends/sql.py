@@ -36,7 +36,7 @@ from shsync.reconcile.state import (
     PracticeState,
 )  # fmt: skip
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 9
 # Test-only: kill this process (SIGKILL) right after the k-th operation of an apply. Nothing
 # reads it unless it is set; the crash tests set it to prove an apply is all or nothing.
 FAULT_HOOK = "SHSYNC_TEST_KILL_AFTER_OPS"
@@ -59,17 +59,19 @@ def _fault_point(kill_after: int, count: int) -> None:
     if _ops_done >= kill_after:
         os.kill(os.getpid(), signal.SIGKILL)
 
-# API tokens for `shsync serve` (shsync/tokens.py): never the secret, only its hash.
-_TOKENS = """CREATE TABLE IF NOT EXISTS tokens (
+# API tokens for `shsync serve` (shsync/tokens.py): never the secret, only its hash. As
+# version 5 made the table; version 8 adds why a token was revoked.
+_TOKENS_5 = """CREATE TABLE IF NOT EXISTS tokens (
         practice TEXT NOT NULL, id TEXT NOT NULL, actor TEXT NOT NULL, operator BOOLEAN NOT NULL,
         scope TEXT NOT NULL, secret_hash TEXT NOT NULL, created_at TEXT NOT NULL,
         created_by TEXT NOT NULL, expires_at TEXT, revoked_at TEXT, PRIMARY KEY (practice, id))"""
+_TOKENS = _TOKENS_5.replace("revoked_at TEXT,", "revoked_at TEXT, revoked_reason TEXT,")
 
 SCHEMA = [
     "CREATE TABLE IF NOT EXISTS shsync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS practices (
         practice TEXT PRIMARY KEY, name TEXT, approvals TEXT, break_glass TEXT,
-        head_seq INTEGER, head_hash TEXT)""",
+        head_seq INTEGER, head_hash TEXT, fingerprint TEXT)""",
     """CREATE TABLE IF NOT EXISTS members (
         practice TEXT NOT NULL, email TEXT NOT NULL, first_name TEXT NOT NULL,
         last_name TEXT NOT NULL, admin BOOLEAN NOT NULL, owner BOOLEAN NOT NULL, npi TEXT,
@@ -102,18 +104,21 @@ SCHEMA = [
         PRIMARY KEY (practice, seq))""",
     _TOKENS,
 ]
-# Stored plans and their approvals (the two-person rule), scoped by practice like every table.
-PLAN_TABLES = [
-    """CREATE TABLE IF NOT EXISTS stored_plans (
+# Stored plans and their approvals (the two-person rule), scoped by practice like every table,
+# as version 4 made them; version 8 adds when and why a store refused a plan as stale.
+_STORED_PLANS_4 = """CREATE TABLE IF NOT EXISTS stored_plans (
         practice TEXT NOT NULL, id TEXT NOT NULL, plan_hash TEXT NOT NULL, plan TEXT NOT NULL,
         author TEXT, created_at TEXT NOT NULL, applied_entry INTEGER,
-        PRIMARY KEY (practice, id))""",
+        PRIMARY KEY (practice, id))"""
+PLAN_TABLES = [
+    _STORED_PLANS_4,
     "CREATE INDEX IF NOT EXISTS stored_plans_by_hash ON stored_plans (practice, plan_hash)",
     """CREATE TABLE IF NOT EXISTS plan_approvals (
         practice TEXT NOT NULL, plan_id TEXT NOT NULL, approver TEXT NOT NULL,
         at TEXT NOT NULL, PRIMARY KEY (practice, plan_id, approver))""",
 ]
-SCHEMA += PLAN_TABLES
+SCHEMA += [_STORED_PLANS_4.replace("applied_entry INTEGER,", "applied_entry INTEGER, "
+                                    "refused_at TEXT, refused_code TEXT,"), *PLAN_TABLES[1:]]
 # Upgrades of a store made by an older shsync, by the version they lead to.
 MIGRATIONS = {
     2: ["ALTER TABLE members ADD COLUMN cosign TEXT",
@@ -130,13 +135,22 @@ MIGRATIONS = {
     # The two-person rule: the practice's approvals policy, stored plans, approvals.
     4: ["ALTER TABLE practices ADD COLUMN approvals TEXT", *PLAN_TABLES],
     # API tokens for `shsync serve`.
-    5: [_TOKENS],
+    5: [_TOKENS_5],
     # Who may break glass, and for how long, as the practice keeps it (policy.break_glass).
     6: ["ALTER TABLE practices ADD COLUMN break_glass TEXT"],
     # The log's head as the practice last recorded it, written with each entry (`_append`): a
     # deleted tail whose effects cancel out (a break-glass and its expiry) no longer hides.
     7: ["ALTER TABLE practices ADD COLUMN head_seq INTEGER",
         "ALTER TABLE practices ADD COLUMN head_hash TEXT"],
+    # Why a token was revoked (a removed member's tokens are revoked with the removal), and a
+    # stored plan the store refused as stale (`shsync plans` shows it so).
+    8: ["ALTER TABLE tokens ADD COLUMN revoked_reason TEXT",
+        "ALTER TABLE stored_plans ADD COLUMN refused_at TEXT",
+        "ALTER TABLE stored_plans ADD COLUMN refused_code TEXT"],
+    # The live practice's fingerprint, written by every seed and apply in its transaction, so a
+    # plan need not hash 200,000 clients (`Store.read_fingerprinted`). Upgraded stores hold
+    # NULL until their next change: plans hash what they read meanwhile.
+    9: ["ALTER TABLE practices ADD COLUMN fingerprint TEXT"],
 }
 
 _MEMBER_COLUMNS = ("email", "first_name", "last_name", "admin", "owner", "npi", "taxonomy",
@@ -145,7 +159,7 @@ _MEMBER_COLUMNS = ("email", "first_name", "last_name", "admin", "owner", "npi", 
 _AUDIT_COLUMNS = ("seq", "at", "actor", "plan_hash", "fingerprint", "summary", "operations",
                   "prev_hash", "entry_hash", "kind", "written_at", "result", "details")
 _TOKEN_COLUMNS = ("id", "practice", "actor", "operator", "scope", "secret_hash", "created_at",
-                  "created_by", "expires_at", "revoked_at")
+                  "created_by", "expires_at", "revoked_at", "revoked_reason")
 _SET_COLUMN = {"set_admin": "admin", "set_billing_access": "billing_access"}
 
 
@@ -225,6 +239,30 @@ class SqlBackend(Store, ABC):
     def read(self) -> PracticeState:
         with self._snapshot():
             return self._read()
+
+    def read_fingerprinted(self) -> tuple[PracticeState, str]:
+        with self._snapshot():
+            return self._read_fingerprinted()
+
+    def read_fingerprinted_at_head(self) -> tuple[tuple[PracticeState, str],
+                                                  tuple[int, str] | None]:
+        """`read_fingerprinted` and the audit entry it is the result of, in one snapshot."""
+        with self._snapshot():
+            return self._read_fingerprinted(), self._last_entry()
+
+    def _kept_fingerprint(self) -> str | None:
+        rows = self._query("SELECT fingerprint FROM practices WHERE practice = ?",
+                           (self.practice,))
+        return str(rows[0][0]) if rows and rows[0][0] is not None else None
+
+    def _keep_fingerprint(self, value: str | None, *, only_if: str | None = None) -> None:
+        if only_if is None:
+            self._execute("INSERT INTO practices (practice, fingerprint) VALUES (?, ?) "
+                          "ON CONFLICT (practice) DO UPDATE SET fingerprint = "
+                          "excluded.fingerprint", (self.practice, value))
+        else:  # forget a kept value only while it is still the one found wrong
+            self._execute("UPDATE practices SET fingerprint = ? WHERE practice = ? AND "
+                          "fingerprint = ?", (value, self.practice, only_if))
 
     def read_at_head(self) -> tuple[PracticeState, tuple[int, str] | None]:
         """The live practice and the audit entry it is the result of, in one snapshot."""
@@ -440,15 +478,22 @@ class SqlBackend(Store, ABC):
                       "created_at) VALUES (?, ?, ?, ?, ?, ?)",
                       (self.practice, plan_id, plan_hash, text, author, created_at))
 
-    def _plan_row(self, plan_id: str) -> tuple[str, str, str | None, str, int | None] | None:
-        rows = self._query("SELECT plan_hash, plan, author, created_at, applied_entry "
-                           "FROM stored_plans WHERE practice = ? AND id = ?",
+    def _plan_row(self, plan_id: str
+                  ) -> tuple[str, str, str | None, str, int | None, str | None] | None:
+        rows = self._query("SELECT plan_hash, plan, author, created_at, applied_entry, "
+                           "refused_at FROM stored_plans WHERE practice = ? AND id = ?",
                            (self.practice, plan_id))
         if not rows:
             return None
-        plan_hash, text, author, created_at, applied = rows[0]
+        plan_hash, text, author, created_at, applied, refused = rows[0]
         return (str(plan_hash), str(text), author, str(created_at),
-                None if applied is None else int(applied))
+                None if applied is None else int(applied),
+                None if refused is None else str(refused))
+
+    def _mark_refused(self, plan_id: str, code: str, at: str) -> None:
+        self._execute("UPDATE stored_plans SET refused_at = ?, refused_code = ? "
+                      "WHERE practice = ? AND id = ? AND refused_at IS NULL",
+                      (at, code, self.practice, plan_id))
 
     def _plan_ids(self) -> list[str]:
         return [str(r[0]) for r in self._query(
@@ -497,17 +542,18 @@ class SqlBackend(Store, ABC):
                                "WHERE practice = ? ORDER BY created_at, id", (self.practice,))
         return [_token(row) for row in rows]
 
-    def revoke_token(self, token_id: str, at: str) -> bool:
+    def revoke_token(self, token_id: str, at: str, reason: str | None = None) -> bool:
         """Revoke a token of this practice; False when there is no such token. Revoking a
-        revoked token keeps its first revocation time."""
+        revoked token keeps its first revocation time and reason."""
         with self._transaction():
             found = self._query("SELECT revoked_at FROM tokens WHERE practice = ? AND id = ?",
                                 (self.practice, token_id))
             if not found:
                 return False
             if found[0][0] is None:
-                self._execute("UPDATE tokens SET revoked_at = ? WHERE practice = ? AND id = ?",
-                              (at, self.practice, token_id))
+                self._execute("UPDATE tokens SET revoked_at = ?, revoked_reason = ? "
+                              "WHERE practice = ? AND id = ?",
+                              (at, reason, self.practice, token_id))
             return True
 
     # --- one handler per action, each taking a batch ------------------------------------------
@@ -660,6 +706,13 @@ class SqlBackend(Store, ABC):
         self._executemany("UPDATE appointments SET status = 'cancelled' WHERE practice = ? "
                           "AND practitioner = ? AND starts_at > ? AND status = 'scheduled'",
                           [(p, o.target, now) for o in ops])
+        # Their tokens end with them, in this same transaction: a member added again later
+        # gets new tokens, never the old ones back.
+        self._executemany("UPDATE tokens SET revoked_at = ?, revoked_reason = ? "
+                          "WHERE practice = ? AND actor = ? AND NOT operator "
+                          "AND revoked_at IS NULL",
+                          [(self._clock(), "the member was removed from the practice", p,
+                            o.target) for o in ops])
 
 
 def _end(o: Operation, break_glass: bool = False) -> End | None:

@@ -9,6 +9,7 @@ import click
 
 from shsync import app
 from shsync.cli.common import backend_option, envelope, handled, open_store
+from shsync.reconcile.access import Lookup
 from shsync.render import access as render_access
 
 # --- access --------------------------------------------------------------------------------
@@ -43,7 +44,7 @@ def access(client_id: str | None, member: str | None, org_path: Path | None, bac
     else:
         with ExitStack() as stack:
             state = open_store(stack, backend_url).read()
-    rows = app.access_rows(state, client=client_id, member=member)
+    rows = app.access_rows(Lookup(state), client=client_id, member=member)
     if fmt == "json":
         click.echo(envelope(True, rows=render_access.as_dicts(rows)), nl=False)
     elif fmt == "csv":

@@ -21,6 +21,10 @@ def progress_line(stored: StoredPlan) -> str:
     line = f"{len(stored.approvals)} of {stored.required} approval(s) needed{who}"
     if stored.status == "applied":
         return f"{line}; applied as audit entry #{stored.applied_entry}"
+    if stored.status == "stale":
+        when = f" (refused as stale at {stored.refused})" if stored.refused else ""
+        return (f"{line}; stale{when}: the live practice has changed since it was made, so "
+                "the store will refuse it; make a new plan")
     if stored.status == "ready":
         author = stored.author or "the operator"
         return f"{line}; ready: {author} applies it with `shsync apply {stored.id}`"
@@ -67,7 +71,8 @@ def approve(plan_id: str, backend_url: str, actor: str | None, fmt: str) -> None
 @handled
 def plans(backend_url: str, fmt: str) -> None:
     """List the stored plans (`shsync plan ORG --save`), oldest first, with their approvals
-    and status: awaiting approval, ready (approved enough to apply), or applied.
+    and status: awaiting approval, ready (approved enough to apply), stale (the live practice
+    has changed since it was made, so the store will refuse it), or applied.
 
     \b
     Examples:

@@ -59,13 +59,14 @@ def graph(org: Path | None, fmt: str, client_id: str | None, out: Path | None,
       shsync graph org/ > supervision.mmd
       shsync graph --client C-1001 --format dot | dot -Tsvg > C-1001.svg
     """
+    from shsync.reconcile.access import Lookup
     from shsync.render import graph as render
 
     state = _state(org, backend_url)
     if client_id is None:
         text = render.SUPERVISION[fmt](state)
     else:
-        rows = app.access_rows(state, client=client_id, member=None)
+        rows = app.access_rows(Lookup(state), client=client_id, member=None)
         text = render.CLIENT[fmt](state, client_id, rows)
     _write(text, out)
 

@@ -17,8 +17,11 @@ from shsync.cli.common import backend_option, handled
 @click.option("--lock-timeout", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds an apply waits while another apply of the same practice holds "
                    "the lock.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes sharing the port. Each keeps its own copy of what it "
+                   "has read, and its own /metrics.")
 @handled
-def serve(backend_url: str, host: str, port: int, lock_timeout: float) -> None:
+def serve(backend_url: str, host: str, port: int, lock_timeout: float, workers: int) -> None:
     """Serve every practice in a store over HTTP, to holders of tokens (`shsync token`).
 
     Endpoints are per practice (/practices/NAME/...): plans, approvals, applies of stored plans,
@@ -29,6 +32,7 @@ def serve(backend_url: str, host: str, port: int, lock_timeout: float) -> None:
     Examples:
       shsync serve --backend postgresql://shsync@db.internal/practices
       shsync serve --backend sqlite:///srv/shsync/practice.db --port 8787
+      shsync serve --backend postgresql://shsync@db.internal/practices --workers 2
       SHSYNC_TOKEN=shs_... shsync plan org/ --backend https://shsync.example/practices/riverbend
     """
     from shsync.backends.url import redact
@@ -36,4 +40,4 @@ def serve(backend_url: str, host: str, port: int, lock_timeout: float) -> None:
 
     click.echo(f"shsync serving {redact(backend_url)} on http://{host}:{port} "
                "(/healthz, /openapi.json)", err=True)
-    run(backend_url, host, port, lock_timeout=lock_timeout)
+    run(backend_url, host, port, lock_timeout=lock_timeout, workers=workers)

@@ -115,8 +115,10 @@ def list_tokens(practice: str | None, fmt: str, backend_url: str) -> None:
     for t in found:
         who = f"operator {t.actor}" if t.operator else t.actor
         ends = t.expires_at or "never"
+        revoked = (f", revoked {t.revoked_at}" + (f": {t.revoked_reason}" if t.revoked_reason
+                                                  else "")) if t.revoked_at else ""
         click.echo(visible(f"{t.id}  {t.status(now):7}  {t.scope:5}  {who}  created "
-                           f"{t.created_at} by {t.created_by}, expires {ends}"))
+                           f"{t.created_at} by {t.created_by}, expires {ends}{revoked}"))
 
 
 @token.command("revoke")
@@ -133,7 +135,8 @@ def revoke(token_id: str, practice: str | None, backend_url: str) -> None:
     """
     with ExitStack() as stack:
         store = _store(stack, backend_url, practice)
-        if not store.revoke_token(token_id, app.now_real()):
+        if not store.revoke_token(token_id, app.now_real(),
+                                  f"revoked by {app.actor(None).name}"):
             raise app.UserError(f"no token {token_id[:40]!r} in practice {store.practice!r} "
                                 "(`shsync token list` shows them)", "unknown-token")
         changed(f"token {token_id} revoked")

@@ -18,7 +18,9 @@ Some capabilities are practice-wide, not per client (`practice_wide`): the Forms
 role manages custom forms; administrators also manage billing settings and invoices.
 
 A member's access is a *profile*: what they hold on every client (from roles and settings) plus
-what they hold on particular clients. Profiles make the question cheap at any size.
+what they hold on particular clients. Profiles make the question cheap at any size. Likewise
+a client's access is what the members holding something on every client hold (the same for every
+client) plus what the few members the client names hold (`Lookup`).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Container, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 from shsync.reconcile.state import ClientState, MemberState, PracticeState, signer
 
@@ -38,6 +40,7 @@ PRACTICE_CAPABILITIES = ("custom_forms", "billing_settings", "invoices")
 CLINICAL = ("record", "notes", "diagnoses", "treatment_plans")
 
 Held = frozenset[tuple[str, str]]  # (capability, reason)
+_NOTHING: Held = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +117,10 @@ class Profile:
     exists: Container[str] = frozenset()
 
     def on(self, client: str) -> Held:
-        wide = self.everywhere if client in self.exists else frozenset()
-        return wide | self.per_client.get(client, frozenset())
+        own = self.per_client.get(client, _NOTHING)
+        if not self.everywhere or client not in self.exists:
+            return own  # most members hold nothing everywhere: no union to build per client
+        return self.everywhere | own
 
 
 class AccessIndex:
@@ -141,16 +146,20 @@ class AccessIndex:
         m = self.state.members.get(email)
         if m is None:
             return Profile()
-        per: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        # What a member holds depends on the member, and per client only on why they hold it:
+        # each holding is built once per member, not once per client (200,000 at L).
+        per: dict[str, Held] = {}
+        assigned = _assigned(m)
         for cid in self.by_practitioner.get(email, ()):
-            per[cid] |= _assigned(m)
+            per[cid] = per.get(cid, _NOTHING) | assigned
+        granted = {reason: _granted(m, reason) for reason in ("granted", "break_glass")}
         for cid in self.by_grantee.get(email, ()):
-            per[cid] |= _granted(m, _grant_reason(self.state.clients[cid], email))
+            per[cid] = per.get(cid, _NOTHING) | granted[_grant_reason(self.state.clients[cid],
+                                                                       email)]
         if m.has("supervisor"):
             for cid in self._signing(email):
-                per[cid] |= _SIGN
-        return Profile(_everywhere(m), {cid: frozenset(h) for cid, h in per.items()},
-                       self.state.clients)
+                per[cid] = per.get(cid, _NOTHING) | _SIGN
+        return Profile(_everywhere(m), per, self.state.clients)
 
     def _signing(self, supervisor: str) -> Iterator[str]:
         clients = self.state.clients
@@ -161,12 +170,81 @@ class AccessIndex:
         yield from self.by_override.get(supervisor, ())
 
 
+Holding = tuple[str, str, str | None]  # (capability, reason, until), in row order
+
+
+class Lookup:
+    """The access questions of one practice (`shsync access`), answered from what is worked out
+    once per practice: a server keeps one per audit head (shsync/server/handles.py), so each
+    question costs only what its answer names.
+
+    Who can see a client: the members who hold something on every client (administrators,
+    schedulers, billers, full clinical access; a fifth of a practice) hold the same there
+    whatever the client, so their holdings are found once (`wide`); per question only the
+    members the client names (its practitioner, grantees, supervisors) are worked out, and
+    merged in by email. What a member can see: their profile, from one `AccessIndex`.
+    """
+
+    def __init__(self, state: PracticeState):
+        self.state = state
+
+    @cached_property
+    def wide(self) -> tuple[tuple[str, tuple[Holding, ...]], ...]:
+        """(email, holdings) of each member holding something on every client, by email."""
+        found = []
+        for email in sorted(self.state.members):
+            held = _everywhere(self.state.members[email])
+            if held:
+                found.append((email, self._holdings(email, None, held)))
+        return tuple(found)
+
+    @cached_property
+    def _wide_emails(self) -> frozenset[str]:
+        return frozenset(email for email, _ in self.wide)
+
+    @cached_property
+    def _index(self) -> AccessIndex:
+        return AccessIndex(self.state)
+
+    def holdings(self, client: str) -> list[tuple[str, tuple[Holding, ...]]]:
+        """(email, holdings) of each member holding something on `client`, by email. A member
+        the client does not name holds exactly their `wide` holdings (the same tuple)."""
+        if client not in self.state.clients:
+            return []
+        named = {email: self._holdings(email, client, held_on(self.state, email, client))
+                 for email in _named_by(self.state, client)}
+        found = [(email, held) for email, held in named.items() if held]
+        if not named.keys() & self._wide_emails:
+            found.extend(self.wide)
+        else:
+            found.extend((email, held) for email, held in self.wide if email not in named)
+        found.sort(key=_first)
+        return found
+
+    def client(self, client: str) -> list[Row]:
+        return [Row(email, client, cap, reason, until)
+                for email, held in self.holdings(client) for cap, reason, until in held]
+
+    def member(self, email: str) -> list[Row]:
+        state = self.state
+        profile = self._index.profile(email)
+        clients = sorted(state.clients) if profile.everywhere else sorted(profile.per_client)
+        wide = [Row(email, None, cap, reason) for cap, reason in
+                practice_wide(state.members[email])]
+        return wide + [Row(email, cid, cap, reason, _until(state, email, cid, reason))
+                       for cid in clients for cap, reason in sorted(profile.on(cid), key=_order)]
+
+    def _holdings(self, email: str, client: str | None, held: Held) -> tuple[Holding, ...]:
+        return tuple((cap, reason, _until(self.state, email, client, reason))
+                     for cap, reason in sorted(held, key=_order))
+
+
+def _first(item: tuple[str, object]) -> str:
+    return item[0]
+
+
 def rows_for_member(state: PracticeState, email: str) -> list[Row]:
-    profile = AccessIndex(state).profile(email)
-    clients = sorted(state.clients) if profile.everywhere else sorted(profile.per_client)
-    wide = [Row(email, None, cap, reason) for cap, reason in practice_wide(state.members[email])]
-    return wide + [Row(email, cid, cap, reason, _until(state, email, cid, reason))
-                   for cid in clients for cap, reason in sorted(profile.on(cid), key=_order)]
+    return Lookup(state).member(email)
 
 
 def held_on(state: PracticeState, email: str, client: str) -> Held:
@@ -187,9 +265,7 @@ def held_on(state: PracticeState, email: str, client: str) -> Held:
 
 
 def rows_for_client(state: PracticeState, client: str) -> list[Row]:
-    return [Row(email, client, cap, reason, _until(state, email, client, reason))
-            for email in sorted(state.members)
-            for cap, reason in sorted(held_on(state, email, client), key=_order)]
+    return Lookup(state).client(client)
 
 
 def _order(held: tuple[str, str]) -> tuple[int, int]:
@@ -286,7 +362,10 @@ def delta(before: PracticeState, after: PracticeState) -> tuple[AccessChange, ..
         changes.extend(_member_delta(email, was, now, total, new_clients))
     per_client: dict[str, dict[tuple[str, tuple[str, ...], str], list[str]]] = defaultdict(
         lambda: defaultdict(list))
-    for cid in sorted(set(before.clients) | set(after.clients)):
+    # Only members outside `members` are looked at per client; when every member of either
+    # state is already in it (an onboarding), no client can add anything.
+    everyone_done = members.issuperset(before.members) and members.issuperset(after.members)
+    for cid in () if everyone_done else sorted(set(before.clients) | set(after.clients)):
         if before.clients.get(cid) == after.clients.get(cid):
             continue
         for email in (_named_by(before, cid) | _named_by(after, cid)) - members:

@@ -54,6 +54,8 @@ class StoredPlan:
     approvals: tuple[Approval, ...] = ()
     required: int = 0  # approvals its steps need under the live practice's rule
     applied_entry: int | None = None  # the audit entry that applied it
+    refused: str | None = None  # when a store refused to apply it as stale (then never applied)
+    stale: bool = False  # the live practice has moved on since it was made
 
     @property
     def approvers(self) -> tuple[str, ...]:
@@ -61,8 +63,11 @@ class StoredPlan:
 
     @property
     def status(self) -> str:
+        """applied, stale (the store will refuse it), ready, or awaiting approval."""
         if self.applied_entry is not None:
             return "applied"
+        if self.stale or self.refused is not None:
+            return "stale"
         if len(self.approvals) >= self.required:
             return "ready"
         return "awaiting approval"
@@ -72,7 +77,7 @@ class StoredPlan:
                 "created_at": self.created_at, "status": self.status,
                 "approvals": [{"by": e, "at": at} for e, at in self.approvals],
                 "required": self.required, "applied_entry": self.applied_entry,
-                "summary": self.plan.summary.to_dict()}
+                "refused_at": self.refused, "summary": self.plan.summary.to_dict()}
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,7 @@ def refusal(stored: StoredPlan, live: PracticeState, approver: Actor) -> tuple[s
     if stored.applied_entry is not None:
         return ("already-applied", f"plan {stored.id} was already applied, as audit entry "
                                    f"#{stored.applied_entry}")
-    if fingerprint(live) != stored.plan.fingerprint:
+    if stored.refused is not None or fingerprint(live) != stored.plan.fingerprint:
         return ("stale-plan", f"the live practice has changed since plan {stored.id} was made; "
                               "it can no longer be applied, so it cannot be approved. Make a "
                               "new plan.")

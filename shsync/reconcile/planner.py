@@ -74,7 +74,8 @@ def _ids(items: list[str], limit: int = 10) -> str:
 
 def plan(desired: Desired, live: PracticeState, *, practice: str, now: str,
          options: Options = DEFAULTS, actor: Actor = OPERATOR,
-         warnings: tuple[Message, ...] = ()) -> Plan:
+         warnings: tuple[Message, ...] = (), live_fingerprint: str | None = None) -> Plan:
+    """`live_fingerprint`: the one the store keeps for `live` (hashed here when not given)."""
     draft = _Draft(live, desired, now, options)
     draft.warnings.extend(warnings)
     removed = _removals(draft)
@@ -98,7 +99,8 @@ def plan(desired: Desired, live: PracticeState, *, practice: str, now: str,
     if verdict.need.count and operations:
         draft.warn("approvals-required", two_person.notice(verdict.need))
     return Plan(
-        practice=practice, fingerprint=fingerprint(live), operations=operations,
+        practice=practice, fingerprint=live_fingerprint or fingerprint(live),
+        operations=operations,
         summary=verdict.summary, warnings=tuple(draft.warnings),
         errors=tuple(draft.errors), statuses=_statuses(operations, deferred, live),
         created_at=now, actor=actor.email, access_changes=access.delta(live, verdict.final),

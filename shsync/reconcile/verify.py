@@ -64,14 +64,23 @@ def kind_problem(kind: str, operations: Sequence[Operation],
                "(marked expired at the end the live practice holds for it)"
     elif kind == "accepted" and any(o.action != "accept_invitation" for o in operations):
         return "an accepted plan holds only accept_invitation steps"
-    elif kind == "refresh" and any(o.action in _NOT_OBSERVED for o in operations):
+    elif kind == "refresh" and any(o.action in _NOT_OBSERVED
+                                   or any(o.get(k) is not None for k in _DECIDED)
+                                   for o in operations):
         return "a refresh plan records what Sessions Health shows; shsync's own policies " \
-               "(set_policy, set_break_glass_policy) and access ends are never observed there"
+               "(set_policy, set_break_glass_policy), access ends and their reasons, and " \
+               "expiries are an administrator's own change, never observed there: apply " \
+               "them as a plan (kind apply)"
     return None
 
 
 # Steps an observation of Sessions Health never yields (reconcile.observe): shsync's own rules.
 _NOT_OBSERVED = frozenset({"set_policy", "set_break_glass_policy", "set_access_end"})
+# ... and what no observed step carries: Sessions Health shows a grant, never when shsync is
+# to end it or why, so a step with these is an administrator's own decision. Logged as a
+# refresh it would read, in the audit log and the access review, as something seen rather
+# than something done.
+_DECIDED = ("until", "reason", "expired")
 
 
 def _takes_back_expired(o: Operation, live: PracticeState) -> bool:

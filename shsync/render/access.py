@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 
-from shsync.reconcile.access import CAPABILITIES, Row
+from shsync.reconcile.access import CAPABILITIES, Holding, Lookup, Row
 from shsync.render.escape import csv_cell, visible
 
 FIELDS = ("member", "client", "capability", "reason", "until")
@@ -23,6 +23,45 @@ def as_dicts(rows: Sequence[Row]) -> list[dict[str, str | None]]:
 
 def as_json(rows: Sequence[Row]) -> str:
     return json.dumps(as_dicts(rows), indent=2) + "\n"
+
+
+def rows_document(rows: Sequence[Row]) -> bytes:
+    """`{"rows": [...]}` as compact JSON: the API's answer (`GET .../access`)."""
+    return json.dumps({"rows": as_dicts(rows)}, separators=(",", ":")).encode()
+
+
+class ClientRows:
+    """`rows_document(lookup.client(client))` for any client of one practice, fast enough to
+    answer each access query of a server (kept per audit head beside its `Lookup`).
+
+    The members who hold something on every client appear in every answer with the same rows,
+    the client's id aside: their text is encoded once, in pieces split where the id goes, and an
+    answer joins the pieces around the id's own JSON. Only the members the client names are
+    encoded per answer. Nothing is searched and replaced, so no value can forge another."""
+
+    def __init__(self, lookup: Lookup):
+        self.lookup = lookup
+        self._wide = {email: (held, _pieces(email, held)) for email, held in lookup.wide}
+
+    def document(self, client: str) -> bytes:
+        quoted = json.dumps(client)
+        parts = []
+        for email, held in self.lookup.holdings(client):
+            known = self._wide.get(email)
+            pieces = known[1] if known is not None and known[0] is held else _pieces(email, held)
+            parts.append(quoted.join(pieces))
+        return ('{"rows":[' + ",".join(parts) + "]}").encode()
+
+
+def _pieces(email: str, held: Sequence[Holding]) -> list[str]:
+    """One member's rows as JSON text, split where the client's id goes."""
+    member = '{"member":' + json.dumps(email) + ',"client":'
+    pieces = [member]
+    for cap, reason, until in held:
+        pieces.append(',"capability":' + json.dumps(cap) + ',"reason":' + json.dumps(reason)
+                      + ',"until":' + json.dumps(until) + "}," + member)
+    pieces[-1] = pieces[-1][: -len(member) - 1]  # no row follows the last
+    return pieces
 
 
 def as_csv(rows: Sequence[Row]) -> str:

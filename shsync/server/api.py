@@ -16,19 +16,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from shsync import __version__, app, tokens
-from shsync.errors import Forbidden, ShsyncError, UserError
+from shsync.errors import Forbidden, NothingToApply, ShsyncError, UserError
 from shsync.reconcile.authorize import Actor
 from shsync.server import bodies, problems
-from shsync.server.handles import Handles
+from shsync.render.access import rows_document
+from shsync.server.handles import CachedReads, Handles
 from shsync.server.telemetry import Metrics
 
 T = TypeVar("T")
@@ -91,6 +93,8 @@ class StoredPlanOut(BaseModel):
     approvals: list[Approval]
     required: int
     applied_entry: int | None
+    status: str  # applied, stale, ready or awaiting approval
+    refused_at: str | None = None  # when the store refused to apply it as stale
     plan: dict[str, Any]
     warnings: list[problems.ProblemDiagnostic] = []
 
@@ -111,10 +115,18 @@ class ReviewIn(BaseModel):
 
 # --- the application ------------------------------------------------------------------------
 
+# Threads that answer reads (scope `read`: the practice kept per audit head, one or two small
+# queries). Few, and their own: with Starlette's forty threads for everything, fifty concurrent
+# access queries fought over the GIL and the slowest waited over a second (bench/notes.md);
+# and a plan or an apply waiting for the store's write lock never holds a reader's thread.
+READ_THREADS = 4
+
+
 def create_app(url: str, *, clock: Callable[[], str] = app.now, lock_timeout: float = 60.0,
-               metrics: Metrics | None = None) -> FastAPI:
+               metrics: Metrics | None = None, read_threads: int = READ_THREADS) -> FastAPI:
     """The ASGI application over the store at `url` (every practice it holds)."""
     handles = Handles(url, lock_timeout)
+    reads = anyio.CapacityLimiter(read_threads)
     api = FastAPI(title="shsync", version=__version__, openapi_url="/openapi.json",
                   docs_url=None, redoc_url=None,
                   description="A group practice's organization as code, over HTTP. Every "
@@ -133,7 +145,8 @@ def create_app(url: str, *, clock: Callable[[], str] = app.now, lock_timeout: fl
                 request.scope["state"].update(actor=who.actor.name, identity=who)
                 who.require(scope, what)
                 return job(app.Shsync(backend, _acting(who, act_as), clock))
-        return await run_in_threadpool(within)
+        return await anyio.to_thread.run_sync(within,
+                                              limiter=reads if scope == "read" else None)
 
     _routes(api, call)
     _errors(api)
@@ -184,6 +197,9 @@ def _errors(api: FastAPI) -> None:
 
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 400:  # FastAPI could not parse a JSON body: a malformed body
+            return problems.problem(422, "invalid-body", "the body is not JSON this endpoint "
+                                    "takes")
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "bad-request")
         return problems.problem(exc.status_code, code, str(exc.detail)[:300])
 
@@ -210,6 +226,7 @@ def _stored(stored: Any, warnings: tuple[Any, ...] = ()) -> dict[str, Any]:
     return StoredPlanOut(id=stored.id, author=stored.author, created_at=stored.created_at,
                          approvals=[Approval(by=e, at=at) for e, at in stored.approvals],
                          required=stored.required, applied_entry=stored.applied_entry,
+                         status=stored.status, refused_at=stored.refused,
                          plan=stored.plan.to_dict(),
                          warnings=[problems.ProblemDiagnostic(**d.as_dict()) for d in warnings]
                          ).model_dump()
@@ -287,15 +304,22 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
     @api.get(P + "/access", response_model=AccessRows, responses=ERRORS, tags=["read"])
     async def access(practice: str, request: Request, token: Token,
                      client: Annotated[str | None, Query(max_length=64)] = None,
-                     member: Annotated[str | None, Query(max_length=254)] = None) -> AccessRows:
+                     member: Annotated[str | None, Query(max_length=254)] = None) -> Response:
         """Effective access: who can see a client (`client`), or what a member can see."""
         if (client is None) == (member is None):
             raise UserError("give exactly one of ?client=ID or ?member=EMAIL", "usage")
-        rows = await call(request, practice, token, "read", "access",
-                          lambda s: app.access_rows(s.read(), client=client, member=member))
-        from shsync.render.access import as_dicts
 
-        return AccessRows(rows=[AccessRow(**r) for r in as_dicts(rows)])
+        def job(s: app.Shsync) -> bytes:
+            # Answered from what the server keeps per audit head (handles.Answers), encoded
+            # here as the document says (tests/render/test_access_json.py): the few hundred
+            # rows a client has are not validated again, one by one, on the way out.
+            answers = cast(CachedReads, s.backend).answers()
+            if client is not None:
+                app.require_client(answers.lookup.state, client)
+                return answers.client_rows.document(client)
+            return rows_document(app.access_rows(answers.lookup, client=None, member=member))
+        return Response(await call(request, practice, token, "read", "access", job),
+                        media_type="application/json")
 
     @api.get(P + "/history", response_model=History | Verified, responses=ERRORS,
              tags=["read"])
@@ -367,10 +391,14 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
     async def apply(practice: str, plan_id: str, request: Request, token: Token,
                     act_as: ActAs = None) -> Entry:
         """Apply exactly the stored plan `plan_id`: all or nothing, checked again by the store
-        against the live practice. Only stored plans are ever applied."""
-        entry = await call(request, practice, token, "apply", "applying",
-                           lambda s: s.apply_stored(plan_id), act_as)
-        return Entry(audit_entry=entry.to_dict())
+        against the live practice. Only stored plans are ever applied. A plan without steps is
+        checked the same way and answered with `audit_entry: null`: nothing is recorded."""
+        def job(s: app.Shsync) -> Entry:
+            try:
+                return Entry(audit_entry=s.apply_stored(plan_id).to_dict())
+            except NothingToApply:
+                return Entry(audit_entry=None)
+        return await call(request, practice, token, "apply", "applying", job, act_as)
 
     @api.post(P + "/accepted", response_model=Entry, responses=ERRORS, tags=["changes"])
     async def accepted(practice: str, body: Emails, request: Request, token: Token) -> Entry:
@@ -409,10 +437,12 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
         return await call(request, practice, token, "apply", "refreshing", job)
 
     @api.post(P + "/reviews", response_model=Entry, responses=ERRORS, tags=["changes"])
-    async def review(practice: str, body: ReviewIn, request: Request, token: Token) -> Entry:
-        """An administrator's review of one emergency access."""
+    async def review(practice: str, body: ReviewIn, request: Request, token: Token,
+                     act_as: ActAs = None) -> Entry:
+        """An administrator's review of one emergency access, checked by the store inside the
+        transaction that records it (two reviews of one emergency: one is recorded)."""
         entry = await call(request, practice, token, "apply", "reviewing",
-                           lambda s: s.review(body.entry, body.note))
+                           lambda s: s.review(body.entry, body.note), act_as)
         return Entry(audit_entry=entry.to_dict())
 
     @api.post(P + "/seed", response_model=Entry, responses=ERRORS, tags=["changes"])

@@ -44,8 +44,12 @@ def materialise(body: bytes, kind: str, into: Path, name: str = DEFAULT_NAME) ->
     files = _files(body)
     for rel, text in files.items():
         target = into.joinpath(*PurePosixPath(rel).parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(text.encode("utf-8"))
+        except OSError as exc:  # _files has refused every clash it knows; never a 500
+            raise BodyError(f"file {_shown(rel)} cannot be written ({type(exc).__name__})") \
+                from None
     return into
 
 
@@ -63,23 +67,48 @@ def _files(body: bytes) -> dict[str, str]:
     seen: set[str] = set()
     for rel, text in files.items():
         _check_path(rel)
-        if not isinstance(text, str):
-            raise BodyError(f"file {rel[:100]!r}: its content must be text")
+        if not isinstance(text, str) or not _encodes(text):
+            raise BodyError(f"file {_shown(rel)}: its content must be text (UTF-8, no lone "
+                            "surrogates)")
         folded = rel.lower()
         if folded in seen:
-            raise BodyError(f"file {rel[:100]!r} is given twice")
+            raise BodyError(f"file {_shown(rel)} is given twice")
         seen.add(folded)
+    # A file and a directory of one name cannot both be written (case folded, as above).
+    directories = {"/".join(parts[:i]) for parts in (r.split("/") for r in seen)
+                   for i in range(1, len(parts))}
+    clash = sorted(seen & directories)
+    if clash:
+        raise BodyError(f"{_shown(clash[0])} is given both as a file and as a directory")
     return files
+
+
+def _encodes(text: str) -> bool:
+    """JSON may carry lone surrogates (`\\ud800`); UTF-8, and so no file, can hold them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(rel: str) -> str:
+    """A caller's path in a message: bounded, and escaped (repr) so it forges nothing."""
+    return ascii(rel[:100])
 
 
 def _check_path(rel: Any) -> None:
     if not isinstance(rel, str) or not rel or len(rel) > 500:
         raise BodyError("each file's path is 1-500 characters")
+    if not _encodes(rel):
+        raise BodyError(f"file path {_shown(rel)} is not UTF-8 text (a lone surrogate)")
     path = PurePosixPath(rel)
     if (rel.startswith("/") or "\\" in rel or "\0" in rel
-            or any(p in ("", ".", "..") for p in rel.split("/")) or len(path.parts) > 20
-            or any(len(p) > 200 for p in path.parts)):
-        raise BodyError(f"file path {rel[:100]!r} must be relative, without '.', '..' or '\\'")
+            or any(p in ("", ".", "..") for p in rel.split("/")) or len(path.parts) > 20):
+        raise BodyError(f"file path {_shown(rel)} must be relative, without '.', '..' or '\\'")
+    # File systems bound a name in bytes (255 on Linux), not in characters.
+    if any(len(p.encode("utf-8")) > 200 for p in path.parts):
+        raise BodyError(f"file path {_shown(rel)}: each part is at most 200 bytes in UTF-8")
 
 
 class Relabel:

@@ -12,15 +12,44 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any, cast
 
 from shsync.backends import open_backend
 from shsync.backends.base import Backend
 from shsync.backends.url import with_practice
 from shsync.errors import BackendError, NoPractice
+from shsync.reconcile.access import Lookup
+from shsync.reconcile.state import PracticeState
+from shsync.render.access import ClientRows
 from shsync.tokens import Unauthorized
 
 PRACTICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class Kept:
+    """What the server has read, by kind and practice, each with the audit head it is at; and one
+    lock per key, so that when the head moves one thread reads the practice again while the
+    others wait for it (a whole practice at M is 0.2 s; fifty concurrent requests reading it at
+    once took seconds each)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, tuple[Any, Any]] = {}  # key -> (audit head, value)
+        self._loading: dict[str, threading.Lock] = {}
+
+    def at(self, key: str, head: Any) -> tuple[bool, Any]:
+        with self._lock:
+            known = self._values.get(key)
+        return (True, known[1]) if known is not None and known[0] == head else (False, None)
+
+    def keep(self, key: str, head: Any, value: Any) -> None:
+        with self._lock:
+            self._values[key] = (head, value)
+
+    def loading(self, key: str) -> threading.Lock:
+        with self._lock:
+            return self._loading.setdefault(key, threading.Lock())
 
 
 class CachedReads:
@@ -30,15 +59,24 @@ class CachedReads:
     for the head is one small query; reading a large practice is the whole store. Applies read
     the live practice again inside their own transaction, never from here."""
 
-    def __init__(self, backend: Any, states: dict[str, tuple[Any, Any]],
-                 lock: threading.Lock):
-        self._backend, self._states, self._lock = backend, states, lock
+    def __init__(self, backend: Any, kept: Kept):
+        self._backend, self._kept = backend, kept
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._backend, name)
 
-    def read(self) -> Any:
-        return self._cached("state", self._backend.read_at_head)
+    def read(self) -> PracticeState:
+        return self.answers().lookup.state
+
+    def answers(self) -> Answers:
+        """The live practice with what answers its access questions, worked out once per head."""
+        def load() -> tuple[Answers, Any]:
+            state, head = self._backend.read_at_head()
+            return Answers(Lookup(state)), head
+        return cast(Answers, self._cached("state", load))
+
+    def read_fingerprinted(self) -> Any:
+        return self._cached("fingerprinted", self._backend.read_fingerprinted_at_head)
 
     def history(self) -> Any:
         """The audit log, likewise: entries never change, and the head names the last."""
@@ -50,14 +88,28 @@ class CachedReads:
     def _cached(self, kind: str, load: Any) -> Any:
         head = self._backend.head()
         key = f"{kind}:{self._backend.practice}"
-        with self._lock:
-            known = self._states.get(key)
-        if known is not None and known[0] == head:
-            return known[1]
-        value, head = load()
-        with self._lock:
-            self._states[key] = (head, value)
+        fresh, value = self._kept.at(key, head)
+        if fresh:
+            return value
+        with self._kept.loading(key):
+            fresh, value = self._kept.at(key, head)  # read by another thread meanwhile
+            if fresh:
+                return value
+            value, at = load()
+            self._kept.keep(key, at, value)
         return value
+
+
+class Answers:
+    """One practice at one audit head: its access lookup, and the JSON of a client's access
+    built from it on the first access query (a server that is never asked never builds it)."""
+
+    def __init__(self, lookup: Lookup):
+        self.lookup = lookup
+
+    @cached_property
+    def client_rows(self) -> ClientRows:
+        return ClientRows(self.lookup)
 
 
 class Handles:
@@ -67,7 +119,7 @@ class Handles:
         self._local = threading.local()
         self._all: list[Backend] = []
         self._lock = threading.Lock()
-        self._states: dict[str, tuple[Any, Any]] = {}  # kind:practice -> (audit head, value)
+        self._kept = Kept()
 
     @contextmanager
     def practice(self, name: str) -> Iterator[Backend]:
@@ -86,7 +138,7 @@ class Handles:
             with self._lock:
                 self._all.append(backend)
         try:
-            yield cast(Backend, CachedReads(backend, self._states, self._lock))
+            yield cast(Backend, CachedReads(backend, self._kept))
         except BackendError as exc:
             if type(exc) is BackendError:  # the store itself failed: open afresh next time
                 cache.pop(name, None)

@@ -19,6 +19,7 @@ from shsync.errors import (
     Forbidden,
     NoPractice,
     NotEmpty,
+    Refused,
     ShsyncError,
     StalePlan,
     UserError,
@@ -29,10 +30,16 @@ from shsync.tokens import InsufficientScope, Unauthorized
 MEDIA_TYPE = "application/problem+json"
 
 # By code first (codes are stable), then by class.
+# A store's refusal is the caller's problem, never an outage (503 is kept for a store that
+# fails): a plan that no longer fits the live practice is a conflict (409), one whose own
+# parts disagree (its summary, access delta or kind against its steps) is unprocessable (422).
 _BY_CODE = {"unknown-client": 404, "unknown-member": 404, "no-such-plan": 404,
             "not-found": 404, "method-not-allowed": 405, "body-too-large": 413,
             "unsupported-media-type": 415, "already-reviewed": 409,
-            "approvals-required": 409, "already-approved": 409}
+            "approvals-required": 409, "already-approved": 409, "refused": 409,
+            "plan-summary-mismatch": 422, "plan-access-mismatch": 422,
+            "plan-kind-mismatch": 422, "plan-has-errors": 422, "no-changes": 422}
+MAX_ERRORS = 100  # reasons listed in one problem; the rest are counted
 _BY_CLASS: tuple[tuple[type[ShsyncError], int], ...] = (
     (Unauthorized, 401), (InsufficientScope, 403), (Forbidden, 403), (NoPractice, 404),
     (AlreadyApplied, 409), (StalePlan, 409), (NotEmpty, 409), (WrongPractice, 409),
@@ -90,6 +97,11 @@ def from_error(exc: ShsyncError, instance: str | None = None) -> JSONResponse:
     plan = getattr(exc, "plan", None)
     if plan is not None:  # PlanRefused: the plan's errors, placed where validation put them
         errors = [m.to_dict() for m in plan.errors]
+    if isinstance(exc, Refused):  # every reason the store gave, each naming whom it concerns
+        errors = [{"code": exc.code, "message": p} for p in exc.problems]
+    if len(errors) > MAX_ERRORS:
+        more = f"and {len(errors) - MAX_ERRORS:,} more"
+        errors = errors[:MAX_ERRORS] + [{"code": exc.code, "message": more}]
     detail = str(exc)
     if exc.where:
         detail = f"{exc.where}: {detail}"

@@ -141,6 +141,44 @@ def test_apply_refuses_a_stale_plan_and_changes_nothing(backend):
     assert backend.read() == before and kinds(backend) == ["seed", "apply"]
 
 
+@pytest.mark.parametrize("kind", ["apply", "accepted", "refresh", "expire"])
+def test_a_plan_without_steps_is_checked_and_records_no_entry(backend, kind):
+    # An entry that changes nothing would move the log's head for nothing (an apply-scope
+    # token could fill the log with them): every store checks such a plan, then records nothing.
+    from shsync.errors import NothingToApply
+
+    backend.seed(seeded_state())
+    state = backend.read()
+    seats = state.practitioner_count()
+    empty = Plan("default", fingerprint(state), (), Summary(seats_before=seats,
+                                                            seats_after=seats), kind=kind)
+    with pytest.raises(NothingToApply):
+        backend.apply(empty, actor=OPERATOR, now=NOW)
+    assert kinds(backend) == ["seed"] and backend.read() == seeded_state()
+    # ... and it is still refused like any plan when the practice has moved on.
+    backend.apply(plan_for(want(ADMIN, JO, SAM, ROSA, m("x", "biller")), state), actor=OPERATOR,
+                  now=NOW)
+    with pytest.raises(StalePlan):
+        backend.apply(empty, actor=OPERATOR, now=NOW)
+    assert kinds(backend) == ["seed", "apply"]
+
+
+def test_a_stored_plan_the_practice_moved_on_from_is_stale_and_its_refusal_is_kept(backend):
+    backend.seed(seeded_state())
+    plan = changing_plan(backend.read())
+    stored = backend.save_plan(plan, author=None, now=NOW)
+    assert backend.stored_plan(stored.id).status == "ready"
+    backend.apply(plan_for(want(ADMIN, JO, SAM, ROSA, m("x", "biller")), backend.read()),
+                  actor=OPERATOR, now=NOW)
+    moved_on = backend.stored_plan(stored.id)
+    assert (moved_on.status, moved_on.refused) == ("stale", None)  # listed as the store sees it
+    with pytest.raises(StalePlan):
+        backend.apply(plan, actor=OPERATOR, now=NOW)
+    refused = backend.stored_plan(stored.id)
+    assert refused.status == "stale" and refused.refused is not None  # the refusal is kept
+    assert kinds(backend) == ["seed", "apply"]
+
+
 def test_apply_refuses_a_plan_for_another_practice(backend):
     backend.seed(seeded_state())
     plan = changing_plan(backend.read(), practice="elsewhere")

@@ -158,7 +158,7 @@ def test_a_store_of_schema_version_2_is_upgraded_with_its_practice(tmp_path):
                               ("client_access", "break_glass"), ("members", "clinical_ends_at"),
                               ("members", "clinical_end_reason"), ("practices", "approvals"),
                               ("practices", "break_glass"), ("practices", "head_seq"),
-                              ("practices", "head_hash")):
+                              ("practices", "head_hash"), ("practices", "fingerprint")):
             conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         conn.execute("DROP TABLE stored_plans")
         conn.execute("DROP TABLE plan_approvals")
@@ -270,3 +270,26 @@ def test_a_deleted_tail_that_cancels_out_is_found_by_the_practices_anchor(backen
     assert str(info.value) == (
         "the audit log ends at entry #1, but the practice recorded its log's head as entry #3 "
         f"({backend.head_anchor()[1]}): entries were removed from the end of the log")
+
+
+def test_a_review_is_checked_inside_the_stores_transaction(make_backend):
+    # Two reviews of one emergency at once: the second reviewer's reads were taken before the
+    # first review committed. The store checks again on the log it reads in its transaction,
+    # so only one review is recorded (on every store, a server's included).
+    from shsync.errors import ShsyncError
+
+    backend = make_backend()
+    backend.seed(live(ADMIN, m("ben", "practitioner", admin=True), SAM, KIM,
+                      clients=[c("C1", "sam")]))
+    kim = Shsync(backend, Actor.member("kim" + D), clock([NOW]))
+    entry = kim.apply(kim.plan_break_glass("C1", "crisis, sam unreachable", "90m"))
+    read_before = backend.history()
+    Shsync(backend, Actor.member("admin" + D), clock([NOW])).review(entry.seq, "first")
+    backend.history = lambda: read_before  # what the second reviewer saw
+    try:
+        with pytest.raises(ShsyncError) as refused:
+            Shsync(backend, Actor.member("ben" + D), clock([NOW])).review(entry.seq, "second")
+    finally:
+        del backend.history
+    assert refused.value.code == "already-reviewed"
+    assert [e.kind for e in backend.history()] == ["seed", "break_glass", "review"]

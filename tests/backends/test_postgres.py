@@ -261,11 +261,12 @@ def test_a_store_of_schema_version_3_is_upgraded_for_stored_plans(tmp_path):
     store.close()
     schema = url.split("schema=")[1].split("&")[0]
     with psycopg.connect(pg.URL, autocommit=True) as conn:  # as shsync wrote it before plans
-        conn.execute(f'DROP TABLE "{schema}".stored_plans, "{schema}".plan_approvals')
+        conn.execute(f'DROP TABLE "{schema}".stored_plans, "{schema}".plan_approvals, '
+                     f'"{schema}".tokens')  # tokens came with version 5
         conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN approvals')
         conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN break_glass')
         conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN head_seq, '
-                     'DROP COLUMN head_hash')
+                     'DROP COLUMN head_hash, DROP COLUMN fingerprint')
         conn.execute(f"UPDATE \"{schema}\".shsync_meta SET value = '3'")
     store = PostgresBackend(url)
     try:

@@ -138,6 +138,7 @@ def test_a_version_3_store_is_upgraded_to_keep_tokens(tmp_path):
         conn.execute("ALTER TABLE practices DROP COLUMN break_glass")  # and version 6's
         conn.execute("ALTER TABLE practices DROP COLUMN head_seq")  # and version 7's
         conn.execute("ALTER TABLE practices DROP COLUMN head_hash")
+        conn.execute("ALTER TABLE practices DROP COLUMN fingerprint")  # and version 9's
         conn.execute("UPDATE shsync_meta SET value = '3' WHERE key = 'schema_version'")
     store = SqliteBackend(str(path))
     _, record = make(store)
@@ -151,5 +152,53 @@ def test_a_token_record_never_shows_its_hash_in_public_form(store):
     _, record = make(store)
     assert set(record.public("2026-01-01T00:00:00Z")) == {
         "id", "practice", "actor", "operator", "scope", "created_at", "created_by",
-        "expires_at", "revoked_at", "status"}
+        "expires_at", "revoked_at", "revoked_reason", "status"}
     assert replace(record, revoked_at="x").status("2026-01-01T00:00:00Z") == "revoked"
+
+
+def test_removing_a_member_revokes_their_tokens_in_the_same_apply(store):
+    # A member removed and later added again must not find their old token working again.
+    from shsync.reconcile import planner
+    from shsync.reconcile.authorize import Actor
+    from tests.reconcile.builders import NOW as PLAN_NOW, want
+
+    sam_token, sam = make(store, "sam" + D, scope="apply")
+    _, admin = make(store, "admin" + D)
+    _, service = make(store, "sam" + D, operator=True)  # a service named like him: not his
+    state = store.read()
+    rosa = state.members["rosa" + D]
+    leave = planner.plan(want(state.members["admin" + D], rosa), state, practice="default",
+                         now=PLAN_NOW, options=planner.Options(allow_mass_removal=True))
+    assert [o.action for o in leave.operations] == ["remove_member"], leave.errors
+    entry = store.apply(leave, actor=Actor.operator("op"), now=PLAN_NOW)
+    found = {t.id: t for t in store.tokens()}
+    assert found[sam.id].status(PLAN_NOW) == "revoked" and found[sam.id].revoked_at
+    assert found[sam.id].revoked_reason == "the member was removed from the practice"
+    assert found[admin.id].revoked_at is None and found[service.id].revoked_at is None
+    back = planner.plan(want(state.members["admin" + D], rosa, state.members["sam" + D]),
+                        store.read(), practice="default", now=PLAN_NOW,
+                        options=planner.Options(assume_accepted=True))
+    store.apply(back, actor=Actor.operator("op"), now=PLAN_NOW)
+    assert store.read().members["sam" + D].status == "active"
+    with pytest.raises(Unauthorized, match="revoked"):
+        tokens.authenticate(store, sam_token, NOW)
+    assert entry.kind == "apply"
+
+
+def test_a_refused_removal_revokes_nothing(store):
+    from shsync.errors import Refused
+    from shsync.reconcile.authorize import Actor
+    from shsync.reconcile.operations import op
+    from shsync.reconcile.plan import Plan, Summary
+    from shsync.reconcile.state import fingerprint
+
+    _, sam = make(store, "sam" + D)
+    state = store.read()
+    # Removing the only administrator breaks the practice: refused, and the token stays.
+    plan = Plan("default", fingerprint(state), (op("remove_member", "sam" + D,
+                                                   cancel_appointments=0),
+                                                op("remove_member", "admin" + D,
+                                                   cancel_appointments=0)), Summary())
+    with pytest.raises(Refused):
+        store.apply(plan, actor=Actor.operator("op"), now="2026-11-26T12:00:00Z")
+    assert [t.revoked_at for t in store.tokens()] == [None]

@@ -175,3 +175,18 @@ def test_a_refresh_that_widens_access_is_stored_approved_and_applied_by_id(shsyn
     assert shsync("approve", plan_id, actor=ELLEN).exit_code == 0
     assert shsync("apply", plan_id, actor=DANA).exit_code == 0
     assert "#4 refresh" in shsync("history").stdout.splitlines()[-1]
+
+
+def test_plans_shows_a_plan_the_practice_moved_on_from_as_stale(shsync):
+    plan_id = stored_id(shsync("plan", shsync.org, "--save", actor=DANA))
+    assert shsync("approve", plan_id, actor=ELLEN).exit_code == 0
+    assert f"{plan_id}  ready" in shsync("plans").stdout
+    moved = shsync("accepted", "nina.patel@riverbend.example")  # the practice moves on
+    assert moved.exit_code == 0, moved.output
+    listed = shsync("plans").stdout
+    assert f"{plan_id}  stale" in listed and "the store will refuse it" in listed
+    refused = shsync("apply", plan_id, actor=DANA)
+    assert refused.exit_code == 1 and "error[stale-plan]" in refused.stderr
+    assert "refused as stale at 2" in shsync("plans").stdout
+    (row,) = json.loads(shsync("plans", "--format", "json").stdout)["plans"]
+    assert row["status"] == "stale" and row["refused_at"]

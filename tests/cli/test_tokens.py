@@ -37,7 +37,8 @@ def test_a_revoked_token_is_listed_as_revoked(tmp_path):
                    "ci-deploy").stdout.strip()
     token_id = token.split("_")[1]
     assert shsync(tmp_path, "token", "revoke", token_id, "--practice", "rb").exit_code == 0
-    assert " revoked " in shsync(tmp_path, "token", "list", "--practice", "rb").stdout
+    listed = shsync(tmp_path, "token", "list", "--practice", "rb").stdout
+    assert " revoked " in listed and ": revoked by operator:" in listed  # when, and by whom
     missing = shsync(tmp_path, "token", "revoke", "feedfeedfeedfeed", "--practice", "rb")
     assert missing.exit_code == 1 and "error[unknown-token]" in missing.stderr
 

@@ -283,7 +283,11 @@ def forged(good: dict[str, Any]) -> dict[str, str]:
               "expired": "2026-01-01T00:00:00Z"}),
             ("revoke-without-an-end-as-expire", "expire",
              {"action": "revoke_access", "target": "C-1", "member": S,
-              "expired": "2026-01-01T00:00:00Z"})):
+              "expired": "2026-01-01T00:00:00Z"}),
+            # an administrator's own time-bound access, passed off as something observed
+            ("timed-access-in-a-refresh", "refresh",
+             {"action": "set_full_clinical_access", "target": S, "full_clinical_access": True,
+              "until": "2027-01-01T00:00:00Z", "reason": "records audit"})):
         data = copy.deepcopy(good)
         data.update(changes=[from_dict(step).to_dict()], deferred=[], access_changes=[],
                     plan_kind=kind)

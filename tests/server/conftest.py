@@ -49,10 +49,8 @@ class Practice:
         return self.server.store(self.name)
 
 
-@pytest.fixture
-def practice(server) -> Practice:
-    """A practice of its own on the module's server, seeded from examples/."""
-    name = practice_name("t")
+def seeded(server: Server, name: str) -> Practice:
+    """A practice on `server`, seeded from examples/ straight in its store (as the operator)."""
     store = server.store(name)
     try:
         Shsync(store, Actor.operator("test")).seed(SNAPSHOT)
@@ -61,5 +59,35 @@ def practice(server) -> Practice:
     return Practice(server, name)
 
 
+@pytest.fixture
+def practice(server) -> Practice:
+    """A practice of its own on the module's server, seeded from examples/."""
+    return seeded(server, practice_name("t"))
+
+
+@pytest.fixture
+def own_server(tmp_path):
+    """A server of the test's own, started with test-only hooks in its environment, and its
+    seeded practice `riverbend`: `own_server(env, args)` -> (server, practice). Stopped after."""
+    started: list[Server] = []
+
+    def start_with(env: dict[str, str], args: tuple[str, ...] = ()) -> tuple[Server, Practice]:
+        served = start(tmp_path, env=env, args=args)
+        started.append(served)
+        return served, seeded(served, "riverbend")
+
+    yield start_with
+    for served in started:
+        served.stop()
+
+
 def org_text(path: Path = ORG) -> bytes:
     return path.read_bytes()
+
+
+def keep_plan(client: httpx.Client, text: bytes | None = None) -> dict:
+    """POST the org (examples/org.yaml by default) to be planned and kept; the kept plan."""
+    made = client.post("/plans", content=text or org_text(),
+                       headers={"Content-Type": "application/yaml"})
+    assert made.status_code == 201, made.text
+    return made.json()

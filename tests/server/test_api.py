@@ -5,6 +5,7 @@ stored plan, applied once."""
 from __future__ import annotations
 
 import json
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -62,16 +63,10 @@ def test_a_token_for_one_practice_cannot_read_another(practice, server):
 
 
 def practice_of(server):
-    from shsync.app import Shsync
-    from shsync.reconcile.authorize import Actor
-    from tests.server.conftest import SNAPSHOT, Practice
+    from tests.server.conftest import seeded
     from tests.served import practice_name
 
-    name = practice_name("other")
-    store = server.store(name)
-    Shsync(store, Actor.operator("test")).seed(SNAPSHOT)
-    store.close()
-    return Practice(server, name)
+    return seeded(server, practice_name("other"))
 
 
 def test_a_revoked_token_fails_at_once(practice):
@@ -170,11 +165,29 @@ def test_org_errors_are_every_diagnostic_in_the_callers_own_files(practice):
     assert "shsync-serve-" not in response.text and "/tmp" not in response.text
 
 
-@pytest.mark.parametrize("files", [{"../x.yaml": "v"}, {"/etc/x.yaml": "v"}, {"a/./b.yaml": "v"},
-                                   {}, {"a.yaml": 1}])
-def test_a_directory_body_with_a_path_outside_is_refused(practice, files):
+@pytest.mark.parametrize("files", [
+    {"../x.yaml": "v"}, {"/etc/x.yaml": "v"}, {"a/./b.yaml": "v"}, {}, {"a.yaml": 1},
+    # a file and a directory of one name, in either order (was FileExistsError, IsADirectoryError)
+    {"a": "v", "a/b.yaml": "v"}, {"a/b.yaml": "v", "A": "v"},
+    # lone surrogates in a name or in a file's text (was UnicodeEncodeError)
+    {"\ud800.yaml": "v"}, {"a.yaml": "version: 1\n# \udfff\n"},
+    # a name longer than the file system allows once encoded (195 characters, 765 bytes)
+    {"\U0001f600" * 190 + ".yaml": "v"}])
+def test_a_malformed_directory_body_is_refused(practice, files):
+    # Sent as JSON text (escapes kept), as a hostile client would: httpx cannot encode a lone
+    # surrogate itself.
+    body = json.dumps({"files": files}).encode()
     with practice.as_member() as dana:
-        is_problem(dana.post("/plans", json={"files": files}), 422, "invalid-body")
+        response = dana.post("/plans", content=body, headers={"Content-Type": "application/json"})
+    is_problem(response, 422, "invalid-body")
+
+
+@pytest.mark.parametrize("path", ["/accepted", "/reviews"])
+def test_a_json_body_that_does_not_parse_is_422(practice, path):
+    with practice.as_member() as dana:
+        response = dana.post(path, content=b"`\xff\x06p{",
+                             headers={"Content-Type": "application/json"})
+    is_problem(response, 422, "invalid-body")
 
 
 def test_an_org_sent_in_another_format_is_415(practice):
@@ -200,6 +213,21 @@ def test_plan_get_apply_history_round_trip(practice):
         verified = dana.get("/history", params={"verify": "true"}).json()
         assert verified["verified"] and verified["entries"] == 2 and verified["replayed"]
         is_problem(dana.get("/plans/p-ffffffffffff"), 404, "no-such-plan")
+
+
+def test_an_apply_that_removes_a_member_revokes_their_tokens(practice):
+    jo = "jo.former@riverbend.example"  # the example org removes her
+    with practice.as_member(jo, "read") as leaving, practice.as_member() as dana:
+        assert leaving.get("/whoami").status_code == 200
+        kept = plan(dana).json()
+        assert dana.post(f"/plans/{kept['id']}/apply").status_code == 200
+        assert "revoked" in is_problem(leaving.get("/whoami"), 401, "unauthorized")["detail"]
+    store = practice.store()
+    try:
+        (hers,) = [t for t in store.tokens() if t.actor == jo]
+        assert hers.revoked_reason == "the member was removed from the practice"
+    finally:
+        store.close()
 
 
 def test_eight_concurrent_applies_of_one_plan_have_one_winner(practice):
@@ -233,6 +261,29 @@ def test_access_export_and_refusals_by_client_or_member(practice):
         assert exported.text.startswith("# Exported by shsync")
 
 
+def test_a_change_that_changes_nothing_is_not_recorded(practice):
+    # An apply-scope token must not move the audit head for nothing: no emails is a mistake
+    # (as `shsync accepted` with none is), and a plan without steps answers with no entry.
+    with practice.as_member() as dana:
+        is_problem(dana.post("/accepted", json={"emails": []}), 422, "usage")
+        live = dana.get("/export").text.encode()
+        kept = dana.post("/plans", content=live, headers=YAML)
+        assert kept.status_code == 201 and kept.json()["plan"]["changes"] == [], kept.text
+        applied = dana.post(f"/plans/{kept.json()['id']}/apply")
+        assert applied.status_code == 200 and applied.json()["audit_entry"] is None, applied.text
+        assert [e["kind"] for e in dana.get("/history").json()["entries"]] == ["seed"]
+
+
+def test_unknown_emails_are_echoed_bounded_and_escaped(practice):
+    sent = [f"\x1b[2J{i:04}" + "x" * 1000 + "@riverbend.example" for i in range(1000)]
+    with practice.as_member() as dana:
+        body = is_problem(dana.post("/accepted", json={"emails": sent}), 422, "not-invited")
+    detail = body["detail"]
+    assert len(detail) < 1000 and "(and 995 more)" in detail
+    assert "\x1b" not in detail and detail.count("\\x1b[2j") == 5  # lower case
+    assert "x" * 65 not in detail  # each cut to its first 64 characters
+
+
 def test_accepted_is_recorded_as_the_token_member(practice):
     with practice.as_member() as dana:
         done = dana.post("/accepted", json={"emails": [VICTOR]})
@@ -247,8 +298,15 @@ def test_each_request_is_one_json_log_line_without_token_or_query(practice, serv
     token = practice.token()
     with practice.client(token) as dana:
         dana.get("/access", params={"client": "C-1001"}, headers={"X-Request-Id": "probe-42"})
-    lines = [json.loads(x) for x in server.log.read_text().splitlines() if x.startswith("{")]
-    (mine,) = [x for x in lines if x["request_id"] == "probe-42"]
+    # The line is written once the response has been sent, so the client can be first: wait.
+    deadline = time.monotonic() + 30
+    while True:
+        lines = [json.loads(x) for x in server.log.read_text().splitlines() if x.startswith("{")]
+        found = [x for x in lines if x["request_id"] == "probe-42"]
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    (mine,) = found
     assert mine["path"] == f"/practices/{practice.name}/access" and mine["status"] == 200
     assert mine["actor"] == DANA and mine["method"] == "GET" and mine["duration_ms"] >= 0
     text = server.log.read_text()
@@ -286,3 +344,71 @@ def test_a_change_made_beside_the_server_is_read_at_once(practice):
         assert after != before
         assert [e["kind"] for e in dana.get("/history").json()["entries"]] == ["seed",
                                                                                "accepted"]
+
+
+<<<<<<< HEAD
+# --- a store's refusals are the caller's problem, never an outage -------------------------------
+
+def _forged(practice, client, operations, summary=None):
+    """A plan file made by hand against the live practice, kept by the server."""
+    from shsync.reconcile.plan import Plan, Summary
+    from shsync.reconcile.state import fingerprint, state_from_dict
+
+    live = state_from_dict(client.get("/state").json())
+    seats = live.practitioner_count()
+    forged = Plan(practice.name, fingerprint(live), tuple(operations),
+                  summary or Summary(seats_before=seats, seats_after=seats), actor=DANA)
+    kept = client.post("/plans", content=forged.to_file(),
+                       headers={"Content-Type": "application/vnd.shsync.plan+json"})
+    assert kept.status_code == 201, kept.text
+    return kept.json()["id"]
+
+
+def test_a_plan_that_does_not_fit_the_practice_is_409_with_every_reason(practice):
+    from shsync.reconcile.operations import op
+
+    with practice.as_member() as dana:
+        plan_id = _forged(practice, dana, [op("grant_role", "nobody@riverbend.example",
+                                              role="biller"),
+                                           op("grant_role", "noone@riverbend.example",
+                                              role="biller")])
+        body = is_problem(dana.post(f"/plans/{plan_id}/apply"), 409, "refused")
+        assert [e["code"] for e in body["errors"]] == ["refused", "refused"]
+        assert "nobody@riverbend.example" in body["errors"][0]["message"]
+        assert "noone@riverbend.example" in body["errors"][1]["message"]
+        assert [e["kind"] for e in dana.get("/history").json()["entries"]] == ["seed"]
+
+
+def test_a_plan_whose_summary_does_not_match_its_steps_is_422(practice):
+    from shsync.reconcile.operations import op
+    from shsync.reconcile.plan import Summary
+
+    with practice.as_member() as dana:
+        plan_id = _forged(practice, dana, [op("grant_role", SAM, role="biller")],
+                          Summary(change=7))
+        body = is_problem(dana.post(f"/plans/{plan_id}/apply"), 422, "plan-summary-mismatch")
+        assert body["errors"][0]["code"] == "plan-summary-mismatch"
+=======
+def test_an_access_answer_is_the_live_practice_at_its_head(practice):
+    # Access answers are worked out once per audit head (handles.Answers); a change between
+    # two queries, here emergency access taken beside the server, is in the second answer.
+    from shsync.app import Shsync
+    from shsync.reconcile.authorize import Actor
+
+    omar = "omar.haddad@riverbend.example"
+    with practice.as_member() as dana:
+        def seen(**query: str) -> set[tuple[str, str | None, str]]:
+            rows = dana.get("/access", params=query).json()["rows"]
+            return {(r["member"], r["client"], r["reason"]) for r in rows}
+
+        assert (omar, "C-1001", "break_glass") not in seen(client="C-1001")
+        assert (omar, "C-1001", "break_glass") not in seen(member=omar)
+        store = practice.store()
+        try:
+            taker = Shsync(store, Actor.member(omar))
+            taker.apply(taker.plan_break_glass("C-1001", "crisis", "1h"))
+        finally:
+            store.close()
+        assert (omar, "C-1001", "break_glass") in seen(client="C-1001")
+        assert (omar, "C-1001", "break_glass") in seen(member=omar)
+>>>>>>> h-servespeed
