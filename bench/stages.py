@@ -33,6 +33,7 @@ STAGES = (
     ("shsync.reconcile.state", "desired_from_org", "model to state"),
     ("shsync.reconcile.state", "desired_from_values", "values to state"),
     ("shsync.backends.sql", "SqlBackend.read", "store read"),
+    ("shsync.backends.sql", "SqlBackend.read_fingerprinted", "store read (kept fingerprint)"),
     ("shsync.reconcile.planner", "fingerprint", "live fingerprint"),
     ("shsync.reconcile.access", "delta", "access delta"),
     ("shsync.reconcile.planner", "plan", "planner (all)"),
@@ -112,9 +113,9 @@ def main() -> None:
     print(f"imports {imports:.2f} s CPU")
     for _, _, label in STAGES + (("", "", "pydantic"),):
         if label in spent:
-            print(f"{label:18} {spent[label]:6.2f} s CPU   RSS after {rss_after[label]:6.0f} MB")
+            print(f"{label:30} {spent[label]:6.2f} s CPU   RSS after {rss_after[label]:6.0f} MB")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{'plan (total)':18} {total:6.2f} s CPU   peak RSS {peak:6.0f} MB   "
+    print(f"{'plan (total)':30} {total:6.2f} s CPU   peak RSS {peak:6.0f} MB   "
           f"{len(planned.plan.operations)} steps, {time.strftime('%H:%M:%S')}")
 
 
