@@ -346,7 +346,6 @@ def test_a_change_made_beside_the_server_is_read_at_once(practice):
                                                                                "accepted"]
 
 
-<<<<<<< HEAD
 # --- a store's refusals are the caller's problem, never an outage -------------------------------
 
 def _forged(practice, client, operations, summary=None):
@@ -388,7 +387,8 @@ def test_a_plan_whose_summary_does_not_match_its_steps_is_422(practice):
                           Summary(change=7))
         body = is_problem(dana.post(f"/plans/{plan_id}/apply"), 422, "plan-summary-mismatch")
         assert body["errors"][0]["code"] == "plan-summary-mismatch"
-=======
+
+
 def test_an_access_answer_is_the_live_practice_at_its_head(practice):
     # Access answers are worked out once per audit head (handles.Answers); a change between
     # two queries, here emergency access taken beside the server, is in the second answer.
@@ -411,4 +411,3 @@ def test_an_access_answer_is_the_live_practice_at_its_head(practice):
             store.close()
         assert (omar, "C-1001", "break_glass") in seen(client="C-1001")
         assert (omar, "C-1001", "break_glass") in seen(member=omar)
->>>>>>> h-servespeed
