@@ -42,7 +42,7 @@ from shsync.reconcile.state import (
     Desired,
     MemberState,
     PracticeState,
-    desired_from_org,
+    desired_from_values,
     fingerprint,
     holds,
     state_from_snapshot,
@@ -108,9 +108,9 @@ def _messages(diagnostics: Sequence[Diagnostic]) -> tuple[Message, ...]:
 
 def _org(path: Path, at: str | None = None) -> tuple[Desired, tuple[Diagnostic, ...]]:
     loaded = load_org(path, at)
-    if loaded.model is None:
+    if loaded.value is None:
         raise InvalidInput(loaded.diagnostics)
-    return desired_from_org(loaded.model), loaded.diagnostics
+    return desired_from_values(loaded.value), loaded.diagnostics
 
 
 class Shsync:
@@ -189,11 +189,11 @@ class Shsync:
     def plan_refresh(self, path: Path) -> Planned:
         """The drift between the store and an observation of Sessions Health (a snapshot)."""
         loaded = load_snapshot(path)
-        if loaded.model is None:
+        if loaded.value is None:
             raise InvalidInput(loaded.diagnostics)
         live = self.backend.read()
-        observed = state_from_snapshot(loaded.model)
-        handoffs = {h.from_: h for h in loaded.model.handoffs}
+        observed = state_from_snapshot(loaded.value)
+        handoffs = {h.from_: h for h in loaded.value.handoffs}
         operations, problems = observe(observed, live, handoffs, self.clock())
         result = _single(live, operations, self, "refresh",
                          errors=tuple(Message("refresh-needs-handoff", p) for p in problems),
@@ -282,9 +282,9 @@ class Shsync:
 
     def seed(self, path: Path) -> tuple[PracticeState, AuditEntry]:
         loaded = load_snapshot(path)
-        if loaded.model is None:
+        if loaded.value is None:
             raise InvalidInput(loaded.diagnostics)
-        state = state_from_snapshot(loaded.model)
+        state = state_from_snapshot(loaded.value)
         return state, self._wrote(self.backend.seed(state, actor=self.who, now=self.clock()))
 
     def seed_state(self, state: PracticeState) -> AuditEntry:

@@ -13,6 +13,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
+# The fixed words live in shsync.vocabulary (no pydantic there); re-exported for older imports.
+from shsync.vocabulary import (  # noqa: F401
+    APPROVAL_KINDS, COSIGN, DEFAULT_BREAK_GLASS_MAX, DEFAULT_BREAK_GLASS_WHO,
+    MAX_BREAK_GLASS_MINUTES, ROLES,
+)
+
 EMAIL_PATTERN = (
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
     r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
@@ -22,9 +28,7 @@ NPI_PATTERN = r"^[12][0-9]{9}$"
 TAXONOMY_PATTERN = r"^[0-9]{3}[A-Z0-9]{6}X$"
 
 Role = Literal["practitioner", "supervisor", "scheduler", "biller", "forms_admin"]
-ROLES: tuple[str, ...] = ("practitioner", "supervisor", "scheduler", "biller", "forms_admin")
 Cosign = Literal["progress_notes", "treatment_plans", "assessments"]
-COSIGN: tuple[str, ...] = ("progress_notes", "treatment_plans", "assessments")
 
 Email = Annotated[
     str,
@@ -40,7 +44,6 @@ Name = Annotated[str, Field(min_length=1, max_length=100)]
 UNTIL_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
                  r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:[0-9]{2})?)?$")
 DURATION_PATTERN = r"^([0-9]+h([0-9]+m)?|[0-9]+m)$"
-MAX_BREAK_GLASS_MINUTES = 7 * 24 * 60  # the longest `policy.break_glass.max`: a week
 Until = Annotated[str, Field(
     pattern=UNTIL_PATTERN,
     description="When the access ends: a date (the end of that day in the practice's "
@@ -153,14 +156,13 @@ class BreakGlass(_Strict):
     """Who may give themselves emergency access (`shsync break-glass`), and for how long."""
 
     who: list[str] = Field(
-        default_factory=lambda: ["practitioner"], json_schema_extra={"uniqueItems": True},
+        default_factory=lambda: list(DEFAULT_BREAK_GLASS_WHO),
+        json_schema_extra={"uniqueItems": True},
         description="Roles (practitioner, supervisor, ...), admin, or members' emails; active "
                     "members only. Default: practitioners.")
     max: Annotated[str, Field(pattern=DURATION_PATTERN)] = Field(
-        "8h", description="The longest emergency access, like 8h, 90m or 1h30m. Default 8h.")
-
-
-APPROVAL_KINDS: tuple[str, ...] = ("widens_access", "removes_members")
+        DEFAULT_BREAK_GLASS_MAX,
+        description="The longest emergency access, like 8h, 90m or 1h30m. Default 8h.")
 
 
 class Approvals(_Strict):

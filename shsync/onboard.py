@@ -88,10 +88,10 @@ def onboard(roster_path: Path, out: Path, mapping: Mapping[str, str], *,
         # The directory may be an earlier roster of new hires, with no administrator yet: the
         # admin rule is judged below, on the directory and this roster together.
         loaded = load_org(out, lenient=frozenset({"no-admin"}))
-        if loaded.model is None:
+        if loaded.value is None:
             outcome.diagnostics.extend(loaded.diagnostics)
             raise OnboardRefused(outcome)
-        existing = list(loaded.model.members)
+        existing = list(loaded.value.model().members)
     roster = read_roster(roster_path, mapping)
     outcome.diagnostics.extend(roster.diagnostics)
     if outcome.failed:

@@ -13,7 +13,7 @@ from shsync.errors import Forbidden, UserError
 from shsync.reconcile import planner
 from shsync.reconcile.actions import may_break_glass as allowed
 from shsync.reconcile.authorize import Actor
-from shsync.reconcile.state import End, desired_from_org
+from shsync.reconcile.state import End, desired_from_values
 from shsync.schema.load import load_org
 from tests.reconcile.builders import ADMIN, D, c, live, m
 
@@ -99,7 +99,7 @@ def test_an_export_with_ends_plans_to_no_changes(tmp_path):
     (tmp_path / "org.yaml").write_text(app.export(state))
     loaded = load_org(tmp_path / "org.yaml", NOW)
     assert loaded.ok, loaded.diagnostics
-    desired = desired_from_org(loaded.model)
+    desired = desired_from_values(loaded.value)
     assert "lee" + D not in desired.clients["C1"].access  # emergency access is not exported
     result = planner.plan(desired, state, practice="p", now=NOW)
     assert result.operations == ()

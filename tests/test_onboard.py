@@ -81,8 +81,8 @@ def test_a_good_roster_writes_an_org_that_validates(tmp_path):
     outcome = onboard(roster(tmp_path, ANN, BOB, CAT), tmp_path / "org", {})
     assert outcome.added == ["ann@x.example", "bob@x.example", "cat@x.example"]
     loaded = load_org(tmp_path / "org")
-    assert loaded.ok and len(loaded.model.members) == 3
-    assert loaded.model.prune is False  # a roster alone never removes anyone
+    assert loaded.ok and len(loaded.value.model().members) == 3
+    assert loaded.value.model().prune is False  # a roster alone never removes anyone
 
 
 def test_skip_invalid_writes_the_good_rows_and_drops_rows_that_depend_on_bad_ones(tmp_path):
@@ -118,7 +118,7 @@ def test_a_declared_email_with_different_data_is_refused_unless_update(tmp_path)
     assert codes_by_row(info) == [(2, "roster-conflict")]
     outcome = onboard(roster(tmp_path, changed, name="fix.csv"), org, {}, update=True)
     assert outcome.updated == ["cat@x.example"]
-    members = {m.email: m for m in load_org(org).model.members}
+    members = {m.email: m for m in load_org(org).value.model().members}
     assert members["cat@x.example"].last_name == "Changed" and len(members) == 2
 
 
@@ -141,4 +141,4 @@ def test_a_skipped_update_is_not_reported_as_updated(tmp_path):
     outcome = onboard(roster(tmp_path, broken_update, name="fix.csv"), org, {}, update=True,
                       skip_invalid=True)
     assert outcome.updated == [] and outcome.skipped_rows == [2]
-    assert {m.last_name for m in load_org(org).model.members} == {"A", "C"}
+    assert {m.last_name for m in load_org(org).value.model().members} == {"A", "C"}

@@ -65,10 +65,10 @@ def validate(path: Path, snapshot: bool, strict: bool, fmt: str) -> None:
         if failed:
             click.echo(f"{shown}: {errors} error(s), {warnings} warning(s)", err=True)
         else:
-            model = loaded.model
-            assert model is not None
-            clients = f", {len(model.clients)} clients" if hasattr(model, "clients") else ""
-            click.echo(f"{shown}: valid ({len(model.members)} members{clients}"
+            value = loaded.value
+            assert value is not None
+            clients = f", {len(value.clients)} clients" if hasattr(value, "clients") else ""
+            click.echo(f"{shown}: valid ({len(value.members)} members{clients}"
                        f"{f', {warnings} warning(s)' if warnings else ''})", err=True)
     sys.exit(EXIT_ERROR if failed else EXIT_OK)
 

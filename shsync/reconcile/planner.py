@@ -366,6 +366,8 @@ def _clients(draft: _Draft, removed: list[str]) -> None:
                                 **_given(until=e.until, reason=e.reason))
                              for e in want.ends if not e.passed(draft.now))
             continue
+        if have == want and not want.ends:
+            continue  # most clients: nothing to compare (with no ends, nothing can expire)
         draft.ops.extend(_client_changes(have, want, grants=False))
         draft.ops.extend(_grant_changes(draft, have, want))
     _unlisted_clients(draft, set(removed))

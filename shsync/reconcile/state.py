@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from shsync.clock import duration, end_instant, iso
 from shsync.model import APPROVAL_KINDS, Ending, Grant, Member, Org, Snapshot
+from shsync.schema import plain
+from shsync.schema.plain import Item, OrgValues, grantee, low
 
 CLINICAL_FIELDS = ("npi", "taxonomy")
 __all__ = ["iso", "end_instant"]  # re-exported: older imports read them from here
@@ -215,6 +217,96 @@ def desired_from_org(org: Org) -> Desired:
         approval_policy=approval_policy(org),
         break_glass_policy=break_glass_policy(org),
     )
+
+
+# --- from an org's plain data (the plain path: see shsync/schema/plain.py) ----------------------
+
+def desired_from_values(org: OrgValues) -> Desired:
+    """What a checked org asks for, read from its plain data. The same `Desired` as
+    `desired_from_org(org.model())`, field for field (tests/schema/test_plain.py holds them
+    equal), without building a model per member and client."""
+    data = org.data
+    zone = data.get("timezone")
+    members = {}
+    for m in org.members:
+        state = _member_value(m, zone)
+        members[state.email] = state
+    # Emails recur on every client: keep one string per member, not one per mention.
+    canon = {email: email for email in members}
+    clients = {}
+    for c in org.clients:
+        clients[c["id"]] = _client_value(c, zone, canon)
+    return Desired(
+        members=members,
+        clients=clients,
+        handoffs={h["from"].lower(): Handoff(low(h.get("clients")), low(h.get("notes")),
+                                             low(h.get("signatures")))
+                  for h in data.get("handoffs", ())},
+        prune=data.get("prune", True),
+        declares_owner=any(m.get("owner", False) for m in org.members),
+        name=data.get("practice"),
+        approval_policy=_approval_values(plain.approvals(data)),
+        break_glass_policy=_break_glass_values(plain.break_glass(data)),
+    )
+
+
+def _member_value(m: Item, timezone: str | None) -> MemberState:
+    roles = m.get("roles", ())
+    if "practitioner" not in roles:
+        return MemberState(email=m["email"].lower(), first_name=m["first_name"],
+                           last_name=m["last_name"], roles=tuple(sorted(roles)),
+                           admin=m.get("admin", False), owner=m.get("owner", False))
+    supervisor = low(m.get("supervised_by"))
+    access = m.get("full_clinical_access")
+    ending = access if isinstance(access, dict) else None
+    return MemberState(
+        email=m["email"].lower(), first_name=m["first_name"], last_name=m["last_name"],
+        roles=tuple(sorted(roles)), admin=m.get("admin", False), owner=m.get("owner", False),
+        npi=m.get("npi"), taxonomy=m.get("taxonomy"),
+        billing_access=m.get("billing_access") is not False,
+        full_clinical_access=bool(access),
+        supervisor=supervisor,
+        cosign=tuple(sorted(m.get("cosign") or ())) if supervisor else (),
+        clinical_until=end_instant(ending["until"], timezone) if ending else None,
+        clinical_reason=ending.get("reason") if ending else None,
+    )
+
+
+def _client_value(c: Item, timezone: str | None, canon: Mapping[str, str]) -> ClientState:
+    practitioner = c["practitioner"].lower()
+    supervisor = c.get("supervisor")
+    if supervisor is not None:
+        supervisor = supervisor.lower()
+    access = c.get("access")
+    if not access:
+        return ClientState(c["id"], canon.get(practitioner, practitioner), (), supervisor)
+    names = set()
+    grants = []
+    for entry in access:
+        if not isinstance(entry, str):
+            grants.append(entry)
+        who = grantee(entry)
+        names.add(canon.get(who, who))
+    ends = () if not grants else tuple(sorted(
+        (End(g["member"].lower(), end_instant(g["until"], timezone), g.get("reason"))
+         for g in grants), key=lambda e: e.member))
+    return ClientState(c["id"], canon.get(practitioner, practitioner), tuple(sorted(names)),
+                       supervisor, ends)
+
+
+def _approval_values(counts: Mapping[str, int] | None) -> tuple[tuple[str, int], ...] | None:
+    if counts is None:
+        return None
+    return tuple(sorted((kind, n) for kind, n in counts.items() if n > 0))
+
+
+def _break_glass_values(rules: tuple[Sequence[str], str] | None,
+                        ) -> tuple[tuple[str, ...], int] | None:
+    if rules is None:
+        return None
+    who, longest = rules
+    return (tuple(sorted(w.lower() if "@" in w else w for w in who)),
+            int(duration(longest).total_seconds() // 60))
 
 
 def approval_policy(org: Org) -> tuple[tuple[str, int], ...] | None:

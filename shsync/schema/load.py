@@ -1,8 +1,10 @@
-"""Reading an org (one file or a directory of files) into a checked model.
+"""Reading an org (one file or a directory of files) into checked values.
 
-files -> documents (safe YAML) -> structure (JSON Schema, per file) -> merge -> pydantic model ->
-rules -> diagnostics placed back in the files. Nothing here raises for a user's mistake: problems
-come back as diagnostics, all of them at once.
+files -> documents (safe YAML) -> structure (JSON Schema, per file) -> merge -> value -> rules ->
+diagnostics placed back in the files. An org's value is its plain data (`OrgValues`, see
+shsync/schema/plain.py): the compiled schema already decided it is well formed, so no pydantic
+model is built. A snapshot's value is still a pydantic model (its timestamps are parsed there).
+Nothing here raises for a user's mistake: problems come back as diagnostics, all of them at once.
 """
 
 from __future__ import annotations
@@ -13,18 +15,21 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path as FsPath
-from typing import Any, Generic, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from shsync.clock import FIRST_YEAR, LAST_YEAR
 from shsync.diagnostics import Diagnostic, Finding, KeyOf, Location, Path, Severity, sort_key
-from shsync.model import Org, Snapshot
 from shsync.gcpause import paused
 from shsync.schema import rules, structure
+from shsync.schema.plain import OrgValues
 from shsync.schema.yamlload import Document, LoadError, load_file
 
-M = TypeVar("M", bound=BaseModel)
+if TYPE_CHECKING:  # pydantic is imported only for snapshots
+    from pydantic import ValidationError
+
+    from shsync.model import Snapshot
+
+V = TypeVar("V")
 
 LIST_KEYS = ("members", "clients", "handoffs", "appointments", "notes")
 SETTING_KEYS = ("version", "practice", "prune", "timezone", "policy")
@@ -32,16 +37,16 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
-class Loaded(Generic[M]):
-    """A loaded org or snapshot: the model when there are no errors, and every diagnostic."""
+class Loaded(Generic[V]):
+    """A loaded org or snapshot: its value when there are no errors, and every diagnostic."""
 
-    model: M | None
+    value: V | None
     diagnostics: tuple[Diagnostic, ...]
     files: tuple[str, ...]
 
     @property
     def ok(self) -> bool:
-        return self.model is not None
+        return self.value is not None
 
 
 def _display(path: FsPath) -> str:
@@ -182,8 +187,8 @@ class _Merged:
 
 
 def _model_errors(exc: ValidationError, name: str) -> list[Diagnostic]:
-    # The JSON Schema pass should have caught everything; this is the safety net that keeps a
-    # model/schema disagreement from ever surfacing as a traceback.
+    # The JSON Schema pass should have caught everything in a snapshot; this is the safety net
+    # that keeps a model/schema disagreement from ever surfacing as a traceback.
     return [Diagnostic(Severity.ERROR, "invalid-value",
                        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}", Location(name, 1, 1))
             for e in exc.errors()]
@@ -285,7 +290,7 @@ def _times(value: Any, path: Path = ()) -> Iterator[tuple[Path, datetime]]:
     """Every timestamp in a model, with its path (by the keys the file uses)."""
     if isinstance(value, datetime):
         yield path, value
-    elif isinstance(value, BaseModel):
+    elif hasattr(type(value), "model_fields"):  # a pydantic model
         for name, info in type(value).model_fields.items():
             yield from _times(getattr(value, name), (*path, info.alias or name))
     elif isinstance(value, list):
@@ -293,7 +298,7 @@ def _times(value: Any, path: Path = ()) -> Iterator[tuple[Path, datetime]]:
             yield from _times(item, (*path, i))
 
 
-def _out_of_range(value: BaseModel) -> list[Finding]:
+def _out_of_range(value: Any) -> list[Finding]:
     """Timestamps that exist in their own offset but not in UTC (9999-12-31T23:00:00-05:00)."""
     findings = []
     for path, moment in _times(value):
@@ -308,16 +313,20 @@ def _out_of_range(value: BaseModel) -> list[Finding]:
     return findings
 
 
-def _load(root: FsPath, kind: str, model: type[M],
-          check: Callable[[M, frozenset[str]], list[Finding]],
-          lenient: frozenset[str] = frozenset()) -> Loaded[M]:
+# Turns the merged, structurally checked data into the loaded value (or says why it cannot).
+Reader = Callable[[dict[str, Any], str], tuple[V | None, list[Diagnostic]]]
+
+
+def _load(root: FsPath, kind: str, read: Reader[V],
+          check: Callable[[V, frozenset[str]], list[Finding]],
+          lenient: frozenset[str] = frozenset()) -> Loaded[V]:
     with paused():  # millions of small acyclic values: the cyclic GC would only rescan them
-        return _load_paused(root, kind, model, check, lenient)
+        return _load_paused(root, kind, read, check, lenient)
 
 
-def _load_paused(root: FsPath, kind: str, model: type[M],
-                 check: Callable[[M, frozenset[str]], list[Finding]],
-                 lenient: frozenset[str]) -> Loaded[M]:
+def _load_paused(root: FsPath, kind: str, read: Reader[V],
+                 check: Callable[[V, frozenset[str]], list[Finding]],
+                 lenient: frozenset[str]) -> Loaded[V]:
     if not root.exists():
         return Loaded(None, (Diagnostic(Severity.ERROR, "unreadable",
                                         f"{_display(root)}: no such file or directory"),), ())
@@ -355,13 +364,11 @@ def _load_paused(root: FsPath, kind: str, model: type[M],
     merged = _Merged(documents, frozenset(broken))
     value = None
     if documents:
-        try:
-            value = model.model_validate(merged.data)
-        except ValidationError as exc:
-            diagnostics.extend(_model_errors(exc, names[0]))
+        value, problems = read(merged.data, names[0])
+        diagnostics.extend(problems)
     if value is not None:
-        findings = merged.conflicts() + _out_of_range(value) + _heard(
-            check(value, frozenset(unchecked)), merged, dropped)
+        findings = merged.conflicts() + _heard(check(value, frozenset(unchecked)), merged,
+                                               dropped)
         diagnostics.extend(merged.place([replace(f, severity=Severity.WARNING)
                                          if f.code in lenient else f for f in findings]))
     ordered = tuple(sorted(diagnostics, key=sort_key))
@@ -369,15 +376,34 @@ def _load_paused(root: FsPath, kind: str, model: type[M],
     return Loaded(value if ok else None, ordered, names)
 
 
+def _org_values(data: dict[str, Any], name: str) -> tuple[OrgValues, list[Diagnostic]]:
+    """An org needs no model: the compiled schema has accepted (or repaired) every part."""
+    return OrgValues(data), []
+
+
+def _snapshot_model(data: dict[str, Any], name: str) -> tuple[Snapshot | None, list[Diagnostic]]:
+    from pydantic import ValidationError
+
+    from shsync.model import Snapshot
+
+    try:
+        return Snapshot.model_validate(data), []
+    except ValidationError as exc:
+        return None, _model_errors(exc, name)
+
+
 def load_org(root: FsPath, now: str | None = None,
-             lenient: frozenset[str] = frozenset()) -> Loaded[Org]:
+             lenient: frozenset[str] = frozenset()) -> Loaded[OrgValues]:
     """Load and check an org file or directory; `now` (an instant) finds access that has
     ended; rules named in `lenient` only warn (onboarding a directory that has no
     administrator yet)."""
-    return _load(root, "org", Org,
-                 lambda org, unchecked: rules.check_org(org, unchecked, now), lenient)
+    return _load(root, "org", _org_values,
+                 lambda org, unchecked: rules.check_org(org.data, unchecked, now), lenient)
 
 
 def load_snapshot(root: FsPath) -> Loaded[Snapshot]:
-    """Load and check a practice snapshot (`shsync seed`)."""
-    return _load(root, "snapshot", Snapshot, rules.check_snapshot)
+    """Load and check a practice snapshot (`shsync seed`): timestamps that exist in their own
+    offset but not in UTC are refused too."""
+    return _load(root, "snapshot", _snapshot_model,
+                 lambda snapshot, unchecked: _out_of_range(snapshot) + rules.check_snapshot(
+                     snapshot, unchecked))

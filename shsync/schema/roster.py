@@ -166,7 +166,7 @@ def check(roster: Roster, existing: Sequence[Member],
                        index)
     org = Org(version=1, members=[*existing, *(m for _, m in valid)])
     offset = len(existing)
-    for finding in rules.check_org(org, frozenset(
+    for finding in rules.check_org(org.model_dump(by_alias=True), frozenset(
             str(d.get("email", "")).lower() for i, d in enumerate(roster.members)
             if i in problems)):
         indexes = {p[1] - offset for p in finding.paths

@@ -105,6 +105,9 @@ class _Builder:
         self.stack: list[_Frame] = []
         self.root: Any = None
         self.documents = 0
+        # One string object per distinct text: keys and emails recur on every client, and a
+        # large org's loaded data held over a million copies of a few thousand strings.
+        self.strings: dict[str, str] = {}
 
     def fail(self, code: str, message: str, mark: Any) -> None:
         self.diagnostics.append(Diagnostic(Severity.ERROR, code, message, self._loc(mark)))
@@ -150,6 +153,8 @@ class _Builder:
                                   "(strings, numbers, true/false, lists, mappings)",
                       event.start_mark)
             value = event.value
+        if type(value) is str:
+            value = self.strings.setdefault(value, value)
         self.add(value, 1, event.anchor, event.start_mark)
 
     def start(self, event: Any, container: Any) -> None:

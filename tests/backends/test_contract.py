@@ -310,7 +310,7 @@ FORGED = sorted(p for p in CORPUS.glob("*.json")
 @pytest.mark.parametrize("path", FORGED, ids=[p.stem for p in FORGED])
 def test_a_forged_plan_is_refused_inside_apply_and_changes_nothing(backend, path):
     backend.seed(state_from_snapshot(load_snapshot(CORPUS.parent / "corpus_support" /
-                                                   "live.yaml").model))
+                                                   "live.yaml").value))
     before = backend.read()
     plan = from_file(path.read_text())
     code = path.name.split("--")[0]

@@ -1,9 +1,9 @@
 """Start-up: each command imports only what it uses.
 
 `shsync --version` is answered before click is imported (shsync/entry.py), `--help` needs click
-and nothing heavy; `validate` of a valid file needs the
-YAML loader, the compiled schema, the models and the rules, but neither python-jsonschema (it
-only explains invalid files) nor a database driver nor the plan renderers. Timings are measured by the benchmark (bench/run.py), never asserted here;
+and nothing heavy; `validate` of a valid file needs the YAML loader, the compiled schema and the
+rules, but neither pydantic (a valid org is read as plain data: shsync/schema/plain.py) nor
+python-jsonschema (it only explains invalid files) nor a database driver nor the plan renderers. Timings are measured by the benchmark (bench/run.py), never asserted here;
 what is asserted is which modules a fresh process has loaded when the command ends.
 """
 
@@ -69,8 +69,9 @@ def test_help_imports_only_click(args):
 def test_validate_of_a_valid_file_needs_no_jsonschema_driver_or_renderer():
     modules = imported("validate", EXAMPLE)
     assert {"yaml", "jsonschema_rs", "shsync.schema.rules"} <= modules
-    assert loaded(modules, ("jsonschema", "psycopg", "sqlite3", "shsync.render.plan",
-                            "shsync.app", "shsync.backends", "shsync.reconcile")) == []
+    assert loaded(modules, ("pydantic", "shsync.model", "jsonschema", "psycopg", "sqlite3",
+                            "shsync.render.plan", "shsync.app", "shsync.backends",
+                            "shsync.reconcile")) == []
 
 
 def test_validate_of_an_invalid_file_loads_the_explaining_validator(tmp_path):

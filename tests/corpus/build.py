@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 from shsync.reconcile import planner  # noqa: E402
 from shsync.reconcile.operations import from_dict  # noqa: E402
 from shsync.reconcile.plan import canonical  # noqa: E402
-from shsync.reconcile.state import desired_from_org, state_from_snapshot  # noqa: E402
+from shsync.reconcile.state import desired_from_values, state_from_snapshot  # noqa: E402
 from shsync.schema.load import load_org, load_snapshot  # noqa: E402
 
 D = "@corpus.example"
@@ -173,8 +173,8 @@ def _rehash(data: dict[str, Any]) -> str:
 
 def plans() -> dict[str, str]:
     support = ROOT / "tests" / "corpus_support"
-    live = state_from_snapshot(load_snapshot(support / "live.yaml").model)
-    desired = desired_from_org(load_org(support / "desired.yaml").model)
+    live = state_from_snapshot(load_snapshot(support / "live.yaml").value)
+    desired = desired_from_values(load_org(support / "desired.yaml").value)
     plan = planner.plan(desired, live, practice="default", now="2026-11-26T12:00:00Z")
     assert plan.operations and not plan.errors
     good = json.loads(plan.to_file())

@@ -22,8 +22,8 @@ def split(tmp_path, extra_members=(), **settings):
 def test_files_are_concatenated_into_one_org(tmp_path):
     loaded = load_org(split(tmp_path))
     assert loaded.ok
-    assert [m.email for m in loaded.model.members] == [email("dana"), email("sam"), email("rosa")]
-    assert [c.id for c in loaded.model.clients] == ["C-1"]
+    assert [m["email"] for m in loaded.value.members] == [email("dana"), email("sam"), email("rosa")]
+    assert [c["id"] for c in loaded.value.clients] == ["C-1"]
 
 
 def test_references_resolve_across_files(tmp_path):
@@ -86,7 +86,7 @@ def test_upper_case_suffixes_are_read(tmp_path):
     write_yaml(root / "members" / "more.Yml", {"version": 1, "members": [member("bo", "biller")]})
     loaded = load_org(root)
     assert loaded.ok and loaded.diagnostics == ()
-    assert {email("ann"), email("bo")} <= {m.email for m in loaded.model.members}
+    assert {email("ann"), email("bo")} <= {m["email"] for m in loaded.value.members}
 
 
 def test_a_symlinked_subdirectory_inside_the_org_is_followed(tmp_path):
@@ -95,7 +95,7 @@ def test_a_symlinked_subdirectory_inside_the_org_is_followed(tmp_path):
     (root / "members").symlink_to("real-members")
     loaded = load_org(root)
     assert loaded.ok
-    assert [m.email for m in loaded.model.members] == [email("dana"), email("sam"), email("rosa")]
+    assert [m["email"] for m in loaded.value.members] == [email("dana"), email("sam"), email("rosa")]
     assert codes(loaded) == ["skipped-file"]  # the same directory, reached twice, read once
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from shsync.reconcile.state import desired_from_org
+from shsync.reconcile.state import desired_from_values
 from tests.helpers import base_org, codes, load_data, write_yaml
 from shsync.schema.load import load_org
 
@@ -18,13 +18,13 @@ def with_approvals(approvals):
 def test_a_rule_loads_into_the_desired_state(tmp_path):
     loaded = load_data(tmp_path, with_approvals({"widens_access": 1, "removes_members": 2}))
     assert loaded.ok and codes(loaded) == []
-    assert desired_from_org(loaded.model).approval_policy == (("removes_members", 2),
+    assert desired_from_values(loaded.value).approval_policy == (("removes_members", 2),
                                                               ("widens_access", 1))
 
 
 def test_an_empty_rule_removes_it_and_no_rule_leaves_it_be(tmp_path):
-    assert desired_from_org(load_data(tmp_path, with_approvals({})).model).approval_policy == ()
-    assert desired_from_org(load_data(tmp_path, base_org()).model).approval_policy is None
+    assert desired_from_values(load_data(tmp_path, with_approvals({})).value).approval_policy == ()
+    assert desired_from_values(load_data(tmp_path, base_org()).value).approval_policy is None
 
 
 @pytest.mark.parametrize("count", [-1, 21])
@@ -67,7 +67,8 @@ def test_a_break_glass_policy_loads_as_who_and_minutes(tmp_path, length, minutes
     org["policy"] = {"break_glass": {"who": ["supervisor", "admin"], "max": length}}
     loaded = load_data(tmp_path, org)
     assert loaded.ok, loaded.diagnostics
-    assert desired_from_org(loaded.model).break_glass_policy == (("admin", "supervisor"), minutes)
+    assert desired_from_values(loaded.value).break_glass_policy == (("admin", "supervisor"),
+                                                                    minutes)
 
 
 @pytest.mark.parametrize("until, zone", [

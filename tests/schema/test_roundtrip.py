@@ -55,7 +55,7 @@ def test_dumped_org_loads_back_equal(tmp_path, data):
     path.write_text(dump_yaml(expected.model_dump(by_alias=True, exclude_none=True)))
     loaded = load_org(path)
     assert [d.render() for d in loaded.diagnostics if d.severity.value == "error"] == []
-    assert loaded.model == expected
+    assert loaded.value.model() == expected
 
 
 def test_strings_that_yaml_1_2_reads_as_numbers_are_quoted_on_export():

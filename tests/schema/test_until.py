@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from shsync.clock import duration, end_instant
-from shsync.reconcile.state import desired_from_org
+from shsync.reconcile.state import desired_from_values
 from shsync.schema.load import load_org
 from tests.helpers import base_org, codes, email, write_yaml
 
@@ -46,7 +46,7 @@ def test_the_org_file_carries_ends_into_the_desired_practice(tmp_path):
     org["members"][1]["full_clinical_access"] = {"until": "2027-01-15", "reason": "audit"}
     loaded = load(tmp_path, org)
     assert loaded.ok, loaded.diagnostics
-    desired = desired_from_org(loaded.model)
+    desired = desired_from_values(loaded.value)
     (end,) = desired.clients["C-1"].ends
     assert (end.member, end.until, end.reason, end.break_glass) == (
         email("dana"), "2027-02-01T06:00:00Z", "leave cover", False)

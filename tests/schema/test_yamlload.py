@@ -152,3 +152,12 @@ def test_locate_points_at_values_and_keys():
 def test_locate_falls_back_to_the_nearest_enclosing_value():
     doc = load_text("a:\n  b: 1\n", "f.yaml")
     assert doc.locate([("a", "missing")])[("a", "missing")] == Location("f.yaml", 2, 3)
+
+
+def test_a_text_that_recurs_is_one_string_object():
+    # Keys and emails recur on every client of a large org: one object each, not one per use.
+    data = load_text("clients:\n  - {id: C-1, practitioner: 'dana@x.example'}\n"
+                     "  - {id: C-2, practitioner: dana@x.example}\n", "org.yaml").data
+    first, second = data["clients"]
+    assert first["practitioner"] is second["practitioner"]
+    assert next(iter(first)) is next(iter(second))  # the key `id`
