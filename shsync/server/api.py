@@ -22,7 +22,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
 from shsync import __version__, app, tokens
@@ -104,12 +104,16 @@ class Entry(BaseModel):
     plan: dict[str, Any] | None = None
 
 
+# Request bodies take their types as sent: `"3"` or `true` is not an audit entry's number, and
+# a blank is not an address (pydantic's lax mode would turn each into something else).
 class Emails(BaseModel):
-    emails: list[str]
+    model_config = ConfigDict(strict=True)
+    emails: list[Annotated[str, Field(min_length=1)]]
 
 
 class ReviewIn(BaseModel):
-    entry: int
+    model_config = ConfigDict(strict=True)
+    entry: int = Field(ge=1)
     note: str
 
 

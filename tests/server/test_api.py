@@ -190,6 +190,21 @@ def test_a_json_body_that_does_not_parse_is_422(practice, path):
     is_problem(response, 422, "invalid-body")
 
 
+@pytest.mark.parametrize(("path", "body"), [
+    ("/reviews", {"entry": "1", "note": "checked"}),
+    ("/reviews", {"entry": True, "note": "checked"}),
+    ("/reviews", {"entry": 0, "note": "checked"}),
+    ("/reviews", {"entry": 1, "note": 5}),
+    ("/accepted", {"emails": [""]}),
+    ("/accepted", {"emails": [7]}),
+    ("/accepted", {"emails": "victor.okafor@riverbend.example"}),
+])
+def test_a_body_of_the_wrong_types_is_422_not_coerced(practice, path, body):
+    with practice.as_member() as dana:
+        is_problem(dana.post(path, json=body), 422, "invalid-request")
+        assert [e["kind"] for e in dana.get("/history").json()["entries"]] == ["seed"]
+
+
 def test_an_org_sent_in_another_format_is_415(practice):
     with practice.as_member() as dana:
         is_problem(dana.post("/plans", content=b"x", headers={"Content-Type": "text/csv"}),
