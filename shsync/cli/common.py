@@ -204,9 +204,6 @@ def open_store(stack: ExitStack, url: str, lock_timeout: float = 60.0, *,
     return backend
 
 
-style = colour.style
-
-
 def render_plan(plan: Any, fmt: str) -> str:
     from shsync.render import plan as render
 
@@ -216,7 +213,7 @@ def render_plan(plan: Any, fmt: str) -> str:
         return render.markdown(plan)
     if fmt == "runbook":
         return render.runbook(plan)
-    return render.text(plan, style)
+    return render.text(plan, colour.styler())
 
 
 def out_option(help: str, *more: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from shsync import app
+from shsync.cli import colour
 from shsync.cli.common import (
     EXIT_CHANGES,
     EXIT_ERROR,
@@ -24,7 +25,6 @@ from shsync.cli.common import (
     out_option,
     plan_options,
     render_plan,
-    style,
     write_output,
 )
 from shsync.errors import ShsyncError
@@ -179,7 +179,8 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
                 # read line by line here (`shsync plan` shows them all); say what will happen.
                 click.echo(render.brief(result), nl=False, err=fmt == "json")
             else:
-                click.echo(render.text(result, style), nl=False, err=fmt == "json")
+                click.echo(render.text(result, colour.styler()), nl=False,
+                           err=fmt == "json")
             if result.errors:
                 sys.exit(EXIT_ERROR)
             if result.has_changes and not auto_approve:
