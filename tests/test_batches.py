@@ -31,11 +31,11 @@ class CrashingBackend(SqliteBackend):
     crash_on: int | None = None
     applies = 0
 
-    def _append(self, entry):
+    def _append(self, entry, operations_json=None):
         self.applies += 1
         if self.applies == self.crash_on:
             raise Interrupted("killed before commit")
-        return super()._append(entry)
+        return super()._append(entry, operations_json)
 
 
 @pytest.fixture

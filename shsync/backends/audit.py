@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shsync.reconcile.operations import from_dict
-from shsync.reconcile.plan import canonical
+from shsync.reconcile.plan import canonical, canonical_with
 from shsync.reconcile.simulate import simulate
 from shsync.reconcile.state import PracticeState, fingerprint, state_from_dict
 
@@ -62,14 +62,19 @@ class AuditEntry:
         return out
 
 
-def entry_digest(body: dict[str, Any]) -> str:
-    return "sha256:" + hashlib.sha256(canonical(body).encode()).hexdigest()
+def entry_digest(body: dict[str, Any], operations_json: str | None = None) -> str:
+    """The hash over an entry's body; `operations_json`, when given, is its operations already
+    in canonical form (a plan's `operations_json`), so they are not serialised again."""
+    text = (canonical(body) if operations_json is None
+            else canonical_with(body, {"operations": operations_json}))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
-def seal(**fields: Any) -> AuditEntry:
+def seal(operations_json: str | None = None, **fields: Any) -> AuditEntry:
     """A new entry with its hash."""
     draft = AuditEntry(entry_hash="", **fields)
-    return AuditEntry(**{**draft.__dict__, "entry_hash": entry_digest(draft.body())})
+    return AuditEntry(**{**draft.__dict__,
+                         "entry_hash": entry_digest(draft.body(), operations_json)})
 
 
 def verify_chain(entries: Sequence[AuditEntry]) -> str | None:

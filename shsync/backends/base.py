@@ -143,7 +143,7 @@ class Store(ABC):
         """(seq, entry_hash) of the newest audit entry, inside the current transaction."""
 
     @abstractmethod
-    def _append(self, entry: AuditEntry) -> None: ...
+    def _append(self, entry: AuditEntry, operations_json: str | None = None) -> None: ...
 
     @abstractmethod
     def _history(self) -> list[AuditEntry]:
@@ -296,8 +296,8 @@ class Store(ABC):
         entry = self._record(plan.kind, actor=actor.name, at=now, plan_hash=plan.digest(),
                              before=before, after=after,
                              summary=verdict.summary.to_dict(),
-                             operations=[o.to_dict() for o in plan.operations],
-                             details=details)
+                             operations=list(plan.operation_dicts),
+                             details=details, operations_json=plan.operations_json)
         if stored_id:
             self._mark_applied(stored_id, entry.seq)
         return entry
@@ -379,13 +379,16 @@ class Store(ABC):
 
     def _record(self, kind: str, *, actor: str, at: str, plan_hash: str, before: str,
                 after: str, summary: dict[str, int], operations: list[dict[str, Any]],
-                details: dict[str, Any]) -> AuditEntry:
+                details: dict[str, Any], operations_json: str | None = None) -> AuditEntry:
+        """`operations_json`: the operations already in canonical form (a plan's), hashed and
+        stored as they are."""
         last = self._last_entry()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-        entry = seal(seq=seq, at=at, actor=actor, plan_hash=plan_hash, fingerprint=before,
-                     summary=summary, operations=operations, prev_hash=prev, kind=kind,
-                     written_at=self._clock(), result=after, details=details)
-        self._append(entry)
+        entry = seal(operations_json, seq=seq, at=at, actor=actor, plan_hash=plan_hash,
+                     fingerprint=before, summary=summary, operations=operations,
+                     prev_hash=prev, kind=kind, written_at=self._clock(), result=after,
+                     details=details)
+        self._append(entry, operations_json)
         return entry
 
 

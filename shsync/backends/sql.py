@@ -437,11 +437,12 @@ class SqlBackend(Store, ABC):
                            "ORDER BY seq DESC LIMIT 1", (self.practice, plan_hash))
         return int(rows[0][0]) if rows else None
 
-    def _append(self, e: AuditEntry) -> None:
+    def _append(self, e: AuditEntry, operations_json: str | None = None) -> None:
+        ops = json.dumps(e.operations) if operations_json is None else operations_json
         self._execute(f"INSERT INTO audit (practice, {', '.join(_AUDIT_COLUMNS)}) "
                       f"VALUES (?, {', '.join('?' * len(_AUDIT_COLUMNS))})",
                       (self.practice, e.seq, e.at, e.actor, e.plan_hash, e.fingerprint,
-                       json.dumps(e.summary), json.dumps(e.operations), e.prev_hash, e.entry_hash,
+                       json.dumps(e.summary), ops, e.prev_hash, e.entry_hash,
                        e.kind, e.written_at, e.result, json.dumps(e.details)))
         # The practice's anchor: the head it last wrote, in the same transaction as the entry.
         self._execute("INSERT INTO practices (practice, head_seq, head_hash) VALUES (?, ?, ?) "

@@ -1,10 +1,13 @@
 """A saved plan reads back equal, and any edit or foreign format is refused."""
 
+import hashlib
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from shsync.reconcile.plan import InvalidPlan, from_file
+from shsync.reconcile.plan import InvalidPlan, canonical, canonical_with, from_file
 from tests.reconcile.builders import ADMIN, c, live, m, make, want
 
 
@@ -70,3 +73,26 @@ def test_a_step_s_time_is_a_real_instant_as_shsync_writes_it(until):
     assert from_dict(step).get("until") == "2026-11-26T12:00:00Z"
     with pytest.raises(InvalidOperation, match="until: expected time"):
         from_dict({**step, "until": until})
+
+
+# --- one serialisation of the steps, for the plan's hash and its audit entry ----------------
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20)
+
+
+@given(st.dictionaries(st.text(), _json, max_size=6), st.data())
+def test_canonical_with_ready_parts_is_the_same_text_as_canonical(value, data):
+    ready = data.draw(st.sets(st.sampled_from(sorted(value)), max_size=len(value))
+                      if value else st.just(set()))
+    assert canonical_with(value, {k: canonical(value[k]) for k in ready}) == canonical(value)
+
+
+def test_the_plan_hash_is_the_hash_of_its_whole_canonical_form():
+    plan = sample()
+    assert plan.operations
+    whole = "sha256:" + hashlib.sha256(canonical(plan.to_dict()).encode()).hexdigest()
+    assert plan.digest() == whole
+    assert json.loads(plan.operations_json) == plan.to_dict()["changes"]
