@@ -35,7 +35,7 @@ from shsync.reconcile import access, planner
 from shsync.reconcile.approvals import StoredPlan
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.observe import observe
-from shsync.reconcile.operations import op
+from shsync.reconcile.operations import in_order, op
 from shsync.reconcile.plan import Message, Plan, from_file
 from shsync.reconcile.state import (
     ClientState,
@@ -365,7 +365,7 @@ def _single(live: PracticeState, operations: list[Any], app: Shsync, kind: str, 
     from shsync.reconcile.verify import verify
 
     at = app.clock()
-    ordered = tuple(sorted(operations, key=lambda o: o.sort_key()))
+    ordered = tuple(in_order(operations))
     verdict = verify(ordered, live, app.who, at, kind=kind)
     found = list(errors)
     found += [Message("forbidden", f) for f in verdict.forbidden]

@@ -26,7 +26,7 @@ from shsync.reconcile.actions import (
     sees_record,
 )  # fmt: skip
 from shsync.reconcile.authorize import Actor
-from shsync.reconcile.operations import Operation, op
+from shsync.reconcile.operations import Operation, in_order, op
 from shsync.reconcile.state import PracticeState
 
 DEFAULT_LENGTH = "4h"  # without --for: this, or the policy's max when that is shorter
@@ -41,7 +41,7 @@ def expired_operations(live: PracticeState, now: str) -> list[Operation]:
                expired=m.clinical_until)
             for email, m in sorted(live.members.items())
             if m.full_clinical_access and m.clinical_until and m.clinical_until <= now]
-    return sorted(ops, key=Operation.sort_key)
+    return in_order(ops)
 
 
 def _text(value: str, what: str, code: str, limit: int, bad_code: str) -> str:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Iterable
 from typing import Any, cast
 
 from shsync.errors import InvalidPlan
 from shsync.model import APPROVAL_KINDS, MAX_BREAK_GLASS_MINUTES
 from shsync.reconcile.actions import ACTIONS, COSIGN, ROLES, UPDATABLE, Phase
 
-__all__ = ["ACTIONS", "UPDATABLE", "InvalidOperation", "Operation", "Phase", "from_dict", "op"]
+__all__ = ["ACTIONS", "UPDATABLE", "InvalidOperation", "Operation", "Phase", "from_dict",
+           "in_order", "op"]
 
 ACTION_ORDER = {name: i for i, name in enumerate(ACTIONS)}
 _EMAIL = re.compile(
@@ -77,6 +79,25 @@ class Operation:
         if self.escalation:
             out["escalation"] = True
         return out
+
+
+def in_order(operations: Iterable[Operation]) -> list[Operation]:
+    """`sorted(operations, key=Operation.sort_key)`, with the parameters' repr (the key's last
+    part, 1.2 of its 1.4 microseconds) made only for steps that tie on everything before it:
+    a plan of 200k steps is sorted twice, and few steps share an action and a target."""
+    items = list(operations)
+    heads = [(o.phase, ACTION_ORDER[o.action], o.target) for o in items]
+    order = sorted(range(len(items)), key=heads.__getitem__)
+    out = [items[i] for i in order]
+    start = 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and heads[order[end]] == heads[order[start]]:
+            end += 1
+        if end - start > 1:
+            out[start:end] = sorted(out[start:end], key=lambda o: repr(o.params))
+        start = end
+    return out
 
 
 def op(action: str, target: str, **params: Any) -> Operation:

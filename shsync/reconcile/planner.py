@@ -17,7 +17,7 @@ from shsync.reconcile import access
 from shsync.reconcile import approvals as two_person
 from shsync.reconcile.actions import DEFAULT_BREAK_GLASS, Phase, precondition
 from shsync.reconcile.authorize import Actor
-from shsync.reconcile.operations import UPDATABLE, Operation, op
+from shsync.reconcile.operations import UPDATABLE, Operation, in_order, op
 from shsync.reconcile.plan import Deferred, Message, Plan
 from shsync.reconcile.simulate import Working
 from shsync.reconcile.state import (
@@ -85,9 +85,9 @@ def plan(desired: Desired, live: PracticeState, *, practice: str, now: str,
     _clients(draft, removed)
     _handoffs(draft, removed)
     _guards(draft, removed, options)
-    ordered = sorted(draft.ops, key=Operation.sort_key)
+    ordered = in_order(draft.ops)
     applicable, deferred = _defer(draft, ordered)
-    operations = tuple(sorted(applicable, key=Operation.sort_key))
+    operations = tuple(in_order(applicable))
     verdict = verify(operations, live, actor, now)
     for refusal in verdict.forbidden:
         draft.error("forbidden", refusal)

@@ -1,0 +1,26 @@
+"""A plan's steps in one order: phase, action, target, then their parameters."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shsync.reconcile.actions import ACTIONS
+from shsync.reconcile.operations import Operation, in_order
+
+# Few targets and values, so that many steps tie on phase, action and target.
+_value = st.none() | st.booleans() | st.sampled_from(["a", "b", "c@x.example"]) | st.tuples(
+    st.sampled_from(["a", "b"]))
+_operation = st.builds(
+    Operation, st.sampled_from(sorted(ACTIONS)), st.sampled_from(["c1", "c2", "m@x.example"]),
+    st.lists(st.tuples(st.sampled_from(["admin", "access", "previous"]), _value),
+             max_size=3).map(tuple))
+
+
+@given(st.lists(_operation, max_size=40))
+def test_in_order_is_the_order_of_the_full_sort_key(operations):
+    assert in_order(operations) == sorted(operations, key=Operation.sort_key)
+
+
+def test_steps_that_tie_on_action_and_target_are_ordered_by_their_parameters():
+    b = Operation("grant_access", "c1", (("member", "b@x.example"),))
+    a = Operation("grant_access", "c1", (("member", "a@x.example"),))
+    assert in_order([b, a]) == [a, b]
