@@ -26,7 +26,7 @@ from shsync.errors import NoPractice
 from shsync.tokens import TokenRecord
 from shsync.reconcile.actions import ACTIONS
 from shsync.reconcile.operations import Operation, is_instant
-from shsync.model import MAX_BREAK_GLASS_MINUTES
+from shsync.vocabulary import MAX_BREAK_GLASS_MINUTES
 from shsync.reconcile.state import (
     Appointment,
     ClientState,

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any, cast
 
 from shsync.errors import InvalidPlan
-from shsync.model import APPROVAL_KINDS, MAX_BREAK_GLASS_MINUTES
+from shsync.vocabulary import APPROVAL_KINDS, MAX_BREAK_GLASS_MINUTES
 from shsync.reconcile.actions import ACTIONS, COSIGN, ROLES, UPDATABLE, Phase
 
 __all__ = ["ACTIONS", "UPDATABLE", "InvalidOperation", "Operation", "Phase", "from_dict",

@@ -9,12 +9,15 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shsync.clock import duration, end_instant, iso
-from shsync.model import APPROVAL_KINDS, Ending, Grant, Member, Org, Snapshot
 from shsync.schema import plain
 from shsync.schema.plain import Item, OrgValues, grantee, low
+from shsync.vocabulary import APPROVAL_KINDS
+
+if TYPE_CHECKING:  # the models are pydantic's: plan and apply of a valid file never import it
+    from shsync.model import Member, Org, Snapshot
 
 CLINICAL_FIELDS = ("npi", "taxonomy")
 __all__ = ["iso", "end_instant"]  # re-exported: older imports read them from here
@@ -158,6 +161,8 @@ def _row(value: Any) -> list[Any]:
 
 def member_state(m: Member, *, status: str = "active", invited_at: str | None = None,
                  timezone: str | None = None) -> MemberState:
+    from shsync.model import Ending  # a model is here, so pydantic is already imported
+
     practitioner = m.is_practitioner
     ending = m.full_clinical_access if isinstance(m.full_clinical_access, Ending) else None
     return MemberState(
@@ -176,6 +181,8 @@ def member_state(m: Member, *, status: str = "active", invited_at: str | None = 
 
 def client_state(c: Any, timezone: str | None = None) -> ClientState:
     """A client of an org file or snapshot; grants with an `until` carry their end."""
+    from shsync.model import Grant  # a model is here, so pydantic is already imported
+
     ends = tuple(sorted((End(g.member, end_instant(g.until, timezone), g.reason)
                          for g in c.access if isinstance(g, Grant)), key=lambda e: e.member))
     return ClientState(c.id, c.practitioner, tuple(sorted(set(c.grantees()))), c.supervisor,

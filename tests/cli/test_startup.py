@@ -84,7 +84,7 @@ def test_validate_of_an_invalid_file_loads_the_explaining_validator(tmp_path):
     assert "jsonschema" in result.stderr.split()
 
 
-def test_plan_on_sqlite_imports_neither_postgres_nor_jsonschema(tmp_path):
+def test_plan_on_sqlite_imports_neither_postgres_nor_jsonschema_nor_pydantic(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "SHSYNC_BACKEND": f"sqlite:///{tmp_path / 'p.db'}",
            "SHSYNC_NOW": "2026-11-26T12:00:00Z"}
     seeded = subprocess.run([sys.executable, "-m", "shsync", "seed",
@@ -93,4 +93,5 @@ def test_plan_on_sqlite_imports_neither_postgres_nor_jsonschema(tmp_path):
     assert seeded.returncode == 0, seeded.stderr
     modules = imported("plan", EXAMPLE, env=env, cwd=tmp_path)
     assert "shsync.reconcile.planner" in modules and "sqlite3" in modules
-    assert loaded(modules, ("jsonschema", "psycopg")) == []
+    # A valid file is planned from plain data: the models (and pydantic) explain errors only.
+    assert loaded(modules, ("jsonschema", "psycopg", "pydantic", "shsync.model")) == []
