@@ -45,6 +45,7 @@ from shsync.reconcile.plan import Plan, canonical, from_file
 from shsync.reconcile.state import PracticeState, fingerprint, state_from_dict, state_to_dict
 
 TOKEN_ENV = "SHSYNC_TOKEN"
+_TOKEN_TEXT = re.compile(r"[\x21-\x7e]{1,512}")  # what may stand in a header, unquoted
 PLAN_TYPE = "application/vnd.shsync.plan+json"
 _PATH = re.compile(r"^(?P<prefix>(?:/[^/]+)*)/practices/(?P<practice>[A-Za-z0-9][A-Za-z0-9._-]"
                    r"{0,99})/?$")
@@ -69,12 +70,16 @@ def parse(url: str) -> tuple[str, str]:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError:
         raise BackendError("the server URL is malformed", "bad-backend-url") from None
-    shown = f"{parts.scheme}://{parts.hostname or ''}"
+    shown = f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
     if parts.username or parts.password:
         raise BackendError(f"the server URL {shown}/... carries credentials: give the token in "
                            f"{TOKEN_ENV} instead", "bad-backend-url")
+    if parts.query or parts.fragment:  # not shown: a query is where secrets end up
+        raise BackendError(f"the server URL {shown}{parts.path[:100]} carries a query string or "
+                           "a fragment (not shown): give it as https://HOST/practices/NAME, "
+                           f"and the token in {TOKEN_ENV}", "bad-backend-url")
     match = _PATH.match(parts.path)
-    if match is None or parts.query or parts.fragment or not parts.hostname:
+    if match is None or not parts.hostname:
         raise BackendError(f"the server URL {shown}{parts.path[:100]} is not "
                            "https://HOST/practices/NAME", "bad-backend-url")
     if parts.scheme == "http" and not _loopback(parts.hostname):
@@ -103,14 +108,19 @@ class RemoteBackend:
         base, self.practice = parse(url)
         self.display_url = url
         self._create = create
-        secret = token if token is not None else os.environ.get(TOKEN_ENV, "")
-        if not secret.strip():
+        secret = (token if token is not None else os.environ.get(TOKEN_ENV, "")).strip()
+        if not secret:
             raise UserError(f"{url} is a server: set {TOKEN_ENV} to a token from `shsync token "
                             "create`", "no-token")
+        if not _TOKEN_TEXT.fullmatch(secret):
+            # Never echoed: a token pasted with a stray line ending is still a valid secret.
+            raise UserError(f"{TOKEN_ENV} is not a token: it holds a space, a line break, a "
+                            "control character or a character outside ASCII, or is over 512 "
+                            "characters (the value is not shown)", "bad-token")
+        self._secret = secret
         self._client = httpx.Client(
             base_url=f"{base}/practices/{self.practice}", timeout=timeout, transport=transport,
-            headers={"Authorization": f"Bearer {secret.strip()}",
-                     "User-Agent": "shsync-remote"})
+            headers={"Authorization": f"Bearer {secret}", "User-Agent": "shsync-remote"})
         try:
             me = self._call("GET", "/whoami")
         except BaseException:
@@ -210,8 +220,9 @@ class RemoteBackend:
         try:
             response = self._client.request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
+            said = str(exc).replace(self._secret, "shs_...")[:200]  # a header may be quoted
             raise BackendError(f"cannot reach {self.display_url}: {type(exc).__name__}"
-                               f"{': ' + str(exc)[:200] if str(exc) else ''}") from None
+                               f"{': ' + said if said else ''}") from None
         if response.status_code >= 400:
             raise self._problem(response)
         try:

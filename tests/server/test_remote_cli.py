@@ -58,3 +58,23 @@ def test_a_missing_token_or_a_plain_http_host_is_refused(practice):
     assert remote.exit_code == 1 and "only on loopback" in remote.stderr
     bad = shsync(practice, "shs_0123456789abcdef_" + "A" * 43, "history")
     assert bad.exit_code == 1 and "error[unauthorized]" in bad.stderr
+
+
+def test_a_token_with_a_line_break_or_non_ascii_is_refused_and_never_printed(practice):
+    token = practice.token(DANA)
+    for pasted in (token + "\r\nX", token + " X", token[:10] + "é" + token[10:]):
+        result = CliRunner().invoke(cli, ["plans", "--backend", practice.url],
+                                    env={"SHSYNC_TOKEN": pasted})
+        said = result.output + (result.stderr or "")
+        assert result.exit_code == 1 and "error[bad-token]" in said, said
+        assert token[8:] not in said and "Traceback" not in said
+    # A trailing line break, as a pasted secret often has, is only whitespace.
+    assert shsync(practice, token + "\n", "plans").exit_code == 0
+
+
+def test_a_query_in_the_server_url_is_named_but_not_shown(practice):
+    url = practice.url + "?token=hunter2secret"
+    result = CliRunner().invoke(cli, ["plans", "--backend", url], env={"SHSYNC_TOKEN": "shs_x"})
+    assert result.exit_code == 1 and "query string" in result.stderr
+    assert "hunter2secret" not in result.output + result.stderr
+    assert f":{url.split(':')[2].split('/')[0]}/" in result.stderr  # the port is shown
