@@ -14,6 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import Any, Protocol
 
 from shsync.backends.audit import GENESIS, AuditEntry, entry_digest, seal, verify_chain
@@ -181,6 +182,11 @@ class Store(ABC):
         """The id of the stored plan with this hash, if any."""
 
     @abstractmethod
+    def _open_plans(self) -> list[tuple[str, str, str, str | None]]:
+        """(id, plan_hash, plan file text, author) of each stored plan neither applied nor
+        refused, oldest first."""
+
+    @abstractmethod
     def _approvals(self, plan_id: str) -> list[Approval]: ...
 
     @abstractmethod
@@ -231,6 +237,8 @@ class Store(ABC):
             # fingerprint: a store edited outside shsync cannot make a plan fit it.
             before = fingerprint(live)
             stored_id = self._plan_for_hash(plan.digest())
+            if stored_id is None and (twin := self._stored_twin(plan)) is not None:
+                stored_id, plan = twin  # `apply org/` of a plan stored (and approved) before
             if before == plan.fingerprint:
                 return self._apply_checked(plan, live, stored_id, actor, now, progress)
             seq = self._entry_for_plan(plan.digest())
@@ -316,11 +324,29 @@ class Store(ABC):
                 raise WrongPractice(f"the plan was made for practice {plan.practice!r}, not "
                                     f"{self.practice!r} at {self.display_url}")
             row = self._plan_row(plan_id)
+            if row is None and (twin := self._stored_twin(plan)) is not None:
+                return self._stored(twin[0])  # the same plan, made again later
             if row is None:
                 self._insert_plan(plan_id, plan.digest(), plan.to_file(), author, now)
             elif row[0] != plan.digest():
                 raise BackendError(f"another plan is stored as {plan_id}; make the plan again")
             return self._stored(plan_id)
+
+    def _stored_twin(self, plan: Plan) -> tuple[str, Plan] | None:
+        """A stored plan, neither applied nor refused, that is this plan in all but when it was
+        made: `shsync apply org/ --auto-approve` plans again, and the plan's hash covers its
+        clock, so without this a plan stored and approved earlier could never match it."""
+        timeless = replace(plan, created_at="")
+        for plan_id, plan_hash, text, author in self._open_plans():
+            if author != plan.actor or plan.fingerprint not in text:  # cheap, before parsing
+                continue
+            try:
+                stored = from_file(text)
+            except InvalidPlan:
+                continue  # a damaged stored plan is reported where it is read by its id
+            if stored.digest() == plan_hash and replace(stored, created_at="") == timeless:
+                return plan_id, stored
+        return None
 
     def stored_plan(self, plan_id: str) -> StoredPlan:
         with self._snapshot():

@@ -530,6 +530,13 @@ class SqlBackend(Store, ABC):
             "SELECT id FROM stored_plans WHERE practice = ? ORDER BY created_at, id",
             (self.practice,))]
 
+    def _open_plans(self) -> list[tuple[str, str, str, str | None]]:
+        return [(str(i), str(h), str(text), None if author is None else str(author))
+                for i, h, text, author in self._query(
+                    "SELECT id, plan_hash, plan, author FROM stored_plans WHERE practice = ? "
+                    "AND applied_entry IS NULL AND refused_at IS NULL ORDER BY created_at, id",
+                    (self.practice,))]
+
     def _plan_for_hash(self, plan_hash: str) -> str | None:
         rows = self._query("SELECT id FROM stored_plans WHERE practice = ? AND plan_hash = ? "
                            "ORDER BY id LIMIT 1", (self.practice, plan_hash))

@@ -368,6 +368,9 @@ def test_a_stored_plan_reads_back_whole_with_its_approvals(backend, request):
     plan = changing_plan(backend.read())
     stored = backend.save_plan(plan, author=None, now=NOW)
     assert backend.save_plan(plan, author=None, now=NOW) == stored  # saving twice keeps one
+    # Made again later (`apply org/` on merge), it differs only in its clock: the same plan.
+    later = replace(plan, created_at="2026-11-26T12:30:00Z")
+    assert backend.save_plan(later, author=None, now=NOW) == stored
     again = backend.stored_plan(stored.id)
     assert (again.plan, again.author, again.created_at, again.required, again.applied_entry) == (
         plan, None, NOW, 1, None)
@@ -382,8 +385,9 @@ def test_a_stored_plan_reads_back_whole_with_its_approvals(backend, request):
     if approver is not backend:
         approver.close()
     assert approved.approvals == (("admin" + D, NOW),)
-    entry = backend.apply(plan, actor=OPERATOR, now=NOW)
+    entry = backend.apply(later, actor=OPERATOR, now=NOW)
     assert backend.stored_plans() == [replace(approved, applied_entry=entry.seq)]
+    assert entry.plan_hash == plan.digest()  # the approved plan is what was applied
     assert entry.details["approvals"] == [{"by": "admin" + D, "at": NOW}]
 
 

@@ -30,8 +30,8 @@ class Practice:
         data["policy"] = {"approvals": {"widens_access": 1, "removes_members": 1}}
         self.org.write_text(yaml.safe_dump(data, sort_keys=False))
 
-    def __call__(self, *args: str, actor: str | None = None):
-        env = {"SHSYNC_BACKEND": f"sqlite:///{self.root}/practice.db", "SHSYNC_NOW": NOW,
+    def __call__(self, *args: str, actor: str | None = None, now: str = NOW):
+        env = {"SHSYNC_BACKEND": f"sqlite:///{self.root}/practice.db", "SHSYNC_NOW": now,
                "SHSYNC_ACTOR": actor}
         return CliRunner().invoke(cli, [str(a) for a in args], env=env)
 
@@ -126,6 +126,24 @@ def _rehash(data: dict) -> str:
     data.pop("plan_hash", None)
     data["plan_hash"] = "sha256:" + hashlib.sha256(canonical(data).encode()).hexdigest()
     return json.dumps(data)
+
+
+def test_apply_of_the_org_file_later_applies_the_approved_stored_plan(shsync):
+    # CI saves the plan on the pull request; on merge, minutes later, it applies the org file:
+    # the plan made then differs only in when it was made, so it is the approved one.
+    plan_id = stored_id(shsync("plan", shsync.org, "--save", actor=DANA))
+    later = "2026-11-26T12:09:00Z"
+    refused = shsync("apply", shsync.org, "--auto-approve", actor=DANA, now=later)
+    assert refused.exit_code == 1 and "approvals-required" in refused.stderr
+    assert shsync("plans").stdout.count("p-") == 1  # no second plan kept for the same change
+    assert shsync("approve", plan_id, actor=ELLEN).exit_code == 0
+    applied = shsync("apply", shsync.org, "--auto-approve", actor=DANA, now=later)
+    assert applied.exit_code == 0, applied.output
+    listed = shsync("plans", "--format", "json", now=later)
+    assert [(p["plan_id"], p["status"]) for p in json.loads(listed.stdout)["plans"]] == [
+        (plan_id, "applied")], listed.stdout
+    history = json.loads(shsync("history", "--format", "json").stdout)["entries"]
+    assert history[-1]["details"]["approvals"][0]["by"] == ELLEN
 
 
 @pytest.mark.parametrize("lower_the_rule", [False, True])
