@@ -40,7 +40,7 @@ from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import Operation
 from shsync.reconcile.plan import Plan, from_file
 from shsync.reconcile.state import PracticeState, fingerprint, state_to_dict
-from shsync.reconcile.verify import verify
+from shsync.reconcile.verify import Verdict, verify
 
 __all__ = ["GENESIS", "AuditEntry", "Backend", "BackendError", "EntryCheck", "Forbidden",
            "NotEmpty",
@@ -272,24 +272,7 @@ class Store(ABC):
                 raise StalePlan(f"plan {stored_id} was refused as stale at {row[5]}; the "
                                 "practice moved on since it was made. Make a new plan.")
         given = self._approvals(stored_id) if stored_id else []
-        verdict = verify(plan.operations, live, actor, now, approvals=given,
-                         kind=plan.kind, written=self._clock())
-        if verdict.wrong_kind:  # the entry's kind is what reviews look for: its own code
-            raise Refused([f"plan_kind {plan.kind}: {verdict.wrong_kind}"],
-                          "plan-kind-mismatch")
-        if verdict.forbidden:
-            raise Forbidden(f"{actor.email} may not apply this plan; nothing was applied: "
-                            + "; ".join(verdict.forbidden))
-        if verdict.problems:
-            raise Refused(verdict.problems)
-        if verdict.unapproved:
-            raise ApprovalsRequired(_unapproved(verdict.unapproved, stored_id))
-        if verdict.summary != plan.summary:
-            raise Refused(["the plan's summary does not match its operations"],
-                          "plan-summary-mismatch")
-        if access.delta(live, verdict.final) != plan.access_changes:
-            raise Refused(["the plan's access changes do not match its operations"],
-                          "plan-access-mismatch")
+        verdict = self._checked(plan, live, actor, now, given, stored_id)
         if not plan.operations:  # checked like any plan, but nothing to record
             raise NothingToApply("no changes to apply; nothing was recorded")
         self._write(plan.operations, now, progress)
@@ -324,13 +307,47 @@ class Store(ABC):
                 raise WrongPractice(f"the plan was made for practice {plan.practice!r}, not "
                                     f"{self.practice!r} at {self.display_url}")
             row = self._plan_row(plan_id)
+            live = self._read()
+            live_print = fingerprint(live)
             if row is None and (twin := self._stored_twin(plan)) is not None:
-                return self._stored(twin[0])  # the same plan, made again later
+                return self._stored(twin[0], live_print)  # the same plan, made again later
             if row is None:
+                if live_print != plan.fingerprint:
+                    raise StalePlan("the live practice has changed since this plan was made "
+                                    "(its fingerprint differs); nothing was stored. Make a new "
+                                    "plan.")
+                self._checked(plan, live, Actor.member(author) if author
+                              else Actor.operator("operator"), now, None, None)
                 self._insert_plan(plan_id, plan.digest(), plan.to_file(), author, now)
             elif row[0] != plan.digest():
                 raise BackendError(f"another plan is stored as {plan_id}; make the plan again")
-            return self._stored(plan_id)
+            return self._stored(plan_id, live_print)
+
+    def _checked(self, plan: Plan, live: PracticeState, actor: Actor, now: str,
+                 approvals: list[Approval] | None, stored_id: str | None) -> Verdict:
+        """Every check of a plan against the practice this transaction read, by the code that
+        planned it: the same for applying and, without the approvals (`approvals` None), for
+        storing, so a stored plan's status never promises what an apply would refuse."""
+        doing, done = ("apply", "applied") if approvals is not None else ("store", "stored")
+        verdict = verify(plan.operations, live, actor, now, approvals=approvals,
+                         kind=plan.kind, written=self._clock())
+        if verdict.wrong_kind:  # the entry's kind is what reviews look for: its own code
+            raise Refused([f"plan_kind {plan.kind}: {verdict.wrong_kind}"],
+                          "plan-kind-mismatch")
+        if verdict.forbidden:
+            raise Forbidden(f"{actor.email} may not {doing} this plan; nothing was {done}: "
+                            + "; ".join(verdict.forbidden))
+        if verdict.problems:
+            raise Refused(verdict.problems)
+        if verdict.unapproved:
+            raise ApprovalsRequired(_unapproved(verdict.unapproved, stored_id))
+        if verdict.summary != plan.summary:
+            raise Refused(["the plan's summary does not match its operations"],
+                          "plan-summary-mismatch")
+        if access.delta(live, verdict.final) != plan.access_changes:
+            raise Refused(["the plan's access changes do not match its operations"],
+                          "plan-access-mismatch")
+        return verdict
 
     def _stored_twin(self, plan: Plan) -> tuple[str, Plan] | None:
         """A stored plan, neither applied nor refused, that is this plan in all but when it was

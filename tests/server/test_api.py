@@ -136,10 +136,15 @@ def test_a_member_cannot_escalate_through_a_plan_they_send(practice):
         live = state_from_dict(sam.get("/state").json())
         forged = Plan(practice.name, fingerprint(live), (op("set_admin", SAM, admin=True),),
                       Summary(), actor=SAM)
-        kept = sam.post("/plans", content=forged.to_file(),
-                        headers={"Content-Type": "application/vnd.shsync.plan+json"})
-        assert kept.status_code == 201, kept.text
-        body = is_problem(sam.post(f"/plans/{kept.json()['id']}/apply"), 403, "forbidden")
+        # Refused when sent, so it is never listed as a plan to approve or apply...
+        body = is_problem(sam.post("/plans", content=forged.to_file(), headers=PLAN_FILE),
+                          403, "forbidden")
+        assert "needs an administrator" in body["detail"] and "nothing was stored" in \
+            body["detail"]
+        assert sam.get("/plans").json() == []
+        # ...and refused when applied, had a store kept it anyway.
+        kept = _kept_past_the_check(practice, forged, SAM)
+        body = is_problem(sam.post(f"/plans/{kept}/apply"), 403, "forbidden")
         assert "needs an administrator" in body["detail"]
         assert [e["kind"] for e in sam.get("/history").json()["entries"]] == ["seed"]
 
@@ -363,33 +368,51 @@ def test_a_change_made_beside_the_server_is_read_at_once(practice):
 
 # --- a store's refusals are the caller's problem, never an outage -------------------------------
 
+PLAN_FILE = {"Content-Type": "application/vnd.shsync.plan+json"}
+
+
 def _forged(practice, client, operations, summary=None):
-    """A plan file made by hand against the live practice, kept by the server."""
+    """A plan file made by hand against the live practice."""
     from shsync.reconcile.plan import Plan, Summary
     from shsync.reconcile.state import fingerprint, state_from_dict
 
     live = state_from_dict(client.get("/state").json())
     seats = live.practitioner_count()
-    forged = Plan(practice.name, fingerprint(live), tuple(operations),
-                  summary or Summary(seats_before=seats, seats_after=seats), actor=DANA)
-    kept = client.post("/plans", content=forged.to_file(),
-                       headers={"Content-Type": "application/vnd.shsync.plan+json"})
-    assert kept.status_code == 201, kept.text
-    return kept.json()["id"]
+    return Plan(practice.name, fingerprint(live), tuple(operations),
+                summary or Summary(seats_before=seats, seats_after=seats), actor=DANA)
+
+
+def _kept_past_the_check(practice, plan, author):
+    """`plan` written straight into the store, as a store changed outside shsync may hold it:
+    what an apply by id meets when storing did not check it."""
+    from shsync.reconcile.approvals import plan_id
+
+    store = practice.store()
+    try:
+        with store._transaction():
+            store._insert_plan(plan_id(plan), plan.digest(), plan.to_file(), author,
+                               "2026-11-26T12:00:00Z")
+    finally:
+        store.close()
+    return plan_id(plan)
 
 
 def test_a_plan_that_does_not_fit_the_practice_is_409_with_every_reason(practice):
     from shsync.reconcile.operations import op
 
     with practice.as_member() as dana:
-        plan_id = _forged(practice, dana, [op("grant_role", "nobody@riverbend.example",
-                                              role="biller"),
-                                           op("grant_role", "noone@riverbend.example",
-                                              role="biller")])
-        body = is_problem(dana.post(f"/plans/{plan_id}/apply"), 409, "refused")
-        assert [e["code"] for e in body["errors"]] == ["refused", "refused"]
-        assert "nobody@riverbend.example" in body["errors"][0]["message"]
-        assert "noone@riverbend.example" in body["errors"][1]["message"]
+        forged = _forged(practice, dana, [op("grant_role", "nobody@riverbend.example",
+                                             role="biller"),
+                                          op("grant_role", "noone@riverbend.example",
+                                             role="biller")])
+        sent = is_problem(dana.post("/plans", content=forged.to_file(), headers=PLAN_FILE),
+                          409, "refused")
+        applied = is_problem(dana.post(f"/plans/{_kept_past_the_check(practice, forged, DANA)}"
+                                       "/apply"), 409, "refused")
+        for body in (sent, applied):
+            assert [e["code"] for e in body["errors"]] == ["refused", "refused"]
+            assert "nobody@riverbend.example" in body["errors"][0]["message"]
+            assert "noone@riverbend.example" in body["errors"][1]["message"]
         assert [e["kind"] for e in dana.get("/history").json()["entries"]] == ["seed"]
 
 
@@ -398,10 +421,34 @@ def test_a_plan_whose_summary_does_not_match_its_steps_is_422(practice):
     from shsync.reconcile.plan import Summary
 
     with practice.as_member() as dana:
-        plan_id = _forged(practice, dana, [op("grant_role", SAM, role="biller")],
-                          Summary(change=7))
-        body = is_problem(dana.post(f"/plans/{plan_id}/apply"), 422, "plan-summary-mismatch")
-        assert body["errors"][0]["code"] == "plan-summary-mismatch"
+        forged = _forged(practice, dana, [op("grant_role", SAM, role="biller")],
+                         Summary(change=7))
+        sent = is_problem(dana.post("/plans", content=forged.to_file(), headers=PLAN_FILE),
+                          422, "plan-summary-mismatch")
+        applied = is_problem(dana.post(f"/plans/{_kept_past_the_check(practice, forged, DANA)}"
+                                       "/apply"), 422, "plan-summary-mismatch")
+        for body in (sent, applied):
+            assert body["errors"][0]["code"] == "plan-summary-mismatch"
+
+
+def test_a_plan_the_practice_moved_on_from_is_not_stored_nor_shown_as_waiting(practice):
+    import hashlib
+
+    from shsync.reconcile.operations import op
+    from shsync.reconcile.plan import canonical
+
+    with practice.as_member() as dana:
+        made = plan(dana).json()
+        forged = _forged(practice, dana, [op("grant_role", SAM, role="biller")])
+        assert dana.post("/accepted", json={"emails": [VICTOR]}).status_code == 200
+        body = is_problem(dana.post("/plans", content=forged.to_file(), headers=PLAN_FILE),
+                          409, "stale-plan")
+        assert "nothing was stored" in body["detail"]
+        # The one stored before the change, sent again: its status is what the store would do.
+        text = json.dumps({**made["plan"], "plan_hash": "sha256:" + hashlib.sha256(
+            canonical(made["plan"]).encode()).hexdigest()})
+        again = dana.post("/plans", content=text, headers=PLAN_FILE)
+        assert (again.json()["id"], again.json()["status"]) == (made["id"], "stale"), again.text
 
 
 def test_an_access_answer_is_the_live_practice_at_its_head(practice):
