@@ -138,6 +138,9 @@ class Handles:
                 backend = open_backend(with_practice(self.url, name), self.lock_timeout)
             except NoPractice:
                 raise Unauthorized(f"the token is not valid for practice {name!r}") from None
+            # Messages name the store; a token holder is told which practice, never the
+            # database's user, host or path (`shsync serve` logs those to its operator).
+            backend.display_url = f"this server's store (practice {name})"
             cache[name] = backend
             with self._lock:
                 self._all.append(backend)

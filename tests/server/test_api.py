@@ -431,11 +431,18 @@ def test_a_plan_whose_summary_does_not_match_its_steps_is_422(practice):
             assert body["errors"][0]["code"] == "plan-summary-mismatch"
 
 
-def test_a_plan_the_practice_moved_on_from_is_not_stored_nor_shown_as_waiting(practice):
+def _plan_file(plan_dict: dict) -> str:
+    """A plan as GET /plans/ID shows it, as its saved file (with its hash)."""
     import hashlib
 
-    from shsync.reconcile.operations import op
     from shsync.reconcile.plan import canonical
+
+    digest = hashlib.sha256(canonical(plan_dict).encode()).hexdigest()
+    return json.dumps({**plan_dict, "plan_hash": f"sha256:{digest}"})
+
+
+def test_a_plan_the_practice_moved_on_from_is_not_stored_nor_shown_as_waiting(practice):
+    from shsync.reconcile.operations import op
 
     with practice.as_member() as dana:
         made = plan(dana).json()
@@ -445,9 +452,7 @@ def test_a_plan_the_practice_moved_on_from_is_not_stored_nor_shown_as_waiting(pr
                           409, "stale-plan")
         assert "nothing was stored" in body["detail"]
         # The one stored before the change, sent again: its status is what the store would do.
-        text = json.dumps({**made["plan"], "plan_hash": "sha256:" + hashlib.sha256(
-            canonical(made["plan"]).encode()).hexdigest()})
-        again = dana.post("/plans", content=text, headers=PLAN_FILE)
+        again = dana.post("/plans", content=_plan_file(made["plan"]), headers=PLAN_FILE)
         assert (again.json()["id"], again.json()["status"]) == (made["id"], "stale"), again.text
 
 
@@ -498,3 +503,15 @@ def test_a_store_changed_outside_shsync_is_found_and_the_next_plan_reads_it(prac
         assert again["status"] == "ready"
         applied = dana.post(f"/plans/{again['id']}/apply")
         assert applied.status_code == 200, applied.text
+
+
+def test_a_problem_names_the_practice_never_the_database(practice, server):
+    from tests.server.conftest import practice_name, seeded
+
+    other = seeded(server, practice_name("o"))
+    with practice.as_member() as dana, other.as_member() as dana_there:
+        text = _plan_file(plan(dana).json()["plan"])
+        body = is_problem(dana_there.post("/plans", content=text, headers=PLAN_FILE), 409,
+                          "wrong-practice")
+    assert f"not {other.name!r} at this server's store" in body["detail"], body["detail"]
+    assert "sqlite" not in body["detail"] and "/tmp" not in body["detail"]
