@@ -25,6 +25,7 @@ from shsync.errors import (
     UserError,
     WrongPractice,
 )  # fmt: skip
+from shsync.render.escape import visible
 from shsync.tokens import InsufficientScope, Unauthorized
 
 MEDIA_TYPE = "application/problem+json"
@@ -80,9 +81,12 @@ def status_of(exc: ShsyncError) -> int:
 
 def problem(status: int, code: str, detail: str, *, errors: list[dict[str, Any]] | None = None,
             instance: str | None = None) -> JSONResponse:
+    # Messages quote what callers and stores sent (an id, a head, a name): escaped here once,
+    # for every problem, so no detail carries an ESC or a newline to a terminal or a log.
     body = Problem(type=f"urn:shsync:error:{code}", title=_TITLES.get(status, "Error"),
-                   status=status, detail=detail, code=code, instance=instance,
-                   errors=[ProblemDiagnostic(**e) for e in errors or []])
+                   status=status, detail=visible(detail), code=code, instance=instance,
+                   errors=[ProblemDiagnostic(**{**e, "message": visible(str(e["message"]))})
+                           for e in errors or []])
     headers = {"WWW-Authenticate": 'Bearer realm="shsync"'} if status == 401 else None
     return JSONResponse(body.model_dump(exclude_none=True), status_code=status,
                         media_type=MEDIA_TYPE, headers=headers)

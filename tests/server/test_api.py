@@ -515,3 +515,14 @@ def test_a_problem_names_the_practice_never_the_database(practice, server):
                           "wrong-practice")
     assert f"not {other.name!r} at this server's store" in body["detail"], body["detail"]
     assert "sqlite" not in body["detail"] and "/tmp" not in body["detail"]
+
+
+@pytest.mark.parametrize("path", ["/access?client=%1b%5b31mC-9", "/history?expect_head=%1b%5b2Jx",
+                                  "/plans/p-%1b%5b2J"])
+def test_what_a_caller_sent_is_echoed_escaped_in_every_problem(practice, path):
+    with practice.as_member() as dana:
+        response = dana.get(path)
+    assert 400 <= response.status_code < 500, response.text
+    body = response.json()
+    said = body["detail"] + "".join(e["message"] for e in body.get("errors", []))
+    assert "\x1b" not in said and "\\x1b" in said, said
