@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, cast
@@ -152,8 +152,27 @@ def create_app(url: str, *, clock: Callable[[], str] = app.now, lock_timeout: fl
         return await anyio.to_thread.run_sync(within,
                                               limiter=reads if scope == "read" else None)
 
+    async def unidentified(request: Request) -> Response | None:
+        """The 401 a request without a valid token gets, whatever else is wrong with it: who
+        asks is checked before what they sent (FastAPI validates a body before the route)."""
+        practice = request.path_params.get("practice")
+        if not isinstance(practice, str):
+            return None  # not a practice's endpoint
+        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+
+        def check() -> None:
+            with handles.practice(practice) as backend:
+                tokens.authenticate(cast(tokens.TokenStore, backend),
+                                    secret.strip() if scheme.lower() == "bearer" else None,
+                                    datetime.now(UTC))
+        try:
+            await anyio.to_thread.run_sync(check, limiter=reads)
+        except ShsyncError as exc:
+            return problems.from_error(exc)
+        return None
+
     _routes(api, call)
-    _errors(api)
+    _errors(api, unidentified)
     generate = api.openapi
 
     def openapi() -> dict[str, Any]:
@@ -186,13 +205,16 @@ def _acting(who: tokens.Identity, act_as: str | None) -> Actor:
     return app.actor(act_as)
 
 
-def _errors(api: FastAPI) -> None:
+def _errors(api: FastAPI,
+            unidentified: Callable[[Request], Awaitable[Response | None]]) -> None:
     @api.exception_handler(ShsyncError)
     async def shsync_error(request: Request, exc: ShsyncError) -> Response:
         return problems.from_error(exc)
 
     @api.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        if (refused := await unidentified(request)) is not None:
+            return refused
         found = [{"code": "invalid-request", "message": str(e.get("msg", ""))[:300],
                   "location": ".".join(str(p) for p in e.get("loc", ()))[:200]}
                  for e in exc.errors()[:50]]
@@ -202,6 +224,8 @@ def _errors(api: FastAPI) -> None:
     @api.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if exc.status_code == 400:  # FastAPI could not parse a JSON body: a malformed body
+            if (refused := await unidentified(request)) is not None:
+                return refused
             return problems.problem(422, "invalid-body", "the body is not JSON this endpoint "
                                     "takes")
         code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "bad-request")

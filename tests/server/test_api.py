@@ -526,3 +526,15 @@ def test_what_a_caller_sent_is_echoed_escaped_in_every_problem(practice, path):
     body = response.json()
     said = body["detail"] + "".join(e["message"] for e in body.get("errors", []))
     assert "\x1b" not in said and "\\x1b" in said, said
+
+
+@pytest.mark.parametrize(("path", "body"), [("/reviews", {}), ("/accepted", {"emails": "x"}),
+                                            ("/reviews", None)])
+@pytest.mark.parametrize("token", [None, "shs_0123456789abcdef_" + "A" * 43])
+def test_who_asks_is_checked_before_what_they_sent(practice, path, body, token):
+    with practice.client(token) as anyone:
+        response = (anyone.post(path, json=body) if body is not None else
+                    anyone.post(path, content=b"{", headers={"Content-Type": "application/json"}))
+    is_problem(response, 401, "unauthorized")
+    with practice.as_member() as dana:  # with a valid token, the body's mistake
+        assert dana.post(path, json=body or {}).status_code == 422
