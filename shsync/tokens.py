@@ -30,7 +30,7 @@ from typing import Protocol
 
 from shsync.errors import ShsyncError, UserError
 from shsync.reconcile.authorize import Actor  # noqa: F401 - re-exported for callers
-from shsync.reconcile.state import iso
+from shsync.reconcile.state import PracticeState, iso
 
 PREFIX = "shs_"
 SCOPES = ("read", "plan", "apply", "admin")
@@ -38,6 +38,8 @@ DEFAULT_EXPIRY = "90d"
 MAX_DAYS = 3660
 _TOKEN = re.compile(r"^shs_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _EXPIRY = re.compile(r"^([0-9]{1,5})([dh])$")
+# The practices a server answers for (`/practices/NAME`): a token for any other is never usable.
+PRACTICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 
 class Unauthorized(ShsyncError):
@@ -93,6 +95,8 @@ class TokenStore(Protocol):
     practice: str
 
     def add_token(self, record: TokenRecord) -> None: ...
+
+    def read(self) -> PracticeState: ...
 
     def token(self, token_id: str) -> tuple[TokenRecord, str | None] | None:
         """The token with this id in this practice, and its member's status (None: no such
@@ -162,6 +166,10 @@ def create(store: TokenStore, *, actor: str, operator: bool, scope: str, expires
     """A new token for the store's practice: (the token, shown once; its record)."""
     if scope not in SCOPES:
         raise UserError(f"unknown scope {scope!r}: one of {', '.join(SCOPES)}", "usage")
+    if not PRACTICE_NAME.fullmatch(store.practice):
+        raise UserError(f"practice {store.practice[:100]!r} is not a name `shsync serve` "
+                        "answers for: 1-100 letters, digits, '.', '_' or '-', first a letter or "
+                        "digit", "bad-practice")
     name = actor.strip()
     if operator:
         if not re.fullmatch(r"[A-Za-z0-9._@:-]{1,100}", name):
@@ -171,6 +179,12 @@ def create(store: TokenStore, *, actor: str, operator: bool, scope: str, expires
         name = name.lower()
         if not re.fullmatch(r"[^@\s]{1,64}@[^@\s]{1,190}", name):
             raise UserError(f"--actor {actor[:60]!r} is not an email address", "invalid-email")
+        # A token acts as a member: one made for anyone else would start working the day an
+        # address of that name joined, past the revocation that removing a member makes.
+        if name not in store.read().members:
+            raise UserError(f"{name} is not a member of practice {store.practice!r}: a token "
+                            "acts as a member (invite them first), or is a service's "
+                            "(`--operator NAME`)", "not-a-member")
     text, token_id, raw = new_secret()
     record = TokenRecord(token_id, store.practice, name, operator, scope, digest(raw), iso(now),
                          created_by, expiry(expires, now))

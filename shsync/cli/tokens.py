@@ -75,7 +75,9 @@ def create(practice: str | None, actor: str | None, operator: str | None, scope:
     if (actor is None) == (operator is None):
         raise app.UserError("give exactly one of --actor EMAIL or --operator NAME", "usage")
     with ExitStack() as stack:
-        store = _store(stack, backend_url, practice, create=True)
+        # Only a service's token may come before the practice (it can seed it, remotely); a
+        # member's needs the member, so the practice is there already.
+        store = _store(stack, backend_url, practice, create=operator is not None)
         text, record = tokens.create(store, actor=actor or operator or "",
                                      operator=operator is not None, scope=scope,
                                      expires=expires, created_by=app.actor(None).name,

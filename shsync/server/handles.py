@@ -22,9 +22,10 @@ from shsync.errors import BackendError, NoPractice
 from shsync.reconcile.access import Lookup
 from shsync.reconcile.state import PracticeState
 from shsync.render.access import ClientRows
+from shsync import tokens
 from shsync.tokens import Unauthorized
 
-PRACTICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+PRACTICE = re.compile(rf"^{tokens.PRACTICE_NAME.pattern}$")
 
 
 class Kept:

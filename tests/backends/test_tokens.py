@@ -12,6 +12,7 @@ import pytest
 from shsync import tokens
 from shsync.backends.sql import SCHEMA_VERSION
 from shsync.backends.sqlite import SqliteBackend
+from shsync.errors import UserError
 from shsync.tokens import InsufficientScope, Unauthorized
 from tests.reconcile.builders import ADMIN, D, live, m
 
@@ -89,11 +90,26 @@ def test_a_token_works_only_in_its_own_practice(make_store):
         tokens.authenticate(second, text, NOW)
 
 
+def planted(store, actor):
+    """A member's token written straight into the store, as `token create` never makes it for
+    someone who is not a member: what authentication meets in a store changed outside shsync."""
+    text, token_id, raw = tokens.new_secret()
+    store.add_token(tokens.TokenRecord(token_id, store.practice, actor, False, "plan",
+                                       tokens.digest(raw), tokens.iso(NOW), "test", None))
+    return text
+
+
 @pytest.mark.parametrize("who", ["rosa", "nobody"])
 def test_a_token_of_someone_not_an_active_member_is_refused(store, who):
-    text, _ = make(store, who + D)
+    text = make(store, who + D)[0] if who == "rosa" else planted(store, who + D)
     with pytest.raises(Unauthorized, match="not an active member"):
         tokens.authenticate(store, text, NOW)
+
+
+def test_a_member_s_token_is_made_only_for_a_member(store):
+    with pytest.raises(UserError, match="is not a member of practice") as refused:
+        make(store, "nobody" + D)
+    assert refused.value.code == "not-a-member" and store.tokens() == []
 
 
 def test_an_operator_token_has_the_operators_rights_under_its_name(store):
@@ -123,7 +139,7 @@ def test_expiry_never_means_no_end(store):
 
 def test_tokens_are_listed_per_practice(make_store):
     first, second = make_store("first"), make_store("second")
-    _, one = make(first)
+    _, one = make(first, "ci", operator=True)
     assert [t.id for t in first.tokens()] == [one.id] and second.tokens() == []
 
 
@@ -141,7 +157,7 @@ def test_a_version_3_store_is_upgraded_to_keep_tokens(tmp_path):
         conn.execute("ALTER TABLE practices DROP COLUMN fingerprint")  # and version 9's
         conn.execute("UPDATE shsync_meta SET value = '3' WHERE key = 'schema_version'")
     store = SqliteBackend(str(path))
-    _, record = make(store)
+    _, record = make(store, "ci", operator=True)
     assert store.tokens() == [record]
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT value FROM shsync_meta").fetchone() == (str(SCHEMA_VERSION),)

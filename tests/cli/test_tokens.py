@@ -8,15 +8,27 @@ import json
 from click.testing import CliRunner
 
 from shsync.cli import cli
+from tests.cli.conftest import ROOT
+
+SNAPSHOT = str(ROOT / "examples" / "practice-snapshot.yaml")
+DANA = "dana.ortiz@riverbend.example"  # an administrator there
 
 
 def shsync(tmp_path, *args):
-    env = {"SHSYNC_BACKEND": f"sqlite:///{tmp_path}/p.db", "SHSYNC_ACTOR": None}
+    env = {"SHSYNC_BACKEND": f"sqlite:///{tmp_path}/p.db", "SHSYNC_ACTOR": None,
+           "SHSYNC_NOW": "2026-11-26T12:00:00Z"}
     return CliRunner().invoke(cli, list(args), env=env)
 
 
+def seeded(tmp_path, *practices):
+    for name in practices:
+        assert shsync(tmp_path, "seed", SNAPSHOT, "--backend",
+                      f"sqlite:///{tmp_path}/p.db?practice={name}").exit_code == 0
+
+
 def test_a_token_is_printed_once_and_listed_without_its_secret(tmp_path):
-    made = shsync(tmp_path, "token", "create", "--practice", "rb", "--actor", "Dana@P.example",
+    seeded(tmp_path, "rb")
+    made = shsync(tmp_path, "token", "create", "--practice", "rb", "--actor", DANA.upper(),
                   "--scope", "apply", "--expires", "30d")
     assert made.exit_code == 0, made.output
     token = made.stdout.strip()
@@ -25,7 +37,7 @@ def test_a_token_is_printed_once_and_listed_without_its_secret(tmp_path):
     listed = shsync(tmp_path, "token", "list", "--practice", "rb", "--format", "json")
     (row,) = json.loads(listed.stdout)["tokens"]
     assert (row["actor"], row["scope"], row["status"], row["operator"]) == (
-        "dana@p.example", "apply", "valid", False)
+        DANA, "apply", "valid", False)
     assert token.split("_")[2] not in listed.stdout and "sha256" not in listed.stdout
     assert row["id"] == token.split("_")[1]
     text = shsync(tmp_path, "token", "list", "--practice", "rb").stdout
@@ -44,12 +56,29 @@ def test_a_revoked_token_is_listed_as_revoked(tmp_path):
 
 
 def test_tokens_are_per_practice(tmp_path):
-    shsync(tmp_path, "token", "create", "--practice", "a", "--actor", "x@p.example")
-    assert shsync(tmp_path, "token", "list", "--practice", "a").stdout.count("x@p.example") == 1
-    assert "x@p.example" not in shsync(tmp_path, "token", "list", "--practice", "b").stdout
+    seeded(tmp_path, "a", "b")
+    assert shsync(tmp_path, "token", "create", "--practice", "a", "--actor", DANA).exit_code == 0
+    assert shsync(tmp_path, "token", "list", "--practice", "a").stdout.count(DANA) == 1
+    assert DANA not in shsync(tmp_path, "token", "list", "--practice", "b").stdout
+
+
+def test_a_member_s_token_is_made_only_for_a_member_of_a_practice_a_server_answers_for(
+        tmp_path):
+    seeded(tmp_path, "rb")
+    for actor in ("nobody@riverbend.example", "e\x1b[31m@riverbend.example"):
+        refused = shsync(tmp_path, "token", "create", "--practice", "rb", "--actor", actor)
+        assert refused.exit_code == 1 and "error[" in refused.stderr, refused.stderr
+        assert "\x1b" not in refused.stderr
+    bad_name = shsync(tmp_path, "token", "create", "--practice", "gh\x1bost", "--operator", "ci")
+    assert bad_name.exit_code == 1 and "error[bad-practice]" in bad_name.stderr
+    elsewhere = shsync(tmp_path, "token", "create", "--practice", "new", "--actor", DANA)
+    assert elsewhere.exit_code == 1 and "error[no-practice]" in elsewhere.stderr
+    listed = shsync(tmp_path, "token", "list", "--practice", "rb", "--format", "json")
+    assert json.loads(listed.stdout)["tokens"] == []
 
 
 def test_mistakes_are_refused_clearly(tmp_path):
+    seeded(tmp_path, "default")
     both = shsync(tmp_path, "token", "create", "--actor", "x@p.example", "--operator", "ci")
     assert both.exit_code == 1 and "exactly one of --actor EMAIL or --operator NAME" in both.stderr
     bad = shsync(tmp_path, "token", "create", "--actor", "not-an-email")
@@ -58,4 +87,4 @@ def test_mistakes_are_refused_clearly(tmp_path):
                                       "https://shsync.example/practices/rb"])
     assert remote.exit_code == 1 and "store's own credentials" in remote.stderr
     assert shsync(tmp_path, "token", "create", "--scope", "root", "--actor",
-                  "x@p.example").exit_code == 64
+                  DANA).exit_code == 64
