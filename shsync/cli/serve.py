@@ -38,6 +38,8 @@ def serve(backend_url: str, host: str, port: int, lock_timeout: float, workers: 
     from shsync.backends.url import redact
     from shsync.server import run
 
-    click.echo(f"shsync serving {redact(backend_url)} on http://{host}:{port} "
-               "(/healthz, /openapi.json)", err=True)
-    run(backend_url, host, port, lock_timeout=lock_timeout, workers=workers)
+    def ready() -> None:  # once the store is open and current, not before
+        click.echo(f"shsync serving {redact(backend_url)} on http://{host}:{port} "
+                   "(/healthz, /openapi.json)", err=True)
+
+    run(backend_url, host, port, lock_timeout=lock_timeout, workers=workers, ready=ready)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from shsync.backends import open_backend
@@ -23,7 +24,8 @@ __all__ = ["run"]
 WORKER_SETTINGS = "SHSYNC_SERVE_WORKER"
 
 
-def run(url: str, host: str, port: int, *, lock_timeout: float = 60.0, workers: int = 1) -> None:
+def run(url: str, host: str, port: int, *, lock_timeout: float = 60.0, workers: int = 1,
+        ready: Callable[[], None] = lambda: None) -> None:
     """Serve until SIGINT or SIGTERM; in-flight requests finish first (uvicorn's graceful
     shutdown), and an apply cut short by a harder stop rolls back whole in the store. With
     `workers` above 1, that many processes share the port (uvicorn's supervisor passes SIGTERM
@@ -34,6 +36,7 @@ def run(url: str, host: str, port: int, *, lock_timeout: float = 60.0, workers: 
         raise UserError("shsync serve keeps a store itself: --backend sqlite:///PATH or "
                         "postgresql://..., not another server", "usage")
     open_backend(url, lock_timeout, create=True).close()  # the store is there, and current
+    ready()
     options: dict[str, Any] = dict(host=host, port=port, access_log=False, log_level="warning",
                                    timeout_graceful_shutdown=60, server_header=False)
     if workers > 1:

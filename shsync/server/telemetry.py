@@ -70,6 +70,13 @@ class Metrics:
         return "\n".join(lines) + "\n"
 
 
+PATH_LIMIT = 300  # a log line per request stays a line, whatever path a caller sends
+
+
+def _bounded(path: str) -> str:
+    return path if len(path) <= PATH_LIMIT else f"{path[:PATH_LIMIT]}...({len(path):,} chars)"
+
+
 class Telemetry:
     """The middleware: a request id on every response, a log line and metrics per request."""
 
@@ -106,7 +113,7 @@ class Telemetry:
             self.metrics.observe(scope["method"], route, status, seconds)
             line = {"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                     "request_id": request_id, "method": scope["method"],
-                    "path": scope.get("path", ""), "status": status,
+                    "path": _bounded(scope.get("path", "")), "status": status,
                     "actor": scope["state"].get("actor"),
                     "duration_ms": round(seconds * 1000, 2)}
             try:

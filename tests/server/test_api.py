@@ -333,6 +333,20 @@ def test_each_request_is_one_json_log_line_without_token_or_query(practice, serv
     assert token not in text and token.split("_")[2] not in text and "C-1001" not in text
 
 
+def test_a_long_path_is_cut_in_its_log_line(practice, server):
+    with practice.as_member() as dana:
+        dana.post("/plans/" + "E" * 60_000 + "/approve", headers={"X-Request-Id": "long-path"})
+    deadline = time.monotonic() + 30
+    while True:
+        found = [x for x in server.log.read_text().splitlines() if '"long-path"' in x]
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    (line,) = found
+    path = json.loads(line)["path"]
+    assert len(line) < 1000 and path.endswith(" chars)") and path.startswith("/practices/")
+
+
 def test_metrics_are_prometheus_text_by_route_template(practice, server):
     with practice.as_member() as dana:
         dana.get("/state")
