@@ -37,8 +37,11 @@ def run(url: str, host: str, port: int, *, lock_timeout: float = 60.0, workers: 
                         "postgresql://..., not another server", "usage")
     open_backend(url, lock_timeout, create=True).close()  # the store is there, and current
     ready()
+    from shsync.server.telemetry import LOG_CONFIG
+
     options: dict[str, Any] = dict(host=host, port=port, access_log=False, log_level="warning",
-                                   timeout_graceful_shutdown=60, server_header=False)
+                                   timeout_graceful_shutdown=60, server_header=False,
+                                   log_config=LOG_CONFIG)
     if workers > 1:
         os.environ[WORKER_SETTINGS] = json.dumps({"url": url, "lock_timeout": lock_timeout})
         uvicorn.run("shsync.server:worker_app", factory=True, workers=workers, **options)

@@ -9,6 +9,7 @@ template (`/practices/{practice}/access`), never by practice name or id.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 import threading
@@ -17,6 +18,8 @@ import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TextIO
+
+from shsync.render.escape import visible
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -69,6 +72,26 @@ class Metrics:
                       f"shsync_http_requests_in_flight {self.in_flight}"]
         return "\n".join(lines) + "\n"
 
+
+class JsonLines(logging.Formatter):
+    """uvicorn's own messages (a malformed request, a worker started) as JSON lines too, cut
+    and escaped like the request lines, so the log stays one JSON object a line."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps({"ts": time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                               time.gmtime(record.created)),
+                           "level": record.levelname.lower(),
+                           "message": _bounded(visible(record.getMessage()))})
+
+
+# uvicorn's logging, every line through JsonLines (`uvicorn.run(log_config=...)`)
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1, "disable_existing_loggers": False,
+    "formatters": {"json": {"()": f"{__name__}.JsonLines"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
+                            "stream": "ext://sys.stderr"}},
+    "loggers": {name: {"handlers": ["stderr"], "level": "WARNING", "propagate": False}
+                for name in ("uvicorn", "uvicorn.error", "uvicorn.access")}}
 
 PATH_LIMIT = 300  # a log line per request stays a line, whatever path a caller sends
 

@@ -347,6 +347,23 @@ def test_a_long_path_is_cut_in_its_log_line(practice, server):
     assert len(line) < 1000 and path.endswith(" chars)") and path.startswith("/practices/")
 
 
+def test_a_malformed_request_is_logged_as_a_json_line_too(server):
+    import socket
+    from urllib.parse import urlsplit
+
+    where = urlsplit(server.base)
+    with socket.create_connection((where.hostname, where.port), timeout=10) as raw:
+        raw.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n")
+        assert raw.recv(100).startswith(b"HTTP/1.1 400")
+    deadline = time.monotonic() + 30
+    while "Invalid HTTP request" not in server.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = [x for x in server.log.read_text().splitlines() if x.strip()]
+    said = [json.loads(x) for x in lines if "Invalid HTTP request" in x]  # each line is JSON
+    assert said and said[0]["level"] == "warning"
+    assert all(x.startswith("{") for x in lines if not x.startswith("shsync serving")), lines
+
+
 def test_metrics_are_prometheus_text_by_route_template(practice, server):
     with practice.as_member() as dana:
         dana.get("/state")
