@@ -37,7 +37,7 @@ SCOPES = ("read", "plan", "apply", "admin")
 DEFAULT_EXPIRY = "90d"
 MAX_DAYS = 3660
 _TOKEN = re.compile(r"^shs_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
-_EXPIRY = re.compile(r"^([0-9]{1,5})([dh])$")
+_EXPIRY = re.compile(r"^([0-9]{1,20})([dh])$")
 # The practices a server answers for (`/practices/NAME`): a token for any other is never usable.
 PRACTICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 

@@ -31,6 +31,19 @@ def _store(stack: ExitStack, url: str, practice: str | None, *, create: bool = F
     return backend
 
 
+def _expires(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A length shsync does not take is a mistake in the command line (exit 64), found
+    before the store is opened."""
+    from shsync import tokens
+
+    try:
+        tokens.expiry(value, datetime.now(UTC))
+    except app.UserError as exc:
+        raise click.BadParameter(str(exc).removeprefix(f"--expires {value[:40]!r}").lstrip(": ")
+                                 or str(exc)) from None
+    return value
+
+
 @click.group("token", invoke_without_command=False)
 def token() -> None:
     """Create, list and revoke API tokens for `shsync serve`.
@@ -58,7 +71,7 @@ def token() -> None:
 @click.option("--scope", type=click.Choice(["read", "plan", "apply", "admin"]), default="plan",
               show_default=True, help="What the token may ask for (each includes the ones before).")
 @click.option("--expires", default="90d", show_default=True, metavar="90d|12h|never",
-              help="How long it works.")
+              help="How long it works.", callback=_expires)
 @backend_option
 @handled
 def create(practice: str | None, actor: str | None, operator: str | None, scope: str,

@@ -88,3 +88,6 @@ def test_mistakes_are_refused_clearly(tmp_path):
     assert remote.exit_code == 1 and "store's own credentials" in remote.stderr
     assert shsync(tmp_path, "token", "create", "--scope", "root", "--actor",
                   DANA).exit_code == 64
+    for length in ("0d", "99999999d", "1s"):  # a mistake in the command line: exit 64
+        wrong = shsync(tmp_path, "token", "create", "--actor", DANA, "--expires", length)
+        assert wrong.exit_code == 64 and "--expires" in wrong.stderr, wrong.stderr
