@@ -62,7 +62,8 @@ def break_glass_operation(live: PracticeState, actor: Actor, client: str, reason
     transaction."""
     if actor.email is None:
         raise UserError("break-glass gives the acting member access: name yourself with "
-                        "--actor EMAIL (or SHSYNC_ACTOR)", "break-glass-needs-actor")
+                        "--actor EMAIL (or SHSYNC_ACTOR; over HTTP, a member's own token)",
+                        "break-glass-needs-actor")
     reason = _text(reason, "a reason", "break-glass-no-reason", 500, "invalid-reason")
     who, minutes = live.break_glass_policy or DEFAULT_BREAK_GLASS
     longest = timedelta(minutes=minutes)
@@ -140,8 +141,8 @@ def review_details(entries: Sequence[AuditEntry], live: PracticeState, actor: Ac
         # The operator is anyone holding the store's URL without naming themselves, the member
         # who broke glass included: a review says who vouched for the emergency.
         raise Forbidden("a review names its reviewer: run it as an administrator with --actor "
-                        "EMAIL (or SHSYNC_ACTOR); another administrator than the one who broke "
-                        "glass", "review-needs-actor")
+                        "EMAIL (or SHSYNC_ACTOR; over HTTP, with a member's own token); another "
+                        "administrator than the one who broke glass", "review-needs-actor")
     me = live.members.get(actor.email)
     if me is None or not me.active or not me.admin:
         raise Forbidden(f"{actor.email} is not an active administrator; only an "

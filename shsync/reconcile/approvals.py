@@ -155,7 +155,8 @@ def refusal(stored: StoredPlan, live: PracticeState, approver: Actor) -> tuple[s
     who = approver.email
     if who is None:
         return ("forbidden", "approvals are given by members, each as themselves: name "
-                             "yourself with --actor EMAIL (or SHSYNC_ACTOR)")
+                             "yourself with --actor EMAIL (or SHSYNC_ACTOR; over HTTP, "
+                             "a member's own token)")
     if stored.applied_entry is not None:
         return ("already-applied", f"plan {stored.id} was already applied, as audit entry "
                                    f"#{stored.applied_entry}")

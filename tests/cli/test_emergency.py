@@ -116,7 +116,8 @@ def test_break_glass_from_start_to_review(practice):
     ("kim", ["--reason", " "], "error[break-glass-no-reason]: a reason is required: say why, "
                                "for the audit log and the review"),
     (None, [], "error[break-glass-needs-actor]: break-glass gives the acting member access: "
-               "name yourself with --actor EMAIL (or SHSYNC_ACTOR)"),
+               "name yourself with --actor EMAIL (or SHSYNC_ACTOR; over HTTP, a member's own "
+               "token)"),
     ("kim", ["--for", "soon"], "error[invalid-duration]: --for: 'soon' is not a duration like "
                                "4h, 90m or 1h30m"),
 ])
