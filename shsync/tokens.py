@@ -155,10 +155,19 @@ def expiry(text: str, now: datetime) -> str | None:
     if match is None:
         raise UserError(f"--expires {text[:40]!r} is not like 90d, 12h or never", "usage")
     count, unit = int(match.group(1)), match.group(2)
-    length = timedelta(days=count) if unit == "d" else timedelta(hours=count)
-    if length <= timedelta(0) or length > timedelta(days=MAX_DAYS):
-        raise UserError(f"--expires {text!r}: between 1h and {MAX_DAYS}d, or never", "usage")
+    hours = count * 24 if unit == "d" else count  # compared as a number: timedelta overflows
+    if hours <= 0 or hours > MAX_DAYS * 24:
+        raise UserError(f"--expires {text[:40]!r}: between 1h and {MAX_DAYS}d, or never",
+                        "usage")
+    length = timedelta(hours=hours)
     return iso(now + length)
+
+
+def check_practice_name(name: str) -> None:
+    if not PRACTICE_NAME.fullmatch(name):
+        raise UserError(f"practice {name[:100]!r} is not a name `shsync serve` answers for: "
+                        "1-100 letters, digits, '.', '_' or '-', first a letter or digit",
+                        "bad-practice")
 
 
 def create(store: TokenStore, *, actor: str, operator: bool, scope: str, expires: str,
@@ -166,10 +175,7 @@ def create(store: TokenStore, *, actor: str, operator: bool, scope: str, expires
     """A new token for the store's practice: (the token, shown once; its record)."""
     if scope not in SCOPES:
         raise UserError(f"unknown scope {scope!r}: one of {', '.join(SCOPES)}", "usage")
-    if not PRACTICE_NAME.fullmatch(store.practice):
-        raise UserError(f"practice {store.practice[:100]!r} is not a name `shsync serve` "
-                        "answers for: 1-100 letters, digits, '.', '_' or '-', first a letter or "
-                        "digit", "bad-practice")
+    check_practice_name(store.practice)
     name = actor.strip()
     if operator:
         if not re.fullmatch(r"[A-Za-z0-9._@:-]{1,100}", name):

@@ -239,12 +239,14 @@ class Store(ABC):
             stored_id = self._plan_for_hash(plan.digest())
             if stored_id is None and (twin := self._stored_twin(plan)) is not None:
                 stored_id, plan = twin  # `apply org/` of a plan stored (and approved) before
-            if before == plan.fingerprint:
-                return self._apply_checked(plan, live, stored_id, actor, now, progress)
+            # A plan applies once, even when the practice has come back to the state it was
+            # made for (its approvals were for that one apply).
             seq = self._entry_for_plan(plan.digest())
             if seq is not None:
                 raise AlreadyApplied(f"this plan was already applied, as audit entry #{seq}; "
                                      "nothing was applied again")
+            if before == plan.fingerprint:
+                return self._apply_checked(plan, live, stored_id, actor, now, progress)
             if stored_id is not None:  # `shsync plans` shows it stale from now on
                 self._mark_refused(stored_id, "stale-plan", self._clock())
             kept = self._kept_fingerprint()
@@ -268,6 +270,9 @@ class Store(ABC):
         before = plan.fingerprint
         if stored_id is not None:
             row = self._plan_row(stored_id)
+            if row is not None and row[4] is not None:
+                raise AlreadyApplied(f"plan {stored_id} was already applied, as audit entry "
+                                     f"#{row[4]}; nothing was applied again")
             if row is not None and row[5] is not None:
                 raise StalePlan(f"plan {stored_id} was refused as stale at {row[5]}; the "
                                 "practice moved on since it was made. Make a new plan.")

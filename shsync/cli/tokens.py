@@ -87,6 +87,8 @@ def create(practice: str | None, actor: str | None, operator: str | None, scope:
 
     if (actor is None) == (operator is None):
         raise app.UserError("give exactly one of --actor EMAIL or --operator NAME", "usage")
+    if practice is not None:  # checked before a store is opened, or made
+        tokens.check_practice_name(practice)
     with ExitStack() as stack:
         # Only a service's token may come before the practice (it can seed it, remotely); a
         # member's needs the member, so the practice is there already.

@@ -146,6 +146,27 @@ def test_apply_of_the_org_file_later_applies_the_approved_stored_plan(shsync):
     assert history[-1]["details"]["approvals"][0]["by"] == ELLEN
 
 
+def test_an_approved_plan_applies_once_even_when_the_practice_comes_back(shsync):
+    # Approvals are for one apply: undoing the change must not let the same plan apply again.
+    plan_file = shsync.root / "widen.json"
+    plan_id = stored_id(shsync("plan", shsync.org, "-o", plan_file, "--save", actor=DANA))
+    assert shsync("approve", plan_id, actor=ELLEN).exit_code == 0
+    assert shsync("apply", plan_file, actor=DANA).exit_code == 0
+    data = yaml.safe_load(shsync.org.read_text())
+    for member in data["members"]:
+        if member["email"] == "nina.patel@riverbend.example":
+            del member["supervised_by"]
+    undo = shsync.root / "undo" / "org.yaml"
+    undo.parent.mkdir()
+    undo.write_text(yaml.safe_dump(data, sort_keys=False))
+    undone = shsync("apply", undo, "--auto-approve", actor=DANA, now="2026-11-26T13:00:00Z")
+    assert undone.exit_code == 0, undone.output  # narrowing needs no approval
+    again = shsync("apply", plan_file, actor=DANA, now="2026-11-26T14:00:00Z")
+    assert again.exit_code == 1 and "error[already-applied]" in again.stderr, again.output
+    assert [e["kind"] for e in json.loads(shsync("history", "--format", "json").stdout)[
+        "entries"]].count("apply") == 3  # the rule, the approved plan, the undo: no fourth
+
+
 @pytest.mark.parametrize("lower_the_rule", [False, True])
 def test_a_forged_plan_file_that_drops_the_rule_is_refused(shsync, lower_the_rule):
     assert shsync("plan", shsync.org, "-o", shsync.root / "plan.json", actor=DANA).exit_code == 0

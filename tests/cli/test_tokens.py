@@ -38,7 +38,7 @@ def test_a_token_is_printed_once_and_listed_without_its_secret(tmp_path):
     (row,) = json.loads(listed.stdout)["tokens"]
     assert (row["actor"], row["scope"], row["status"], row["operator"]) == (
         DANA, "apply", "valid", False)
-    assert token.split("_")[2] not in listed.stdout and "sha256" not in listed.stdout
+    assert token.split("_", 2)[2] not in listed.stdout and "sha256" not in listed.stdout
     assert row["id"] == token.split("_")[1]
     text = shsync(tmp_path, "token", "list", "--practice", "rb").stdout
     assert row["id"] in text and "valid" in text and token not in text
@@ -69,8 +69,10 @@ def test_a_member_s_token_is_made_only_for_a_member_of_a_practice_a_server_answe
         refused = shsync(tmp_path, "token", "create", "--practice", "rb", "--actor", actor)
         assert refused.exit_code == 1 and "error[" in refused.stderr, refused.stderr
         assert "\x1b" not in refused.stderr
-    bad_name = shsync(tmp_path, "token", "create", "--practice", "gh\x1bost", "--operator", "ci")
+    bad_name = shsync(tmp_path, "token", "create", "--practice", "gh\x1bost", "--operator", "ci",
+                      "--backend", f"sqlite:///{tmp_path}/new.db")
     assert bad_name.exit_code == 1 and "error[bad-practice]" in bad_name.stderr
+    assert not (tmp_path / "new.db").exists()  # refused before any store is made
     elsewhere = shsync(tmp_path, "token", "create", "--practice", "new", "--actor", DANA)
     assert elsewhere.exit_code == 1 and "error[no-practice]" in elsewhere.stderr
     listed = shsync(tmp_path, "token", "list", "--practice", "rb", "--format", "json")
@@ -88,6 +90,7 @@ def test_mistakes_are_refused_clearly(tmp_path):
     assert remote.exit_code == 1 and "store's own credentials" in remote.stderr
     assert shsync(tmp_path, "token", "create", "--scope", "root", "--actor",
                   DANA).exit_code == 64
-    for length in ("0d", "99999999d", "1s"):  # a mistake in the command line: exit 64
+    for length in ("0d", "99999999d", "1s", "1000000000d", "99999999999h",
+                   "9999999999999999d"):  # a mistake in the command line: exit 64
         wrong = shsync(tmp_path, "token", "create", "--actor", DANA, "--expires", length)
         assert wrong.exit_code == 64 and "--expires" in wrong.stderr, wrong.stderr
