@@ -475,12 +475,19 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
                            lambda s: s.review(body.entry, body.note), act_as)
         return Entry(audit_entry=entry.to_dict())
 
-    @api.post(P + "/seed", response_model=Entry, responses=ERRORS, tags=["changes"])
+    @api.post(P + "/seed", response_model=Entry, responses=ERRORS, tags=["changes"],
+              openapi_extra={"requestBody": {"required": True, "content": {
+                  "application/json": {"schema": {"type": "object"}}}}})
     async def seed(practice: str, request: Request, token: Token) -> Entry:
-        """Load an empty practice (the live state as GET /state gives it)."""
+        """Load an empty practice (the live state as GET /state gives it, JSON)."""
         body = await _body(request)
+        kind = bodies.media_type(request.headers.get("content-type"))
 
         def job(s: app.Shsync) -> Entry:
+            if kind != "application/json":  # after the token is checked: 401 comes first
+                raise UserError("send the state as application/json (as GET /state gives it), "
+                                f"not {(kind or 'no content type')[:80]}",
+                                "unsupported-media-type")
             try:
                 state = state_from_dict(json.loads(body))
             except (ValueError, TypeError, KeyError, AttributeError, RecursionError):

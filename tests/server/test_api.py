@@ -569,3 +569,14 @@ def test_who_asks_is_checked_before_what_they_sent(practice, path, body, token):
     is_problem(response, 401, "unauthorized")
     with practice.as_member() as dana:  # with a valid token, the body's mistake
         assert dana.post(path, json=body or {}).status_code == 422
+
+
+def test_a_seed_sent_as_yaml_is_415_and_seeds_nothing(server):
+    from tests.server.conftest import Practice, practice_name
+
+    empty = Practice(server, practice_name("e"))
+    token = server.token(empty.name, "tester", scope="admin")
+    with empty.client(token) as admin:
+        is_problem(admin.post("/seed", content=b"members: []\n", headers=YAML), 415,
+                   "unsupported-media-type")
+        assert admin.get("/history").json()["entries"] == []
