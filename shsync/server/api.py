@@ -143,9 +143,7 @@ def create_app(url: str, *, clock: Callable[[], str] = app.now, lock_timeout: fl
                    act_as: str | None = None, cached: bool = True) -> T:
         def within() -> T:
             with handles.practice(practice, cached) as backend:
-                who = tokens.authenticate(cast(tokens.TokenStore, backend),
-                                          token.credentials if token else None,
-                                          datetime.now(UTC))
+                who = _identify(backend, token)
                 request.scope["state"].update(actor=who.actor.name, identity=who)
                 who.require(scope, what)
                 return job(app.Shsync(backend, _acting(who, act_as), clock))
@@ -158,13 +156,11 @@ def create_app(url: str, *, clock: Callable[[], str] = app.now, lock_timeout: fl
         practice = request.path_params.get("practice")
         if not isinstance(practice, str):
             return None  # not a practice's endpoint
-        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+        token = await bearer(request)  # read as the routes read it
 
         def check() -> None:
             with handles.practice(practice) as backend:
-                tokens.authenticate(cast(tokens.TokenStore, backend),
-                                    secret.strip() if scheme.lower() == "bearer" else None,
-                                    datetime.now(UTC))
+                _identify(backend, token)
         try:
             await anyio.to_thread.run_sync(check, limiter=reads)
         except ShsyncError as exc:
@@ -194,6 +190,12 @@ def openapi_document() -> str:
     return json.dumps(create_app("sqlite:///unused.db").openapi(), indent=2,
                       sort_keys=True) + "\n"
 
+
+
+def _identify(backend: Any, token: HTTPAuthorizationCredentials | None) -> tokens.Identity:
+    """Who the bearer token stands for in this practice's store (401 when nobody)."""
+    return tokens.authenticate(cast(tokens.TokenStore, backend),
+                               token.credentials if token else None, datetime.now(UTC))
 
 
 def _acting(who: tokens.Identity, act_as: str | None) -> Actor:

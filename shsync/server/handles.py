@@ -8,7 +8,6 @@ again on the next request.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +24,6 @@ from shsync.render.access import ClientRows
 from shsync import tokens
 from shsync.tokens import Unauthorized
 
-PRACTICE = re.compile(rf"^{tokens.PRACTICE_NAME.pattern}$")
 
 
 class Kept:
@@ -130,7 +128,7 @@ class Handles:
         """The store of one practice (`cached`: its reads reused, see `CachedReads`). A
         practice the store does not know (no data, no token) is answered as an invalid token:
         nobody can hold a token for it."""
-        if not PRACTICE.match(name):
+        if not tokens.PRACTICE_NAME.fullmatch(name):
             raise Unauthorized(f"the token is not valid for practice {name[:100]!r}")
         cache: dict[str, Backend] = self._local.__dict__.setdefault("handles", {})
         backend = cache.get(name)
