@@ -160,7 +160,7 @@ def canonical(value: Any) -> str:
 def canonical_with(value: Mapping[str, Any], ready: Mapping[str, str]) -> str:
     """`canonical(value)`, taking the keys in `ready` from their canonical text as given: a
     large part serialised once serves several hashes. Equal text, key by key, to `canonical`
-    (tests/reconcile/test_plan.py checks it with generated values)."""
+    (tests/reconcile/test_plan_file.py checks it with generated values)."""
     return "{" + ",".join(
         f"{canonical(key)}:{ready[key] if key in ready else canonical(item)}"
         for key, item in sorted(value.items())) + "}"
