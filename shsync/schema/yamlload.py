@@ -26,9 +26,13 @@ from typing import Any
 import yaml
 
 from shsync import fileio
+from shsync.schema import fastload
 from shsync.diagnostics import Diagnostic, KeyOf, Location, Path, Severity
 
-MAX_DEPTH = 32
+MAX_DEPTH = fastload.MAX_DEPTH
+# Texts this long try the fast path first (see shsync.schema.fastload); below it, the loader alone
+# takes a few milliseconds and yaml_rs's import would cost more than it saves.
+FAST_FROM = 256 * 1024
 MAX_ALIAS_VALUES = 100_000
 
 _Parser: Any = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
@@ -342,6 +346,15 @@ def _advance(stack: list[list[Any]]) -> None:
 
 def load_text(text: str, name: str) -> Document:
     """Load one document from text, raising `LoadError` with every problem found."""
+    if len(text) >= FAST_FROM:
+        data = fastload.load(text)
+        if data is not None:
+            return Document(name, data, text)
+    return load_by_events(text, name)
+
+
+def load_by_events(text: str, name: str) -> Document:
+    """`load_text` by the authoritative loader alone, whatever the text's size."""
     builder = _Builder(name)
     parser = _Parser(text)
     try:

@@ -1,0 +1,167 @@
+"""The fast path of the YAML loader: yaml_rs, for texts where it reads exactly as our loader does.
+
+`shsync.schema.yamlload` is the authority: its event loop over libyaml enforces every guarantee
+an org file needs, and it is what reports problems. At the size of a large practice that loop is
+most of a plan (libyaml's event and mark objects, millions of them), while yaml_rs (a Rust YAML
+1.2 parser) builds the same values several times faster. The two do not agree everywhere: yaml_rs
+keeps merge keys as plain keys, ignores local tags, keeps the trailing lines of a block scalar
+differently, reads ``0x1F``, ``1_000`` and ``.Inf`` as
+numbers, accepts control characters and has no nesting limit of its own in block context (a deep
+enough document overflows its stack and kills the process).
+
+So the fast path is taken only for a text that `eligible` finds free of everything where the two
+could differ or yaml_rs could fail badly, and whose values `_checked` then finds plain (string
+keys, no deeper than the loader allows). Anything else, any error included, returns None and the
+caller runs the authoritative loader, which gives the same data or the diagnostics.
+tests/schema/test_fastload.py holds the two to the same data, on the loader's corpus and on
+fuzzed texts. Without yaml_rs installed, every text takes the authoritative loader.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# Each pattern is a reason to decline; a false alarm only costs speed. They are searched one by
+# one: each starts with a literal or a character set, which re finds quickly; one alternation of
+# them all took four times as long on a 21 MB file.
+_ODD = (r"!&*%\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff"
+        r"\ud800-\udfff")
+_DECLINE = tuple(re.compile(p) for p in (
+    # tags, anchors and aliases, directives; tabs, control characters, YAML 1.1's line breaks
+    # (NEL, LS, PS), byte-order marks and what is not a character
+    f"[{_ODD}]",
+    r"<<",  # merge keys
+    r"_(?:(?<=[0-9]_)|(?=[0-9]))",  # numbers only yaml_rs reads: 1_000, _1
+    r"0[xXoObB](?<![0-9A-Za-z]..)",  # 0x1F, 0o17, 0b101
+    r"\.(?:Inf|INF|NAN)",  # .Inf, .INF, .NAN
+    r"\n---(?=[ \r\n]|\Z)", r"\n\.\.\.(?=[ \r\n]|\Z)", r"\A\.\.\.",  # a second document, an end
+    r"\n {40}",  # deep indentation: with the next three, this bounds the nesting
+    r"-[ ]+-(?=[ \r\n]|\Z)",  # sequences nested on one line (- - - x)
+    r"\?(?=[ \r\n]|\Z)",  # complex keys
+))
+# Looked for only in a text that has one of [ { | > at all (a generated large file has none).
+_ODD_OR_FLOW = re.compile(f"[{_ODD}\\[{{|>]")
+_FLOW_AND_BLOCK = tuple(re.compile(p) for p in (
+    r"[\[{][^\[\]{}]*[\[{]",  # flow collections inside flow collections
+    r"[|>][-+0-9]{0,2}[ ]*(?:#[^\n]*)?(?:\r?\n|\Z)",  # block scalars: chomping and indentation
+))
+MAX_DEPTH = 32  # the loader's own limit (yamlload.MAX_DEPTH); a deeper value declines
+
+
+def eligible(text: str) -> bool:
+    """Whether `text` is in the subset where yaml_rs and the loader read the same values."""
+    patterns = _DECLINE[1:] if _ODD_OR_FLOW.search(text) is None else \
+        _DECLINE + _FLOW_AND_BLOCK
+    return not any(pattern.search(text) for pattern in patterns)
+
+
+# A line at column 0 that is not blank, a comment or a sequence entry opens a top-level key.
+_SECTION = re.compile(r"\n(?=[^\s#\-\[{])")
+_PREAMBLE = re.compile(r"(?:[ ]*(?:#[^\n]*)?\r?\n)*")
+_ENTRY = "\n- "  # a sequence entry at column 0: where a long top-level list is cut
+CHUNK = 1 << 20  # characters of text given to yaml_rs at a time
+
+
+class _Decline(Exception):
+    """Something the loader must read: yaml_rs refused it, or it is outside the subset."""
+
+
+def load(text: str, chunk: int = CHUNK) -> dict[str, Any] | None:
+    """The text's mapping, read by yaml_rs, or None when the authoritative loader must read it.
+
+    The text is given to yaml_rs a piece at a time: each top-level key on its own, and a long
+    list under one (the clients of a large practice) cut before entries at column 0, about
+    `chunk` characters each. yaml_rs makes a new string object for every key and value, so a
+    whole large file read at once peaked at twice the memory of the loader's values; read in
+    pieces and shared as it goes, the peak is the values plus one piece. A cut can only be
+    wrong where the text is not what this expects, and then a piece fails to parse or is not
+    the shape expected, and the whole text goes to the loader.
+    """
+    if not eligible(text):
+        return None
+    try:
+        import yaml_rs  # 4-8 ms: imported only for a text large enough to gain from it
+    except ImportError:  # a platform without a wheel: the loader alone
+        return None
+    try:
+        return _Reader(yaml_rs.loads, chunk).document(text)
+    except _Decline:
+        return None
+    except Exception:  # noqa: BLE001 - any refusal by yaml_rs: let the loader explain it
+        return None
+
+
+class _Reader:
+    def __init__(self, parse: Any, chunk: int):
+        self.parse = lambda piece: parse(piece, parse_datetime=False)
+        self.chunk = chunk
+        self.strings: dict[str, str] = {}
+
+    def document(self, text: str) -> dict[str, Any]:
+        starts = [0] if text[:1] and text[0] not in " \t\r\n#-[{" else []
+        starts += [m.start() + 1 for m in _SECTION.finditer(text)]
+        if not starts or _PREAMBLE.fullmatch(text, 0, starts[0]) is None:
+            raise _Decline
+        root: dict[str, Any] = {}
+        for start, end in zip(starts, [*starts[1:], len(text)], strict=True):
+            key, value = self.section(text, start, end)
+            if key in root:
+                raise _Decline  # a duplicate top-level key: the loader says where
+            root[key] = value
+        return root
+
+    def section(self, text: str, start: int, end: int) -> tuple[str, Any]:
+        """One top-level key and its value, from text[start:end]."""
+        first = text.find(_ENTRY, start, end)  # the head keeps the first entry at least
+        cut = -1 if first < 0 else text.find(_ENTRY, max(first + 1, start + self.chunk), end)
+        head = self.mapping(self.parse(text[start:end if cut < 0 else cut]), 1)
+        if len(head) != 1:
+            raise _Decline
+        ((key, value),) = head.items()
+        while cut >= 0:
+            if type(value) is not list:
+                raise _Decline
+            following = text.find(_ENTRY, cut + self.chunk, end)
+            piece = self.parse(text[cut + 1:end if following < 0 else following])
+            if type(piece) is not list:
+                raise _Decline
+            self.sequence(piece, 2)
+            value.extend(piece)
+            cut = following
+        return key, value
+
+    def mapping(self, value: Any, depth: int) -> dict[str, Any]:
+        """The mapping built again with one string object per distinct text, keys included (as
+        the loader keeps them). Built in its parent's place, so the one it replaces is freed at
+        once. Declines a key that is not a string and nesting deeper than the loader allows."""
+        if type(value) is not dict or depth > MAX_DEPTH:
+            raise _Decline
+        intern = self.strings.setdefault
+        built = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Decline
+            kind = type(item)
+            if kind is str:
+                item = intern(item, item)
+            elif kind is dict:
+                item = self.mapping(item, depth + 1)
+            elif kind is list:
+                self.sequence(item, depth + 1)
+            built[intern(key, key)] = item
+        return built
+
+    def sequence(self, value: list[Any], depth: int) -> None:
+        """The list's strings shared and its mappings built again, in place."""
+        if depth > MAX_DEPTH:
+            raise _Decline
+        intern = self.strings.setdefault
+        for i, item in enumerate(value):
+            kind = type(item)
+            if kind is str:
+                value[i] = intern(item, item)
+            elif kind is dict:
+                value[i] = self.mapping(item, depth + 1)
+            elif kind is list:
+                self.sequence(item, depth + 1)
