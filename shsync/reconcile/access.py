@@ -365,9 +365,7 @@ def delta(before: PracticeState, after: PracticeState) -> tuple[AccessChange, ..
     # Only members outside `members` are looked at per client; when every member of either
     # state is already in it (an onboarding), no client can add anything.
     everyone_done = members.issuperset(before.members) and members.issuperset(after.members)
-    for cid in () if everyone_done else sorted(set(before.clients) | set(after.clients)):
-        if before.clients.get(cid) == after.clients.get(cid):
-            continue
+    for cid in () if everyone_done else _changed_clients(before, after):
         for email in (_named_by(before, cid) | _named_by(after, cid)) - members:
             wide = after.members.get(email)
             skip = _caps(_everywhere(wide)) if wide and cid not in before.clients else set()
@@ -379,6 +377,16 @@ def delta(before: PracticeState, after: PracticeState) -> tuple[AccessChange, ..
                                         tuple(clients[:LIST_LIMIT]), len(clients)))
     changes.sort(key=lambda a: (a.member, a.change, a.reason, a.capabilities))
     return tuple(changes)
+
+
+def _changed_clients(before: PracticeState, after: PracticeState) -> list[str]:
+    """The ids of the clients that differ, in order. A state after a plan shares the objects of
+    the clients it did not change with the one before, so most are passed over by identity."""
+    old = before.clients
+    changed = [cid for cid, c in after.clients.items()
+               if (was := old.get(cid)) is not c and was != c]
+    changed.extend(cid for cid in old if cid not in after.clients)
+    return sorted(changed)
 
 
 def _client_delta(grouped: dict[tuple[str, tuple[str, ...], str], list[str]], cid: str,

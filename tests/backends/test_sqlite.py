@@ -27,3 +27,31 @@ def test_an_unknown_url_scheme_is_refused_without_its_password():
     with pytest.raises(BackendError) as info:
         open_backend("mysql://user:topsecret@host/db")
     assert "topsecret" not in str(info.value)
+
+
+def _clients_read_plan(path) -> str:
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("EXPLAIN QUERY PLAN SELECT id, practitioner, supervisor FROM clients "
+                            "WHERE practice = ?", ("default",)).fetchall()
+    return " ".join(str(row[-1]) for row in rows)
+
+
+def test_a_large_write_leaves_statistics_so_a_practice_is_read_in_one_scan(tmp_path):
+    from tests.reconcile.builders import ADMIN, c, live  # noqa: PLC0415
+
+    path = tmp_path / "practice.db"
+    store = SqliteBackend(str(path))
+    store.seed(live(ADMIN, clients=[c(f"C-{i}", "admin") for i in range(10_000)]))
+    store.close()
+    # Without statistics SQLite walks the primary key's index and looks each row up.
+    assert _clients_read_plan(path).startswith("SCAN clients")
+
+
+def test_a_small_write_gathers_no_statistics(tmp_path):
+    from tests.reconcile.builders import ADMIN, c, live  # noqa: PLC0415
+
+    path = tmp_path / "practice.db"
+    store = SqliteBackend(str(path))
+    store.seed(live(ADMIN, clients=[c(f"C-{i}", "admin") for i in range(50)]))
+    store.close()
+    assert "USING INDEX" in _clients_read_plan(path)

@@ -1,0 +1,62 @@
+"""The invariants' check names every client that breaks one, exactly as the plain rules say."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shsync.reconcile.simulate import violations
+from shsync.reconcile.state import ClientState, MemberState, PracticeState, holds
+
+NOW = "2026-11-26T12:00:00Z"
+POOL = [f"m{i}@p.example" for i in range(6)]  # some of them are not members
+ROLES = st.sampled_from([("practitioner",), ("practitioner", "supervisor"), ("supervisor",),
+                         ("scheduler",), ()])
+
+
+def client_rules(state: PracticeState) -> list[str]:
+    """The rules for clients, one client at a time, as `violations` states them."""
+    members, found = state.members, []
+    for c in state.clients.values():
+        if not holds(members, c.practitioner, "practitioner"):
+            found.append(f"client {c.id}'s practitioner {c.practitioner} is not a practitioner")
+        elif not members[c.practitioner].active:
+            found.append(f"client {c.id} is assigned to {c.practitioner}, who has not accepted "
+                         "their invitation")
+        for who in c.access:
+            if who not in members:
+                found.append(f"client {c.id} grants access to {who}, not a member")
+            elif not members[who].active:
+                found.append(f"client {c.id} grants access to {who}, who has not accepted their "
+                             "invitation")
+        if c.supervisor is not None and not holds(members, c.supervisor, "supervisor"):
+            found.append(f"client {c.id}'s supervisor {c.supervisor} is not a supervisor")
+    return found
+
+
+@st.composite
+def practices(draw) -> PracticeState:
+    members = {e: MemberState(e, "A", "B", draw(ROLES), admin=True,
+                              status=draw(st.sampled_from(["active", "invited"])))
+               for e in draw(st.lists(st.sampled_from(POOL), unique=True, max_size=5))}
+    clients = {}
+    for i in range(draw(st.integers(0, 8))):
+        access = tuple(sorted(draw(st.lists(st.sampled_from(POOL), unique=True, max_size=3))))
+        clients[f"C{i}"] = ClientState(f"C{i}", draw(st.sampled_from(POOL)), access,
+                                       draw(st.sampled_from([None, *POOL])))
+    return PracticeState(members, clients, (), ())
+
+
+@settings(max_examples=400, deadline=None)
+@given(practices())
+def test_every_broken_client_is_named_in_order(state):
+    client_lines = [v for v in violations(state, NOW) if v.startswith("client ")]
+    assert client_lines == client_rules(state)
+
+
+def test_a_client_of_an_invited_practitioner_is_named():
+    state = PracticeState({"a@p.example": MemberState("a@p.example", "A", "B", ("practitioner",),
+                                                      admin=True, status="invited")},
+                          {"C1": ClientState("C1", "a@p.example")}, (), ())
+    assert "client C1 is assigned to a@p.example, who has not accepted their invitation" in \
+        violations(state, NOW)
