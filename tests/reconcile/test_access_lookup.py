@@ -8,7 +8,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shsync.reconcile.access import REASONS, CAPABILITIES, Lookup, Row, held_on
+from shsync.reconcile.access import REASONS, CAPABILITIES, AccessIndex, Lookup, Row, held_on
 from shsync.reconcile.state import End, PracticeState
 from tests.reconcile.test_replay import practices
 
@@ -53,3 +53,12 @@ def test_a_clients_rows_match_asking_every_member(state):
     lookup = Lookup(state)
     for client in [*state.clients, "C-missing"]:
         assert lookup.client(client) == one_by_one(state, client)
+
+
+@settings(max_examples=300, deadline=None)
+@given(with_ends(), st.data())
+def test_an_index_for_some_members_answers_for_them_as_the_whole_index(state, data):
+    asked = data.draw(st.lists(st.sampled_from(sorted(state.members)), unique=True))
+    whole, some = AccessIndex(state), AccessIndex(state, asked)
+    for email in asked:
+        assert some.profile(email) == whole.profile(email)
