@@ -533,6 +533,17 @@ register(Action(
 def _create_pre(w: Working, o: Any) -> str | None:
     if o.target in w.clients:
         return f"client {o.target} already exists"
+    # Most steps of an onboarding (200,000 at L, checked twice per apply) meet no problem: the
+    # checks below first, without the messages; the messages only for a step that fails them.
+    members = w.members
+    treating = members.get(o.get("practitioner"))
+    supervisor = o.get("supervisor")
+    signing = members.get(supervisor) if supervisor is not None else None
+    if (treating is not None and treating.has("practitioner")
+            and (supervisor is None or (signing is not None and signing.has("supervisor")))
+            and all((m := members.get(who)) is not None and (m.has("practitioner") or m.admin)
+                    for who in o.get("access"))):
+        return None
     return _first(
         _role_holder(w, o.get("practitioner"), "practitioner", f"client {o.target}'s practitioner"),
         _role_holder(w, o.get("supervisor"), "supervisor", f"client {o.target}'s supervisor"),

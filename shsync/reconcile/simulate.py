@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shsync.reconcile.state import (
     Appointment,
@@ -65,9 +65,7 @@ class Working:
                              self.approval_policy, self.break_glass_policy)
 
     def apply(self, op: Operation) -> None:
-        from shsync.reconcile.actions import ACTIONS
-
-        ACTIONS[op.action].effect(self, op)
+        _actions()[op.action].effect(self, op)
 
     # --- primitives that keep the indexes right ----------------------------------------------
     def put_member(self, member: MemberState) -> None:
@@ -140,6 +138,19 @@ class Working:
         self.appointments = [a for a in self.appointments
                              if not (a.practitioner == practitioner and a.starts_at > self.now)]
         self.future[practitioner] = 0
+
+
+_REGISTRY: list[dict[str, Any]] = []
+
+
+def _actions() -> dict[str, Any]:
+    """The registry of actions (shsync.reconcile.actions imports this module, so it is found on
+    first use; an import statement per step cost a lookup in sys.modules each time)."""
+    if not _REGISTRY:
+        from shsync.reconcile.actions import ACTIONS
+
+        _REGISTRY.append(ACTIONS)
+    return _REGISTRY[0]
 
 
 def simulate(state: PracticeState, operations: Iterable[Operation], now: str) -> PracticeState:

@@ -117,10 +117,11 @@ def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
         if o.action not in ACTIONS:
             problems.append(f"unknown action {o.action!r}")
             continue
-        if o.phase < previous_phase:
-            problems.append(f"{o.action} {o.target} is out of order (phase {o.phase.name} after "
+        phase = o.phase
+        if phase < previous_phase:
+            problems.append(f"{o.action} {o.target} is out of order (phase {phase.name} after "
                             "a later phase)")
-        previous_phase = max(previous_phase, o.phase)
+        previous_phase = max(previous_phase, phase)
         problem = precondition(working, o)
         if problem is not None:
             problems.append(problem if problem.startswith(o.action)
