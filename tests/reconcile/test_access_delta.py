@@ -47,3 +47,22 @@ def test_the_delta_matches_brute_force(scenario):
     assert {r for r in reported if r not in expected} <= {
         (a.member, cid, a.change, cap) for a in delta(live, after) if a.all_clients
         for cid in (after if a.change == "gain" else live).clients for cap in a.capabilities}
+
+
+def test_the_delta_of_equal_states_is_remembered_once_and_still_right():
+    from dataclasses import replace
+
+    from shsync.reconcile import access
+    from tests.reconcile.builders import ADMIN, c, live, m
+
+    sam = m("sam", "practitioner")
+    before = live(ADMIN, sam, clients=[c("C1", "sam")])
+    after = live(ADMIN, sam, clients=[c("C1", "sam", "admin")])
+    first = access.delta(before, after)
+    # states read and built again, equal: the same answer, without working it out again
+    again = access.delta(replace(before), replace(after))
+    assert again is first
+    # remembered for one further use only; a different state is worked out afresh
+    other = live(ADMIN, sam, clients=[c("C1", "sam")])
+    assert access.delta(before, other) == ()
+    assert access.delta(before, after) == first and access.delta(before, after) is not first
