@@ -366,7 +366,8 @@ def _clients(draft: _Draft, removed: list[str]) -> None:
                                 **_given(until=e.until, reason=e.reason))
                              for e in want.ends if not e.passed(draft.now))
             continue
-        if have == want and not want.ends:
+        if (not want.ends and not have.ends and have.access == want.access
+                and have.practitioner == want.practitioner and have.supervisor == want.supervisor):
             continue  # most clients: nothing to compare (with no ends, nothing can expire)
         draft.ops.extend(_client_changes(have, want, grants=False))
         draft.ops.extend(_grant_changes(draft, have, want))

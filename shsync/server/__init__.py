@@ -7,6 +7,7 @@ calls it. FastAPI and uvicorn are imported only by `shsync serve` and by this pa
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -32,6 +33,7 @@ def run(url: str, host: str, port: int, *, lock_timeout: float = 60.0, workers: 
     on to each, and each finishes its own requests first)."""
     import uvicorn
 
+    gc.enable()  # a long-lived process: the `shsync` command turned the collector off
     if url.startswith(("http://", "https://")):
         raise UserError("shsync serve keeps a store itself: --backend sqlite:///PATH or "
                         "postgresql://..., not another server", "usage")

@@ -95,3 +95,33 @@ def test_plan_on_sqlite_imports_neither_postgres_nor_jsonschema_nor_pydantic(tmp
     assert "shsync.reconcile.planner" in modules and "sqlite3" in modules
     # A valid file is planned from plain data: the models (and pydantic) explain errors only.
     assert loaded(modules, ("jsonschema", "psycopg", "pydantic", "shsync.model")) == []
+
+
+GC_PROBE = ("import atexit, gc, sys\n"
+            "atexit.register(lambda: print('GC', gc.isenabled(), file=sys.stderr))\n"
+            "from shsync.entry import main\n"
+            "main(sys.argv[1:])\n")
+
+
+def test_a_command_runs_with_the_cyclic_collector_off():
+    # One short process that builds no reference cycles (bench/notes.md has the figures).
+    result = subprocess.run([sys.executable, "-c", GC_PROBE, "validate", EXAMPLE],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0 and "GC False" in result.stderr
+
+
+def test_the_server_a_long_lived_process_turns_the_collector_back_on(tmp_path, monkeypatch):
+    import gc
+
+    import uvicorn
+
+    from shsync import server
+
+    seen = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: seen.append(gc.isenabled()))
+    gc.disable()
+    try:
+        server.run(f"sqlite:///{tmp_path}/practice.db", "127.0.0.1", 0)
+    finally:
+        gc.enable()
+    assert seen == [True]
