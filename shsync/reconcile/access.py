@@ -375,7 +375,7 @@ def _named_by(state: PracticeState, client: str) -> set[str]:
 # when planning and again in the store's transaction (to check the plan's access changes), from
 # states read and built twice; when they are equal, the delta is too (it depends on nothing
 # else), and comparing them costs a fraction of working it out again (0.3 against 1.1 s in the
-# L onboarding). Kept for one further use only, so a long-lived server holds no practice on.
+# L onboarding). A hit is used once; a long-lived server holds at most the last pair.
 _LAST: list[tuple[PracticeState, PracticeState, tuple[AccessChange, ...]]] = []
 
 

@@ -3,14 +3,14 @@
 `shsync.schema.yamlload` is the authority: its event loop over libyaml enforces every guarantee
 an org file needs, and it is what reports problems. At the size of a large practice that loop is
 most of a plan (libyaml's event and mark objects, millions of them), while yaml_rs (a Rust YAML
-1.2 parser) builds the same values several times faster. The two do not agree everywhere: yaml_rs
-keeps merge keys as plain keys, ignores local tags, keeps the trailing lines of a block scalar
-differently, reads ``0x1F``, ``1_000`` and ``.Inf`` as
-numbers, accepts control characters and has no nesting limit of its own in block context (a deep
-enough document overflows its stack and kills the process).
+1.2 parser) builds the same values several times faster. The two do not agree everywhere:
+yaml_rs keeps merge keys as plain keys, ignores local tags, ends some block scalars differently,
+reads ``0x1F``, ``1_000`` and ``.Inf`` as numbers, accepts control characters, and has no
+nesting limit of its own in block context (a deep enough document overflows its stack and kills
+the process).
 
 So the fast path is taken only for a text that `eligible` finds free of everything where the two
-could differ or yaml_rs could fail badly, and whose values `_checked` then finds plain (string
+could differ or yaml_rs could fail badly, and whose values `_Reader` then finds plain (string
 keys, no deeper than the loader allows). Anything else, any error included, returns None and the
 caller runs the authoritative loader, which gives the same data or the diagnostics.
 tests/schema/test_fastload.py holds the two to the same data, on the loader's corpus and on
