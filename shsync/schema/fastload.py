@@ -5,9 +5,10 @@ an org file needs, and it is what reports problems. At the size of a large pract
 most of a plan (libyaml's event and mark objects, millions of them), while yaml_rs (a Rust YAML
 1.2 parser) builds the same values several times faster. The two do not agree everywhere:
 yaml_rs keeps merge keys as plain keys, ignores local tags, ends some block scalars differently,
-reads ``0x1F``, ``1_000`` and ``.Inf`` as numbers, accepts control characters, and has no
-nesting limit of its own in block context (a deep enough document overflows its stack and kills
-the process).
+reads ``0x1F``, ``1_000``, ``1._`` and ``.nAn`` as numbers, joins escaped surrogate pairs,
+accepts control characters, integers of any length and some flow collections libyaml refuses,
+and has no nesting limit of its own in block context (a deep enough document overflows its stack
+and kills the process).
 
 So the fast path is taken only for a text that `eligible` finds free of everything where the two
 could differ or yaml_rs could fail badly, and whose values `_Reader` then finds plain (string
@@ -34,21 +35,29 @@ _ODD_CHARACTER = re.compile(f"[{_ODD}]")
 _ODD_ASCII = bytes([*range(0x09), 0x0b, 0x0c, *range(0x0e, 0x20), 0x7f]) + b"!&*%\t"
 _DECLINE = tuple(re.compile(p) for p in (
     r"<<",  # merge keys
-    r"_(?:(?<=[0-9]_)|(?=[0-9]))",  # numbers only yaml_rs reads: 1_000, _1
     r"0[xXoObB](?<![0-9A-Za-z]..)",  # 0x1F, 0o17, 0b101
-    r"\.(?:Inf|INF|NAN)",  # .Inf, .INF, .NAN
+    r"\.[iInN][nNaA][fFnN]",  # .Inf, .NAN, .nAn...: yaml_rs reads any case as a number
+    r"\\[uU]",  # escapes of code points (yaml_rs joins escaped surrogate pairs)
     r"\n---(?=[ \r\n]|\Z)", r"\n\.\.\.(?=[ \r\n]|\Z)", r"\A\.\.\.",  # a second document, an end
-    r"\n {40}",  # deep indentation: with the next three, this bounds the nesting
+    r"\n {40}",  # deep indentation: with the next two, this bounds the nesting
     r"-[ ]+-(?=[ \r\n]|\Z)",  # sequences nested on one line (- - - x)
 ))
 # Looked for only in a text that has their first character at all (found with memchr).
 _RARE = (
     ("?", re.compile(r"\?(?=[ \r\n]|\Z)")),  # complex keys
-    ("[", re.compile(r"\[[^\[\]{}]*[\[{]")),  # flow collections inside flow collections
-    ("{", re.compile(r"\{[^\[\]{}]*[\[{]")),
+    # flow collections other than an empty [] or {}: in them the two read keys, `?` and `:`
+    # differently, and an uncut flow list would be read in one piece
+    ("[", re.compile(r"\[(?!\])")), ("]", re.compile(r"(?<!\[)\]")),
+    ("{", re.compile(r"\{(?!\})")), ("}", re.compile(r"(?<!\{)\}")),
+    ("\r", re.compile(r"\r(?!\n)")),  # a line ended by CR alone: libyaml ends it, yaml_rs not always
     ("|", re.compile(r"\|[-+0-9]{0,2}[ ]*(?:#[^\n]*)?(?:\r?\n|\Z)")),  # block scalars
     (">", re.compile(r">[-+0-9]{0,2}[ ]*(?:#[^\n]*)?(?:\r?\n|\Z)")),
 )
+# yaml_rs reads a scalar of digits, signs, dots and e with underscores in it as a number with
+# the underscores left out (1_000, _1, 1._): such a scalar is looked for around each underscore.
+_NUMBERISH = frozenset("0123456789._+-eE")
+# The loader refuses an integer of more than 4,300 digits (Python's limit); yaml_rs reads it.
+_TOO_LARGE = 10 ** 4300
 MAX_DEPTH = 32  # the loader's own limit (yamlload.MAX_DEPTH); a deeper value declines
 
 
@@ -61,7 +70,26 @@ def eligible(text: str) -> bool:
     elif _ODD_CHARACTER.search(text):
         return False
     return not (any(pattern.search(text) for pattern in _DECLINE)
-                or any(first in text and pattern.search(text) for first, pattern in _RARE))
+                or any(first in text and pattern.search(text) for first, pattern in _RARE)
+                or _number_with_underscores(text))
+
+
+def _number_with_underscores(text: str) -> bool:
+    """Whether an underscore is in a run of digits, signs, dots and e that nothing but
+    separators (anything but a letter or digit) bounds: a scalar yaml_rs may read as a number."""
+    end = len(text)
+    at = text.find("_")
+    while at >= 0:
+        left = right = at
+        while left > 0 and text[left - 1] in _NUMBERISH:
+            left -= 1
+        while right + 1 < end and text[right + 1] in _NUMBERISH:
+            right += 1
+        if ((left == 0 or not text[left - 1].isalnum())
+                and (right + 1 == end or not text[right + 1].isalnum())):
+            return True
+        at = text.find("_", right + 1)
+    return False
 
 
 # A line at column 0 that is not blank, a comment or a sequence entry opens a top-level key.
@@ -69,6 +97,10 @@ _SECTION = re.compile(r"\n(?=[^\s#\-\[{])")
 _PREAMBLE = re.compile(r"(?:[ ]*(?:#[^\n]*)?\r?\n)*")
 _ENTRY = "\n- "  # a sequence entry at column 0: where a long top-level list is cut
 CHUNK = 1 << 20  # characters of text given to yaml_rs at a time
+# A piece that cannot be cut this small (a long list indented under its key, one huge entry)
+# goes to the loader: yaml_rs makes a string object for every repeat of a text, and a piece of
+# 10 million short entries peaked at ten times the loader's memory.
+MAX_PIECE = 4 << 20
 
 
 class _Decline(Exception):
@@ -123,7 +155,7 @@ class _Reader:
         """One top-level key and its value, from text[start:end]."""
         first = text.find(_ENTRY, start, end)  # the head keeps the first entry at least
         cut = -1 if first < 0 else text.find(_ENTRY, max(first + 1, start + self.chunk), end)
-        head = self.mapping(self.parse(text[start:end if cut < 0 else cut]), 1)
+        head = self.mapping(self.parse(self.piece(text, start, end if cut < 0 else cut)), 1)
         if len(head) != 1:
             raise _Decline
         ((key, value),) = head.items()
@@ -131,13 +163,19 @@ class _Reader:
             if type(value) is not list:
                 raise _Decline
             following = text.find(_ENTRY, cut + self.chunk, end)
-            piece = self.parse(text[cut + 1:end if following < 0 else following])
-            if type(piece) is not list:
-                raise _Decline
+            piece = self.parse(self.piece(text, cut + 1, end if following < 0 else following))
+            if type(piece) is not list:  # (several documents would be a list of them, but a
+                raise _Decline           # second document is declined by `eligible`)
             self.sequence(piece, 2)
             value.extend(piece)
             cut = following
         return key, value
+
+    @staticmethod
+    def piece(text: str, start: int, end: int) -> str:
+        if end - start > MAX_PIECE:
+            raise _Decline
+        return text[start:end]
 
     def mapping(self, value: Any, depth: int) -> dict[str, Any]:
         """The mapping built again with one string object per distinct text, keys included (as
@@ -157,6 +195,8 @@ class _Reader:
                 item = self.mapping(item, depth + 1)
             elif kind is list:
                 self.sequence(item, depth + 1)
+            elif kind is int and not -_TOO_LARGE < item < _TOO_LARGE:
+                raise _Decline
             built[intern(key, key)] = item
         return built
 
@@ -173,3 +213,5 @@ class _Reader:
                 value[i] = self.mapping(item, depth + 1)
             elif kind is list:
                 self.sequence(item, depth + 1)
+            elif kind is int and not -_TOO_LARGE < item < _TOO_LARGE:
+                raise _Decline

@@ -75,10 +75,48 @@ def test_every_text_of_the_loaders_corpus_reads_the_same_or_is_declined():
     "a: \x01\n", "a: x\x85y\n", "a: 'x\u2028y'\n", "\ufeffa: 1\n",
     "a:\n" + "".join(" " * (i + 1) + "b:\n" for i in range(40)),
     "a: " + "- " * 100 + "x\n", "? a\n: b\n", "a: [[1]]\n", "a: {b: {c: 1}}\n",
+    # found by an attacker's trial: every case below read differently, or was accepted where
+    # the loader refuses it, or (the lone CRs) crashed the process when deep enough
+    "a: .Nan\n", "a: +.INf\n", "a: .nAn\n", "a: 1._\n", "a: _.5\n", "#\rb: 1\na: 1\n",
+    "a: [?x]\n", 'a: "\\ud83d\\ude00"\n', "a:\n- x\n- y\r--- z\n", "#\r]\na: 1\n",
+    "a: {k\n : 1}\n", "a: [?]\n", "a: {a:}\n", "a: [a:]\n", "a: [:x]\n", "a: [|x]\n",
+    "a: {>x}\n", "a:\r" + "".join(" " * i + "-\r" for i in range(50)), "a: [x]\n",
+    "a: [ ]\n", "a: []]\n", "a: {}}\n", "a: ]\n",
 ])
 def test_what_yaml_rs_reads_differently_or_could_crash_on_is_declined(text):
     assert not fastload.eligible(text)
     assert fastload.load(text) is None
+
+
+def test_an_underscore_declines_only_where_it_could_be_in_a_number():
+    for text in ("a: 1_000\n", "a: _1\n", "a: 1_\n", "a: 0.1_1\n", "a: -_1\n", "a: e_1\n",
+                 "1_0: x\n", "a: '1_0'\n"):
+        assert not fastload.eligible(text), text
+    for text in ("first_name: x\n", "a: m00_1@x.example\n", "a: x1_0\n", "a: 1_0z\n"):
+        assert fastload.eligible(text), text
+
+
+def test_empty_flow_collections_are_the_only_ones_read_fast():
+    # `shsync export` writes `clients: []` for a practice without clients
+    for text in ("a: []\nb: {}\n", "a:\n- []\n- {}\n", "[]: a\n", "a: [] x\n", "a: []: b\n"):
+        assert fastload.eligible(text), text
+        agrees(text)
+    assert fastload.load("a: []\nb: {}\n") == {"a": [], "b": {}}
+
+
+def test_an_integer_longer_than_the_loader_reads_is_left_to_it():
+    text = "a: " + "1" * 4301 + "\n"
+    assert fastload.eligible(text) and fastload.load(text) is None
+    assert fastload.load("a: " + "1" * 4300 + "\n") == {"a": int("1" * 4300)}
+
+
+def test_a_piece_that_cannot_be_cut_small_is_left_to_the_loader(monkeypatch):
+    indented = "clients:\n" + "  - x\n" * 200  # indented entries: no cut at column 0
+    assert fastload.load(indented) == {"clients": ["x"] * 200}
+    monkeypatch.setattr(fastload, "MAX_PIECE", 100)
+    assert fastload.load(indented) is None
+    at_column_0 = "clients:\n" + "- x\n" * 200
+    assert fastload.load(at_column_0, chunk=40) == {"clients": ["x"] * 200}
 
 
 def test_the_numbers_only_yaml_rs_reads_stay_strings_in_a_large_file():
