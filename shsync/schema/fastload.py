@@ -49,7 +49,8 @@ _RARE = (
     # differently, and an uncut flow list would be read in one piece
     ("[", re.compile(r"\[(?!\])")), ("]", re.compile(r"(?<!\[)\]")),
     ("{", re.compile(r"\{(?!\})")), ("}", re.compile(r"(?<!\{)\}")),
-    ("\r", re.compile(r"\r(?!\n)")),  # a line ended by CR alone: libyaml ends it, yaml_rs not always
+    # a line ended by CR alone: a line break to libyaml, not always to yaml_rs
+    ("\r", re.compile(r"\r(?!\n)")),
     ("|", re.compile(r"\|[-+0-9]{0,2}[ ]*(?:#[^\n]*)?(?:\r?\n|\Z)")),  # block scalars
     (">", re.compile(r">[-+0-9]{0,2}[ ]*(?:#[^\n]*)?(?:\r?\n|\Z)")),
 )
