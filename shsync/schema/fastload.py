@@ -6,7 +6,8 @@ most of a plan (libyaml's event and mark objects, millions of them), while yaml_
 1.2 parser) builds the same values several times faster. The two do not agree everywhere:
 yaml_rs keeps merge keys as plain keys, ignores local tags, ends some block scalars differently,
 reads ``0x1F``, ``1_000``, ``1._`` and ``.nAn`` as numbers, joins escaped surrogate pairs,
-accepts control characters, integers of any length and some flow collections libyaml refuses,
+accepts control characters, integers of more than 4,300 digits written with leading zeros and
+some flow collections libyaml refuses,
 and has no nesting limit of its own in block context (a deep enough document overflows its stack
 and kills the process).
 
@@ -57,8 +58,12 @@ _RARE = (
 # yaml_rs reads a scalar of digits, signs, dots and e with underscores in it as a number with
 # the underscores left out (1_000, _1, 1._): such a scalar is looked for around each underscore.
 _NUMBERISH = frozenset("0123456789._+-eE")
-# The loader refuses an integer of more than 4,300 digits (Python's limit); yaml_rs reads it.
+# The loader refuses an integer of more than 4,300 digits (Python's limit). yaml_rs refuses one
+# of more than 4,300 significant digits but drops leading zeros first: any run of more than
+# 4,300 digits declines, found as a run of zeros once every digit is turned into a zero.
 _TOO_LARGE = 10 ** 4300
+_ALL_DIGITS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_TOO_MANY_DIGITS = b"0" * 4301
 MAX_DEPTH = 32  # the loader's own limit (yamlload.MAX_DEPTH); a deeper value declines
 
 
@@ -69,6 +74,10 @@ def eligible(text: str) -> bool:
         if len(raw.translate(None, _ODD_ASCII)) != len(raw):
             return False
     elif _ODD_CHARACTER.search(text):
+        return False
+    else:
+        raw = text.encode("utf-8", "surrogatepass")  # a multi-byte character has no ASCII digit
+    if _TOO_MANY_DIGITS in raw.translate(_ALL_DIGITS_ZERO):
         return False
     return not (any(pattern.search(text) for pattern in _DECLINE)
                 or any(first in text and pattern.search(text) for first, pattern in _RARE)
@@ -99,9 +108,11 @@ _PREAMBLE = re.compile(r"(?:[ ]*(?:#[^\n]*)?\r?\n)*")
 _ENTRY = "\n- "  # a sequence entry at column 0: where a long top-level list is cut
 CHUNK = 1 << 20  # characters of text given to yaml_rs at a time
 # A piece that cannot be cut this small (a long list indented under its key, one huge entry)
-# goes to the loader: yaml_rs makes a string object for every repeat of a text, and a piece of
-# 10 million short entries peaked at ten times the loader's memory.
+# goes to the loader: yaml_rs builds its own tree of the piece first and a string object for
+# every repeat of a text, and an uncut piece of millions of short entries peaked at ten times
+# the loader's memory. A piece of the L practice is about 44,000 lines.
 MAX_PIECE = 4 << 20
+MAX_PIECE_LINES = 200_000
 
 
 class _Decline(Exception):
@@ -174,7 +185,7 @@ class _Reader:
 
     @staticmethod
     def piece(text: str, start: int, end: int) -> str:
-        if end - start > MAX_PIECE:
+        if end - start > MAX_PIECE or text.count("\n", start, end) > MAX_PIECE_LINES:
             raise _Decline
         return text[start:end]
 
