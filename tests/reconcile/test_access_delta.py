@@ -66,3 +66,17 @@ def test_the_delta_of_equal_states_is_remembered_once_and_still_right():
     other = live(ADMIN, sam, clients=[c("C1", "sam")])
     assert access.delta(before, other) == ()
     assert access.delta(before, after) == first and access.delta(before, after) is not first
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenarios())
+def test_when_invitations_were_stamped_changes_no_access(scenario):
+    # the store applies with its own clock, seconds after the plan: only invited_at differs
+    from shsync.reconcile import access
+
+    live, desired = scenario
+    plan = planner.plan(desired, live, practice="p", now=NOW,
+                        options=planner.Options(allow_mass_removal=True))
+    stamped_now = simulate(live, plan.operations, NOW)
+    stamped_later = simulate(live, plan.operations, "2026-11-26T12:00:07Z")
+    assert access._delta(live, stamped_later) == access._delta(live, stamped_now)
