@@ -87,7 +87,7 @@ def plan(desired: Desired, live: PracticeState, *, practice: str, now: str,
     _guards(draft, removed, options)
     ordered = in_order(draft.ops)
     applicable, deferred = _defer(draft, ordered)
-    operations = tuple(in_order(applicable))
+    operations = tuple(_supervision_safe(in_order(applicable), live))
     verdict = verify(operations, live, actor, now)
     for refusal in verdict.forbidden:
         draft.error("forbidden", refusal)
@@ -105,6 +105,49 @@ def plan(desired: Desired, live: PracticeState, *, practice: str, now: str,
         errors=tuple(draft.errors), statuses=_statuses(operations, deferred, live),
         created_at=now, actor=actor.email, access_changes=access.delta(live, verdict.final),
         deferred=deferred, practice_name=verdict.final.name)
+
+
+def _supervision_safe(steps: list[Operation], live: PracticeState) -> list[Operation]:
+    """The steps in order, except that a change of supervisor that would make a cycle with the
+    supervision as it stands then waits until the steps that undo the cycle are placed: sorted
+    by member alone, swapping who supervises whom (m3 under m2 becoming m2 under m3) attached
+    m2 under m3 while m3 was still under m2, and the plan was refused as broken.
+
+    Each pass places, in order, every change that makes no cycle given those placed before it.
+    When the practice the steps lead to has no cycle, every pass places one at least: the
+    member nearest the top of the final tree among those waiting meets only final supervisors
+    above its new one."""
+    at = [i for i, o in enumerate(steps) if o.action == "set_supervisor"]
+    if len(at) < 2:
+        return steps
+    supervisor_of = {e: m.supervisor for e, m in live.members.items()}
+
+    def cycles(o: Operation) -> bool:
+        seen, above = {o.target}, o.get("supervisor")
+        while above is not None:
+            if above in seen:
+                return True
+            seen.add(above)
+            above = supervisor_of.get(above)
+        return False
+
+    waiting, placed = [steps[i] for i in at], []
+    while waiting:
+        still = []
+        for o in waiting:
+            if cycles(o):
+                still.append(o)
+            else:
+                placed.append(o)
+                supervisor_of[o.target] = o.get("supervisor")
+        if len(still) == len(waiting):  # a cycle in the steps themselves: the check names it
+            placed += still
+            break
+        waiting = still
+    out = list(steps)
+    for i, o in zip(at, placed, strict=True):
+        out[i] = o
+    return out
 
 
 # --- steps that wait for an acceptance -----------------------------------------------------------

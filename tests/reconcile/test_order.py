@@ -24,3 +24,23 @@ def test_steps_that_tie_on_action_and_target_are_ordered_by_their_parameters():
     b = Operation("grant_access", "c1", (("member", "b@x.example"),))
     a = Operation("grant_access", "c1", (("member", "a@x.example"),))
     assert in_order([b, a]) == [a, b]
+
+
+def test_swapping_who_supervises_whom_never_makes_a_cycle_on_the_way():
+    # found by the replay property: m3 under m2 becomes m2 under m3
+    from shsync.reconcile import planner
+    from shsync.reconcile.state import Desired
+    from tests.reconcile.builders import ADMIN, live, m
+
+    m2 = m("m2", "practitioner", "supervisor")
+    m3 = m("m3", "practitioner", supervisor="m2")
+    want_m2 = m("m2", "practitioner", supervisor="m3")
+    want_m3 = m("m3", "practitioner", "supervisor")
+    plan = planner.plan(Desired({x.email: x for x in (ADMIN, want_m2, want_m3)}, {}, {}),
+                        live(ADMIN, m2, m3), practice="p", now="2026-11-26T12:00:00Z",
+                        options=planner.Options(assume_accepted=True))
+    assert plan.errors == ()
+    moves = [(o.target, o.get("supervisor")) for o in plan.operations
+             if o.action == "set_supervisor"]
+    assert moves == [("m3@p.example", None), ("m2@p.example", "m3@p.example")]
+
