@@ -512,33 +512,17 @@ def _member_delta(email: str, was: Profile, now: Profile, total: int,
     wide_gain_f, wide_loss_f = frozenset(wide_gain), frozenset(wide_loss)
     # `Profile.on` and `_client_delta`, inlined: this loop runs once per client a member holds
     # something on (half a million times in an L onboarding, twice per apply).
-    was_per, now_per, diff = was.per_client, now.per_client, _diff
-    was_on, now_on = _Everywhere(was), _Everywhere(now)
+    was_per, now_per, diff, union = was.per_client, now.per_client, _diff, _Unions()
     for cid in sorted(was_per.keys() | now_per.keys()):
         before, after = was_per.get(cid, _NOTHING), now_per.get(cid, _NOTHING)
-        if was_on.wide and cid in was_on.exists:
-            before = was_on(before)
-        if now_on.wide and cid in now_on.exists:
-            after = now_on(after)
+        if was.everywhere and cid in was.exists:
+            before = union(was.everywhere, before)
+        if now.everywhere and cid in now.exists:
+            after = union(now.everywhere, after)
         for key in diff(before, after, on_new if cid in created else wide_gain_f, wide_loss_f):
             grouped[key].append(cid)
     for (change, caps, reason), clients in sorted(grouped.items()):
         yield AccessChange(email, change, caps, reason, tuple(clients[:LIST_LIMIT]), len(clients))
-
-
-class _Everywhere:
-    """A profile's role-wide holding added to a client's own (`Profile.on`), one object per
-    distinct result."""
-
-    def __init__(self, profile: Profile):
-        self.wide, self.exists = profile.everywhere, profile.exists
-        self.made: dict[Held, Held] = {}
-
-    def __call__(self, own: Held) -> Held:
-        made = self.made.get(own)
-        if made is None:
-            made = self.made[own] = self.wide | own
-        return made
 
 
 def _sorted(caps: Iterable[str]) -> tuple[str, ...]:

@@ -471,13 +471,22 @@ def _set_supervisor_pre(w: Working, o: Any) -> str | None:
         return f"{t} is not a practitioner, so cannot be supervised"
     if (problem := _role_holder(w, new, "supervisor", "supervisor")) is not None:
         return problem
-    seen, at = {t}, new
-    while at is not None and at in w.members:
-        if at in seen:
-            return f"supervising {t} by {new} makes a cycle"
-        seen.add(at)
-        at = w.members[at].supervisor
+    if makes_cycle(t, new, lambda e: w.members[e].supervisor if e in w.members else None):
+        return f"supervising {t} by {new} makes a cycle"
     return None
+
+
+def makes_cycle(member: str, supervisor: str | None,
+                supervisor_of: Callable[[str], str | None]) -> bool:
+    """Whether putting `member` under `supervisor` closes a loop of supervision, given who
+    supervises whom (`supervisor_of`; None for nobody, or someone who is not a member)."""
+    seen, above = {member}, supervisor
+    while above is not None:
+        if above in seen:
+            return True
+        seen.add(above)
+        above = supervisor_of(above)
+    return False
 
 
 def _set_supervisor(w: Working, o: Any) -> None:
@@ -544,6 +553,11 @@ def _create_pre(w: Working, o: Any) -> str | None:
             and all((m := members.get(who)) is not None and (m.has("practitioner") or m.admin)
                     for who in o.get("access"))):
         return None
+    return create_problem(w, o)
+
+
+def create_problem(w: Working, o: Any) -> str | None:
+    """The first problem of a new client's practitioner, supervisor or access, by the rules."""
     return _first(
         _role_holder(w, o.get("practitioner"), "practitioner", f"client {o.target}'s practitioner"),
         _role_holder(w, o.get("supervisor"), "supervisor", f"client {o.target}'s supervisor"),

@@ -15,7 +15,7 @@ from typing import Any
 
 from shsync.reconcile import access
 from shsync.reconcile import approvals as two_person
-from shsync.reconcile.actions import DEFAULT_BREAK_GLASS, Phase, precondition
+from shsync.reconcile.actions import DEFAULT_BREAK_GLASS, Phase, makes_cycle, precondition
 from shsync.reconcile.authorize import Actor
 from shsync.reconcile.operations import UPDATABLE, Operation, in_order, op
 from shsync.reconcile.plan import Deferred, Message, Plan
@@ -121,21 +121,11 @@ def _supervision_safe(steps: list[Operation], live: PracticeState) -> list[Opera
     if len(at) < 2:
         return steps
     supervisor_of = {e: m.supervisor for e, m in live.members.items()}
-
-    def cycles(o: Operation) -> bool:
-        seen, above = {o.target}, o.get("supervisor")
-        while above is not None:
-            if above in seen:
-                return True
-            seen.add(above)
-            above = supervisor_of.get(above)
-        return False
-
     waiting, placed = [steps[i] for i in at], []
     while waiting:
         still = []
         for o in waiting:
-            if cycles(o):
+            if makes_cycle(o.target, o.get("supervisor"), supervisor_of.get):
                 still.append(o)
             else:
                 placed.append(o)

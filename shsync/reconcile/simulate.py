@@ -11,7 +11,7 @@ step of a 200,000-operation plan. `violations` is the whole-practice check the p
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -160,6 +160,25 @@ def simulate(state: PracticeState, operations: Iterable[Operation], now: str) ->
     return working.freeze()
 
 
+def client_problems(members: Mapping[str, MemberState], c: ClientState) -> list[str]:
+    """Every way one client breaks the rules, given the members."""
+    found = []
+    if not holds(members, c.practitioner, "practitioner"):
+        found.append(f"client {c.id}'s practitioner {c.practitioner} is not a practitioner")
+    elif not members[c.practitioner].active:
+        found.append(f"client {c.id} is assigned to {c.practitioner}, who has not accepted "
+                     "their invitation")
+    for who in c.access:
+        if who not in members:
+            found.append(f"client {c.id} grants access to {who}, not a member")
+        elif not members[who].active:
+            found.append(f"client {c.id} grants access to {who}, who has not accepted their "
+                         "invitation")
+    if c.supervisor is not None and not holds(members, c.supervisor, "supervisor"):
+        found.append(f"client {c.id}'s supervisor {c.supervisor} is not a supervisor")
+    return found
+
+
 def violations(state: PracticeState, now: str) -> list[str]:
     """Every way a practice breaks the rules that must hold between any two steps."""
     found = []
@@ -181,22 +200,9 @@ def violations(state: PracticeState, now: str) -> list[str]:
     treating = {e for e in active if members[e].has("practitioner")}
     supervising = {e for e, m in members.items() if m.has("supervisor")}
     for c in state.clients.values():
-        if (c.practitioner in treating and active.issuperset(c.access)
+        if not (c.practitioner in treating and active.issuperset(c.access)
                 and (c.supervisor is None or c.supervisor in supervising)):
-            continue
-        if not holds(members, c.practitioner, "practitioner"):
-            found.append(f"client {c.id}'s practitioner {c.practitioner} is not a practitioner")
-        elif not members[c.practitioner].active:
-            found.append(f"client {c.id} is assigned to {c.practitioner}, who has not accepted "
-                         "their invitation")
-        for who in c.access:
-            if who not in members:
-                found.append(f"client {c.id} grants access to {who}, not a member")
-            elif not members[who].active:
-                found.append(f"client {c.id} grants access to {who}, who has not accepted their "
-                             "invitation")
-        if c.supervisor is not None and not holds(members, c.supervisor, "supervisor"):
-            found.append(f"client {c.id}'s supervisor {c.supervisor} is not a supervisor")
+            found += client_problems(members, c)
     for n in state.notes:
         if n.status == "incomplete" and n.author not in members:
             found.append(f"incomplete note {n.id} belongs to {n.author}, not a member")

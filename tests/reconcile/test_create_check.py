@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shsync.reconcile.actions import _first, _may_see_clients, _role_holder, precondition
+from shsync.reconcile.actions import create_problem, precondition
 from shsync.reconcile.operations import op
 from shsync.reconcile.simulate import Working
 from shsync.reconcile.state import ClientState, MemberState, PracticeState
@@ -18,10 +18,7 @@ def rules(w: Working, o) -> str | None:
     """The check as the rules state it, every message built."""
     if o.target in w.clients:
         return f"client {o.target} already exists"
-    return _first(
-        _role_holder(w, o.get("practitioner"), "practitioner", f"client {o.target}'s practitioner"),
-        _role_holder(w, o.get("supervisor"), "supervisor", f"client {o.target}'s supervisor"),
-        *(_may_see_clients(w, who, o.target) for who in o.get("access")))
+    return create_problem(w, o)
 
 
 @st.composite
