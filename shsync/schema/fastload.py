@@ -24,6 +24,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from shsync.schema.yamlload import MAX_DEPTH  # the loader's limit: a deeper value declines
+
 # Each pattern is a reason to decline; a false alarm only costs speed. They are searched one by
 # one: each starts with a literal or a character set, which re finds quickly; one alternation of
 # them all took four times as long on a 21 MB file.
@@ -64,7 +66,6 @@ _NUMBERISH = frozenset("0123456789._+-eE")
 _TOO_LARGE = 10 ** 4300
 _ALL_DIGITS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _TOO_MANY_DIGITS = b"0" * 4301
-MAX_DEPTH = 32  # the loader's own limit (yamlload.MAX_DEPTH); a deeper value declines
 
 
 def eligible(text: str) -> bool:

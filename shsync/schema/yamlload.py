@@ -26,10 +26,9 @@ from typing import Any
 import yaml
 
 from shsync import fileio
-from shsync.schema import fastload
 from shsync.diagnostics import Diagnostic, KeyOf, Location, Path, Severity
 
-MAX_DEPTH = fastload.MAX_DEPTH
+MAX_DEPTH = 32
 # Texts this long try the fast path first (see shsync.schema.fastload); below it, the loader alone
 # takes a few milliseconds and yaml_rs's import would cost more than it saves.
 FAST_FROM = 256 * 1024
@@ -347,6 +346,8 @@ def _advance(stack: list[list[Any]]) -> None:
 def load_text(text: str, name: str) -> Document:
     """Load one document from text, raising `LoadError` with every problem found."""
     if len(text) >= FAST_FROM:
+        from shsync.schema import fastload  # its patterns cost 1.5 ms to compile: large texts only
+
         data = fastload.load(text)
         if data is not None:
             return Document(name, data, text)

@@ -71,7 +71,7 @@ def test_validate_of_a_valid_file_needs_no_jsonschema_driver_or_renderer():
     assert {"yaml", "jsonschema_rs", "shsync.schema.rules"} <= modules
     assert loaded(modules, ("pydantic", "shsync.model", "jsonschema", "psycopg", "sqlite3",
                             "shsync.render.plan", "shsync.app", "shsync.backends",
-                            "shsync.reconcile")) == []
+                            "shsync.reconcile", "shsync.schema.fastload", "yaml_rs")) == []
 
 
 def test_validate_of_an_invalid_file_loads_the_explaining_validator(tmp_path):
