@@ -43,12 +43,13 @@ from shsync.reconcile.authorize import Actor
 from shsync.reconcile.approvals import StoredPlan, is_plan_id
 from shsync.reconcile.plan import Plan, canonical, from_file
 from shsync.reconcile.state import PracticeState, fingerprint, state_from_dict, state_to_dict
+from shsync.tokens import PRACTICE_NAME
 
 TOKEN_ENV = "SHSYNC_TOKEN"
 _TOKEN_TEXT = re.compile(r"[\x21-\x7e]{1,512}")  # what may stand in a header, unquoted
 PLAN_TYPE = "application/vnd.shsync.plan+json"
-_PATH = re.compile(r"^(?P<prefix>(?:/[^/]+)*)/practices/(?P<practice>[A-Za-z0-9][A-Za-z0-9._-]"
-                   r"{0,99})/?$")
+_PATH = re.compile(r"^(?P<prefix>(?:/[^/]+)*)/practices/"
+                   rf"(?P<practice>{PRACTICE_NAME.pattern})/?$")
 _ERRORS: dict[str, type[BackendError]] = {
     "forbidden": Forbidden, "stale-plan": StalePlan, "already-applied": AlreadyApplied,
     "wrong-practice": WrongPractice, "not-empty": NotEmpty, "no-practice": NoPractice,
