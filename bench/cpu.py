@@ -6,13 +6,16 @@ checkout, or a commit unpacked with `git archive COMMIT | tar -x -C DIR`, to com
 after with the same venv). Prints the minimum wall and CPU (user+sys, from `os.wait4`) time of
 each and their ratios to the floor's, and the peak memory (max RSS). On a machine other jobs
 share, wall time follows their load; the minimum CPU time of several runs is the steadier figure.
-Plans once against DB (nothing is applied); seed it first with `shsync seed`. Not a test.
+Plans against the SQLite store DB (nothing is applied there; seed it first with `shsync seed`),
+and applies ORG as an onboarding into a new SQLite file beside DB, made afresh for each run.
+Not a test.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 import sys
 import time
 
@@ -29,13 +32,19 @@ def main() -> None:
         "validate": [sys.executable, "-m", "shsync", "validate", org],
         "plan": [sys.executable, "-m", "shsync", "plan", org, "--allow-mass-removal",
                  "--assume-accepted"],
+        "apply": [sys.executable, "-m", "shsync", "apply", org, "--auto-approve",
+                  "--assume-accepted"],
     }
+    onboard = Path(db).with_name("cpu-onboard.db")
+    fresh = {"apply": {**env, "SHSYNC_BACKEND": f"sqlite:///{onboard}"}}
     runs: dict[str, list[tuple[float, float, float]]] = {k: [] for k in commands}
     for _ in range(n):
         for name, args in commands.items():
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{onboard}{suffix}").unlink(missing_ok=True)
             started = time.perf_counter()
             proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                    env=env, cwd=root)
+                                    env=fresh.get(name, env), cwd=root)
             _, status, usage = os.wait4(proc.pid, 0)
             if os.waitstatus_to_exitcode(status) not in (0, 2):
                 raise SystemExit(f"{name} failed: {' '.join(args)}")

@@ -549,9 +549,11 @@ def _create_pre(w: Working, o: Any) -> str | None:
     supervisor = o.get("supervisor")
     signing = members.get(supervisor) if supervisor is not None else None
     if (treating is not None and treating.has("practitioner")
-            and (supervisor is None or (signing is not None and signing.has("supervisor")))
-            and all((m := members.get(who)) is not None and (m.has("practitioner") or m.admin)
-                    for who in o.get("access"))):
+            and (supervisor is None or (signing is not None and signing.has("supervisor")))):
+        for who in o.get("access"):  # a loop, not all(): no generator per step
+            m = members.get(who)
+            if m is None or not (m.has("practitioner") or m.admin):
+                return create_problem(w, o)
         return None
     return create_problem(w, o)
 
@@ -582,8 +584,8 @@ register(Action(
     describe=lambda o: ("+", _create_text(o)),
     step=lambda o: f"Clients > + Add Client with reference {o.target}: {_create_text(o)}.",
     widens=lambda o: bool(o.get("access")) or o.get("supervisor") is not None,
-    grantees=lambda o: tuple(e for e in (o.get("practitioner"), *o.get("access"),
-                                         o.get("supervisor")) if e)))
+    grantees=lambda o: tuple(filter(None, (o.get("practitioner"), *o.get("access"),
+                                           o.get("supervisor"))))))
 
 
 def _reassign_pre(w: Working, o: Any) -> str | None:
@@ -873,10 +875,12 @@ register(Action(
                     "and their supervisees lose supervision.")))
 
 
-def precondition(w: Working, o: Any) -> str | None:
+def precondition(w: Working, o: Any, action: Action | None = None) -> str | None:
     """The one check of a step against the practice it meets, including the acceptance rule:
-    nobody receives access to a client record before they accept their invitation."""
-    action = ACTIONS[o.action]
+    nobody receives access to a client record before they accept their invitation. `action`:
+    the step's registry entry, when the caller has looked it up already."""
+    if action is None:
+        action = ACTIONS[o.action]
     problem = action.precondition(w, o)
     if problem is not None:
         return problem

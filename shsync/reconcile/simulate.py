@@ -97,7 +97,9 @@ class Working:
                 self.client_supervising[old.supervisor] -= 1
         self.clients[client.id] = client
         self.assigned[client.practitioner] += 1
-        self.grants.update(client.access)
+        grants = self.grants  # `grants.update(access)` without its Mapping check per client
+        for who in client.access:
+            grants[who] = grants.get(who, 0) + 1
         if client.supervisor:
             self.client_supervising[client.supervisor] += 1
 

@@ -114,20 +114,21 @@ def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
         problems.append(wrong)
     previous_phase = -1
     for o in operations:
-        if o.action not in ACTIONS:
+        action = ACTIONS.get(o.action)
+        if action is None:
             problems.append(f"unknown action {o.action!r}")
             continue
-        phase = o.phase
+        phase = action.phase_of(o)  # `o.phase`, the entry looked up once per step
         if phase < previous_phase:
             problems.append(f"{o.action} {o.target} is out of order (phase {phase.name} after "
                             "a later phase)")
         previous_phase = max(previous_phase, phase)
-        problem = precondition(working, o)
+        problem = precondition(working, o, action)
         if problem is not None:
             problems.append(problem if problem.startswith(o.action)
                             else f"{o.action} {o.target}: {problem}")
             continue  # the step cannot happen; later steps meet the practice without it
-        working.apply(o)
+        action.effect(working, o)  # `working.apply(o)`, the entry already at hand
     final = working.freeze()
     before = set(violations(live, now))
     problems.extend(f"the practice would be left broken: {v}"
