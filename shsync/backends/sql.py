@@ -240,13 +240,17 @@ class SqlBackend(Store, ABC):
 
     def _create_schema(self, version: object) -> None:
         for statement in SCHEMA:
-            self._execute(statement)
+            self._execute(self._table(statement))
         if version is None:
             self._execute("INSERT INTO shsync_meta (key, value) VALUES ('schema_version', ?)",
                           (str(SCHEMA_VERSION),))
 
     @abstractmethod
     def _has_table(self, name: str) -> bool: ...
+
+    def _table(self, statement: str) -> str:
+        """A schema statement as this database creates it (its own storage options)."""
+        return statement
 
     # --- reading ------------------------------------------------------------------------------
     def read(self) -> PracticeState:

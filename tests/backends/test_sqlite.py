@@ -36,10 +36,46 @@ def _clients_read_plan(path) -> str:
     return " ".join(str(row[-1]) for row in rows)
 
 
+def _rowid_store(path) -> None:
+    """A store file with the tables as shsync made them before they went WITHOUT ROWID."""
+    from shsync.backends.sql import SCHEMA  # noqa: PLC0415
+
+    with sqlite3.connect(path) as conn:
+        for statement in SCHEMA:
+            conn.execute(statement)
+
+
+def test_a_new_store_keeps_a_practice_in_its_primary_keys_order(tmp_path):
+    path = tmp_path / "practice.db"
+    SqliteBackend(str(path)).close()
+    with sqlite3.connect(path) as conn:
+        made = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))
+    rowless = {name for name, sql in made.items() if sql.endswith("WITHOUT ROWID")}
+    assert rowless == {"members", "member_roles", "clients", "client_access"}
+    # so a practice's clients are one range of the table, whatever the store's size
+    assert _clients_read_plan(path) == "SEARCH clients USING PRIMARY KEY (practice=?)"
+
+
+def test_a_store_made_before_keeps_its_tables_and_works(tmp_path):
+    from tests.reconcile.builders import ADMIN, c, live  # noqa: PLC0415
+
+    path = tmp_path / "practice.db"
+    _rowid_store(path)
+    store = SqliteBackend(str(path))
+    state = live(ADMIN, clients=[c(f"C-{i}", "admin") for i in range(5)])
+    store.seed(state)
+    assert store.read() == state
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert not [sql for (sql,) in conn.execute("SELECT sql FROM sqlite_master")
+                    if sql and sql.endswith("WITHOUT ROWID")]
+
+
 def test_a_large_write_leaves_statistics_so_a_practice_is_read_in_one_scan(tmp_path):
     from tests.reconcile.builders import ADMIN, c, live  # noqa: PLC0415
 
     path = tmp_path / "practice.db"
+    _rowid_store(path)
     store = SqliteBackend(str(path))
     store.seed(live(ADMIN, clients=[c(f"C-{i}", "admin") for i in range(10_000)]))
     store.close()
@@ -51,6 +87,7 @@ def test_a_small_write_gathers_no_statistics(tmp_path):
     from tests.reconcile.builders import ADMIN, c, live  # noqa: PLC0415
 
     path = tmp_path / "practice.db"
+    _rowid_store(path)
     store = SqliteBackend(str(path))
     store.seed(live(ADMIN, clients=[c(f"C-{i}", "admin") for i in range(50)]))
     store.close()
