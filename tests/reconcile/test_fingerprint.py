@@ -62,3 +62,22 @@ def test_a_known_practice_keeps_its_known_fingerprint():
     # Pinned from shsync before the encoder was shared (a change of form breaks every log).
     assert fingerprint(PracticeState({}, {}, (), ())) == \
         "sha256:" + hashlib.sha256(b"null\x1e\x1e\x1e\x1e").hexdigest()
+
+
+@settings(max_examples=50, deadline=None)
+@given(with_ends())
+def test_without_the_c_encoder_the_rows_are_the_same_text(state):
+    import shsync.reconcile.state as module  # noqa: PLC0415
+
+    fast = module._encode_row
+    python = module._COMPACT.encode
+    for value in [*state.members.values(), *state.clients.values()]:
+        row = module._row(value)
+        assert fast(row) == python(row) == json.dumps(row, separators=(",", ":"))
+
+
+def test_a_python_without_the_c_encoder_falls_back_to_its_own(monkeypatch):
+    import shsync.reconcile.state as module  # noqa: PLC0415
+
+    monkeypatch.setattr(json.encoder, "c_make_encoder", None)
+    assert module._row_encoder() == module._COMPACT.encode
