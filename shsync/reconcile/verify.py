@@ -21,6 +21,7 @@ comes from `Verdict`, computed from the operations, never read from a plan file.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -142,11 +143,14 @@ def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
 
 def summarize(operations: Sequence[Operation], live: PracticeState,
               final: PracticeState) -> Summary:
-    invited = {o.target for o in operations if o.action == "invite_member"}
-    removed = {o.target for o in operations if o.action == "remove_member"}
-    changed = {o.target for o in operations
-               if ACTIONS[o.action].kind == "member"} - invited - removed
-    clients = {o.target for o in operations if o.on_client}
+    targets: dict[str, set[str]] = defaultdict(set)  # by action: one pass over 200k steps
+    for o in operations:
+        targets[o.action].add(o.target)
+    invited, removed = targets["invite_member"], targets["remove_member"]
+    kinds = {a: ACTIONS[a].kind if a in ACTIONS else "" for a in targets}
+    changed = set().union(*(t for a, t in targets.items() if kinds[a] == "member"))
+    changed -= invited | removed
+    clients = set().union(*(t for a, t in targets.items() if kinds[a] == "client"))
     return Summary(invite=len(invited), change=len(changed), remove=len(removed),
                    clients=len(clients), seats_before=live.practitioner_count(),
                    seats_after=final.practitioner_count())
