@@ -68,15 +68,16 @@ class Operation:
         return (self.phase, ACTION_ORDER[self.action], self.target, repr(self.params))
 
     def to_dict(self) -> dict[str, Any]:
+        action = ACTIONS[self.action]  # once per step: a plan's hash makes 200k of these at L
         out: dict[str, Any] = {"action": self.action, "target": self.target}
         for key, value in self.params:
             if key == "changes":
                 out[key] = {name: list(pair) for name, pair in value}
-            elif ACTIONS[self.action].params.get(key) == "approvals":
+            elif action.params.get(key) == "approvals":
                 out[key] = dict(value)
             else:
                 out[key] = list(value) if isinstance(value, tuple) else value
-        if self.escalation:
+        if action.widens(self):  # `self.escalation`
             out["escalation"] = True
         return out
 
@@ -103,7 +104,7 @@ def in_order(operations: Iterable[Operation]) -> list[Operation]:
 def op(action: str, target: str, **params: Any) -> Operation:
     """Build an operation, parameters in the registry's order."""
     names = ACTIONS[action].params
-    return Operation(action, target, tuple((k, params[k]) for k in names if k in params))
+    return Operation(action, target, tuple([(k, params[k]) for k in names if k in params]))
 
 
 class InvalidOperation(InvalidPlan):
