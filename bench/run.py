@@ -3,7 +3,8 @@
 For each size it generates a practice (S: 100 members / 2,000 clients, M: 1,000 / 20,000,
 L: 10,000 / 200,000; every client with 0-3 grants, about a third of members supervised), seeds a
 live state that differs by about 1%, and times each command in a fresh process, with its peak
-memory (max RSS): the parse floor (PyYAML's C loader on the same file), validate, plan, apply of
+memory (max RSS), in rounds of one run of each (so each is measured over the same minutes as
+the floor it is compared with): the parse floor (PyYAML's C loader on the same file), validate, plan, apply of
 the full onboarding into an empty SQLite store and into PostgreSQL, and a no-change plan after
 apply. It prints one markdown table and writes it, with the machine and versions, to a new file
 bench/out/results-DATE-TIME.md; `--replace-results` writes the committed bench/results.md instead,
@@ -82,15 +83,20 @@ def run(args: list[str], env: dict[str, str], cwd: Path) -> Measure:
     return Measure(elapsed, usage.ru_maxrss / 1024, code)
 
 
-def best(args: list[str], env: dict[str, str], cwd: Path, repeat: int,
-         before: object = None) -> Measure:
-    runs = []
+def interleaved(steps: list[tuple[str, list[str], dict[str, str], object]], cwd: Path,
+                repeat: int) -> dict[str, Measure]:
+    """Each step `repeat` times, in rounds of one run of every step (its `before` first): the
+    machine's speed drifts from minute to minute, and a step's ratio to the floor is only fair
+    when both were measured over the same minutes. Median seconds, largest peak."""
+    runs: dict[str, list[Measure]] = {name: [] for name, *_ in steps}
     for _ in range(repeat):
-        if callable(before):
-            before()
-        runs.append(run(args, env, cwd))
-    return Measure(statistics.median(r.seconds for r in runs),
-                   max(r.peak_mb for r in runs), runs[-1].code)
+        for name, args, env, before in steps:
+            if callable(before):
+                before()
+            runs[name].append(run(args, env, cwd))
+    return {name: Measure(statistics.median(r.seconds for r in measured),
+                          max(r.peak_mb for r in measured), measured[-1].code)
+            for name, measured in runs.items()}
 
 
 def pg_available() -> bool:
@@ -125,17 +131,9 @@ def measure_size(size: str, work: Path, repeat: int, with_pg: bool) -> dict[str,
                     size, str(work)], env=base_env, check=True)
     org_file, live_file = work / f"{size}.yaml", work / f"{size}-live.yaml"
     shsync = [sys.executable, "-m", "shsync"]
-    results: dict[str, Measure] = {}
-    results["parse floor"] = best([sys.executable, "-c", FLOOR, str(org_file)], base_env, work,
-                                  repeat)
-    results["validate"] = best([*shsync, "validate", str(org_file)], base_env, work, repeat)
-
     drift_db = work / f"{size}-drift.db"
     drift_env = {**base_env, "SHSYNC_BACKEND": f"sqlite:///{drift_db}"}
     run([*shsync, "seed", str(live_file)], drift_env, work)
-    results["plan (1% drift)"] = best([*shsync, "plan", str(org_file), "--allow-mass-removal",
-                                       "--assume-accepted"], drift_env, work, repeat)
-
     onboard_db = work / f"{size}-onboard.db"
     onboard_env = {**base_env, "SHSYNC_BACKEND": f"sqlite:///{onboard_db}"}
     apply = [*shsync, "apply", str(org_file), "--auto-approve", "--assume-accepted"]
@@ -144,16 +142,24 @@ def measure_size(size: str, work: Path, repeat: int, with_pg: bool) -> dict[str,
         for suffix in ("", "-wal", "-shm"):
             Path(f"{onboard_db}{suffix}").unlink(missing_ok=True)
 
-    results["apply onboarding, SQLite"] = best(apply, onboard_env, work, repeat, fresh_sqlite)
-    results["no-change plan after apply"] = best([*shsync, "plan", str(org_file)], onboard_env,
-                                                 work, repeat)
+    steps: list[tuple[str, list[str], dict[str, str], object]] = [
+        ("parse floor", [sys.executable, "-c", FLOOR, str(org_file)], base_env, None),
+        ("validate", [*shsync, "validate", str(org_file)], base_env, None),
+        ("plan (1% drift)", [*shsync, "plan", str(org_file), "--allow-mass-removal",
+                             "--assume-accepted"], drift_env, None),
+        ("apply onboarding, SQLite", apply, onboard_env, fresh_sqlite),
+        # after each apply, in the same round: the practice it has just written
+        ("no-change plan after apply", [*shsync, "plan", str(org_file)], onboard_env, None),
+    ]
+    schema = f"shsync_bench_{uuid.uuid4().hex[:8]}"
     if with_pg:
-        schema = f"shsync_bench_{uuid.uuid4().hex[:8]}"
         pg_env = {**base_env, "SHSYNC_BACKEND": f"{PG_URL}?schema={schema}"}
-        try:
-            results["apply onboarding, PostgreSQL"] = best(
-                apply, pg_env, work, repeat, lambda: drop_pg_schema(schema))
-        finally:
+        steps.append(("apply onboarding, PostgreSQL", apply, pg_env,
+                      lambda: drop_pg_schema(schema)))
+    try:
+        results = interleaved(steps, work, repeat)
+    finally:
+        if with_pg:
             drop_pg_schema(schema)
     results["file size (MB)"] = Measure(org_file.stat().st_size / 1e6, 0, 0)
     return results
@@ -241,8 +247,8 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     lines = ["# shsync benchmark", "",
              f"`python bench/run.py --sizes {','.join(sizes)} --repeat {args.repeat}`, "
-             f"{time.strftime('%Y-%m-%d')}. Each step is a fresh process; wall seconds "
-             f"(median of {args.repeat}), the ratio to the parse floor (PyYAML's C loader on "
+             f"{time.strftime('%Y-%m-%d')}. Each step is a fresh process, run in rounds of "
+             f"one run of every step; wall seconds (median of {args.repeat}), the ratio to the parse floor (PyYAML's C loader on "
              "the same file), and peak memory (max RSS).", "", *machine(), "", *table(results)]
     if not with_pg:
         lines += ["", "PostgreSQL was not measured (no server, or --no-pg)."]
