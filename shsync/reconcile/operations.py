@@ -18,6 +18,7 @@ from typing import Any, cast
 from shsync.errors import InvalidPlan
 from shsync.vocabulary import APPROVAL_KINDS, MAX_BREAK_GLASS_MINUTES
 from shsync.reconcile.actions import ACTIONS, COSIGN, ROLES, UPDATABLE, Phase
+from shsync.reconcile.frozen import quick_init
 
 __all__ = ["ACTIONS", "UPDATABLE", "InvalidOperation", "Operation", "Phase", "from_dict",
            "in_order", "op"]
@@ -31,6 +32,7 @@ _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _FIELD_VALUE = {"first_name": "name", "last_name": "name", "npi": "str?", "taxonomy": "str?"}
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Operation:
     action: str

@@ -16,6 +16,7 @@ from shsync.clock import duration, end_instant, iso
 from shsync.schema import plain
 from shsync.schema.plain import Item, OrgValues, grantee, low
 from shsync.vocabulary import APPROVAL_KINDS
+from shsync.reconcile.frozen import quick_init
 
 if TYPE_CHECKING:  # the models are pydantic's: plan and apply of a valid file never import it
     from shsync.model import Member, Org, Snapshot
@@ -24,6 +25,7 @@ CLINICAL_FIELDS = ("npi", "taxonomy")
 __all__ = ["iso", "end_instant"]  # re-exported: older imports read them from here
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class End:
     """When one member's access to one client ends by itself, and why. `break_glass`: emergency
@@ -38,6 +40,7 @@ class End:
         return self.until <= now
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MemberState:
     email: str
@@ -65,6 +68,7 @@ class MemberState:
         return role in self.roles
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ClientState:
     id: str
