@@ -16,23 +16,20 @@ from shsync.reconcile.operations import Operation
 from shsync.reconcile.state import ClientState, End, MemberState
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Generated:
-    id: str
-    practitioner: str
-    access: tuple[str, ...] = ()
-    supervisor: str | None = None
-    ends: tuple[str, ...] = ()
+# One field list, two classes: the dataclass's own __init__, and quick_init's.
+FIELDS = [("id", str), ("practitioner", str), ("access", tuple, dataclasses.field(default=())),
+          ("supervisor", str, dataclasses.field(default=None)),
+          ("ends", tuple, dataclasses.field(default=()))]
 
 
-@quick_init
-@dataclasses.dataclass(frozen=True, slots=True)
-class Quick:
-    id: str
-    practitioner: str
-    access: tuple[str, ...] = ()
-    supervisor: str | None = None
-    ends: tuple[str, ...] = ()
+def made(name: str) -> type:
+    cls = dataclasses.make_dataclass(name, FIELDS, frozen=True, slots=True)
+    cls.__module__ = __name__  # so pickle finds it here
+    return cls
+
+
+Generated = made("Generated")
+Quick = quick_init(made("Quick"))
 
 
 def fields_of(value) -> dict:
