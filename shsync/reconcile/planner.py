@@ -392,18 +392,17 @@ def _clients(draft: _Draft, removed: list[str]) -> None:
     live = draft.live
     for cid, want in draft.desired.clients.items():
         have = live.clients.get(cid)
-        if have is None and not want.ends:  # most new clients (200k in an L onboarding)
-            draft.ops.append(op("create_client", cid, practitioner=want.practitioner,
-                                access=want.access, supervisor=want.supervisor))
-            continue
         if have is None:
-            ending = {e.member for e in want.ends}
+            access = want.access
+            if want.ends:  # grants that end are granted apart, with their ends (most have none)
+                ending = {e.member for e in want.ends}
+                access = tuple(a for a in access if a not in ending)
             draft.ops.append(op("create_client", cid, practitioner=want.practitioner,
-                                access=tuple(a for a in want.access if a not in ending),
-                                supervisor=want.supervisor))
-            draft.ops.extend(op("grant_access", cid, member=e.member,
-                                **_given(until=e.until, reason=e.reason))
-                             for e in want.ends if not e.passed(draft.now))
+                                access=access, supervisor=want.supervisor))
+            if want.ends:
+                draft.ops.extend(op("grant_access", cid, member=e.member,
+                                    **_given(until=e.until, reason=e.reason))
+                                 for e in want.ends if not e.passed(draft.now))
             continue
         if (not want.ends and not have.ends and have.access == want.access
                 and have.practitioner == want.practitioner and have.supervisor == want.supervisor):

@@ -7,9 +7,8 @@ most of a plan (libyaml's event and mark objects, millions of them), while yaml_
 yaml_rs keeps merge keys as plain keys, ignores local tags, ends some block scalars differently,
 reads ``0x1F``, ``1_000``, ``1._`` and ``.nAn`` as numbers, joins escaped surrogate pairs,
 accepts control characters, integers of more than 4,300 digits written with leading zeros and
-some flow collections libyaml refuses,
-and has no nesting limit of its own in block context (a deep enough document overflows its stack
-and kills the process).
+some flow collections libyaml refuses, and has no nesting limit of its own in block context (a
+deep enough document overflows its stack and kills the process).
 
 So the fast path is taken only for a text that `eligible` finds free of everything where the two
 could differ or yaml_rs could fail badly, and whose values `_Reader` then finds plain (string
