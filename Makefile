@@ -6,7 +6,7 @@ SHSYNC := $(VENV)/bin/shsync
 DEMO_DB := .shsync-demo/practice.db
 DEMO_ENV := SHSYNC_BACKEND=sqlite:///$(DEMO_DB) SHSYNC_NOW=2026-11-26T12:00:00Z
 
-.PHONY: demo test lint schema openapi bench clean
+.PHONY: demo test lint schema helppages openapi bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ lint: $(VENV)/.installed
 
 schema: $(VENV)/.installed
 	$(PY) -m shsync.schema.published
+
+helppages: $(VENV)/.installed
+	$(PY) -m shsync.cli.helppages
 
 openapi: $(VENV)/.installed
 	$(PY) -m shsync.server.api > docs/openapi.json

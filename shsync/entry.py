@@ -1,7 +1,8 @@
-"""The `shsync` program: `--version` is answered before click is imported, the rest goes to the
-click layer (shsync/cli), with the cyclic garbage collector off (see `main`). Importing click
-is most of a bare command's start-up; a test checks that this line is exactly what click's own
-version option prints."""
+"""The `shsync` program: `--version`, and `--help` wherever a page rendered in advance is exactly
+what click would print (shsync/quickhelp.py), are answered before click is imported; the rest goes
+to the click layer (shsync/cli), with the cyclic garbage collector off (see `main`). Importing
+click is most of a bare command's start-up; tests check that this line and those pages are
+exactly what click prints."""
 
 from __future__ import annotations
 
@@ -21,15 +22,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     # serve`, the one long-lived process, turns it back on.
     gc.disable()
     args = list(sys.argv[1:] if argv is None else argv)
-    if args == ["--version"] and sys.stdout is not None:  # closed: the CLI says so
-        try:
-            sys.stdout.write(VERSION_LINE)
-            sys.stdout.flush()
-        except OSError as exc:  # a full disk, a closed pipe: as every command says it
-            from shsync.cli import _unreported
-
-            _unreported(exc)
-        return
+    if sys.stdout is not None:  # closed: the CLI says so
+        early = VERSION_LINE if args == ["--version"] else _help_page(args)
+        if early is not None:
+            _say(early)
+            return
     from shsync.cli import main as cli
 
     cli(args)
+
+
+def _help_page(args: list[str]) -> str | None:
+    from shsync import quickhelp  # os and sys only: nothing to pay for other commands
+
+    return quickhelp.page(args)
+
+
+def _say(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError as exc:  # a full disk, a closed pipe: as every command says it
+        from shsync.cli import _unreported
+
+        _unreported(exc)

@@ -1,12 +1,14 @@
 """Start-up: each command imports only what it uses.
 
-`shsync --version` is answered before click is imported (shsync/entry.py), `--help` needs click
-and nothing heavy; `validate` of a valid file needs the YAML loader, the compiled schema and the
+`shsync --version` is answered before click is imported (shsync/entry.py), and so is `--help`
+where a page rendered in advance is what click would print (shsync/quickhelp.py); elsewhere
+`--help` needs click and nothing heavy; `validate` of a valid file needs the YAML loader, the compiled schema and the
 rules, but neither pydantic (a valid org is read as plain data: shsync/schema/plain.py) nor
 python-jsonschema (it only explains invalid files) nor a database driver nor the plan renderers. Timings are measured by the benchmark (bench/run.py), never asserted here;
 what is asserted is which modules a fresh process has loaded when the command ends.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,9 +61,15 @@ def test_the_early_version_line_is_exactly_what_click_prints():
     assert (result.returncode, result.stdout, result.stderr) == (0, VERSION_LINE, "")
 
 
-@pytest.mark.parametrize("args", [["--help"], ["-h"]])
-def test_help_imports_only_click(args):
-    modules = imported(*args)
+@pytest.mark.parametrize("args", [["--help"], ["-h"], ["plan", "--help"], ["token", "list", "-h"]])
+def test_help_at_a_stored_width_imports_no_click(args):
+    # A pipe is 80 columns to click: the page rendered in advance (shsync/quickhelp.py).
+    modules = imported(*args, env={**os.environ, "COLUMNS": "80"})
+    assert loaded(modules, ("click", "shsync.cli", *LIGHT_ONLY)) == []
+
+
+def test_help_at_another_width_is_clicks_and_imports_nothing_heavy():
+    modules = imported("--help", env={**os.environ, "COLUMNS": "66"})
     assert "click" in modules
     assert loaded(modules, LIGHT_ONLY) == []
 

@@ -80,10 +80,11 @@ def test_a_report_to_a_reader_that_has_gone_is_output_failed_not_a_silent_exit(s
     assert entries(seeded) == 1
 
 
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["token", "create", "-h"]])
 @pytest.mark.parametrize("stdout, why", [("full", FULL), ("broken", BROKEN)])
-def test_the_version_is_output_failed_too(shsync, stdout, why):
-    # `--version` is answered before click is imported (shsync/entry.py): it was a traceback.
-    result = shsync("--version", stdout=stdout)
+def test_the_version_and_help_are_output_failed_too(shsync, args, stdout, why):
+    # Both are answered before click is imported (shsync/entry.py): `--version` was a traceback.
+    result = shsync(*args, stdout=stdout)
     assert (result.returncode, result.stderr) == (1, NOTHING.format(why))
 
 
