@@ -99,3 +99,13 @@ def test_wrk_reports_are_read_in_their_units_and_failures_stop_the_run():
     assert (got.count, got.seconds, got.p50, got.p99) == (3206, 10.04, 0.15147, 1.35)
     with pytest.raises(SystemExit, match="failed"):
         parse_wrk(WRK + "  Non-2xx or 3xx responses: 12\n")
+
+
+def test_the_start_up_benchmark_runs_and_compares_every_target():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "startup.py"), "--runs", "2"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for name in ("python -c pass", "shsync --version", "shsync --help", "shsync plan --help",
+                 "shsync validate examples/org.yaml"):
+        assert f"| `{name}` |" in result.stdout
+    assert result.stdout.count("under 60 ms: ") == 3 and "under 150 ms: " in result.stdout
