@@ -62,6 +62,18 @@ class LazyGroup(click.Group):
         command.name = cmd_name
         return command
 
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        """click's, with a did-you-mean for a mistyped command (`plna` -> `plan`): click takes
+        its suggestions from `self.commands`, which a lazy group leaves empty."""
+        no_such = getattr(click.exceptions, "NoSuchCommand", None)  # click 8.4 and later
+        try:
+            return super().resolve_command(ctx, args)
+        except click.UsageError as exc:
+            if no_such is None or not isinstance(exc, no_such) or exc.possibilities:
+                raise
+            raise no_such(exc.command_name, possibilities=list(COMMANDS), ctx=ctx) from None
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, short) for name, (_, _, short) in COMMANDS.items()])

@@ -35,7 +35,7 @@ def access(client_id: str | None, member: str | None, org_path: Path | None, bac
     Examples:
       shsync access --client C-1001
       shsync access --member sam.lee@p.example --format json
-      shsync access --client C-1001 --file org/        # as the org file declares it
+      shsync access --client C-1001 --file org/  # as the org file declares it
     """
     if (client_id is None) == (member is None):
         raise app.UserError("give exactly one of --client ID or --member EMAIL")

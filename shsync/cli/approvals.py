@@ -41,7 +41,6 @@ def progress_line(stored: StoredPlan) -> str:
 def approve(plan_id: str, backend_url: str, actor: str | None, fmt: str) -> None:
     """Approve a stored plan (from `shsync plan ORG --save`) as the acting member.
 
-    \b
     The practice's two-person rule (`policy: {approvals: ...}` in the org file, once applied)
     says how many administrators other than a plan's author must approve a plan that widens
     access or removes members. Only an active administrator other than the author may approve,

@@ -34,7 +34,6 @@ def break_glass(client_id: str, reason: str, length: str | None, org_path: Path 
     """Emergency access: give yourself (--actor) access to one client at once, outside the org
     file, for a limited time.
 
-    \b
     Only for an active member the practice's policy allows (default: practitioners), on a
     client they cannot already see, for no longer than the policy's max (default 8h). The
     policy is the one the live practice keeps: the org file's `policy.break_glass`, once a plan
@@ -79,8 +78,8 @@ def expire(backend_url: str, actor: str | None, dry_run: bool, fmt: str) -> None
 
     \b
     Examples:
-      shsync expire --dry-run                 # what has ended, changing nothing
-      shsync expire --format runbook          # take it back, and the steps for Sessions Health
+      shsync expire --dry-run         # what has ended; nothing changes
+      shsync expire --format runbook  # take it back; steps for Sessions Health
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
@@ -116,7 +115,8 @@ def review(entry: int, note: str, backend_url: str, actor: str | None) -> None:
     \b
     Examples:
       shsync history --break-glass
-      shsync review 42 --actor dana.ortiz@riverbend.example --note "justified: crisis call"
+      shsync review 42 --actor dana.ortiz@riverbend.example \\
+          --note "justified: crisis call, Dana unreachable"
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)

@@ -45,9 +45,9 @@ def accepted(emails: tuple[str, ...], backend_url: str, actor: str | None, fmt: 
     \b
     Examples:
       shsync accepted victor.okafor@riverbend.example
-      shsync plan org.yaml          # the deferred steps are planned now
+      shsync plan org.yaml  # the deferred steps are planned now
       shsync accepted a@p.example b@p.example --actor admin@p.example
-      shsync accepted victor.okafor@riverbend.example --format json   # with its audit_entry
+      shsync accepted victor.okafor@riverbend.example --format json
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
@@ -86,15 +86,10 @@ def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_
     or with --auto-approve. Like Terraform's refresh, for a service with no API.
 
     \b
-    Example:
+    Examples:
       shsync refresh observed.yaml                 # show the drift, ask, record
       shsync refresh observed.yaml --auto-approve  # in a script
-
-    \b
-    Examples:
-      shsync refresh observed.yaml                     # show the drift, ask, record it
-      shsync refresh observed.yaml --auto-approve
-      shsync refresh observed.yaml --save              # for approval (two-person rule)
+      shsync refresh observed.yaml --save          # for the two-person rule
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)

@@ -46,7 +46,7 @@ def onboard(roster: Path, out: Path, maps: tuple[str, ...], skip_invalid: bool,
     \b
     Examples:
       shsync onboard hires.csv -o org/
-      shsync onboard hires.csv -o org/ --update        # change only the roster's columns
+      shsync onboard hires.csv -o org/ --update  # only the roster's columns
     """
     try:
         outcome = onboarding.onboard(roster, out, _mapping(maps), skip_invalid=skip_invalid,

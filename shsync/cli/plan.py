@@ -62,14 +62,14 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
 
     \b
     Examples:
-      shsync plan org/                                # what would change
+      shsync plan org/                                 # what would change
       shsync plan org/ -o plan.json                    # save it for review ...
-      shsync apply plan.json                           # ... and apply exactly that
+      shsync apply plan.json                           # ... and apply just that
       shsync plan org/ --format markdown > comment.md  # a pull-request comment
-      shsync plan org/ --detailed-exitcode             # exit 2 when there is drift
-      shsync plan org/ --save                          # keep it in the store for approval:
-      shsync approve PLAN_ID --actor dana@example.org  # another administrator approves,
-      shsync apply PLAN_ID                             # and its author applies it
+      shsync plan org/ --detailed-exitcode             # exit 2 on drift
+      shsync plan org/ --save                          # store it for approval:
+      shsync approve PLAN_ID --actor dana@example.org  # an admin approves,
+      shsync apply PLAN_ID                             # and its author applies
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)
@@ -145,10 +145,10 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
     \b
     Examples:
       shsync plan org/ -o plan.json && shsync apply plan.json
-      shsync apply org/ --auto-approve                 # plan and apply in one go (CI)
-      shsync apply plan.json --expect-head sha256:...  # nothing applied in between
-      shsync apply plan.json --format json             # what was applied, and the audit entry
-      shsync apply p-3f2a9c41d0b7                      # a stored plan, once approved
+      shsync apply org/ --auto-approve                 # plan and apply (CI)
+      shsync apply plan.json --expect-head sha256:...  # nothing applied since
+      shsync apply plan.json --format json             # with the audit entry
+      shsync apply p-3f2a9c41d0b7                      # a stored plan, approved
     """
     stored_id = str(target) if _names_a_stored_plan(target) else None
     from_file = None if stored_id else app.saved_plan(target)

@@ -32,8 +32,9 @@ def serve(backend_url: str, host: str, port: int, lock_timeout: float, workers: 
     Examples:
       shsync serve --backend postgresql://shsync@db.internal/practices
       shsync serve --backend sqlite:///srv/shsync/practice.db --port 8787
-      shsync serve --backend postgresql://shsync@db.internal/practices --workers 2
-      SHSYNC_TOKEN=shs_... shsync plan org/ --backend https://shsync.example/practices/riverbend
+      shsync serve --backend postgresql://shsync@db/practices --workers 2
+      SHSYNC_TOKEN=shs_... shsync plan org/ \\
+          --backend https://shsync.example/practices/riverbend
     """
     from shsync.backends.url import redact
     from shsync.server import run

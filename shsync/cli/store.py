@@ -35,7 +35,8 @@ def seed(snapshot: Path, backend_url: str, actor: str | None) -> None:
     \b
     Examples:
       shsync seed examples/practice-snapshot.yaml
-      SHSYNC_BACKEND=postgresql://ci@db/shsync?practice=riverbend shsync seed snapshot.yaml
+      SHSYNC_BACKEND='postgresql://ci@db/shsync?practice=riverbend' \\
+          shsync seed snapshot.yaml
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor, create=True)
@@ -64,9 +65,9 @@ def export(backend_url: str, out: Path | None, split_by: str, force: bool) -> No
 
     \b
     Examples:
-      shsync export                                    # the org file, on stdout
-      shsync export -o org.yaml                        # refuses to overwrite ...
-      shsync export -o org.yaml --force                # ... unless --force
+      shsync export                      # the org file, on stdout
+      shsync export -o org.yaml          # refuses to overwrite ...
+      shsync export -o org.yaml --force  # ... unless --force
       shsync export -o org/ --split-by role
     """
     if split_by == "role" and (out is None or str(out) == "-"):
@@ -109,8 +110,8 @@ def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None,
     \b
     Examples:
       shsync history
-      shsync history --verify                          # chain, replay, head hash
-      shsync history --verify --expect-head sha256:... # fail if entries were added or cut
+      shsync history --verify                           # check chain and replay
+      shsync history --verify --expect-head sha256:...  # nothing added or cut
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, None)

@@ -55,8 +55,10 @@ def token() -> None:
 
     \b
     Examples:
-      shsync token create --practice riverbend --actor dana@riverbend.example --scope apply
-      shsync token create --practice riverbend --actor ci@riverbend.example --expires 30d
+      shsync token create --practice riverbend --actor dana@riverbend.example \\
+          --scope apply
+      shsync token create --practice riverbend --actor ci@riverbend.example \\
+          --expires 30d
       shsync token list --practice riverbend
       shsync token revoke 3f9c2a1b7d4e5f60 --practice riverbend
     """
@@ -80,8 +82,10 @@ def create(practice: str | None, actor: str | None, operator: str | None, scope:
 
     \b
     Examples:
-      shsync token create --practice riverbend --actor dana@riverbend.example --scope apply
-      shsync token create --practice riverbend --operator ci-deploy --scope apply --expires 30d
+      shsync token create --practice riverbend --actor dana@riverbend.example \\
+          --scope apply
+      shsync token create --practice riverbend --operator ci-deploy \\
+          --scope apply --expires 30d
     """
     from shsync import tokens
 

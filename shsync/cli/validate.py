@@ -42,8 +42,8 @@ def validate(path: Path, snapshot: bool, strict: bool, fmt: str) -> None:
     \b
     Examples:
       shsync validate org/
-      shsync validate --strict --format github org/      # annotations in a GitHub Action
-      shsync validate --format sarif org/ > shsync.sarif # for code scanning
+      shsync validate --strict --format github org/       # in a GitHub Action
+      shsync validate --format sarif org/ > shsync.sarif  # for code scanning
       cat org.yaml | shsync validate -
       shsync validate --snapshot observed.yaml
     """

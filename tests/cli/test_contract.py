@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from shsync.cli import COMMANDS, EXIT_USAGE, cli
+from shsync.cli import COMMANDS, EXIT_USAGE, cli, helppages
 from tests.cli.conftest import ROOT
 
 ORG = str(ROOT / "examples" / "org.yaml")
@@ -201,10 +201,18 @@ def test_validate_sarif_format(run, tmp_path):
 # --- help -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_every_command_shows_examples_in_its_help(name):
+def test_every_command_shows_one_block_of_examples_in_its_help(name):
     result = CliRunner().invoke(cli, [name, "--help"], terminal_width=100)
     assert result.exit_code == 0
-    assert "Examples:" in result.output and f"shsync {name}" in result.output
+    assert result.output.count("Example") == 1 and "\n  Examples:\n" in result.output
+    assert f"shsync {name}" in result.output.split("Examples:")[1]
+
+
+@pytest.mark.parametrize("path", list(helppages.commands()), ids=" ".join)
+def test_every_help_fits_an_80_column_terminal(path):
+    # Examples are not rewrapped by click (`\b`): each must fit as written.
+    output = helppages.render(path, 80)  # as click renders it in a terminal of 80 columns
+    assert max(map(len, output.splitlines())) <= 80, output
 
 
 def test_plan_help_shows_a_plan_and_apply_round_trip():
@@ -247,3 +255,13 @@ def test_the_readmes_plan_json_example_has_the_real_version_and_keys(seeded):
     assert row is not None
     assert (int(row[1]), int(row[2])) == (envelope["format_version"], FORMAT_VERSION)
     assert JSON_VERSION == envelope["format_version"]
+
+
+def test_a_mistyped_command_is_exit_64_with_the_commands_it_may_have_meant():
+    result = CliRunner().invoke(cli, ["plna", "org/"])
+    assert result.exit_code == EXIT_USAGE
+    assert "Error: No such command 'plna'. (Did you mean one of: 'plan', 'plans'?)" in \
+        result.output
+    assert CliRunner().invoke(cli, ["aply"]).output.endswith(
+        "Error: No such command 'aply'. Did you mean 'apply'?\n")
+    assert "Did you mean" not in CliRunner().invoke(cli, ["zzzz"]).output
