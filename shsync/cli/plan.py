@@ -27,10 +27,12 @@ from shsync.cli.common import (
     render_plan,
     write_output,
 )
-from shsync.errors import ShsyncError
+from shsync.diagnostics import Diagnostic, Severity
+from shsync.errors import BackendError, ShsyncError
 from shsync.reconcile.plan import Plan
 from shsync.reconcile.planner import Options
 from shsync.render import plan as render
+from shsync.schema.load import load_org
 
 
 @click.command()
@@ -72,7 +74,7 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
       shsync apply PLAN_ID                             # and its author applies
     """
     with ExitStack() as stack:
-        shsync = application(stack, backend_url, actor)
+        shsync = _store_for(stack, backend_url, actor, path)
         if at is not None:
             fixed = app.parse_time(at, "--at")
             shsync = app.Shsync(shsync.backend, shsync.who, lambda: fixed)
@@ -98,6 +100,22 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
     if out:
         _save(result, out)
     sys.exit(EXIT_CHANGES if detailed_exitcode and result.drift else EXIT_OK)
+
+
+def _store_for(stack: ExitStack, backend_url: str, actor: str | None, path: Path) -> app.Shsync:
+    """The store to plan against. One that cannot be opened (none yet, unreachable, locked) is
+    reported together with the org file's own errors, all in one run: a broken file planned
+    against no store said only that there was no store, and the file's errors came a run
+    later. A good file is read only once, by the plan."""
+    try:
+        return application(stack, backend_url, actor)
+    except BackendError as failed:
+        loaded = load_org(path, app.now())
+        if loaded.value is not None:
+            raise
+        where = f"{failed.where}: " if failed.where else ""
+        store = Diagnostic(Severity.ERROR, failed.code, f"{where}{failed}")
+        raise app.InvalidInput((*loaded.diagnostics, store)) from failed
 
 
 def _stored_line(stored: app.StoredPlan) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 import sqlite3
 
 import psycopg
@@ -25,6 +27,30 @@ def test_a_missing_sqlite_store_is_no_practice_and_nothing_is_created(run, tmp_p
     assert result.stderr == (f"error[no-practice]: no practice at {url}: the file does not "
                              "exist (`shsync seed` or `shsync apply` creates it)\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_plan_without_a_store_reports_the_org_files_errors_with_it(run, tmp_path):
+    # All problems at once: the file's errors used to come only after the store was made.
+    url = "sqlite:///practice.db"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(Path(ORG).read_text().replace('"1245319599"', '"1234567890"', 1))
+    result = run("plan", "bad.yaml", env={"SHSYNC_BACKEND": url})
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [  # where a plan's file errors always go
+        'bad.yaml:16:10: error[invalid-npi]: "1234567890" fails the NPI check digit (expected '
+        '1234567893)',
+        f"error[no-practice]: no practice at {url}: the file does not exist (`shsync seed` or "
+        "`shsync apply` creates it)"]
+    assert result.stderr == "error: 2 problem(s) in the input; nothing was changed\n"
+    as_json = run("plan", "bad.yaml", "--format", "json", env={"SHSYNC_BACKEND": url})
+    assert as_json.returncode == 1
+    errors = json.loads(as_json.stdout)["errors"]
+    assert [(e["code"], e["file"], e["line"]) for e in errors] == [
+        ("invalid-npi", "bad.yaml", 16), ("no-practice", None, None)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+    unreachable = run("plan", "bad.yaml", env={"SHSYNC_BACKEND": "postgresql://x@127.0.0.1:1/x"})
+    assert unreachable.returncode == 1
+    assert re.findall(r"error\[([a-z-]+)\]", unreachable.stdout) == ["invalid-npi", "backend"]
 
 
 def test_the_practice_comes_from_the_sqlite_query_and_a_typo_is_refused(run, tmp_path):
