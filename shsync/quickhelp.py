@@ -4,10 +4,12 @@ their start-up (issue #15: `--help` under 60 ms).
 The pages are click's own output, rendered in advance by `make helppages`
 (shsync/cli/helppages.py) into `helppages.txt` at the widths a pipe and the usual terminals get,
 and held to click's output by tests/cli/test_helppages.py. A page is printed only where click
-would print exactly it: the terminal's width is one stored, shell completion is not asking, and
-the click installed is the release that rendered the pages (the CLI names itself `shsync`
-whatever runs it). Anything else, and every other command line, goes to click. This module
-imports only `os` and `sys`, which the interpreter has loaded already.
+would print exactly it: the terminal's width is one stored, shell completion is not asking, the
+click that `import click` would load is the release that rendered the pages, no gettext catalogue
+would translate click's words ("Usage:", "Options:"), docstrings are kept (not `python -OO`), and
+the file is whole (its length and CRC-32 are in its first line). The CLI names itself `shsync`
+whatever runs it. Anything else, and every other command line, goes to click. This module imports
+only `os` and `sys`, which the interpreter has loaded already, and `zlib` (0.3 ms).
 """
 
 from __future__ import annotations
@@ -32,13 +34,15 @@ def page(args: Sequence[str]) -> str | None:
     """The help page click would print for `shsync *args`, or None to leave it to click."""
     if not args or args[-1] not in HELP_OPTIONS or COMPLETE_VAR in os.environ:
         return None
-    pages = read(PAGES_FILE)
-    if pages is None:
+    if sys.flags.optimize >= 2:  # -OO drops the docstrings click prints as the description
         return None
-    click_release, found = pages
-    if not click_installed(click_release):
+    found = read(PAGES_FILE)
+    if found is None:
         return None
-    return found.get((help_width(terminal_columns()), *args[:-1]))
+    click_release, pages = found
+    if not click_installed(click_release) or translated():
+        return None
+    return pages.get((help_width(terminal_columns()), *args[:-1]))
 
 
 def help_width(columns: int) -> int:
@@ -62,41 +66,76 @@ def terminal_columns() -> int:
 
 
 def click_installed(release: str) -> bool:
-    """Whether the click that `import click` would load is `release`, told by its distribution's
-    metadata folder beside it, without importing click or importlib.metadata."""
-    for entry in sys.path:
-        if not isinstance(entry, str):
-            continue
-        folder = entry or os.curdir
-        if os.path.isdir(os.path.join(folder, "click")) or \
-                os.path.isfile(os.path.join(folder, "click.py")):
-            return os.path.isdir(os.path.join(folder, f"click-{release}.dist-info"))
-    return False
+    """Whether the click that `import click` would load is `release`: found as the import
+    system finds it (a folder, a zip, a compiled file, a finder of an editable install), and
+    told by its distribution's metadata folder beside it, without importing click or
+    importlib.metadata."""
+    spec = None
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        spec = find("click", None) if find is not None else None
+        if spec is not None:
+            break
+    origin = getattr(spec, "origin", None)
+    if not isinstance(origin, str) or not spec.submodule_search_locations:  # type: ignore[union-attr]
+        return False  # not the click package (a module, a namespace, a built-in)
+    folder = os.path.dirname(os.path.dirname(origin))
+    return os.path.isdir(os.path.join(folder, f"click-{release}.dist-info"))
+
+
+def translated() -> bool:
+    """Whether gettext would translate click's words ("Usage:", "Options:"), which click passes
+    through `gettext.gettext`: the default domain `messages`, in Python's share/locale, for the
+    languages of LANGUAGE, LC_ALL, LC_MESSAGES or LANG (the first set). Asked of
+    `gettext.find` itself, except where it finds nothing for certain without importing gettext
+    (6 ms, with `re`): no such folder (a Python built from source, or python.org's), no language
+    set, or C or POSIX first."""
+    localedir = os.path.join(sys.base_prefix, "share", "locale")
+    if not os.path.isdir(localedir):
+        return False
+    for variable in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(variable)
+        if value:
+            break
+    else:
+        return False
+    if value.split(":")[0] in ("C", "POSIX"):
+        return False
+    import gettext
+
+    return gettext.find("messages", localedir) is not None
 
 
 def read(path: str) -> tuple[str, dict[tuple[object, ...], str]] | None:
-    """The click release that rendered the pages, and the pages by (width, *command path)."""
+    """The click release that rendered the pages, and the pages by (width, *command path); None
+    for a file that is missing, cut short or changed since it was written."""
     try:
-        with open(path, encoding="ascii") as file:
+        with open(path, encoding="ascii", newline="") as file:
             text = file.read()
     except (OSError, UnicodeDecodeError):
         return None
-    header, *records = text.split(SEPARATOR)
-    if not header.startswith("click "):
+    header, _, body = text.partition(SEPARATOR)
+    words = header.split()
+    if len(words) != 4 or words[0] != "click" or words[2:] != [str(len(body)), _crc(body)]:
         return None
     pages: dict[tuple[object, ...], str] = {}
-    for record in records:
-        head, _, body = record.partition("\n")
+    for record in body.split(SEPARATOR):
+        head, _, page = record.partition("\n")
         width, *command = head.split(" ")
         if not width.isdigit():
             return None
-        pages[(int(width), *command)] = body
-    return header.removeprefix("click ").strip(), pages
+        pages[(int(width), *command)] = page
+    return words[1], pages
 
 
 def encode(click_release: str, pages: dict[tuple[object, ...], str]) -> str:
     """PAGES_FILE's text for `pages` (the inverse of `read`)."""
-    records = [f"click {click_release}\n"]
-    for (width, *path), body in pages.items():
-        records.append(" ".join([str(width), *map(str, path)]) + "\n" + body)
-    return SEPARATOR.join(records)
+    body = SEPARATOR.join(" ".join([str(width), *map(str, path)]) + "\n" + page
+                          for (width, *path), page in pages.items())
+    return f"click {click_release} {len(body)} {_crc(body)}\n{SEPARATOR}{body}"
+
+
+def _crc(text: str) -> str:
+    import zlib
+
+    return f"{zlib.crc32(text.encode('ascii')):08x}"

@@ -4,13 +4,17 @@ would print that page, and leaves every other case to click."""
 from __future__ import annotations
 
 import fcntl
+import gettext
 import os
+import py_compile
 import pty
+import re
 import shutil
 import struct
 import subprocess
 import sys
 import termios
+import zipfile
 from importlib.metadata import version
 from pathlib import Path
 
@@ -24,19 +28,47 @@ PAGES = [["--help"], ["-h"], ["plan", "-h"], ["token", "create", "--help"]]
 
 
 def environment(**values: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "_SHSYNC_COMPLETE")}
-    return {**env, **values}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("COLUMNS", "_SHSYNC_COMPLETE", "LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG",
+                        "PYTHONOPTIMIZE")}
+    return {**env, "PYTHONPROFILEIMPORTTIME": "1", **values}
+
+
+def clicked(stderr: str) -> bool:
+    """Whether the process imported click (PYTHONPROFILEIMPORTTIME's report on stderr)."""
+    return re.search(r"\|\s+click$", stderr, re.M) is not None
+
+
+def reported(stderr: str) -> str:
+    """stderr without PYTHONPROFILEIMPORTTIME's report."""
+    return "".join(line for line in stderr.splitlines(True) if not line.startswith("import time:"))
 
 
 @pytest.mark.parametrize("columns", [None, 80, 100, 173, 64])
 @pytest.mark.parametrize("args", PAGES, ids=" ".join)
 def test_the_program_prints_what_click_prints(args, columns):
-    # A pipe: 80 columns to click unless COLUMNS says otherwise; 64 is not stored (click's own).
+    # A pipe: 80 columns to click unless COLUMNS says otherwise; 64 is not stored: click's own.
     env = environment() if columns is None else environment(COLUMNS=str(columns))
     result = subprocess.run([str(PROGRAM), *args], capture_output=True, text=True, timeout=60,
                             env=env)
-    assert (result.returncode, result.stderr) == (0, "")
+    assert (result.returncode, reported(result.stderr)) == (0, "")
     assert result.stdout == helppages.render(tuple(args[:-1]), columns or 80, args[-1])
+    assert clicked(result.stderr) == (columns == 64)
+
+
+@pytest.mark.parametrize("how", [{"PYTHONOPTIMIZE": "2"}, {"PYTHONOPTIMIZE": "1"}])
+def test_without_docstrings_click_prints_the_help(how):
+    # -OO drops the docstrings click prints as descriptions: the stored pages would show them.
+    result = subprocess.run([str(PROGRAM), "plan", "--help"], capture_output=True, text=True,
+                            timeout=60, env=environment(COLUMNS="80", **how))
+    expected = subprocess.run(
+        [sys.executable, "-c", "from shsync.cli import helppages; "
+         "print(helppages.render(('plan',), 80), end='')"],
+        capture_output=True, text=True, timeout=60, env=environment(**how)).stdout
+    assert result.returncode == 0 and result.stdout == expected
+    optimized = how["PYTHONOPTIMIZE"] == "2"
+    assert ("Show what applying" in result.stdout) != optimized
+    assert clicked(result.stderr) == optimized
 
 
 @pytest.mark.parametrize("columns", [80, 100, 66])
@@ -47,16 +79,18 @@ def test_a_terminal_is_wrapped_to_its_own_width(columns):
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
     try:
         process = subprocess.Popen([str(PROGRAM), "plan", "--help"], stdout=secondary,
-                                   stderr=subprocess.PIPE, env=environment())
+                                   stderr=subprocess.PIPE, env=environment(), text=True)
         os.close(secondary)
         printed = b""
         while chunk := _read(main):
             printed += chunk
-        assert process.wait(timeout=60) == 0, process.stderr.read()
+        stderr = process.stderr.read()
+        assert process.wait(timeout=60) == 0, stderr
         process.stderr.close()
     finally:
         os.close(main)
     assert printed.decode().replace("\r\n", "\n") == helppages.render(("plan",), columns)
+    assert clicked(stderr) == (columns == 66)
 
 
 def _read(fd: int) -> bytes:
@@ -112,12 +146,6 @@ def test_widths_not_stored_and_shell_completion_are_left_to_click(monkeypatch):
 def test_pages_rendered_by_another_click_are_not_used(monkeypatch, tmp_path):
     assert quickhelp.click_installed(version("click"))
     assert not quickhelp.click_installed("0.0.1")
-    shadow = tmp_path / "shadow"
-    shadow.mkdir()
-    (shadow / "click.py").write_text("")  # what `import click` would load first
-    monkeypatch.setattr(sys, "path", [str(shadow), *sys.path])
-    assert not quickhelp.click_installed(version("click"))
-    monkeypatch.setattr(sys, "path", sys.path[1:])
     release, pages = quickhelp.read(quickhelp.PAGES_FILE)
     assert release == version("click")
     other = tmp_path / "helppages.txt"
@@ -129,12 +157,107 @@ def test_pages_rendered_by_another_click_are_not_used(monkeypatch, tmp_path):
     assert quickhelp.page(["--help"]) == pages[(78,)]
 
 
-@pytest.mark.parametrize("content", [None, b"", b"click 8\n\x1e78\n\xe2\x80\x94\n",
-                                     b"clack 8\n", b"click 8\n\x1ewide plan\nUsage\n"])
-def test_a_missing_or_damaged_pages_file_is_left_to_click(tmp_path, content):
+@pytest.mark.parametrize("shadow", ["click.py", "click.pyc", "zip", "click/"])
+def test_another_click_first_on_the_path_is_not_taken_for_the_release(tmp_path, shadow):
+    # What `import click` would load first: a module, a compiled file, a zip, a package of its
+    # own; each in a folder without click's metadata (PYTHONPATH comes before site-packages).
+    folder = tmp_path / "shadow"
+    folder.mkdir()
+    if shadow == "click/":
+        (folder / "click").mkdir()
+        (folder / "click" / "__init__.py").write_text("raise SystemExit('fake click')\n")
+    elif shadow == "zip":
+        with zipfile.ZipFile(folder / "fake.zip", "w") as archive:
+            archive.writestr("click.py", "raise SystemExit('fake click')\n")
+        folder = folder / "fake.zip"
+    else:
+        (folder / "click.py").write_text("raise SystemExit('fake click')\n")
+        if shadow == "click.pyc":
+            py_compile.compile(str(folder / "click.py"), cfile=str(folder / "click.pyc"))
+            (folder / "click.py").unlink()
+    result = subprocess.run([str(PROGRAM), "--help"], capture_output=True, text=True, timeout=60,
+                            env=environment(COLUMNS="80", PYTHONPATH=str(folder)))
+    assert (result.returncode, result.stdout) == (1, "")  # click's import ran, and failed
+    assert reported(result.stderr) == "fake click\n"
+
+
+def write_catalogue(localedir: Path, language: str) -> None:
+    """A gettext catalogue for the default domain (`messages`) with one of click's words."""
+    folder = localedir / language / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    pairs = sorted({"": "Content-Type: text/plain; charset=UTF-8\n", "Usage:": "Aufruf:"}.items())
+    ids = b"".join(k.encode() + b"\0" for k, _ in pairs)
+    strs = b"".join(v.encode() + b"\0" for _, v in pairs)
+    start = 28 + 16 * len(pairs)
+    keys, values, at = [], [], 0
+    for k, _ in pairs:
+        keys.append(struct.pack("ii", len(k.encode()), start + at))
+        at += len(k.encode()) + 1
+    at = 0
+    for _, v in pairs:
+        values.append(struct.pack("ii", len(v.encode()), start + len(ids) + at))
+        at += len(v.encode()) + 1
+    header = struct.pack("Iiiiiii", 0x950412DE, 0, len(pairs), 28, 28 + 8 * len(pairs), 0, 0)
+    (folder / "messages.mo").write_bytes(header + b"".join(keys + values) + ids + strs)
+
+
+LANGUAGES = [None, "C", "C.UTF-8", "POSIX", "en_US.UTF-8", "en", "de", "de_DE.UTF-8",
+             "de_DE@euro", "fr:de", "fr", "german", "pt_BR", "", "C:de", "iw"]
+
+
+@pytest.mark.parametrize("variable", ["LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"])
+@pytest.mark.parametrize("value", LANGUAGES)
+def test_wherever_gettext_would_translate_click_the_page_is_left_to_click(
+        monkeypatch, tmp_path, variable, value):
+    localedir = tmp_path / "share" / "locale"
+    for language in ("de", "pt_BR", "he"):  # `iw` is an old name of Hebrew (locale's aliases)
+        write_catalogue(localedir, language)
+    (localedir / "fr" / "LC_MESSAGES").mkdir(parents=True)  # a language without `messages`
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    if value is not None:
+        monkeypatch.setenv(variable, value)
+    monkeypatch.setattr(sys, "base_prefix", str(tmp_path))
+    found = gettext.find("messages", str(localedir))
+    assert quickhelp.translated() == (found is not None)
+    if found is not None:
+        assert gettext.translation("messages", str(localedir)).gettext("Usage:") == "Aufruf:"
+    assert quickhelp.translated() == (value in ("de", "de_DE.UTF-8", "de_DE@euro", "fr:de",
+                                                "german", "pt_BR", "iw"))
+    monkeypatch.setattr(sys, "base_prefix", str(tmp_path / "nowhere"))
+    assert not quickhelp.translated()
+
+
+def test_a_translated_click_prints_its_own_help(tmp_path):
+    # Python's own share/locale cannot be written here: a copy of the interpreter's prefix is
+    # not needed, only gettext's lookup made to see a catalogue, as sitecustomize would.
+    write_catalogue(tmp_path / "share" / "locale", "de")
+    (tmp_path / "sitecustomize.py").write_text(f"import sys; sys.base_prefix = {str(tmp_path)!r}\n")
+    env = environment(COLUMNS="80", LANGUAGE="de", PYTHONPATH=str(tmp_path))
+    result = subprocess.run([str(PROGRAM), "--help"], capture_output=True, text=True, timeout=60,
+                            env=env)
+    assert result.stdout.startswith("Aufruf: shsync [OPTIONS] COMMAND [ARGS]...\n")
+    assert clicked(result.stderr)
+    english = subprocess.run([str(PROGRAM), "--help"], capture_output=True, text=True,
+                             timeout=60, env={**env, "LANGUAGE": "fr"})
+    assert english.stdout == helppages.render((), 80) and not clicked(english.stderr)
+
+
+@pytest.mark.parametrize("damage", ["missing", "empty", "cut short", "one byte changed",
+                                    "merge conflict", "not ascii", "old format", "a directory"])
+def test_a_missing_or_damaged_pages_file_is_left_to_click(tmp_path, damage):
     path = tmp_path / "helppages.txt"
-    if content is not None:
+    whole = Path(quickhelp.PAGES_FILE).read_bytes()
+    content = {"missing": None, "empty": b"", "cut short": whole[:3000],
+               "one byte changed": whole.replace(b"Usage: shsync plan", b"Usage: shsync plam", 1),
+               "merge conflict": whole.replace(b"\x1e98\n", b"\x1e<<<<<<< HEAD\n98\n", 1),
+               "not ascii": whole.replace(b"Usage:", "\u00dcsage:".encode(), 1),
+               "old format": b"click 8.5.1\n\x1e78\nUsage: x\n", "a directory": None}[damage]
+    if damage == "a directory":
+        path.mkdir()
+    elif content is not None:
         path.write_bytes(content)
+    assert content != whole
     assert quickhelp.read(str(path)) is None
 
 

@@ -31,9 +31,10 @@ def commands(command: click.Command = cli, path: Path = ()) -> Iterator[Path]:
 
 
 def render(path: Path, columns: int, option: str = "--help") -> str:
-    """What `shsync *path --help` prints in a terminal of `columns` columns, as click prints it."""
+    """What `shsync *path --help` prints in a terminal of `columns` columns, as click prints it
+    in English (quickhelp serves no other language)."""
     out = io.StringIO()
-    with _columns(columns), contextlib.redirect_stdout(out):
+    with _environment(COLUMNS=str(columns), LANGUAGE="C"), contextlib.redirect_stdout(out):
         code = cli.main([*path, option], prog_name="shsync", standalone_mode=False)
     if code != 0:
         raise RuntimeError(f"shsync {' '.join(path)} {option} exited {code}")
@@ -48,20 +49,23 @@ def pages() -> dict[tuple[object, ...], str]:
 
 def stored_text() -> str:
     """quickhelp.PAGES_FILE's text as it should be now."""
+    if sys.flags.optimize >= 2:
+        raise RuntimeError("python -OO drops the docstrings the help pages are made of")
     return quickhelp.encode(version("click"), pages())
 
 
 @contextlib.contextmanager
-def _columns(columns: int) -> Iterator[None]:
-    before = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = str(columns)
+def _environment(**values: str) -> Iterator[None]:
+    before = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if before is None:
-            del os.environ["COLUMNS"]
-        else:
-            os.environ["COLUMNS"] = before
+        for name, value in before.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
 
 
 if __name__ == "__main__":

@@ -461,7 +461,8 @@ def _closed(command: str, tmp_path, redirect: str = ">&-"):
 
 def test_a_closed_standard_output_is_output_failed_and_nothing_changed(run, tmp_path):
     assert run("seed", str(EXAMPLES / "practice-snapshot.yaml")).returncode == 0
-    for command in (f'plan "{EXAMPLES}/org.yaml"', "history", "export -o -"):
+    for command in (f'plan "{EXAMPLES}/org.yaml"', "history", "export -o -", "--help",
+                    "plan -h", "--version"):
         result = _closed(command, tmp_path)
         assert (result.returncode, result.stderr) == (
             1, "error[output-failed]: could not write to standard output: Bad file descriptor; "
