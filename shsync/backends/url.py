@@ -2,9 +2,10 @@
 
 A URL may carry a password in its userinfo (`postgresql://user:secret@host/db`, where people
 also write `/`, `#` or `?` unencoded) or in its query string (`?password=...`,
-`?sslpassword=...`). `redact` works on the text, not on a parser's idea of it, so a URL a
-parser misreads or refuses still prints without its secret; `secrets` lists every form of the
-secret (as written, percent-decoded) so that a driver's message can be scrubbed of each.
+`?sslpassword=...`, their names percent-encoded or not). `redact` works on the text, not on a
+parser's idea of it, so a URL a parser misreads or refuses still prints without its secret;
+`secrets` lists every form of the secret (as written, percent-decoded) so that a driver's
+message can be scrubbed of each.
 """
 
 from __future__ import annotations
@@ -17,8 +18,18 @@ from shsync.errors import BackendError
 
 SECRET_PARAMS = ("password", "sslpassword")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:)(//)?")
-_QUERY_SECRET = re.compile(r"(?i)(^|[?&;])((?:%s)=)([^&;]*)" % "|".join(SECRET_PARAMS))
+# Every parameter, its name tested once decoded: libpq percent-decodes names too, so
+# `pass%77ord=` is a password.
+_PARAM = re.compile(r"(^|[?&;])([^?&;=]*=)([^&;]*)")
 MASK = "***"
+
+
+def _is_secret(name: str) -> bool:
+    return unquote(name[:-1]).strip().lower() in SECRET_PARAMS
+
+
+def _query_secrets(rest: str) -> list[re.Match[str]]:
+    return [m for m in _PARAM.finditer(rest) if _is_secret(m.group(2))]
 
 
 def _userinfo(rest: str) -> tuple[str, str | None, str] | None:
@@ -36,13 +47,21 @@ def _userinfo(rest: str) -> tuple[str, str | None, str] | None:
 
 
 def redact(url: str) -> str:
-    """The URL with every password replaced by `***`, safe for every message."""
+    """The URL with every password replaced by `***`, safe for every message.
+
+    Text that does not begin `scheme://` has no userinfo or query to find a password in (a
+    leading space, libpq's `host=h password=pw` form, `postgresql:/u:pw@h`): all of it after
+    its scheme, if it has one, is masked."""
     match = _SCHEME.match(url)
-    head, rest = (match.group(0), url[match.end():]) if match and match.group(2) else ("", url)
-    found = _userinfo(rest) if head else None
+    if not (match and match.group(2)):
+        return (match.group(1) if match else "") + MASK
+    head, rest = match.group(0), url[match.end():]
+    found = _userinfo(rest)
     if found is not None and found[1] is not None:
         rest = f"{found[0]}:{MASK}@{found[2]}"
-    return head + _QUERY_SECRET.sub(lambda m: m.group(1) + m.group(2) + MASK, rest)
+    return head + _PARAM.sub(
+        lambda m: m.group(0) if not _is_secret(m.group(2)) else m.group(1) + m.group(2) + MASK,
+        rest)
 
 
 def secrets(url: str) -> list[str]:
@@ -53,7 +72,7 @@ def secrets(url: str) -> list[str]:
     info = _userinfo(rest) if match and match.group(2) else None
     if info is not None and info[1]:
         found.append(info[1])
-    found += [m.group(3) for m in _QUERY_SECRET.finditer(rest) if m.group(3)]
+    found += [m.group(3) for m in _query_secrets(rest) if m.group(3)]
     forms = {form for secret in found for form in (secret, unquote(secret)) if form}
     return sorted(forms, key=len, reverse=True)
 

@@ -24,6 +24,19 @@ SECRET = "hunter2"
     ("postgresql://h/db?sslpassword=hunter2", "postgresql://h/db?sslpassword=***"),
     ("postgresql://u@h/db?user=a@b.example", "postgresql://u@h/db?user=a@b.example"),
     ("sqlite:///q.db?practice=x", "sqlite:///q.db?practice=x"),
+    # libpq percent-decodes parameter names too
+    ("postgresql://u@h:1/x?pass%77ord=hunter2", "postgresql://u@h:1/x?pass%77ord=***"),
+    ("postgresql://h/x?%70assword=hunter2&sslpass%77ord=hunter2",
+     "postgresql://h/x?%70assword=***&sslpass%77ord=***"),
+    ("postgresql://h/x?password=hunter2;PassWord=hunter2",
+     "postgresql://h/x?password=***;PassWord=***"),
+    # not `scheme://`: nowhere to tell a password from the rest, so all of it is masked
+    (" postgresql://u:hunter2@h/x", "***"),
+    ("\tpostgresql://u:hunter2@h/x", "***"),
+    ("host=127.0.0.1 password=hunter2", "***"),
+    ("postgresql:/u:hunter2@h/x", "postgresql:***"),
+    ("u:hunter2@h", "u:***"),
+    ("sqlite:q.db", "sqlite:***"),
 ])
 def test_redact_hides_every_password(url, shown):
     assert redact(url) == shown
@@ -49,6 +62,23 @@ def test_a_malformed_url_is_refused_with_a_code_and_without_the_secret(url):
     text = info.value.render()
     for form in ("hunter2", "hun", "ter2"):
         assert form not in text, text
+
+
+@pytest.mark.parametrize("url", [
+    " postgresql://u:hunter2@127.0.0.1:1/x", "host=127.0.0.1 password=hunter2",
+    "postgresql:/u:hunter2@h/x", "u:hunter2@h", "mysql://u:hunter2@h/x", "hunter2",
+])
+def test_an_unknown_url_is_refused_without_its_secret(url):
+    with pytest.raises(BackendError) as info:
+        open_backend(url)
+    assert info.value.code == "bad-backend-url"
+    assert "hunter2" not in info.value.render() and "hunter" not in str(info.value)
+
+
+def test_a_password_under_an_encoded_name_is_scrubbed_from_a_driver_message():
+    url = "postgresql://u@h/x?pass%77ord=hun%40ter2"
+    assert set(secrets(url)) == {"hun%40ter2", "hun@ter2"}
+    assert scrub("FATAL: password hun@ter2 rejected", url) == "FATAL: password *** rejected"
 
 
 def test_sqlite_urls_take_the_practice_from_the_query():
