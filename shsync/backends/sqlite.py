@@ -5,7 +5,9 @@ never creating it, its directory, or a practice it does not hold."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,15 +32,33 @@ _ROWLESS = tuple(f"CREATE TABLE IF NOT EXISTS {t} (" for t in
                  ("members", "member_roles", "clients", "client_access"))
 
 
+def _existing_store(path: str, url: str) -> None:
+    """Refuse, before SQLite opens it, a store file that is missing, empty or not a file: a
+    command that may not create a store reads it, and an empty file or a FIFO is no store."""
+    try:
+        found = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise NoPractice(f"no practice at {url}: the file does not exist (`shsync seed` or "
+                         "`shsync apply` creates it)") from None
+    except (OSError, ValueError) as exc:  # too long a name, no permission, a NUL byte
+        raise BackendError(f"cannot open {url}: {getattr(exc, 'strerror', None) or exc}") \
+            from None
+    if not stat.S_ISREG(found.st_mode):
+        raise BackendError(f"cannot open {url}: it is not a regular file (a directory, a FIFO "
+                           "or a device)")
+    if found.st_size == 0:
+        raise NoPractice(f"no practice at {url}: the file is empty (`shsync seed` or "
+                         "`shsync apply` makes it a store)")
+
+
 class SqliteBackend(SqlBackend):
     def __init__(self, path: str, practice: str = DEFAULT_PRACTICE, lock_timeout: float = 60.0,
                  create: bool = True):
         self.practice = practice
         self.display_url = f"sqlite:///{path}" + (
             f"?practice={practice}" if practice != DEFAULT_PRACTICE else "")
-        if not create and path != ":memory:" and not Path(path).is_file():
-            raise NoPractice(f"no practice at {self.display_url}: the file does not exist "
-                             "(`shsync seed` or `shsync apply` creates it)")
+        if not create and path != ":memory:":
+            _existing_store(path, self.display_url)
         try:
             if path != ":memory:" and create:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -52,9 +72,15 @@ class SqliteBackend(SqlBackend):
         except (sqlite3.Error, OSError) as exc:
             raise BackendError(f"cannot open {self.display_url}: {exc}") from None
         try:
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            # Only a store shsync made is switched to WAL (a setting kept in the file): a
+            # command that may not create one must not rewrite someone else's database, or an
+            # empty file, before finding that it holds no practice.
+            if create:
+                self._conn.execute("PRAGMA journal_mode = WAL")
             with self._transaction():
                 self._ensure_schema(create)
+            if not create:
+                self._conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.Error as exc:
             self._conn.close()
             raise BackendError(f"cannot open {self.display_url}: {exc}") from None

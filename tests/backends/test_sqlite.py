@@ -1,5 +1,6 @@
 """What only the SQLite store does: its file, and its schema version."""
 
+import os
 import sqlite3
 
 import pytest
@@ -27,6 +28,56 @@ def test_an_unknown_url_scheme_is_refused_without_its_password():
     with pytest.raises(BackendError) as info:
         open_backend("mysql://user:topsecret@host/db")
     assert "topsecret" not in str(info.value)
+
+
+def _bytes(path) -> bytes:
+    return path.read_bytes() if os.path.isfile(path) else b""
+
+
+@pytest.mark.parametrize("kind, message", [
+    ("empty", "no practice at sqlite:///{}: the file is empty"),
+    ("fifo", "cannot open sqlite:///{}: it is not a regular file"),
+    ("directory", "cannot open sqlite:///{}: it is not a regular file"),
+    ("missing", "no practice at sqlite:///{}: the file does not exist"),
+    ("too long", "cannot open sqlite:///{}: File name too long"),
+])
+def test_a_command_that_may_not_create_a_store_refuses_what_is_not_one(tmp_path, kind,
+                                                                       message):
+    path = tmp_path / ("x" * 5000 if kind == "too long" else "store.db")
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "fifo":
+        os.mkfifo(path)  # opening it for reading would wait for a writer for ever
+    elif kind == "directory":
+        path.mkdir()
+    with pytest.raises(BackendError) as info:
+        open_backend(f"sqlite:///{path}", create=False)
+    assert str(info.value).startswith(message.format(path)), info.value
+    assert kind in ("fifo", "directory") or _bytes(path) == b""  # nothing written
+
+
+def test_another_programs_database_is_not_switched_to_wal_by_a_read(tmp_path):
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    before = path.read_bytes()
+    with pytest.raises(BackendError, match="no practice"):
+        open_backend(f"sqlite:///{path}", create=False)
+    assert path.read_bytes() == before
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+
+
+def test_a_store_shsync_made_is_in_wal_mode_and_stays_so(tmp_path):
+    from tests.reconcile.builders import ADMIN, live  # noqa: PLC0415
+
+    path = tmp_path / "store.db"
+    store = open_backend(f"sqlite:///{path}", create=True)
+    store.seed(live(ADMIN))
+    store.close()
+    assert open_backend(f"sqlite:///{path}", create=False).read() == live(ADMIN)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def _clients_read_plan(path) -> str:
