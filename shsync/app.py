@@ -10,6 +10,7 @@ secrets, no client data beyond ids.
 from __future__ import annotations
 
 import getpass
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -50,8 +51,8 @@ from shsync.reconcile.state import (
 from shsync.schema.load import load_org, load_snapshot
 from shsync.schema.yamlload import scalar_kind
 
-__all__ = ["Batch", "InvalidInput", "Planned", "PlanRefused", "Shsync", "StoredPlan",
-           "UserError", "actor", "now", "read_plan_file", "saved_plan"]
+__all__ = ["Batch", "InvalidInput", "OrgFile", "Planned", "PlanRefused", "Shsync", "StoredPlan",
+           "UserError", "actor", "now", "read_org", "read_plan_file", "saved_plan"]
 
 
 class PlanRefused(UserError):
@@ -106,11 +107,32 @@ def _messages(diagnostics: Sequence[Diagnostic]) -> tuple[Message, ...]:
                  for d in diagnostics if d.severity is Severity.WARNING)
 
 
+@dataclass(frozen=True)
+class OrgFile:
+    """An org file read and checked as of `at`, ready to plan (`Shsync.plan(..., org=)`)."""
+
+    desired: Desired
+    diagnostics: tuple[Diagnostic, ...]
+    at: str | None
+
+
+def read_org(path: Path, at: str | None) -> tuple[OrgFile | None, tuple[Diagnostic, ...]]:
+    """The org file at `path` checked as of `at` (None: without the checks that need a time),
+    and its diagnostics; no OrgFile when it has errors. Reading it before a store is opened lets
+    a command report the file's errors with the store's, and create no store for a bad file."""
+    with paused():  # large acyclic structures: see shsync/gcpause.py
+        loaded = load_org(path, at)
+        if loaded.value is None:
+            return None, loaded.diagnostics
+        return OrgFile(desired_from_values(loaded.value), loaded.diagnostics, at), \
+            loaded.diagnostics
+
+
 def _org(path: Path, at: str | None = None) -> tuple[Desired, tuple[Diagnostic, ...]]:
-    loaded = load_org(path, at)
-    if loaded.value is None:
-        raise InvalidInput(loaded.diagnostics)
-    return desired_from_values(loaded.value), loaded.diagnostics
+    found, diagnostics = read_org(path, at)
+    if found is None:
+        raise InvalidInput(diagnostics)
+    return found.desired, diagnostics
 
 
 class Shsync:
@@ -159,10 +181,14 @@ class Shsync:
         return LogCheck(len(entries), last, True)
 
     # --- planning -----------------------------------------------------------------------------
-    def plan(self, path: Path, options: planner.Options = planner.DEFAULTS) -> Planned:
-        at = self.clock()
+    def plan(self, path: Path, options: planner.Options = planner.DEFAULTS,
+             org: OrgFile | None = None) -> Planned:
+        """Plan the org file at `path`, or `org`, that file read already (`read_org`) as of
+        the time it is planned at."""
+        at = self.clock() if org is None or org.at is None else org.at
         with paused():  # large acyclic structures: see shsync/gcpause.py
-            desired, diagnostics = _org(path, at)
+            desired, diagnostics = _org(path, at) if org is None or org.at is None else (
+                org.desired, org.diagnostics)
             live, kept = self.backend.read_fingerprinted()
             result = planner.plan(desired, live, practice=self.backend.practice,
                                   now=at, options=options, actor=self.who,
@@ -416,7 +442,7 @@ def saved_plan(path: Path) -> Plan | None:
 
     A saved plan is a .json file, or JSON naming its kind. The file is read once: what decides
     is what gets parsed. A FIFO or a device is refused (`not-a-file`), never waited on."""
-    if path.is_dir() or not path.exists():
+    if os.path.isdir(path) or not os.path.exists(path):  # never raises: the org loader tells
         return None
     raw = fileio.read_bytes(path)
     start = raw[:4096]

@@ -129,5 +129,6 @@ class InvalidInput(UserError):
     code = "invalid-input"
 
     def __init__(self, diagnostics: tuple[Any, ...]):
-        super().__init__(f"{len(diagnostics)} problem(s) in the input")
+        errors = sum(1 for d in diagnostics if getattr(d, "severity", "error") == "error")
+        super().__init__(f"{errors} error(s) in the input")
         self.diagnostics = diagnostics

@@ -107,12 +107,27 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
                 echo_diagnostics(exc.diagnostics, "text")
             click.echo(visible(f"error: {exc}; nothing was changed"), err=True)
         except ShsyncError as exc:
-            if as_json:
-                click.echo(envelope(False, [error_dict(exc)]), nl=False)
-            click.echo(visible(exc.render()), err=True)
+            _report(exc, as_json)
+        except OSError as exc:
+            # A file the command was given that the system refuses (a name too long, no
+            # permission) where no check of ours caught it first. One without a name is a
+            # write to standard output, and any failure after a change must say the change was
+            # made: both are for the CLI's outer handler (cli/__init__.py, `_unreported`).
+            if exc.filename is None or committed() or CHANGED:
+                raise
+            name = visible(os.fsdecode(exc.filename))
+            name = name if len(name) <= 120 else name[:60] + "..." + name[-20:]
+            _report(ShsyncError(f"{name}: {exc.strerror or type(exc).__name__}; nothing was "
+                                "changed", "os-error"), as_json)
         sys.exit(EXIT_ERROR)
 
     return wrapper
+
+
+def _report(exc: ShsyncError, as_json: bool) -> None:
+    if as_json:
+        click.echo(envelope(False, [error_dict(exc)]), nl=False)
+    click.echo(visible(exc.render()), err=True)
 
 
 def _invalid_input() -> type[InvalidInput]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from contextlib import ExitStack
@@ -32,7 +33,6 @@ from shsync.errors import BackendError, ShsyncError
 from shsync.reconcile.plan import Plan
 from shsync.reconcile.planner import Options
 from shsync.render import plan as render
-from shsync.schema.load import load_org
 
 
 @click.command()
@@ -74,11 +74,9 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
       shsync apply PLAN_ID                             # and its author applies
     """
     with ExitStack() as stack:
-        shsync = _store_for(stack, backend_url, actor, path)
-        if at is not None:
-            fixed = app.parse_time(at, "--at")
-            shsync = app.Shsync(shsync.backend, shsync.who, lambda: fixed)
-        planned = shsync.plan(path, Options(max_removals, allow_mass_removal, assume_accepted))
+        shsync, org = _open(stack, backend_url, actor, path, at)
+        planned = shsync.plan(path, Options(max_removals, allow_mass_removal, assume_accepted),
+                              org)
         result = planned.plan
         stored = shsync.save_plan(result) if save and not result.errors else None
         if stored is not None:
@@ -102,20 +100,34 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
     sys.exit(EXIT_CHANGES if detailed_exitcode and result.drift else EXIT_OK)
 
 
-def _store_for(stack: ExitStack, backend_url: str, actor: str | None, path: Path) -> app.Shsync:
-    """The store to plan against. One that cannot be opened (none yet, unreachable, locked) is
-    reported together with the org file's own errors, all in one run: a broken file planned
-    against no store said only that there was no store, and the file's errors came a run
-    later. A good file is read only once, by the plan."""
+def _open(stack: ExitStack, backend_url: str, actor: str | None, path: Path,
+          at: str | None) -> tuple[app.Shsync, app.OrgFile]:
+    """The org file, read once, and the store to plan it against, on the planning clock
+    (`--at`, SHSYNC_NOW or now).
+
+    A time that cannot be read, the file's errors and a store that cannot be opened (none yet,
+    unreachable) are reported together, in one run: a broken file planned against no store
+    said only that there was no store, and the file's errors came a run later."""
+    failed: list[ShsyncError] = []
+    when: str | None = None
     try:
-        return application(stack, backend_url, actor)
-    except BackendError as failed:
-        loaded = load_org(path, app.now())
-        if loaded.value is not None:
-            raise
-        where = f"{failed.where}: " if failed.where else ""
-        store = Diagnostic(Severity.ERROR, failed.code, f"{where}{failed}")
-        raise app.InvalidInput((*loaded.diagnostics, store)) from failed
+        when = app.parse_time(at, "--at") if at is not None else app.now()
+    except ShsyncError as exc:
+        failed.append(exc)
+    org, diagnostics = app.read_org(path, when)
+    try:
+        shsync = application(stack, backend_url, actor)
+    except BackendError as exc:
+        failed.append(exc)
+    if org is None or len(failed) > 1:
+        raise app.InvalidInput((*(diagnostics if org is None else ()), *(Diagnostic(
+            Severity.ERROR, exc.code, f"{exc.where}: {exc}" if exc.where else str(exc))
+            for exc in failed)))
+    if failed:
+        raise failed[0]
+    if at is not None:
+        shsync = app.Shsync(shsync.backend, shsync.who, lambda: org.at or "")
+    return shsync, org
 
 
 def _stored_line(stored: app.StoredPlan) -> str:
@@ -170,6 +182,11 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
     """
     stored_id = str(target) if _names_a_stored_plan(target) else None
     from_file = None if stored_id else app.saved_plan(target)
+    org = None
+    if stored_id is None and from_file is None:  # an org file: its errors before any store
+        org, diagnostics = app.read_org(target, app.now())
+        if org is None:
+            raise app.InvalidInput(diagnostics)
     with ExitStack() as stack:
         # Only an org file may bring a practice into being; a saved or stored plan was made
         # against a practice that must exist already.
@@ -185,7 +202,7 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
                                     "usage")
             result = saved
         else:
-            planned = shsync.plan(target, options)
+            planned = shsync.plan(target, options, org)
             echo_warnings(planned.diagnostics)
             result = planned.plan
             if fmt == "json" and result.errors:
@@ -282,7 +299,7 @@ def _confirm() -> None:
 def _names_a_stored_plan(target: Path) -> bool:
     from shsync.reconcile.approvals import is_plan_id
 
-    return not target.exists() and is_plan_id(str(target))
+    return is_plan_id(str(target)) and not os.path.exists(target)
 
 
 def _apply_with_progress(shsync: app.Shsync, result: Plan,

@@ -327,9 +327,14 @@ def _load(root: FsPath, kind: str, read: Reader[V],
 def _load_paused(root: FsPath, kind: str, read: Reader[V],
                  check: Callable[[V, frozenset[str]], list[Finding]],
                  lenient: frozenset[str]) -> Loaded[V]:
-    if not root.exists():
+    try:
+        root.stat()
+    except (OSError, ValueError) as exc:  # a NUL byte is a ValueError; a name too long, EACCES
+        missing = isinstance(exc, (FileNotFoundError, NotADirectoryError, ValueError))
+        why = "no such file or directory" if missing else (
+            getattr(exc, "strerror", None) or type(exc).__name__)
         return Loaded(None, (Diagnostic(Severity.ERROR, "unreadable",
-                                        f"{_display(root)}: no such file or directory"),), ())
+                                        f"{_display(root)}: {why}"),), ())
     listing = scan(root)
     files = listing.files
     if not files:

@@ -554,3 +554,51 @@ def test_export_refuses_any_text_no_org_file_may_hold(run, tmp_path, change, nam
         assert named in result.stderr
         assert not any(c in result.stderr for c in "\x1b\u202e") and result.stderr.count(
             "\n") == 1
+
+
+LONG = "a" * 5000  # over PATH_MAX: the system answers ENAMETOOLONG, not "no such file"
+
+
+@pytest.mark.parametrize("args, store", [
+    (["plan", f"{LONG}.yaml"], "default"), (["plan", f"{LONG}.yaml"], "long"),
+    (["validate", f"{LONG}.yaml"], "default"), (["apply", f"{LONG}.yaml"], "default"),
+    (["apply", f"{LONG}.yaml"], "long"), (["history"], "long"), (["export"], "long"),
+    (["access", "--file", f"{LONG}.yaml", "--client", "C-1"], "default"),
+], ids=lambda a: a[0] if isinstance(a, list) else a)
+def test_a_name_too_long_is_a_clear_error_about_that_name(run, tmp_path, args, store):
+    # It was `error[output-failed]: could not write to standard output: File name too long`.
+    env = {"SHSYNC_BACKEND": f"sqlite:///{LONG}"} if store == "long" else {}
+    result = run(*args, env=env)
+    assert result.returncode == 1
+    assert "output-failed" not in result.stderr and "Traceback" not in result.stderr
+    assert re.search(r"error\[(unreadable|backend)\]: (sqlite:///)?a{20}", result.stdout +
+                     result.stderr) or re.search(r"cannot open sqlite:///a{20}", result.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_the_system_refuses_deep_in_a_command_is_an_error_naming_it():
+    # The net under every command: an OSError naming a file that no check caught first.
+    import click
+
+    from shsync.cli.common import handled
+
+    @click.command()
+    @click.option("--format", "fmt", default="text")
+    @handled
+    def refused(fmt: str) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", "org/\x1b[2Jsecret.yaml")
+
+    text = CliRunner().invoke(refused, [])
+    assert text.exit_code == 1
+    assert text.stderr == ("error[os-error]: org/\\x1b[2Jsecret.yaml: Permission denied; "
+                           "nothing was changed\n")
+    as_json = CliRunner().invoke(refused, ["--format", "json"])
+    assert json.loads(as_json.stdout)["errors"][0]["code"] == "os-error"
+
+    @click.command()
+    @handled
+    def unwritten() -> None:  # no file name: a write to standard output, for the outer handler
+        raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    with pytest.raises(BrokenPipeError):
+        unwritten.callback()

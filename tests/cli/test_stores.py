@@ -41,7 +41,7 @@ def test_a_plan_without_a_store_reports_the_org_files_errors_with_it(run, tmp_pa
         '1234567893)',
         f"error[no-practice]: no practice at {url}: the file does not exist (`shsync seed` or "
         "`shsync apply` creates it)"]
-    assert result.stderr == "error: 2 problem(s) in the input; nothing was changed\n"
+    assert result.stderr == "error: 2 error(s) in the input; nothing was changed\n"
     as_json = run("plan", "bad.yaml", "--format", "json", env={"SHSYNC_BACKEND": url})
     assert as_json.returncode == 1
     errors = json.loads(as_json.stdout)["errors"]
@@ -51,6 +51,36 @@ def test_a_plan_without_a_store_reports_the_org_files_errors_with_it(run, tmp_pa
     unreachable = run("plan", "bad.yaml", env={"SHSYNC_BACKEND": "postgresql://x@127.0.0.1:1/x"})
     assert unreachable.returncode == 1
     assert re.findall(r"error\[([a-z-]+)\]", unreachable.stdout) == ["invalid-npi", "backend"]
+    # a time that cannot be read is one more problem of the same run, from --at or SHSYNC_NOW
+    at = run("plan", "bad.yaml", "--at", "garbage", env={"SHSYNC_BACKEND": url})
+    now = run("plan", "bad.yaml", env={"SHSYNC_BACKEND": url, "SHSYNC_NOW": "garbage"})
+    for result in (at, now):
+        assert result.returncode == 1
+        assert re.findall(r"error\[([a-z-]+)\]", result.stdout) == [
+            "invalid-npi", "invalid-time", "no-practice"]
+        assert result.stderr == "error: 3 error(s) in the input; nothing was changed\n"
+    good = run("plan", ORG, "--at", "garbage", env={"SHSYNC_BACKEND": url})
+    assert re.findall(r"error\[([a-z-]+)\]", good.stdout) == ["invalid-time", "no-practice"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+def test_an_apply_of_a_file_with_errors_creates_no_store(run, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(Path(ORG).read_text().replace('"1245319599"', '"1234567890"', 1))
+    result = run("apply", "bad.yaml", "--auto-approve",
+                 env={"SHSYNC_BACKEND": "sqlite:///.shsync/practice.db"})
+    assert result.returncode == 1 and "error[invalid-npi]" in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+def test_only_errors_are_counted_as_errors(run, tmp_path):
+    org = tmp_path / "org"
+    org.mkdir()
+    (org / "bad.yaml").write_text(Path(ORG).read_text().replace('"1245319599"', '"1234567890"'))
+    (org / "notes.txt").write_text("not an org file\n")  # a skipped-file warning
+    result = run("plan", "org", env={"SHSYNC_BACKEND": "sqlite:///practice.db"})
+    assert "warning[skipped-file]" in result.stdout
+    assert result.stderr == "error: 2 error(s) in the input; nothing was changed\n"
 
 
 def test_the_practice_comes_from_the_sqlite_query_and_a_typo_is_refused(run, tmp_path):
