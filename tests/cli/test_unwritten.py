@@ -29,7 +29,8 @@ def shsync(tmp_path):
     standard output on /dev/full, on a pipe nobody reads any more, or captured."""
 
     def shsync(*args: str, stdout: str | None = None):
-        env = {**{k: v for k, v in os.environ.items() if k != "SHSYNC_ACTOR"},
+        # (COLUMNS unset: a pipe is 80 columns, so --help is the page stored for it)
+        env = {**{k: v for k, v in os.environ.items() if k not in ("SHSYNC_ACTOR", "COLUMNS")},
                "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
                "SHSYNC_NOW": "2026-11-26T12:00:00Z"}
         command = [sys.executable, "-m", "shsync", *args]
