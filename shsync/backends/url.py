@@ -16,20 +16,36 @@ from urllib.parse import parse_qsl, unquote, urlencode
 
 from shsync.errors import BackendError
 
-SECRET_PARAMS = ("password", "sslpassword")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:)(//)?")
-# Every parameter, its name tested once decoded: libpq percent-decodes names too, so
-# `pass%77ord=` is a password.
-_PARAM = re.compile(r"(^|[?&;])([^?&;=]*=)([^&;]*)")
+# Every query parameter, whole: libpq percent-decodes a parameter's name as well as its value, so
+# `pass%77ord=pw` is a password, and `password%3Dpw` a name libpq refuses and echoes back.
+_PARAM = re.compile(r"(^|[?&;])([^?&;]*)")
 MASK = "***"
 
 
-def _is_secret(name: str) -> bool:
-    return unquote(name[:-1]).strip().lower() in SECRET_PARAMS
+def _decoded(text: str) -> str:
+    """`text` percent-decoded until it no longer changes (a few rounds at most)."""
+    for _ in range(4):
+        once = unquote(text)
+        if once == text:
+            break
+        text = once
+    return text
 
 
-def _query_secrets(rest: str) -> list[re.Match[str]]:
-    return [m for m in _PARAM.finditer(rest) if _is_secret(m.group(2))]
+def _secret(param: str) -> tuple[str, str] | None:
+    """(what may be shown, the secret as written) for a query parameter whose name, however
+    encoded, mentions a password; the whole parameter is the secret when it has no `=` of its
+    own. None for any other parameter."""
+    name, eq, value = param.partition("=")
+    if "password" not in _decoded(name).lower():
+        return None
+    return (name + eq, value) if eq else ("", param)
+
+
+def _masked(match: re.Match[str]) -> str:
+    found = _secret(match.group(2))
+    return match.group(0) if found is None else match.group(1) + found[0] + MASK
 
 
 def _userinfo(rest: str) -> tuple[str, str | None, str] | None:
@@ -59,9 +75,7 @@ def redact(url: str) -> str:
     found = _userinfo(rest)
     if found is not None and found[1] is not None:
         rest = f"{found[0]}:{MASK}@{found[2]}"
-    return head + _PARAM.sub(
-        lambda m: m.group(0) if not _is_secret(m.group(2)) else m.group(1) + m.group(2) + MASK,
-        rest)
+    return head + _PARAM.sub(_masked, rest)
 
 
 def secrets(url: str) -> list[str]:
@@ -72,8 +86,15 @@ def secrets(url: str) -> list[str]:
     info = _userinfo(rest) if match and match.group(2) else None
     if info is not None and info[1]:
         found.append(info[1])
-    found += [m.group(3) for m in _query_secrets(rest) if m.group(3)]
-    forms = {form for secret in found for form in (secret, unquote(secret)) if form}
+    for param in _PARAM.finditer(rest):
+        secret = _secret(param.group(2))
+        if secret is not None:
+            shown, written = secret
+            found.append(written)
+            if not shown:  # `password%3Dpw`: the value is what follows the decoded `=`
+                found.append(_decoded(written).partition("=")[2])
+    forms = {form for secret in found for form in (secret, unquote(secret), _decoded(secret))
+             if form}
     return sorted(forms, key=len, reverse=True)
 
 

@@ -30,6 +30,10 @@ SECRET = "hunter2"
      "postgresql://h/x?%70assword=***&sslpass%77ord=***"),
     ("postgresql://h/x?password=hunter2;PassWord=hunter2",
      "postgresql://h/x?password=***;PassWord=***"),
+    # an encoded `=`: libpq refuses the name and echoes it back, password and all
+    ("postgresql://h:1/db?password%3Dhunter2", "postgresql://h:1/db?***"),
+    ("postgresql://h:1/db?x=1&pass%2577ord=hunter2", "postgresql://h:1/db?x=1&pass%2577ord=***"),
+    ("postgresql://h/db#password=hunter2", "postgresql://h/db#password=***"),
     # not `scheme://`: nowhere to tell a password from the rest, so all of it is masked
     (" postgresql://u:hunter2@h/x", "***"),
     ("\tpostgresql://u:hunter2@h/x", "***"),
@@ -79,6 +83,17 @@ def test_a_password_under_an_encoded_name_is_scrubbed_from_a_driver_message():
     url = "postgresql://u@h/x?pass%77ord=hun%40ter2"
     assert set(secrets(url)) == {"hun%40ter2", "hun@ter2"}
     assert scrub("FATAL: password hun@ter2 rejected", url) == "FATAL: password *** rejected"
+    whole = "postgresql://h:1/db?password%3Dhunter2"
+    assert scrub('invalid URI query parameter: "password=hunter2"', whole) == \
+        'invalid URI query parameter: "***"'
+
+
+@pytest.mark.parametrize("url", ["postgresql://127.0.0.1:1/db?password%3Dhunter2",
+                                 "postgresql://u@127.0.0.1:1/x?pass%77ord=hunter2"])
+def test_libpqs_own_message_about_an_encoded_parameter_is_scrubbed(url):
+    with pytest.raises(BackendError) as info:
+        open_backend(url)
+    assert "hunter" not in info.value.render(), info.value.render()
 
 
 def test_sqlite_urls_take_the_practice_from_the_query():
