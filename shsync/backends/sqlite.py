@@ -72,15 +72,12 @@ class SqliteBackend(SqlBackend):
         except (sqlite3.Error, OSError) as exc:
             raise BackendError(f"cannot open {self.display_url}: {exc}") from None
         try:
-            # Only a store shsync made is switched to WAL (a setting kept in the file): a
-            # command that may not create one must not rewrite someone else's database, or an
-            # empty file, before finding that it holds no practice.
-            if create:
-                self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA schema_version")  # reads the header: is it a database?
             with self._transaction():
                 self._ensure_schema(create)
-            if not create:
-                self._conn.execute("PRAGMA journal_mode = WAL")
+            # WAL is a setting kept in the file: set once the store is found, or made, so a
+            # command that may not create one leaves another program's database as it was.
+            self._conn.execute("PRAGMA journal_mode = WAL")
         except sqlite3.Error as exc:
             self._conn.close()
             raise BackendError(f"cannot open {self.display_url}: {exc}") from None
