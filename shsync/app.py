@@ -109,30 +109,37 @@ def _messages(diagnostics: Sequence[Diagnostic]) -> tuple[Message, ...]:
 
 @dataclass(frozen=True)
 class OrgFile:
-    """An org file read and checked as of `at`, ready to plan (`Shsync.plan(..., org=)`)."""
+    """An org file read and checked as of `at`, the time it is planned at (`Shsync.plan_org`)."""
 
     desired: Desired
     diagnostics: tuple[Diagnostic, ...]
-    at: str | None
+    at: str
 
 
 def read_org(path: Path, at: str | None) -> tuple[OrgFile | None, tuple[Diagnostic, ...]]:
-    """The org file at `path` checked as of `at` (None: without the checks that need a time),
-    and its diagnostics; no OrgFile when it has errors. Reading it before a store is opened lets
-    a command report the file's errors with the store's, and create no store for a bad file."""
+    """The org file at `path` checked as of `at`, and its diagnostics. The OrgFile is None when
+    the file has errors, or when no time was given (one that could not be read: the file is
+    then checked without the rules that need a time, for its diagnostics). Reading it before a
+    store is opened lets a command report the file's errors with the store's, and create no
+    store for a bad file."""
+    desired, diagnostics = _read(path, at)
+    found = OrgFile(desired, diagnostics, at) if desired is not None and at is not None else None
+    return found, diagnostics
+
+
+def _read(path: Path, at: str | None) -> tuple[Desired | None, tuple[Diagnostic, ...]]:
     with paused():  # large acyclic structures: see shsync/gcpause.py
         loaded = load_org(path, at)
         if loaded.value is None:
             return None, loaded.diagnostics
-        return OrgFile(desired_from_values(loaded.value), loaded.diagnostics, at), \
-            loaded.diagnostics
+        return desired_from_values(loaded.value), loaded.diagnostics
 
 
 def _org(path: Path, at: str | None = None) -> tuple[Desired, tuple[Diagnostic, ...]]:
-    found, diagnostics = read_org(path, at)
-    if found is None:
+    desired, diagnostics = _read(path, at)
+    if desired is None:
         raise InvalidInput(diagnostics)
-    return found.desired, diagnostics
+    return desired, diagnostics
 
 
 class Shsync:
@@ -181,19 +188,20 @@ class Shsync:
         return LogCheck(len(entries), last, True)
 
     # --- planning -----------------------------------------------------------------------------
-    def plan(self, path: Path, options: planner.Options = planner.DEFAULTS,
-             org: OrgFile | None = None) -> Planned:
-        """Plan the org file at `path`, or `org`, that file read already (`read_org`) as of
-        the time it is planned at."""
-        at = self.clock() if org is None or org.at is None else org.at
+    def plan(self, path: Path, options: planner.Options = planner.DEFAULTS) -> Planned:
+        """Plan the org file at `path`, as of this application's clock."""
+        at = self.clock()
+        desired, diagnostics = _org(path, at)
+        return self.plan_org(OrgFile(desired, diagnostics, at), options)
+
+    def plan_org(self, org: OrgFile, options: planner.Options = planner.DEFAULTS) -> Planned:
+        """Plan an org file read already (`read_org`), as of the time it was checked at."""
         with paused():  # large acyclic structures: see shsync/gcpause.py
-            desired, diagnostics = _org(path, at) if org is None or org.at is None else (
-                org.desired, org.diagnostics)
             live, kept = self.backend.read_fingerprinted()
-            result = planner.plan(desired, live, practice=self.backend.practice,
-                                  now=at, options=options, actor=self.who,
-                                  warnings=_messages(diagnostics), live_fingerprint=kept)
-        return Planned(result, diagnostics)
+            result = planner.plan(org.desired, live, practice=self.backend.practice,
+                                  now=org.at, options=options, actor=self.who,
+                                  warnings=_messages(org.diagnostics), live_fingerprint=kept)
+        return Planned(result, org.diagnostics)
 
     def plan_acceptance(self, emails: Iterable[str]) -> Plan:
         """A plan that records that these members accepted their invitations."""
@@ -358,11 +366,9 @@ NAME_CHARS = 64  # of a caller's value, at most this many of their characters ar
 
 
 def _shown(value: str) -> str:
-    """A value the caller sent, for a message: cut to NAME_CHARS of their own characters, then
-    escaped, so it can forge no line of a log or a terminal."""
-    from shsync.render.escape import visible
+    from shsync.render.escape import shown
 
-    return visible(value[:NAME_CHARS]) + ("..." if len(value) > NAME_CHARS else "")
+    return shown(value, NAME_CHARS)
 
 
 def _bounded(problems: Sequence[str]) -> str:

@@ -8,9 +8,10 @@ turns them into problem+json responses with the same codes. Anything else is a b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from collections.abc import Sequence
+from shsync.diagnostics import Diagnostic, Severity
 
 
 class ShsyncError(Exception):
@@ -28,6 +29,11 @@ class ShsyncError(Exception):
     def render(self) -> str:
         head = f"{self.where}: " if self.where else ""
         return f"{head}error[{self.code}]: {self}"
+
+    def as_diagnostic(self) -> Diagnostic:
+        """This error among a file's diagnostics, reported in the same run."""
+        return Diagnostic(Severity.ERROR, self.code,
+                          f"{self.where}: {self}" if self.where else str(self))
 
 
 class UserError(ShsyncError):
@@ -121,6 +127,13 @@ class NoSuchPlan(UserError):
     """No stored plan with this id in this practice."""
 
     code = "no-such-plan"
+
+
+class FileRefused(UserError):
+    """A file given to a command that the system refuses (no permission, a name too long) where
+    no check of the command's own caught it first."""
+
+    code = "os-error"
 
 
 class InvalidInput(UserError):

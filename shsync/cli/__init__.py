@@ -66,13 +66,13 @@ class LazyGroup(click.Group):
                         args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         """click's, with a did-you-mean for a mistyped command (`plna` -> `plan`): click takes
         its suggestions from `self.commands`, which a lazy group leaves empty."""
-        no_such = getattr(click.exceptions, "NoSuchCommand", None)  # click 8.4 and later
         try:
             return super().resolve_command(ctx, args)
-        except click.UsageError as exc:
-            if no_such is None or not isinstance(exc, no_such) or exc.possibilities:
+        except click.exceptions.NoSuchCommand as exc:
+            if exc.possibilities:
                 raise
-            raise no_such(exc.command_name, possibilities=list(COMMANDS), ctx=ctx) from None
+            raise click.exceptions.NoSuchCommand(exc.command_name, possibilities=list(COMMANDS),
+                                                 ctx=ctx) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
@@ -226,24 +226,26 @@ def _unreported(exc: OSError) -> None:
     audit entry, or a change the audit log does not hold (a token, a stored plan, an approval:
     `common.changed`). Exit 3 when something was, 1 when nothing was."""
     from shsync.cli.common import CHANGED, committed
-    from shsync.render.escape import visible
+    from shsync.render.escape import shown, visible
 
     written = committed()
     why = _why(exc)
+    # A failure naming a file (one the command was writing after its change) names it.
+    target = "standard output" if exc.filename is None else shown(os.fsdecode(exc.filename), 120)
     _quiet_stdout()
     if written:
         last = written[-1]
         message = (f"error[output-failed]: the change WAS applied and committed, as audit "
                    f"entry #{last.seq} (head {last.entry_hash}), but its report could not be "
-                   f"written to standard output: {why}")
+                   f"written to {target}: {why}")
     elif CHANGED:
         message = (f"error[output-failed]: the change WAS made "
                    f"({'; '.join(what for what, _ in CHANGED)}), but its report could not be "
-                   f"written to standard output: {why}")
+                   f"written to {target}: {why}")
         message += "".join(f". {advice}" for _, advice in CHANGED if advice)
     else:
-        message = f"error[output-failed]: could not write to standard output: {why}; nothing " \
-                  "was changed"
+        message = f"error[output-failed]: could not write to {target}: {why}; nothing was " \
+                  "changed"
     _say(visible(message))
     sys.exit(EXIT_UNREPORTED if written or CHANGED else 1)
 

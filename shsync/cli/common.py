@@ -20,8 +20,8 @@ import click
 from shsync import outfile
 from shsync.cli import colour
 from shsync.diagnostics import Diagnostic, Severity
-from shsync.errors import InvalidInput, ShsyncError
-from shsync.render.escape import visible
+from shsync.errors import FileRefused, InvalidInput, ShsyncError
+from shsync.render.escape import shown, visible
 from shsync.render.notices import collapse
 
 if TYPE_CHECKING:
@@ -115,10 +115,9 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
             # made: both are for the CLI's outer handler (cli/__init__.py, `_unreported`).
             if exc.filename is None or committed() or CHANGED:
                 raise
-            name = visible(os.fsdecode(exc.filename))
-            name = name if len(name) <= 120 else name[:60] + "..." + name[-20:]
-            _report(ShsyncError(f"{name}: {exc.strerror or type(exc).__name__}; nothing was "
-                                "changed", "os-error"), as_json)
+            _report(FileRefused(f"{shown(os.fsdecode(exc.filename), 120)}: "
+                                f"{exc.strerror or type(exc).__name__}; nothing was changed"),
+                    as_json)
         sys.exit(EXIT_ERROR)
 
     return wrapper

@@ -28,7 +28,7 @@ from shsync.cli.common import (
     render_plan,
     write_output,
 )
-from shsync.diagnostics import Diagnostic, Severity
+from shsync.diagnostics import Severity
 from shsync.errors import BackendError, ShsyncError
 from shsync.reconcile.plan import Plan
 from shsync.reconcile.planner import Options
@@ -75,8 +75,8 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
     """
     with ExitStack() as stack:
         shsync, org = _open(stack, backend_url, actor, path, at)
-        planned = shsync.plan(path, Options(max_removals, allow_mass_removal, assume_accepted),
-                              org)
+        planned = shsync.plan_org(org, Options(max_removals, allow_mass_removal,
+                                               assume_accepted))
         result = planned.plan
         stored = shsync.save_plan(result) if save and not result.errors else None
         if stored is not None:
@@ -119,14 +119,16 @@ def _open(stack: ExitStack, backend_url: str, actor: str | None, path: Path,
         shsync = application(stack, backend_url, actor)
     except BackendError as exc:
         failed.append(exc)
-    if org is None or len(failed) > 1:
-        raise app.InvalidInput((*(diagnostics if org is None else ()), *(Diagnostic(
-            Severity.ERROR, exc.code, f"{exc.where}: {exc}" if exc.where else str(exc))
-            for exc in failed)))
+    bad_file = any(d.severity is Severity.ERROR for d in diagnostics)
+    if bad_file or len(failed) > 1:
+        raise app.InvalidInput((*(diagnostics if bad_file else ()),
+                                *(exc.as_diagnostic() for exc in failed)))
     if failed:
         raise failed[0]
+    assert org is not None  # a time, and a file without errors
     if at is not None:
-        shsync = app.Shsync(shsync.backend, shsync.who, lambda: org.at or "")
+        fixed = org.at
+        shsync = app.Shsync(shsync.backend, shsync.who, lambda: fixed)
     return shsync, org
 
 
@@ -202,7 +204,8 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
                                     "usage")
             result = saved
         else:
-            planned = shsync.plan(target, options, org)
+            assert org is not None  # neither a saved nor a stored plan: an org file
+            planned = shsync.plan_org(org, options)
             echo_warnings(planned.diagnostics)
             result = planned.plan
             if fmt == "json" and result.errors:

@@ -34,6 +34,12 @@ def visible(text: str) -> str:
     return "".join(_code(ch) if unicodedata.category(ch) in _HIDDEN else ch for ch in text)
 
 
+def shown(value: str, limit: int) -> str:
+    """A value the caller sent, for a message: cut to `limit` of their own characters, then
+    escaped (`visible`), so it can forge no line and no cut falls inside an escape."""
+    return visible(value[:limit]) + ("..." if len(value) > limit else "")
+
+
 _MARKDOWN = re.compile(r"([\\`|*_\[\]<])")
 
 
