@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _help_page(args: list[str]) -> str | None:
-    from shsync import quickhelp  # os and sys only: nothing to pay for other commands
+    from shsync import quickhelp  # os and sys at import: nothing to pay for other commands
 
     return quickhelp.page(args)
 

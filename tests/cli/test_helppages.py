@@ -21,6 +21,16 @@ def test_the_stored_pages_are_what_click_renders_now():
     assert stored == helppages.stored_text(), "help changed: run `make helppages`"
 
 
+def test_the_click_pinned_is_the_release_that_rendered_the_pages():
+    import tomllib
+
+    with open(Path(quickhelp.PAGES_FILE).parents[1] / "pyproject.toml", "rb") as file:
+        dependencies = tomllib.load(file)["project"]["dependencies"]
+    (pin,) = [d for d in dependencies if d.startswith("click")]
+    release, _ = quickhelp.read(quickhelp.PAGES_FILE)
+    assert pin == f"click=={release}"
+
+
 def test_every_command_and_subcommand_has_a_page_at_every_width():
     assert PATHS[0] == ()
     assert {p[0] for p in PATHS[1:]} == set(COMMANDS)
