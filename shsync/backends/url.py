@@ -17,9 +17,10 @@ from urllib.parse import parse_qsl, unquote, urlencode
 from shsync.errors import BackendError
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*:)(//)?")
-# Every query parameter, whole: libpq percent-decodes a parameter's name as well as its value, so
-# `pass%77ord=pw` is a password, and `password%3Dpw` a name libpq refuses and echoes back.
-_PARAM = re.compile(r"(^|[?&;])([^?&;]*)")
+# Every query parameter, whole, as libpq splits them: on `&` only (`password=a;b?c` is one
+# password), after the first `?`. libpq percent-decodes a name as well as a value, so
+# `pass%77ord=pw` is a password, and `password%3Dpw` a name it refuses and echoes back.
+_PARAM = re.compile(r"(^|&)([^&]*)")
 MASK = "***"
 
 
@@ -34,18 +35,23 @@ def _decoded(text: str) -> str:
 
 
 def _secret(param: str) -> tuple[str, str] | None:
-    """(what may be shown, the secret as written) for a query parameter whose name, however
-    encoded, mentions a password; the whole parameter is the secret when it has no `=` of its
-    own. None for any other parameter."""
-    name, eq, value = param.partition("=")
-    if "password" not in _decoded(name).lower():
+    """(what may be shown, the secret as written) for a query parameter that mentions a
+    password anywhere, however encoded (`password=`, `pass%77ord=`, `x=1;password=` written
+    for two): its value, or all of it when it has no `=` of its own. None for any other."""
+    if "password" not in _decoded(param).lower():
         return None
+    name, eq, value = param.partition("=")
     return (name + eq, value) if eq else ("", param)
 
 
 def _masked(match: re.Match[str]) -> str:
     found = _secret(match.group(2))
     return match.group(0) if found is None else match.group(1) + found[0] + MASK
+
+
+def _parts(rest: str) -> tuple[str, str, str]:
+    """(before the query, `?` or "", the query) of what follows `scheme://`."""
+    return rest.partition("?")
 
 
 def _userinfo(rest: str) -> tuple[str, str | None, str] | None:
@@ -75,7 +81,9 @@ def redact(url: str) -> str:
     found = _userinfo(rest)
     if found is not None and found[1] is not None:
         rest = f"{found[0]}:{MASK}@{found[2]}"
-    return head + _PARAM.sub(_masked, rest)
+    before, mark, query = _parts(rest)
+    # (before the query nothing but a `#password=...` someone wrote can name a password)
+    return head + _PARAM.sub(_masked, before) + mark + _PARAM.sub(_masked, query)
 
 
 def secrets(url: str) -> list[str]:
@@ -86,7 +94,8 @@ def secrets(url: str) -> list[str]:
     info = _userinfo(rest) if match and match.group(2) else None
     if info is not None and info[1]:
         found.append(info[1])
-    for param in _PARAM.finditer(rest):
+    before, _, query = _parts(rest)
+    for param in (*_PARAM.finditer(before), *_PARAM.finditer(query)):
         secret = _secret(param.group(2))
         if secret is not None:
             shown, written = secret
@@ -130,9 +139,9 @@ def parse_sqlite(url: str, default_practice: str = "default") -> SqliteUrl:
     after four. Without a path there is no store to keep the practice in, so it is refused."""
     rest = url[len("sqlite:///"):]
     path, _, query = rest.partition("?")
-    if not path:
+    if not path or path.endswith("/"):
         raise bad_url(url, "names no file: use sqlite:///PATH (relative) or sqlite:////PATH "
-                           "(absolute)")
+                           "(absolute), PATH a file, not a directory")
     practice = default_practice
     for key, value in parse_qsl(query, keep_blank_values=True):
         if key != "practice":

@@ -28,8 +28,11 @@ SECRET = "hunter2"
     ("postgresql://u@h:1/x?pass%77ord=hunter2", "postgresql://u@h:1/x?pass%77ord=***"),
     ("postgresql://h/x?%70assword=hunter2&sslpass%77ord=hunter2",
      "postgresql://h/x?%70assword=***&sslpass%77ord=***"),
-    ("postgresql://h/x?password=hunter2;PassWord=hunter2",
-     "postgresql://h/x?password=***;PassWord=***"),
+    # libpq splits parameters on `&` only: `;` and `?` belong to the value
+    ("postgresql://h/x?password=hunter2;PassWord=hunter2", "postgresql://h/x?password=***"),
+    ("postgresql://h/x?practice=p&password=ab;hunter2", "postgresql://h/x?practice=p&password=***"),
+    ("postgresql://h/x?password=ab?hunter2&x=1", "postgresql://h/x?password=***&x=1"),
+    ("postgresql://h/x?x=1;password=hunter2", "postgresql://h/x?x=***"),
     # an encoded `=`: libpq refuses the name and echoes it back, password and all
     ("postgresql://h:1/db?password%3Dhunter2", "postgresql://h:1/db?***"),
     ("postgresql://h:1/db?x=1&pass%2577ord=hunter2", "postgresql://h:1/db?x=1&pass%2577ord=***"),
@@ -103,7 +106,8 @@ def test_sqlite_urls_take_the_practice_from_the_query():
 
 
 @pytest.mark.parametrize("url", ["sqlite:///", "sqlite:///?practice=x", "sqlite:///q.db?pw=1",
-                                 "sqlite:///q.db?practice=", "sqlite://q.db"])
+                                 "sqlite:///q.db?practice=", "sqlite://q.db", "sqlite:///nd/sub/",
+                                 "sqlite:////tmp/"])
 def test_bad_sqlite_urls_are_refused(url, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(BackendError) as info:
