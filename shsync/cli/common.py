@@ -101,12 +101,14 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except _invalid_input() as exc:
+            _after_a_change(exc, as_json)
             if as_json:
                 echo_diagnostics(exc.diagnostics, "json")
             else:
                 echo_diagnostics(exc.diagnostics, "text")
             click.echo(visible(f"error: {exc}; nothing was changed"), err=True)
         except ShsyncError as exc:
+            _after_a_change(exc, as_json)
             _report(exc, as_json)
         except OSError as exc:
             # A file the command was given that the system refuses (a name too long, no
@@ -123,10 +125,33 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _report(exc: ShsyncError, as_json: bool) -> None:
+def _report(exc: ShsyncError, as_json: bool, *also: dict[str, Any]) -> None:
     if as_json:
-        click.echo(envelope(False, [error_dict(exc)]), nl=False)
+        click.echo(envelope(False, [error_dict(exc), *also]), nl=False)
     click.echo(visible(exc.render()), err=True)
+    for error in also:
+        click.echo(visible(f"error[{error['code']}]: {error['message']}"), err=True)
+
+
+def _after_a_change(exc: ShsyncError, as_json: bool) -> None:
+    """An error after this command committed a change (a later batch of `apply --batch-size`,
+    the `-o` file of `plan --save`): exit 3, saying what WAS committed, never exit 1, which
+    says that nothing was changed. Nothing to do when nothing was."""
+    from shsync.cli import EXIT_UNREPORTED
+
+    written = committed()
+    if not written and not CHANGED:
+        return
+    if written:
+        last = written[-1]
+        done = (f"the change WAS applied and committed, as audit entry #{last.seq} (head "
+                f"{last.entry_hash})")
+    else:
+        done = f"the change WAS made ({'; '.join(what for what, _ in CHANGED)})"
+    _report(exc, as_json, {"severity": "error", "code": "partly-applied", "file": None,
+                           "line": None, "column": None,
+                           "message": f"before that error, {done}; what came after it was not"})
+    sys.exit(EXIT_UNREPORTED)
 
 
 def _invalid_input() -> type[InvalidInput]:

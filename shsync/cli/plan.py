@@ -53,7 +53,8 @@ from shsync.render import plan as render
                    "(the two-person rule) and `shsync apply PLAN_ID`.")
 @click.option("--at", "at", metavar="TIME",
               help="Plan as of this time (ISO, like 2026-12-04T17:00:00Z): preview what will "
-                   "have expired by then. Such a plan applies only once that time has come.")
+                   "have expired by then. The store applies such a plan only once each end "
+                   "it takes back has passed.")
 @plan_options
 @handled
 def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exitcode: bool,
@@ -82,6 +83,11 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
         if stored is not None:
             changed(f"plan stored as {stored.id}")
     echo_warnings(planned.diagnostics)
+    # In JSON, standard output is one document: a plan file that cannot be written is then
+    # the error envelope alone, not the plan followed by it.
+    saved_first = fmt == "json" and not result.errors
+    if saved_first and out is not None:
+        _save(result, out)
     if fmt == "json" and stored is not None:
         click.echo(render.as_json(result, plan_id=stored.id,
                                   approvals_required=stored.required), nl=False)
@@ -95,7 +101,7 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
         sys.exit(EXIT_ERROR)
     if stored is not None and fmt != "json":
         click.echo(_stored_line(stored), err=fmt != "text")
-    if out:
+    if out and not saved_first:
         _save(result, out)
     sys.exit(EXIT_CHANGES if detailed_exitcode and result.drift else EXIT_OK)
 

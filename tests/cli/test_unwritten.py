@@ -130,3 +130,69 @@ def test_a_stored_plan_and_an_approval_whose_report_is_lost_were_still_made(seed
            f"{ELLEN}), but its report could not be written to standard output: {FULL}\n")
     (stored,) = json.loads(seeded("plans", "--format", "json").stdout)["plans"]
     assert [a["by"] for a in stored["approvals"]] == [ELLEN]
+
+
+def test_an_error_after_a_change_is_exit_3_and_says_what_was_made():
+    # Exit 1 says nothing was changed: a later failure (here, a stored plan's -o file) must not.
+    import click
+    from click.testing import CliRunner
+
+    from shsync.cli.common import changed, handled
+    from shsync.errors import ShsyncError
+
+    @click.command()
+    @click.option("--format", "fmt", default="text")
+    @handled
+    def partly(fmt: str) -> None:
+        changed("plan stored as p-0123456789ab")
+        raise ShsyncError("cannot write /x/p.json", "output-failed")
+
+    text = CliRunner().invoke(partly, [])
+    assert text.exit_code == 3
+    assert text.stderr == (
+        "error[output-failed]: cannot write /x/p.json\n"
+        "error[partly-applied]: before that error, the change WAS made (plan stored as "
+        "p-0123456789ab); what came after it was not\n")
+    as_json = CliRunner().invoke(partly, ["--format", "json"])
+    assert as_json.exit_code == 3
+    assert [e["code"] for e in json.loads(as_json.stdout)["errors"]] == [
+        "output-failed", "partly-applied"]
+
+
+def test_a_batch_that_fails_after_others_committed_names_the_last_entry():
+    # `apply --batch-size`: batch 1 commits, batch 2 fails (here, its store refuses it).
+    import click
+    from click.testing import CliRunner
+
+    from shsync.cli.common import MADE, handled
+    from shsync.errors import BackendError
+
+    class Made:
+        written = [type("Entry", (), {"seq": 2, "entry_hash": "sha256:" + "ab" * 32})()]
+
+    @click.command()
+    @handled
+    def batches() -> None:
+        MADE.append(Made())
+        raise BackendError("another apply has held the lock for 2 s; nothing was changed")
+
+    result = CliRunner().invoke(batches, [])
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[1] == (
+        "error[partly-applied]: before that error, the change WAS applied and committed, as "
+        "audit entry #2 (head sha256:" + "ab" * 32 + "); what came after it was not")
+
+
+def test_a_stored_plan_whose_file_cannot_be_written_is_exit_3_and_one_json_document(seeded):
+    org = str(EXAMPLES / "org.yaml")
+    text = seeded("plan", org, "--save", "-o", "no/such/dir/p.json")
+    assert text.returncode == 3, text.stderr
+    assert "error[partly-applied]: before that error, the change WAS made (plan stored as p-" \
+        in text.stderr
+    as_json = seeded("plan", org, "--save", "-o", "no/such/dir/p.json", "--format", "json")
+    assert as_json.returncode == 3
+    assert [e["code"] for e in json.loads(as_json.stdout)["errors"]] == [
+        "output-failed", "partly-applied"]
+    plain = seeded("plan", org, "-o", "no/such/dir/p.json", "--format", "json")
+    assert plain.returncode == 1
+    assert [e["code"] for e in json.loads(plain.stdout)["errors"]] == ["output-failed"]
