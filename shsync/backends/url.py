@@ -50,8 +50,12 @@ def _masked(match: re.Match[str]) -> str:
 
 
 def _parts(rest: str) -> tuple[str, str, str]:
-    """(before the query, `?` or "", the query) of what follows `scheme://`."""
-    return rest.partition("?")
+    """(host and path, then `#`... or `?`..., the text after it that may hold parameters) of
+    what follows `scheme://`: the query, or a fragment someone wrote a password into."""
+    before, mark, after = rest.partition("?")
+    if not mark:
+        before, mark, after = rest.partition("#")
+    return before, mark, after
 
 
 def _userinfo(rest: str) -> tuple[str, str | None, str] | None:
@@ -82,8 +86,7 @@ def redact(url: str) -> str:
     if found is not None and found[1] is not None:
         rest = f"{found[0]}:{MASK}@{found[2]}"
     before, mark, query = _parts(rest)
-    # (before the query nothing but a `#password=...` someone wrote can name a password)
-    return head + _PARAM.sub(_masked, before) + mark + _PARAM.sub(_masked, query)
+    return head + before + mark + _PARAM.sub(_masked, query)
 
 
 def secrets(url: str) -> list[str]:
@@ -94,8 +97,7 @@ def secrets(url: str) -> list[str]:
     info = _userinfo(rest) if match and match.group(2) else None
     if info is not None and info[1]:
         found.append(info[1])
-    before, _, query = _parts(rest)
-    for param in (*_PARAM.finditer(before), *_PARAM.finditer(query)):
+    for param in _PARAM.finditer(_parts(rest)[2]):
         secret = _secret(param.group(2))
         if secret is not None:
             shown, written = secret

@@ -37,6 +37,9 @@ SECRET = "hunter2"
     ("postgresql://h:1/db?password%3Dhunter2", "postgresql://h:1/db?***"),
     ("postgresql://h:1/db?x=1&pass%2577ord=hunter2", "postgresql://h:1/db?x=1&pass%2577ord=***"),
     ("postgresql://h/db#password=hunter2", "postgresql://h/db#password=***"),
+    # a user or database that happens to be called so is not a password
+    ("postgresql://password@h/passwords?practice=p",
+     "postgresql://password@h/passwords?practice=p"),
     # not `scheme://`: nowhere to tell a password from the rest, so all of it is masked
     (" postgresql://u:hunter2@h/x", "***"),
     ("\tpostgresql://u:hunter2@h/x", "***"),
