@@ -52,7 +52,8 @@ from shsync.schema.load import load_org, load_snapshot
 from shsync.schema.yamlload import scalar_kind
 
 __all__ = ["Batch", "InvalidInput", "OrgFile", "Planned", "PlanRefused", "Shsync", "StoredPlan",
-           "UserError", "actor", "now", "read_org", "read_plan_file", "saved_plan"]
+           "UserError", "actor", "now", "read_org", "read_plan_file", "read_snapshot",
+           "saved_plan"]
 
 
 class PlanRefused(UserError):
@@ -140,6 +141,15 @@ def _org(path: Path, at: str | None = None) -> tuple[Desired, tuple[Diagnostic, 
     if desired is None:
         raise InvalidInput(diagnostics)
     return desired, diagnostics
+
+
+def read_snapshot(path: Path) -> PracticeState:
+    """A practice snapshot (`shsync seed`), read and checked: InvalidInput when it has errors.
+    Read before a store is opened, a snapshot with errors creates no store."""
+    loaded = load_snapshot(path)
+    if loaded.value is None:
+        raise InvalidInput(loaded.diagnostics)
+    return state_from_snapshot(loaded.value)
 
 
 class Shsync:
@@ -315,11 +325,8 @@ class Shsync:
         return self.apply(stored.plan, progress)
 
     def seed(self, path: Path) -> tuple[PracticeState, AuditEntry]:
-        loaded = load_snapshot(path)
-        if loaded.value is None:
-            raise InvalidInput(loaded.diagnostics)
-        state = state_from_snapshot(loaded.value)
-        return state, self._wrote(self.backend.seed(state, actor=self.who, now=self.clock()))
+        state = read_snapshot(path)
+        return state, self.seed_state(state)
 
     def seed_state(self, state: PracticeState) -> AuditEntry:
         """Seed an empty store with a practice state already read (a server's seed)."""

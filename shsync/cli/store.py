@@ -38,9 +38,10 @@ def seed(snapshot: Path, backend_url: str, actor: str | None) -> None:
       SHSYNC_BACKEND='postgresql://ci@db/shsync?practice=riverbend' \\
           shsync seed snapshot.yaml
     """
+    state = app.read_snapshot(snapshot)  # its errors before any store is made
     with ExitStack() as stack:
         shsync = application(stack, backend_url, actor, create=True)
-        state, entry = shsync.seed(snapshot)
+        entry = shsync.seed_state(state)
     click.echo(visible(f"Seeded practice {shsync.backend.practice!r} at "
                        f"{shsync.backend.display_url}: {len(state.members)} members, "
                        f"{len(state.clients)} clients, {len(state.appointments)} appointments, "

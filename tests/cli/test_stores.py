@@ -73,6 +73,12 @@ def test_an_apply_of_a_file_with_errors_creates_no_store(run, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
 
 
+def test_a_seed_of_a_snapshot_with_errors_creates_no_store(run, tmp_path):
+    result = run("seed", ORG, env={"SHSYNC_BACKEND": "sqlite:///.shsync/practice.db"})
+    assert result.returncode == 1 and "error[unknown-key]" in result.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_only_errors_are_counted_as_errors(run, tmp_path):
     org = tmp_path / "org"
     org.mkdir()
