@@ -154,6 +154,18 @@ def _after_a_change(exc: ShsyncError, as_json: bool) -> None:
     sys.exit(EXIT_UNREPORTED)
 
 
+class GivenPath(click.Path):
+    """click's Path, except that an empty one is a mistake, not the current directory: a
+    script's unset variable (`shsync apply "$ORG" --auto-approve`) must not read every YAML
+    file where it runs. `.` still names the current directory."""
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty: give a file or a directory (`.` for this one)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def _invalid_input() -> type[InvalidInput]:
     return InvalidInput
 
@@ -258,7 +270,7 @@ def render_plan(plan: Any, fmt: str) -> str:
 def out_option(help: str, *more: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`-o/--out FILE`, the same two spellings on every command that writes a file (`more`:
     older spellings a command keeps)."""
-    return click.option("-o", "--out", *more, "out", type=click.Path(path_type=Path), help=help)
+    return click.option("-o", "--out", *more, "out", type=GivenPath(path_type=Path), help=help)
 
 
 def write_output(out: Path, text: str, *, force: bool = True) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from shsync.cli.common import (
+    GivenPath,
     actor_option,
     application,
     backend_option,
@@ -23,7 +24,7 @@ from shsync.cli.common import (
 @click.option("--reason", required=True, help="Why, in one line (recorded and reviewed).")
 @click.option("--for", "length", metavar="DURATION",
               help="How long: 4h, 90m, 1h30m [default: 4h, or the policy's max if shorter].")
-@click.option("--org", "org_path", envvar="SHSYNC_ORG", type=click.Path(path_type=Path),
+@click.option("--org", "org_path", envvar="SHSYNC_ORG", type=GivenPath(path_type=Path),
               help="Accepted so older scripts run, and not read: the live practice's "
                    "policy governs.")
 @backend_option

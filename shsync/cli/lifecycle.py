@@ -14,6 +14,7 @@ import click
 
 from shsync import app
 from shsync.cli.common import (
+    GivenPath,
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
@@ -64,7 +65,7 @@ def accepted(emails: tuple[str, ...], backend_url: str, actor: str | None, fmt: 
 
 
 @click.command()
-@click.argument("observed", type=click.Path(path_type=Path))
+@click.argument("observed", type=GivenPath(path_type=Path))
 @backend_option
 @actor_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "runbook"]),

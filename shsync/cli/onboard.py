@@ -9,7 +9,7 @@ import click
 
 from shsync import app
 from shsync import onboard as onboarding
-from shsync.cli.common import echo_diagnostics, handled
+from shsync.cli.common import GivenPath, echo_diagnostics, handled
 
 # --- onboarding ----------------------------------------------------------------------------
 
@@ -25,8 +25,8 @@ def _mapping(pairs: Sequence[str]) -> dict[str, str]:
 
 
 @click.command()
-@click.argument("roster", type=click.Path(path_type=Path))
-@click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False), default="org",
+@click.argument("roster", type=GivenPath(path_type=Path))
+@click.option("-o", "--out", type=GivenPath(path_type=Path, file_okay=False), default="org",
               show_default=True, help="The org directory to merge into (created if missing).")
 @click.option("--map", "maps", multiple=True, metavar="COLUMN=FIELD",
               help="Map a roster column to a field, like 'Work Email=email' (repeatable).")

@@ -13,7 +13,7 @@ from click.shell_completion import get_completion_class
 
 from shsync import app
 from shsync.backends.base import Backend
-from shsync.cli.common import backend_option, handled, open_store, write_output
+from shsync.cli.common import GivenPath, backend_option, handled, open_store, write_output
 from shsync.reconcile.state import PracticeState, iso
 
 
@@ -32,12 +32,12 @@ def _write(text: str, out: Path | None) -> None:
         click.echo(f"Wrote {out}.", err=True)
 
 
-out_option = click.option("-o", "--out", type=click.Path(path_type=Path, dir_okay=False),
+out_option = click.option("-o", "--out", type=GivenPath(path_type=Path, dir_okay=False),
                           help="Write to this file instead of standard output.")
 
 
 @click.command()
-@click.argument("org", required=False, type=click.Path(path_type=Path))
+@click.argument("org", required=False, type=GivenPath(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["mermaid", "dot"]), default="mermaid",
               show_default=True,
               help="mermaid: GitHub renders it in a ```mermaid block; dot: for Graphviz.")

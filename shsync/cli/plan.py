@@ -13,6 +13,7 @@ import click
 from shsync import app
 from shsync.cli import colour
 from shsync.cli.common import (
+    GivenPath,
     EXIT_CHANGES,
     EXIT_ERROR,
     EXIT_OK,
@@ -36,7 +37,7 @@ from shsync.render import plan as render
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("path", type=GivenPath(path_type=Path))
 @backend_option
 @out_option("Save the plan, to apply exactly it later with `shsync apply PLANFILE` "
             "(written whole or not at all; `-` for standard output).")
@@ -152,7 +153,7 @@ def _save(result: Plan, out: Path) -> None:
 
 
 @click.command("apply")
-@click.argument("target", type=click.Path(path_type=Path))
+@click.argument("target", type=GivenPath(path_type=Path))
 @backend_option
 @click.option("--auto-approve", is_flag=True,
               help="Apply an org file's plan without asking (needed when not on a terminal).")

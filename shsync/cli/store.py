@@ -9,6 +9,7 @@ import click
 
 from shsync import app
 from shsync.cli.common import (
+    GivenPath,
     actor_option,
     application,
     backend_option,
@@ -23,7 +24,7 @@ from shsync.render.escape import visible
 # --- seed, export, history --------------------------------------------------------------------
 
 @click.command()
-@click.argument("snapshot", type=click.Path(path_type=Path))
+@click.argument("snapshot", type=GivenPath(path_type=Path))
 @backend_option
 @actor_option
 @handled

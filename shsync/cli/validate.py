@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from shsync import __version__
-from shsync.cli.common import EXIT_ERROR, EXIT_OK, echo_diagnostics, handled, strictly
+from shsync.cli.common import GivenPath, EXIT_ERROR, EXIT_OK, echo_diagnostics, handled, strictly
 from shsync.diagnostics import Diagnostic, Severity
 from shsync.render import annotations as annotation_formats
 from shsync.render.escape import visible
@@ -24,7 +24,7 @@ MAX_STDIN_BYTES = 256 * 1024 * 1024
 
 
 @click.command()
-@click.argument("path", type=click.Path(path_type=Path, allow_dash=True))
+@click.argument("path", type=GivenPath(path_type=Path, allow_dash=True))
 @click.option("--snapshot", is_flag=True,
               help="Check a practice snapshot (the format of `seed` and `refresh`) instead.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")

@@ -265,3 +265,16 @@ def test_a_mistyped_command_is_exit_64_with_the_commands_it_may_have_meant():
     assert CliRunner().invoke(cli, ["aply"]).output.endswith(
         "Error: No such command 'aply'. Did you mean 'apply'?\n")
     assert "Did you mean" not in CliRunner().invoke(cli, ["zzzz"]).output
+
+
+@pytest.mark.parametrize("args", [["plan", ""], ["apply", "", "--auto-approve"], ["seed", " "],
+                                  ["validate", ""], ["access", "--file", "", "--client", "C-1"],
+                                  ["refresh", ""], ["onboard", ""], ["graph", ""],
+                                  ["plan", "org.yaml", "-o", ""]], ids=" ".join)
+def test_an_empty_path_is_a_usage_error_not_this_directory(args, tmp_path, monkeypatch):
+    # `shsync apply "$ORG"` with ORG unset read every YAML file where it ran.
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert "is empty: give a file or a directory (`.` for this one)" in result.output
+    assert list(tmp_path.iterdir()) == []
