@@ -16,10 +16,10 @@ import click
 from shsync import quickhelp
 from shsync.cli import cli
 
-Path = tuple[str, ...]
+CommandPath = tuple[str, ...]  # ("token", "create"); () is the program itself
 
 
-def commands(command: click.Command = cli, path: Path = ()) -> Iterator[Path]:
+def commands(command: click.Command = cli, path: CommandPath = ()) -> Iterator[CommandPath]:
     """The command path of every command and group, the program's own first."""
     yield path
     if isinstance(command, click.Group):
@@ -30,7 +30,7 @@ def commands(command: click.Command = cli, path: Path = ()) -> Iterator[Path]:
             yield from commands(found, (*path, name))
 
 
-def render(path: Path, columns: int, option: str = "--help") -> str:
+def render(path: CommandPath, columns: int, option: str = "--help") -> str:
     """What `shsync *path --help` prints in a terminal of `columns` columns, as click prints it
     in English (quickhelp serves no other language)."""
     out = io.StringIO()
