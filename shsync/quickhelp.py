@@ -38,13 +38,16 @@ def page(args: Sequence[str]) -> str | None:
         return None
     if sys.flags.optimize >= 2:  # -OO drops the docstrings click prints as the description
         return None
+    width = help_width(terminal_columns())
+    if width not in {help_width(columns) for columns in COLUMNS}:
+        return None  # a width no page is stored for: decided before the file is read
     found = read(PAGES_FILE)
     if found is None:
         return None
     click_release, pages = found
     if not click_installed(click_release) or translated():
         return None
-    return pages.get((help_width(terminal_columns()), *args[:-1]))
+    return pages.get((width, *args[:-1]))
 
 
 def help_width(columns: int) -> int:
