@@ -4,9 +4,9 @@ For each size it generates a practice (S: 100 members / 2,000 clients, M: 1,000 
 L: 10,000 / 200,000; every client with 0-3 grants, about a third of members supervised), seeds a
 live state that differs by about 1%, and times each command in a fresh process, with its peak
 memory (max RSS), in rounds of one run of each (so each is measured over the same minutes as
-the floor it is compared with): the parse floor (PyYAML's C loader on the same file), validate, plan, apply of
-the full onboarding into an empty SQLite store and into PostgreSQL, and a no-change plan after
-apply. It prints one markdown table and writes it, with the machine and versions, to a new file
+the floor it is compared with): the parse floor (PyYAML's C loader on the same file), validate,
+plan, apply of the full onboarding into an empty SQLite store and into PostgreSQL, and a
+no-change plan after apply. It prints one markdown table and writes it, with the machine and versions, to a new file
 bench/out/results-DATE-TIME.md; `--replace-results` writes the committed bench/results.md instead,
 so a partial or exploratory run never overwrites the published figures. Run it from the project's
 venv (`make bench`). This is a script, not a test: timings are never asserted.
@@ -248,8 +248,8 @@ def main() -> None:
     lines = ["# shsync benchmark", "",
              f"`python bench/run.py --sizes {','.join(sizes)} --repeat {args.repeat}`, "
              f"{time.strftime('%Y-%m-%d')}. Each step is a fresh process, run in rounds of "
-             f"one run of every step; wall seconds (median of {args.repeat}), the ratio to the parse floor (PyYAML's C loader on "
-             "the same file), and peak memory (max RSS).", "", *machine(), "", *table(results)]
+             f"one run of every step; wall seconds (median of {args.repeat}), the ratio to the "
+             "parse floor (PyYAML's C loader on the same file), and peak memory (max RSS).", "", *machine(), "", *table(results)]
     if not with_pg:
         lines += ["", "PostgreSQL was not measured (no server, or --no-pg)."]
     lines += ["", TARGETS]
