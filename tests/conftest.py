@@ -1,6 +1,16 @@
+import os
+
 import pytest
 
 from tests import fault_stats, pg
+
+# The suite's one clock: every planning time, SHSYNC_NOW and server clock in the tests is this
+# instant, so no result depends on the day the suite runs. A test that needs the real clock
+# (token expiry is real time by design) says why and holds on any date.
+NOW = "2026-11-26T12:00:00Z"
+# Every command a test runs, in process or as a subprocess, plans at NOW unless the test says
+# otherwise.
+os.environ["SHSYNC_NOW"] = NOW
 
 
 def pytest_sessionfinish(session, exitstatus):

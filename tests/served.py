@@ -20,7 +20,7 @@ from shsync import tokens
 from shsync.backends.sqlite import SqliteBackend
 
 ROOT = Path(__file__).resolve().parents[1]
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 
 
 def free_port() -> int:

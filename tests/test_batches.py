@@ -16,7 +16,7 @@ from shsync.reconcile.authorize import Actor
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.generate import org, write  # noqa: E402
 
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 OPERATOR = Actor.operator("tester")
 OPTIONS = app.planner.Options(assume_accepted=True)
 

@@ -17,7 +17,7 @@ from shsync.reconcile.state import End, desired_from_values
 from shsync.schema.load import load_org
 from tests.reconcile.builders import ADMIN, D, c, live, m
 
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 KIM = m("kim", "practitioner")
 ROSA = m("rosa", "scheduler", "supervisor")
 STATE = live(ADMIN, m("sam", "practitioner"), KIM, ROSA, clients=[c("C1", "sam")])

@@ -33,7 +33,7 @@ from shsync.reconcile.state import (
 )  # fmt: skip
 from tests import fault_stats, pg
 
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 D = "@crash.example"
 OPERATOR = Actor.operator("tester")
 OPTIONS = planner.Options(allow_mass_removal=True, assume_accepted=True)

@@ -15,7 +15,7 @@ from shsync.errors import AuditBroken
 from shsync.reconcile.authorize import Actor
 from tests.reconcile.builders import ADMIN, D, c, live, m
 
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 OPERATOR = Actor.operator("tester")
 
 

@@ -22,7 +22,7 @@ from shsync.reconcile.plan import Plan
 from shsync.reconcile.state import End
 from tests.reconcile.builders import ADMIN, D, c, live, m, want
 
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 END = "2026-11-30T00:00:00Z"
 OPERATOR = Actor.operator("tester")
 SAM = m("sam", "practitioner")

@@ -21,7 +21,7 @@ from shsync.backends.sql import SCHEMA_VERSION
 from tests import pg
 from tests.helpers import base_org, email, member
 
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from tests.cli.conftest import ROOT
 
 ORG = ROOT / "examples" / "org.yaml"
 SNAPSHOT = str(ROOT / "examples" / "practice-snapshot.yaml")
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 DANA, ELLEN, SAM = ("dana.ortiz@riverbend.example", "ellen.wu@riverbend.example",
                     "sam.lee@riverbend.example")
 VICTOR = "victor.okafor@riverbend.example"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 D = "@p.example"
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 ADMIN = {"email": f"dana{D}", "first_name": "Dana", "last_name": "O", "admin": True,
          "owner": True, "roles": ["practitioner", "supervisor"], "npi": "1245319599"}
 SAM = {"email": f"sam{D}", "first_name": "Sam", "last_name": "L", "roles": ["practitioner"],

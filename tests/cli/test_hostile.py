@@ -23,7 +23,7 @@ EXAMPLES = ROOT / "examples"
 
 ORG = str(ROOT / "examples" / "org.yaml")
 SNAPSHOT = str(ROOT / "examples" / "practice-snapshot.yaml")
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 
 
 def tree(root: Path) -> dict[str, bytes | str]:

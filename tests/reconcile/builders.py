@@ -12,7 +12,7 @@ from shsync.reconcile.state import (
     Appointment, ClientState, Desired, MemberState, Note, PracticeState,
 )  # fmt: skip
 
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 D = "@p.example"
 
 

@@ -10,7 +10,7 @@ from shsync.reconcile.operations import op
 from shsync.reconcile.simulate import Working
 from shsync.reconcile.state import ClientState, MemberState, PracticeState
 
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 POOL = [f"m{i}@p.example" for i in range(5)]
 
 

@@ -14,7 +14,7 @@ from shsync.reconcile.state import (
     Appointment, ClientState, Desired, MemberState, Note, PracticeState,
 )  # fmt: skip
 
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 EMAILS = [f"m{i}@p.example" for i in range(8)]
 ROLE_SETS = [("practitioner",), ("practitioner", "supervisor"), ("scheduler",), ("biller",),
              ("biller", "scheduler"), ("practitioner", "scheduler")]

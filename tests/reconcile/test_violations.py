@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from shsync.reconcile.simulate import client_problems, violations
 from shsync.reconcile.state import ClientState, MemberState, PracticeState
 
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 POOL = [f"m{i}@p.example" for i in range(6)]  # some of them are not members
 ROLES = st.sampled_from([("practitioner",), ("practitioner", "supervisor"), ("supervisor",),
                          ("scheduler",), ()])

@@ -24,7 +24,7 @@ from shsync.schema import load, published, rules, structure
 from shsync.schema.plain import FIELDS, OrgValues
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 SCHEMA = published.load("org")
 DEFS = SCHEMA["$defs"]
 

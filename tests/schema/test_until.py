@@ -10,7 +10,7 @@ from shsync.reconcile.state import desired_from_values
 from shsync.schema.load import load_org
 from tests.helpers import base_org, codes, email, write_yaml
 
-NOW = "2026-11-26T12:00:00Z"
+from tests.conftest import NOW
 
 
 def load(tmp_path, org, now=NOW):
