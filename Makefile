@@ -50,7 +50,7 @@ lint: $(VENV)/.installed
 	$(PY) -m mypy
 
 schema: $(VENV)/.installed
-	$(PY) -m shsync.schema.published
+	$(PY) -m shsync.format.published
 
 helppages: $(VENV)/.installed
 	$(PY) -m shsync.cli.helppages

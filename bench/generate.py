@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from shsync.schema.npi import npi_check_digit
+from shsync.format.npi import npi_check_digit
 
 SIZES = {"S": (100, 2_000), "M": (1_000, 20_000), "L": (10_000, 200_000)}
 DOMAIN = "bench.example"

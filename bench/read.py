@@ -12,7 +12,7 @@ import gc
 import sys
 import time
 
-from shsync.backends import open_backend
+from shsync.stores import open_backend
 
 
 def main() -> None:

@@ -41,8 +41,8 @@ try:
     import httpx
 
     from bench.generate import SIZES, drifted, org, write
-    from shsync import tokens
-    from shsync.backends.sqlite import SqliteBackend
+    from shsync.core import tokens
+    from shsync.stores.sqlite import SqliteBackend
 except ImportError as exc:  # outside the venv: say how to run it, no traceback
     raise SystemExit(f"bench/serve.py needs shsync's dependencies ({exc.name} not found for "
                      f"{sys.executable}): run it with .venv/bin/python after `make test`.") from None

@@ -24,19 +24,19 @@ sys.path.insert(0, str(HERE.parent))
 
 # (module, attribute, label); a missing one is skipped (the stage is not on this branch)
 STAGES = (
-    ("shsync.schema.yamlload", "load_file", "YAML load"),
-    ("shsync.schema.load", "scan", "find files"),
-    ("shsync.schema.structure", "check", "schema gate"),
-    ("shsync.schema.plain", "org_values", "plain values"),
-    ("shsync.schema.rules", "check_org", "rules"),
-    ("shsync.schema.load", "_out_of_range", "timestamps"),
-    ("shsync.reconcile.state", "desired_from_org", "model to state"),
-    ("shsync.reconcile.state", "desired_from_values", "values to state"),
-    ("shsync.backends.sql", "SqlBackend.read", "store read"),
-    ("shsync.backends.sql", "SqlBackend.read_fingerprinted", "store read (kept fingerprint)"),
-    ("shsync.reconcile.planner", "fingerprint", "live fingerprint"),
-    ("shsync.reconcile.access", "delta", "access delta"),
-    ("shsync.reconcile.planner", "plan", "planner (all)"),
+    ("shsync.format.yamlload", "load_file", "YAML load"),
+    ("shsync.format.load", "scan", "find files"),
+    ("shsync.format.structure", "check", "schema gate"),
+    ("shsync.model.plain", "org_values", "plain values"),
+    ("shsync.format.rules", "check_org", "rules"),
+    ("shsync.format.load", "_out_of_range", "timestamps"),
+    ("shsync.core.state", "desired_from_org", "model to state"),
+    ("shsync.core.state", "desired_from_values", "values to state"),
+    ("shsync.stores.sql", "SqlBackend.read", "store read"),
+    ("shsync.stores.sql", "SqlBackend.read_fingerprinted", "store read (kept fingerprint)"),
+    ("shsync.core.planner", "fingerprint", "live fingerprint"),
+    ("shsync.core.access", "delta", "access delta"),
+    ("shsync.core.planner", "plan", "planner (all)"),
 )
 
 spent: dict[str, float] = defaultdict(float)
@@ -89,7 +89,7 @@ def _install() -> None:
                 setattr(other, name, wrapped)
     # pydantic's validation has no Python frame of its own to wrap: time it where it is called
     try:
-        from shsync.model import Org
+        from shsync.model.org import Org
     except ImportError:
         return
     original = Org.model_validate.__func__  # type: ignore[attr-defined]
@@ -100,9 +100,9 @@ def main() -> None:
     org = Path(sys.argv[1])
     url = sys.argv[2] if len(sys.argv) > 2 else os.environ["SHSYNC_BACKEND"]
     started = _cpu()
-    from shsync.app import Shsync, actor
-    from shsync.backends import open_backend
-    from shsync.reconcile.planner import Options
+    from shsync.jobs.app import Shsync, actor
+    from shsync.stores import open_backend
+    from shsync.core.planner import Options
     imports = _cpu() - started
     _install()
     backend = open_backend(url)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from shsync.diagnostics import Diagnostic, Severity
+from shsync.model.diagnostics import Diagnostic, Severity
 
 
 class ShsyncError(Exception):

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from shsync.schema.load import Loaded, load_org
+from shsync.format.load import Loaded, load_org
 
 DOMAIN = "riverbend.example"
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from shsync import tokens
-from shsync.backends.sqlite import SqliteBackend
+from shsync.core import tokens
+from shsync.stores.sqlite import SqliteBackend
 
 ROOT = Path(__file__).resolve().parents[1]
 from tests.conftest import NOW

@@ -25,9 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CLOCK_SENSITIVE = (
     "tests/server/test_remote_cli.py", "tests/server/test_api.py", "tests/cli/test_plan_apply.py",
     "tests/cli/test_emergency.py", "tests/cli/test_approvals.py", "tests/cli/test_tokens.py",
-    "tests/test_emergency.py", "tests/test_clock.py", "tests/backends/test_expiry.py",
-    "tests/backends/test_tokens.py", "tests/reconcile/test_expiry.py",
-    "tests/schema/test_until.py",
+    "tests/jobs/test_emergency.py", "tests/model/test_clock.py", "tests/stores/test_expiry.py",
+    "tests/stores/test_tokens.py", "tests/core/test_expiry.py",
+    "tests/format/test_until.py",
 )
 
 # A leap day late in the evening, and the last minute of the range the issue names.

@@ -3,9 +3,9 @@ its states are the planner's, even though the store's clock stamps the invitatio
 
 from __future__ import annotations
 
-from shsync.app import Shsync
-from shsync.backends.sqlite import SqliteBackend
-from shsync.reconcile import access, planner
+from shsync.jobs.app import Shsync
+from shsync.stores.sqlite import SqliteBackend
+from shsync.core import access, planner
 from tests.helpers import base_org, write_yaml
 
 
@@ -26,7 +26,7 @@ def test_a_different_practice_is_worked_out_again(tmp_path, monkeypatch):
     calls = []
     real = access._delta
     monkeypatch.setattr(access, "_delta", lambda b, a: calls.append(1) or real(b, a))
-    from tests.reconcile.builders import ADMIN, c, live, m
+    from tests.core.builders import ADMIN, c, live, m
 
     sam = m("sam", "practitioner")
     before = live(ADMIN, sam, clients=[c("C1", "sam")])

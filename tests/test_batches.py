@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from shsync import app
-from shsync.backends.sqlite import SqliteBackend
-from shsync.reconcile.authorize import Actor
+from shsync.jobs import app
+from shsync.stores.sqlite import SqliteBackend
+from shsync.core.authorize import Actor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.generate import org, write  # noqa: E402

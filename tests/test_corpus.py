@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from shsync.backends.sqlite import SqliteBackend
+from shsync.stores.sqlite import SqliteBackend
 from shsync.cli import cli
 from tests import fault_stats
 

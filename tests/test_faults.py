@@ -19,14 +19,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from shsync.backends.base import BackendError
-from shsync.backends.postgres import PostgresBackend
-from shsync.backends.sql import FAULT_HOOK
-from shsync.backends.sqlite import SqliteBackend
-from shsync.reconcile import planner
-from shsync.reconcile.authorize import Actor
-from shsync.reconcile.operations import ACTIONS
-from shsync.reconcile.state import (
+from shsync.stores.base import BackendError
+from shsync.stores.postgres import PostgresBackend
+from shsync.stores.sql import FAULT_HOOK
+from shsync.stores.sqlite import SqliteBackend
+from shsync.core import planner
+from shsync.core.authorize import Actor
+from shsync.core.operations import ACTIONS
+from shsync.core.state import (
     End,
     Handoff,
     Appointment, ClientState, Desired, MemberState, Note, PracticeState,

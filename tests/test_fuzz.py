@@ -11,11 +11,11 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shsync.reconcile.plan import InvalidPlan, from_file
-from shsync.schema.load import load_org
-from shsync.schema.yamlload import LoadError, load_text
+from shsync.core.plan import InvalidPlan, from_file
+from shsync.format.load import load_org
+from shsync.format.yamlload import LoadError, load_text
 from tests import fault_stats
-from tests.reconcile.builders import ADMIN, c, live, m, make, want
+from tests.core.builders import ADMIN, c, live, m, make, want
 
 YAML_BITS = st.sampled_from(["version: 1\n", "members:\n", "  - ", "email: a@b.example\n",
                              "&a ", "*a ", "<<: ", "!!python/object ", "[", "]", "{", "}",
@@ -79,7 +79,7 @@ def edited_plans(draw):
     if draw(st.booleans()):  # an attacker who also recomputes the hash
         import hashlib
 
-        from shsync.reconcile.plan import canonical
+        from shsync.core.plan import canonical
 
         data.pop("plan_hash", None)
         data["plan_hash"] = "sha256:" + hashlib.sha256(canonical(data).encode()).hexdigest()

@@ -5,7 +5,7 @@ import gc
 import pytest
 
 from shsync.gcpause import paused
-from shsync.schema import load
+from shsync.format import load
 from tests.helpers import base_org, write_yaml
 
 

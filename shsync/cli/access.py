@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from shsync import app
+from shsync.jobs import app
 from shsync.cli.common import GivenPath, backend_option, envelope, handled, open_store
-from shsync.reconcile.access import Lookup
+from shsync.core.access import Lookup
 from shsync.render import access as render_access
 
 # --- access --------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from shsync.cli.common import (actor_option, application, backend_option, change
 from shsync.render.escape import visible
 
 if TYPE_CHECKING:
-    from shsync.reconcile.approvals import StoredPlan
+    from shsync.core.approvals import StoredPlan
 
 
 def progress_line(stored: StoredPlan) -> str:

@@ -17,16 +17,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from shsync import outfile
+from shsync.jobs import outfile
 from shsync.cli import colour
-from shsync.diagnostics import Diagnostic, Severity
+from shsync.model.diagnostics import Diagnostic, Severity
 from shsync.errors import FileRefused, InvalidInput, ShsyncError
 from shsync.render.escape import shown, visible
 from shsync.render.notices import collapse
 
 if TYPE_CHECKING:
-    from shsync import app
-    from shsync.backends.base import Backend
+    from shsync.jobs import app
+    from shsync.stores.base import Backend
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -171,7 +171,7 @@ def _invalid_input() -> type[InvalidInput]:
 
 
 def backend_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    from shsync.backends import DEFAULT_URL
+    from shsync.stores import DEFAULT_URL
 
     return click.option(
         "--backend", "backend_url", envvar="SHSYNC_BACKEND", default=DEFAULT_URL,
@@ -205,7 +205,7 @@ def application(stack: ExitStack, url: str, actor: str | None,
 
     Only commands that write a practice (seed, apply) pass `create`; every other command
     refuses a missing store or practice (`no-practice`) and creates nothing."""
-    from shsync import app
+    from shsync.jobs import app
 
     if actor is None and "SHSYNC_ACTOR" in os.environ:
         # click reads an empty SHSYNC_ACTOR as unset, which would be the operator's full
@@ -248,7 +248,7 @@ def changed(what: str, advice: str = "") -> None:
 
 def open_store(stack: ExitStack, url: str, lock_timeout: float = 60.0, *,
                create: bool = False) -> Backend:
-    from shsync.backends import open_backend
+    from shsync.stores import open_backend
 
     backend = open_backend(url, lock_timeout, create=create)
     stack.callback(backend.close)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from shsync import app
+from shsync.jobs import app
 from shsync.cli.common import (
     GivenPath,
     EXIT_CHANGES,

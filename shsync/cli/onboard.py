@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from shsync import app
-from shsync import onboard as onboarding
+from shsync.jobs import app
+from shsync.jobs import onboard as onboarding
 from shsync.cli.common import GivenPath, echo_diagnostics, handled
 
 # --- onboarding ----------------------------------------------------------------------------

@@ -11,10 +11,10 @@ from pathlib import Path
 import click
 from click.shell_completion import get_completion_class
 
-from shsync import app
-from shsync.backends.base import Backend
+from shsync.jobs import app
+from shsync.stores.base import Backend
 from shsync.cli.common import GivenPath, backend_option, handled, open_store, write_output
-from shsync.reconcile.state import PracticeState, iso
+from shsync.core.state import PracticeState, iso
 
 
 @contextmanager
@@ -59,7 +59,7 @@ def graph(org: Path | None, fmt: str, client_id: str | None, out: Path | None,
       shsync graph org/ > supervision.mmd
       shsync graph --client C-1001 --format dot | dot -Tsvg > C-1001.svg
     """
-    from shsync.reconcile.access import Lookup
+    from shsync.core.access import Lookup
     from shsync.render import graph as render
 
     state = _state(org, backend_url)
@@ -96,7 +96,7 @@ def report(out: Path | None, since: str | None, backend_url: str) -> None:
       shsync report --backend postgresql://shsync@db/practices -o review.html
     """
     from shsync.render import report as render
-    from shsync.review import review
+    from shsync.jobs.review import review
 
     now = app.now()
     start = app.parse_time(since, "--since") if since else _days_before(now, 90)

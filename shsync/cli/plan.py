@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from shsync import app
+from shsync.jobs import app
 from shsync.cli import colour
 from shsync.cli.common import (
     GivenPath,
@@ -29,10 +29,10 @@ from shsync.cli.common import (
     render_plan,
     write_output,
 )
-from shsync.diagnostics import Severity
+from shsync.model.diagnostics import Severity
 from shsync.errors import BackendError, ShsyncError
-from shsync.reconcile.plan import Plan
-from shsync.reconcile.planner import Options
+from shsync.core.plan import Plan
+from shsync.core.planner import Options
 from shsync.render import plan as render
 
 
@@ -307,7 +307,7 @@ def _confirm() -> None:
 
 
 def _names_a_stored_plan(target: Path) -> bool:
-    from shsync.reconcile.approvals import is_plan_id
+    from shsync.core.approvals import is_plan_id
 
     return is_plan_id(str(target)) and not os.path.exists(target)
 

@@ -36,7 +36,7 @@ def serve(backend_url: str, host: str, port: int, lock_timeout: float, workers: 
       SHSYNC_TOKEN=shs_... shsync plan org/ \\
           --backend https://shsync.example/practices/riverbend
     """
-    from shsync.backends.url import redact
+    from shsync.stores.url import redact
     from shsync.server import run
 
     def ready() -> None:  # once the store is open and current, not before

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from shsync import app
+from shsync.jobs import app
 from shsync.cli.common import (
     GivenPath,
     actor_option,

@@ -13,13 +13,13 @@ from typing import Any
 
 import click
 
-from shsync import app
+from shsync.jobs import app
 from shsync.cli.common import backend_option, changed, envelope, handled, open_store
 from shsync.render.escape import visible
 
 
 def _store(stack: ExitStack, url: str, practice: str | None, *, create: bool = False) -> Any:
-    from shsync.backends.url import with_practice
+    from shsync.stores.url import with_practice
 
     if url.startswith(("http://", "https://")):
         raise app.UserError("tokens are made with the store's own credentials: use "
@@ -34,7 +34,7 @@ def _store(stack: ExitStack, url: str, practice: str | None, *, create: bool = F
 def _expires(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """A length shsync does not take is a mistake in the command line (exit 64), found
     before the store is opened."""
-    from shsync import tokens
+    from shsync.core import tokens
 
     try:
         tokens.expiry(value, datetime.now(UTC))
@@ -87,7 +87,7 @@ def create(practice: str | None, actor: str | None, operator: str | None, scope:
       shsync token create --practice riverbend --operator ci-deploy \\
           --scope apply --expires 30d
     """
-    from shsync import tokens
+    from shsync.core import tokens
 
     if (actor is None) == (operator is None):
         raise app.UserError("give exactly one of --actor EMAIL or --operator NAME", "usage")

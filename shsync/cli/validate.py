@@ -12,11 +12,11 @@ import click
 
 from shsync import __version__
 from shsync.cli.common import GivenPath, EXIT_ERROR, EXIT_OK, echo_diagnostics, handled, strictly
-from shsync.diagnostics import Diagnostic, Severity
+from shsync.model.diagnostics import Diagnostic, Severity
 from shsync.render import annotations as annotation_formats
 from shsync.render.escape import visible
-from shsync.schema import published
-from shsync.schema.load import Loaded, load_org, load_snapshot
+from shsync.format import published
+from shsync.format.load import Loaded, load_org, load_snapshot
 
 STDIN_NAME = "<stdin>"
 #: The most `validate -` reads from standard input (an L practice's org file is ~21 MB).
@@ -47,7 +47,7 @@ def validate(path: Path, snapshot: bool, strict: bool, fmt: str) -> None:
       cat org.yaml | shsync validate -
       shsync validate --snapshot observed.yaml
     """
-    from shsync.clock import now  # the planning clock (SHSYNC_NOW): finds access that has ended
+    from shsync.model.clock import now  # the planning clock (SHSYNC_NOW): finds access that has ended
 
     loaded = _load(path, snapshot, now())
     diagnostics = strictly(loaded.diagnostics, strict)

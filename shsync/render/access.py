@@ -11,7 +11,7 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 
-from shsync.reconcile.access import CAPABILITIES, Holding, Lookup, Row
+from shsync.core.access import CAPABILITIES, Holding, Lookup, Row
 from shsync.render.escape import csv_cell, visible
 
 FIELDS = ("member", "client", "capability", "reason", "until")

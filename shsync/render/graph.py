@@ -18,8 +18,8 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
-from shsync.reconcile.access import CAPABILITIES, Row
-from shsync.reconcile.state import MemberState, PracticeState
+from shsync.core.access import CAPABILITIES, Row
+from shsync.core.state import MemberState, PracticeState
 
 FORMATS = ("mermaid", "dot")
 _MERMAID_SAFE = frozenset(string.ascii_letters + string.digits + " .,@_-+:/()'")

@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
-from shsync.diagnostics import Diagnostic, Severity
+from shsync.model.diagnostics import Diagnostic, Severity
 if TYPE_CHECKING:  # `validate` prints diagnostics without importing the planner
-    from shsync.reconcile.plan import Message
+    from shsync.core.plan import Message
 
 LIMIT = 5  # a code repeated more than this many times collapses
 SHOWN = 3  # names shown in the collapsed line

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from shsync.reconcile.access import AccessChange
-from shsync.reconcile.actions import ACTIONS
-from shsync.reconcile.operations import Operation
-from shsync.reconcile.plan import Deferred, Plan
+from shsync.core.access import AccessChange
+from shsync.core.actions import ACTIONS
+from shsync.core.operations import Operation
+from shsync.core.plan import Deferred, Plan
 from shsync.render.escape import markdown as md
 from shsync.render.escape import markdown_code, visible
 from shsync.render.notices import collapse_messages

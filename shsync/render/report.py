@@ -12,11 +12,11 @@ import html
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from shsync.model import ROLES
-from shsync.reconcile.state import MemberState, PracticeState
+from shsync.model.org import ROLES
+from shsync.core.state import MemberState, PracticeState
 from shsync.render.graph import visible
 from shsync.render.plan import describe
-from shsync.review import AccessLine, Review
+from shsync.jobs.review import AccessLine, Review
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 

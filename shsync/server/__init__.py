@@ -1,6 +1,6 @@
 """`shsync serve`: the practice store as an HTTP service (issue #13).
 
-Another face over the same application object as the command line (`shsync.app.Shsync`):
+Another face over the same application object as the command line (`shsync.jobs.app.Shsync`):
 `api` builds one per request from the bearer token's identity and the server's clock, and
 calls it. FastAPI and uvicorn are imported only by `shsync serve` and by this package.
 """
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from shsync.backends import open_backend
+from shsync.stores import open_backend
 from shsync.errors import UserError
 
 __all__ = ["run"]

@@ -25,9 +25,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 
-from shsync import __version__, app, tokens
+from shsync import __version__
+
+from shsync.jobs import app
+
+from shsync.core import tokens
 from shsync.errors import Forbidden, NothingToApply, ShsyncError, UserError
-from shsync.reconcile.authorize import Actor
+from shsync.core.authorize import Actor
 from shsync.server import bodies, problems
 from shsync.render.access import rows_document
 from shsync.server.handles import CachedReads, Handles
@@ -271,7 +275,7 @@ def _plan_from_body(shsync: app.Shsync, body: bytes, kind: str,
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise bodies.BodyError("the plan is not UTF-8 text") from None
-        from shsync.reconcile.plan import from_file
+        from shsync.core.plan import from_file
 
         return from_file(text), ()
     with tempfile.TemporaryDirectory(prefix="shsync-serve-") as tmp:
@@ -288,8 +292,8 @@ def _plan_from_body(shsync: app.Shsync, body: bytes, kind: str,
 
 
 def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function per endpoint
-    from shsync.reconcile.planner import Options
-    from shsync.reconcile.state import state_from_dict, state_to_dict
+    from shsync.core.planner import Options
+    from shsync.core.state import state_from_dict, state_to_dict
 
     P = "/practices/{practice}"
 

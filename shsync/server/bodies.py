@@ -12,9 +12,9 @@ from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from shsync.diagnostics import Diagnostic, Location
+from shsync.model.diagnostics import Diagnostic, Location
 from shsync.errors import UserError
-from shsync.reconcile.plan import Message, Plan
+from shsync.core.plan import Message, Plan
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
 FILES_TYPE = "application/json"

@@ -14,15 +14,15 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import Any, cast
 
-from shsync.backends import open_backend
-from shsync.backends.base import Backend
-from shsync.backends.url import with_practice
+from shsync.stores import open_backend
+from shsync.stores.base import Backend
+from shsync.stores.url import with_practice
 from shsync.errors import BackendError, NoPractice
-from shsync.reconcile.access import Lookup
-from shsync.reconcile.state import PracticeState
+from shsync.core.access import Lookup
+from shsync.core.state import PracticeState
 from shsync.render.access import ClientRows
-from shsync import tokens
-from shsync.tokens import Unauthorized
+from shsync.core import tokens
+from shsync.core.tokens import Unauthorized
 
 
 

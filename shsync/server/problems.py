@@ -26,7 +26,7 @@ from shsync.errors import (
     WrongPractice,
 )  # fmt: skip
 from shsync.render.escape import visible
-from shsync.tokens import InsufficientScope, Unauthorized
+from shsync.core.tokens import InsufficientScope, Unauthorized
 
 MEDIA_TYPE = "application/problem+json"
 

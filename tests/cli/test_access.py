@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from shsync.reconcile.plan import canonical
+from shsync.core.plan import canonical
 from tests.cli.conftest import ROOT
 
 ORG = str(ROOT / "examples" / "org.yaml")

@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from shsync.cli import cli
-from shsync.reconcile.plan import canonical
+from shsync.core.plan import canonical
 from tests.cli.conftest import ROOT
 
 ORG = ROOT / "examples" / "org.yaml"

@@ -239,7 +239,7 @@ def test_the_readmes_plan_json_example_has_the_real_version_and_keys(seeded):
     import re
 
     from shsync.cli.common import JSON_VERSION
-    from shsync.reconcile.plan import FORMAT_VERSION
+    from shsync.core.plan import FORMAT_VERSION
 
     readme = (ROOT / "README.md").read_text()
     blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, re.S)]

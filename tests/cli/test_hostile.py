@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from shsync import outfile
-from shsync.backends.sqlite import SqliteBackend
+from shsync.jobs import outfile
+from shsync.stores.sqlite import SqliteBackend
 from shsync.cli import cli
 from tests.cli.conftest import ROOT
 
@@ -503,7 +503,7 @@ def test_an_empty_saved_plan_is_checked_like_any_other(run, tmp_path):
     data = json.loads((tmp_path / "empty.json").read_text())
     data["fingerprint"] = "sha256:" + "0" * 64
     data.pop("plan_hash")
-    from shsync.reconcile.plan import canonical
+    from shsync.core.plan import canonical
     import hashlib
     data["plan_hash"] = "sha256:" + hashlib.sha256(canonical(data).encode()).hexdigest()
     (tmp_path / "stale.json").write_text(json.dumps(data))

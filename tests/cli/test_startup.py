@@ -3,7 +3,7 @@
 `shsync --version` is answered before click is imported (shsync/entry.py), and so is `--help`
 where a page rendered in advance is what click would print (shsync/quickhelp.py); elsewhere
 `--help` needs click and nothing heavy; `validate` of a valid file needs the YAML loader, the compiled schema and the
-rules, but neither pydantic (a valid org is read as plain data: shsync/schema/plain.py) nor
+rules, but neither pydantic (a valid org is read as plain data: shsync/model/plain.py) nor
 python-jsonschema (it only explains invalid files) nor a database driver nor the plan renderers. Timings are measured by the benchmark (bench/run.py), never asserted here;
 what is asserted is which modules a fresh process has loaded when the command ends.
 """
@@ -23,8 +23,8 @@ PROBE = ("import atexit, sys\n"
          "from shsync.entry import main\n"
          "main(sys.argv[1:])\n")
 
-HEAVY = ("pydantic", "jsonschema", "psycopg", "sqlite3", "shsync.model", "shsync.app",
-         "shsync.reconcile", "shsync.backends", "shsync.render")
+HEAVY = ("pydantic", "jsonschema", "psycopg", "sqlite3", "shsync.model.org", "shsync.jobs.app",
+         "shsync.core", "shsync.stores", "shsync.render")
 
 
 def imported(*args: str, env: dict[str, str] | None = None, cwd: Path = ROOT) -> set[str]:
@@ -40,7 +40,7 @@ def loaded(modules: set[str], names: tuple[str, ...]) -> list[str]:
     return sorted(n for n in names if any(m == n or m.startswith(n + ".") for m in modules))
 
 
-LIGHT_ONLY = (*HEAVY, "yaml", "jsonschema_rs", "shsync.schema", "shsync.cli.common",
+LIGHT_ONLY = (*HEAVY, "yaml", "jsonschema_rs", "shsync.format", "shsync.cli.common",
               "shsync.cli.plan", "shsync.cli.validate")
 
 
@@ -76,10 +76,10 @@ def test_help_at_another_width_is_clicks_and_imports_nothing_heavy():
 
 def test_validate_of_a_valid_file_needs_no_jsonschema_driver_or_renderer():
     modules = imported("validate", EXAMPLE)
-    assert {"yaml", "jsonschema_rs", "shsync.schema.rules"} <= modules
-    assert loaded(modules, ("pydantic", "shsync.model", "jsonschema", "psycopg", "sqlite3",
-                            "shsync.render.plan", "shsync.app", "shsync.backends",
-                            "shsync.reconcile", "shsync.schema.fastload", "yaml_rs")) == []
+    assert {"yaml", "jsonschema_rs", "shsync.format.rules"} <= modules
+    assert loaded(modules, ("pydantic", "shsync.model.org", "jsonschema", "psycopg", "sqlite3",
+                            "shsync.render.plan", "shsync.jobs.app", "shsync.stores",
+                            "shsync.core", "shsync.format.fastload", "yaml_rs")) == []
 
 
 def test_validate_of_an_invalid_file_loads_the_explaining_validator(tmp_path):
@@ -100,9 +100,9 @@ def test_plan_on_sqlite_imports_neither_postgres_nor_jsonschema_nor_pydantic(tmp
                             capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
     assert seeded.returncode == 0, seeded.stderr
     modules = imported("plan", EXAMPLE, env=env, cwd=tmp_path)
-    assert "shsync.reconcile.planner" in modules and "sqlite3" in modules
+    assert "shsync.core.planner" in modules and "sqlite3" in modules
     # A valid file is planned from plain data: the models (and pydantic) explain errors only.
-    assert loaded(modules, ("jsonschema", "psycopg", "pydantic", "shsync.model")) == []
+    assert loaded(modules, ("jsonschema", "psycopg", "pydantic", "shsync.model.org")) == []
 
 
 GC_PROBE = ("import atexit, gc, sys\n"

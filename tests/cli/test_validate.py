@@ -71,7 +71,7 @@ def test_schema_prints_the_published_schema(run):
 
 
 def test_every_rule_code_is_documented_in_the_readme():
-    from shsync.schema.rules import CODES
+    from shsync.format.rules import CODES
 
     readme = (ROOT / "README.md").read_text()
     missing = [code for code in CODES if f"`{code}`" not in readme]

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shsync.schema import fastload
-from shsync.schema.yamlload import load_by_events
+from shsync.format import fastload
+from shsync.format.yamlload import load_by_events
 
 ROWS = "email,first_name,last_name,roles,admin,npi,taxonomy,supervised_by\n" + "".join(
     f"m{i}@x.example,Zoë {i},O'Brien-{i},practitioner{';supervisor' if i == 0 else ''},"

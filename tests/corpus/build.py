@@ -21,11 +21,11 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
-from shsync.reconcile import planner  # noqa: E402
-from shsync.reconcile.operations import from_dict  # noqa: E402
-from shsync.reconcile.plan import canonical  # noqa: E402
-from shsync.reconcile.state import desired_from_values, state_from_snapshot  # noqa: E402
-from shsync.schema.load import load_org, load_snapshot  # noqa: E402
+from shsync.core import planner  # noqa: E402
+from shsync.core.operations import from_dict  # noqa: E402
+from shsync.core.plan import canonical  # noqa: E402
+from shsync.core.state import desired_from_values, state_from_snapshot  # noqa: E402
+from shsync.format.load import load_org, load_snapshot  # noqa: E402
 
 D = "@corpus.example"
 GOOD: dict[str, Any] = {

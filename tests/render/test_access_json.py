@@ -7,10 +7,10 @@ import json
 
 from hypothesis import given, settings
 
-from shsync.reconcile.access import Lookup
-from shsync.reconcile.state import ClientState, MemberState, PracticeState
+from shsync.core.access import Lookup
+from shsync.core.state import ClientState, MemberState, PracticeState
 from shsync.render.access import ClientRows, as_dicts, rows_document
-from tests.reconcile.test_access_lookup import with_ends
+from tests.core.test_access_lookup import with_ends
 from tests.render.test_hostile_names import HOSTILE
 
 

@@ -7,7 +7,7 @@ from importlib import resources
 
 import jsonschema
 
-from shsync.diagnostics import Diagnostic, Location, Severity
+from shsync.model.diagnostics import Diagnostic, Location, Severity
 from shsync.render import annotations
 
 DIAGNOSTICS = (

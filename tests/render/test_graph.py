@@ -8,8 +8,8 @@ import unicodedata
 
 import pytest
 
-from shsync.reconcile.access import rows_for_client
-from shsync.reconcile.state import ClientState, MemberState, PracticeState
+from shsync.core.access import rows_for_client
+from shsync.core.state import ClientState, MemberState, PracticeState
 from shsync.render import graph
 
 

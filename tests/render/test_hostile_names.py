@@ -16,14 +16,14 @@ import unicodedata
 import pytest
 from click.testing import CliRunner
 
-from shsync.backends.sqlite import SqliteBackend
+from shsync.stores.sqlite import SqliteBackend
 from shsync.cli import cli
-from shsync.reconcile import access
-from shsync.reconcile.state import ClientState, Desired, MemberState, PracticeState
+from shsync.core import access
+from shsync.core.state import ClientState, Desired, MemberState, PracticeState
 from shsync.render import access as render_access
 from shsync.render import plan as render
 from shsync.render.escape import csv_cell, markdown, visible
-from tests.reconcile.builders import ADMIN, D, make, want
+from tests.core.builders import ADMIN, D, make, want
 
 HOSTILE = [
     "\x1b[2K\x1b[1A",                                            # ANSI: erase the line above
@@ -143,7 +143,7 @@ def test_history_and_plans_through_the_cli_show_nothing_hidden(tmp_path, planned
     live, _ = planned
     db = tmp_path / "p.db"
     store = SqliteBackend(str(db))
-    from shsync.reconcile.authorize import Actor
+    from shsync.core.authorize import Actor
 
     store.seed(live, actor=Actor.operator(f"operator:{HOSTILE[0]}{HOSTILE[5]}"),
                now="2026-11-26T12:00:00Z")

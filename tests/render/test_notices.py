@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shsync.diagnostics import Diagnostic, Location, Severity
-from shsync.reconcile.plan import Message
+from shsync.model.diagnostics import Diagnostic, Location, Severity
+from shsync.core.plan import Message
 from shsync.render.notices import collapse, collapse_messages, summary
 
 

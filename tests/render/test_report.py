@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import unicodedata
 
-from shsync.backends.audit import GENESIS, seal
-from shsync.reconcile.operations import op
+from shsync.audit.chain import GENESIS, seal
+from shsync.core.operations import op
 from shsync.render import report
-from shsync.review import review
+from shsync.jobs.review import review
 from tests.render.html_tables import tables
 from tests.render.test_graph import HOSTILE, small
 
@@ -137,7 +137,7 @@ def test_hostile_names_are_escaped_everywhere():
 def test_access_that_ends_by_itself_is_listed_soonest_first_with_its_end_and_reason():
     from dataclasses import replace
 
-    from shsync.reconcile.state import ClientState, End, PracticeState
+    from shsync.core.state import ClientState, End, PracticeState
 
     base = small()
     members = dict(base.members)

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from shsync.render import report
-from shsync.review import review
+from shsync.jobs.review import review
 from tests.render.html_tables import tables
 from tests.render.test_graph import small
 from tests.render.test_report import ENTRIES, Store

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from shsync.app import Shsync
-from shsync.reconcile.authorize import Actor
+from shsync.jobs.app import Shsync
+from shsync.core.authorize import Actor
 from tests.served import ROOT, Server, practice_name, start
 
 SNAPSHOT = ROOT / "examples" / "practice-snapshot.yaml"

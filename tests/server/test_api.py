@@ -82,7 +82,7 @@ def test_a_revoked_token_fails_at_once(practice):
 def test_an_expired_token_is_refused(practice):
     from datetime import UTC, datetime, timedelta
 
-    from shsync import tokens
+    from shsync.core import tokens
 
     store = practice.store()
     text, _ = tokens.create(store, actor=DANA, operator=False, scope="read", expires="1h",
@@ -128,9 +128,9 @@ def test_a_member_cannot_escalate_through_a_plan_the_server_makes(practice):
 
 
 def test_a_member_cannot_escalate_through_a_plan_they_send(practice):
-    from shsync.reconcile.operations import op
-    from shsync.reconcile.plan import Plan, Summary
-    from shsync.reconcile.state import fingerprint, state_from_dict
+    from shsync.core.operations import op
+    from shsync.core.plan import Plan, Summary
+    from shsync.core.state import fingerprint, state_from_dict
 
     with practice.as_member(SAM) as sam:
         live = state_from_dict(sam.get("/state").json())
@@ -381,8 +381,8 @@ def test_unknown_paths_and_methods_are_problems_too(server):
 def test_a_change_made_beside_the_server_is_read_at_once(practice):
     # The server reuses a practice it has read while the audit log's head is unchanged; a
     # change made by another process (here the operator's own CLI path) moves the head.
-    from shsync.app import Shsync
-    from shsync.reconcile.authorize import Actor
+    from shsync.jobs.app import Shsync
+    from shsync.core.authorize import Actor
 
     with practice.as_member() as dana:
         before = dana.get("/state").json()
@@ -404,8 +404,8 @@ PLAN_FILE = {"Content-Type": "application/vnd.shsync.plan+json"}
 
 def _forged(practice, client, operations, summary=None):
     """A plan file made by hand against the live practice."""
-    from shsync.reconcile.plan import Plan, Summary
-    from shsync.reconcile.state import fingerprint, state_from_dict
+    from shsync.core.plan import Plan, Summary
+    from shsync.core.state import fingerprint, state_from_dict
 
     live = state_from_dict(client.get("/state").json())
     seats = live.practitioner_count()
@@ -416,7 +416,7 @@ def _forged(practice, client, operations, summary=None):
 def _kept_past_the_check(practice, plan, author):
     """`plan` written straight into the store, as a store changed outside shsync may hold it:
     what an apply by id meets when storing did not check it."""
-    from shsync.reconcile.approvals import plan_id
+    from shsync.core.approvals import plan_id
 
     store = practice.store()
     try:
@@ -429,7 +429,7 @@ def _kept_past_the_check(practice, plan, author):
 
 
 def test_a_plan_that_does_not_fit_the_practice_is_409_with_every_reason(practice):
-    from shsync.reconcile.operations import op
+    from shsync.core.operations import op
 
     with practice.as_member() as dana:
         forged = _forged(practice, dana, [op("grant_role", "nobody@riverbend.example",
@@ -448,8 +448,8 @@ def test_a_plan_that_does_not_fit_the_practice_is_409_with_every_reason(practice
 
 
 def test_a_plan_whose_summary_does_not_match_its_steps_is_422(practice):
-    from shsync.reconcile.operations import op
-    from shsync.reconcile.plan import Summary
+    from shsync.core.operations import op
+    from shsync.core.plan import Summary
 
     with practice.as_member() as dana:
         forged = _forged(practice, dana, [op("grant_role", SAM, role="biller")],
@@ -466,14 +466,14 @@ def _plan_file(plan_dict: dict) -> str:
     """A plan as GET /plans/ID shows it, as its saved file (with its hash)."""
     import hashlib
 
-    from shsync.reconcile.plan import canonical
+    from shsync.core.plan import canonical
 
     digest = hashlib.sha256(canonical(plan_dict).encode()).hexdigest()
     return json.dumps({**plan_dict, "plan_hash": f"sha256:{digest}"})
 
 
 def test_a_plan_the_practice_moved_on_from_is_not_stored_nor_shown_as_waiting(practice):
-    from shsync.reconcile.operations import op
+    from shsync.core.operations import op
 
     with practice.as_member() as dana:
         made = plan(dana).json()
@@ -490,8 +490,8 @@ def test_a_plan_the_practice_moved_on_from_is_not_stored_nor_shown_as_waiting(pr
 def test_an_access_answer_is_the_live_practice_at_its_head(practice):
     # Access answers are worked out once per audit head (handles.Answers); a change between
     # two queries, here emergency access taken beside the server, is in the second answer.
-    from shsync.app import Shsync
-    from shsync.reconcile.authorize import Actor
+    from shsync.jobs.app import Shsync
+    from shsync.core.authorize import Actor
 
     omar = "omar.haddad@riverbend.example"
     with practice.as_member() as dana:

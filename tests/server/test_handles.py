@@ -7,7 +7,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from shsync.reconcile.state import PracticeState
+from shsync.core.state import PracticeState
 from shsync.server.handles import CachedReads, Kept
 
 

@@ -22,8 +22,8 @@ TOKENS = ["valid", "wrong", "none"]
 
 @pytest.fixture(scope="module")
 def seeded(server):
-    from shsync.app import Shsync
-    from shsync.reconcile.authorize import Actor
+    from shsync.jobs.app import Shsync
+    from shsync.core.authorize import Actor
     from tests.server.conftest import SNAPSHOT
 
     store = server.store("fuzzed")

@@ -1,6 +1,6 @@
 """A server killed in the middle of an apply leaves nothing half-applied: the store's
 transaction commits whole or not at all. SHSYNC_TEST_KILL_AFTER_OPS makes the server process
-SIGKILL itself after that many operations of an apply (shsync/backends/sql.py)."""
+SIGKILL itself after that many operations of an apply (shsync/stores/sql.py)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shsync.app import Shsync
-from shsync.reconcile.authorize import Actor
+from shsync.jobs.app import Shsync
+from shsync.core.authorize import Actor
 from tests.server.conftest import DANA, SNAPSHOT, Practice, org_text
 from tests.served import start
 
