@@ -32,6 +32,7 @@ from shsync.cli.common import (
 from shsync.model.diagnostics import Severity
 from shsync.errors import BackendError, ShsyncError
 from shsync.core.plan import Plan
+from shsync.core.operations import to_dict
 from shsync.core.planner import Options
 from shsync.render import plan as render
 
@@ -263,7 +264,7 @@ def _applied_json(result: Plan, entry: app.AuditEntry | None) -> str:
     return envelope(True, [], [m.to_dict() for m in result.warnings],
                     practice=result.practice, plan_hash=result.digest(),
                     summary=result.summary.to_dict(),
-                    applied=[o.to_dict() for o in result.operations] if entry else [],
+                    applied=[to_dict(o) for o in result.operations] if entry else [],
                     deferred=[d.to_dict() for d in result.deferred],
                     audit_entry=entry_json(entry) if entry else None)
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shsync.core.actions import widens
 from shsync.core.authorize import Actor
 from shsync.core.operations import Operation
 from shsync.core.plan import Plan
@@ -104,7 +105,7 @@ def needed(operations: Sequence[Operation], policy: Iterable[tuple[str, int]]) -
     counts, reasons = [], []
     groups = (
         ("widens_access", "widens access",
-         [o for o in operations if o.escalation and o.action not in EXEMPT])
+         [o for o in operations if widens(o) and o.action not in EXEMPT])
         , ("removes_members", "removes members",
            [o for o in operations if o.action == "remove_member"]))
     for kind, what, steps in groups:

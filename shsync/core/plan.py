@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from shsync.errors import InvalidPlan
 from shsync.core.access import AccessChange
-from shsync.core.operations import Operation, from_dict
+from shsync.core.operations import Operation, from_dict, to_dict
+from shsync.errors import InvalidPlan
 
 FORMAT_VERSION = 2
 KIND = "shsync-plan"
@@ -46,7 +46,7 @@ class Deferred:
     waits_for: str
 
     def to_dict(self) -> dict[str, object]:
-        return {**self.operation.to_dict(), "waits_for": self.waits_for}
+        return {**to_dict(self.operation), "waits_for": self.waits_for}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +106,13 @@ class Plan:
         return self._status_map.get(email)
 
     def to_dict(self) -> dict[str, Any]:
-        return self._fields([o.to_dict() for o in self.operations])  # fresh: callers may edit
+        return self._fields([to_dict(o) for o in self.operations])  # fresh: callers may edit
 
     @functools.cached_property
     def operation_dicts(self) -> tuple[dict[str, Any], ...]:
         """Each step's JSON form, made once for the plan's hash and its audit entry (at L, 200k
         steps; each `to_dict` pass cost 0.8 s). Shared, so never to be edited."""
-        return tuple(o.to_dict() for o in self.operations)
+        return tuple(to_dict(o) for o in self.operations)
 
     @functools.cached_property
     def operations_json(self) -> str:

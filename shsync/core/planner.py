@@ -15,11 +15,19 @@ from typing import Any
 
 from shsync.core import access
 from shsync.core import approvals as two_person
-from shsync.core.actions import DEFAULT_BREAK_GLASS, Phase, makes_cycle, precondition
+from shsync.core.actions import (
+    ACTIONS,
+    DEFAULT_BREAK_GLASS,
+    Phase,
+    grantees,
+    makes_cycle,
+    phase,
+    precondition,
+)
 from shsync.core.authorize import Actor
-from shsync.core.operations import UPDATABLE, Operation, in_order, op
+from shsync.core.operations import UPDATABLE, Operation, in_order, op, sort_key
 from shsync.core.plan import Deferred, Message, Plan
-from shsync.core.simulate import Working
+from shsync.core.simulate import apply
 from shsync.core.state import (
     ClientState,
     Desired,
@@ -29,6 +37,7 @@ from shsync.core.state import (
     fingerprint,
 )  # fmt: skip
 from shsync.core.verify import verify
+from shsync.core.working import Working
 
 GUARD_FRACTION = 0.10
 
@@ -163,7 +172,7 @@ def _defer(draft: _Draft, ordered: list[Operation]) -> tuple[list[Operation], tu
         return ordered, ()
     waiting: dict[Operation, str] = {}
     for o in ordered:
-        who = next((g for g in o.grantees() if g in pending), None)
+        who = next((g for g in grantees(o) if g in pending), None)
         if who is not None:
             waiting[o] = who
     if not waiting:
@@ -191,7 +200,7 @@ def _assume_accepted(draft: _Draft, ordered: list[Operation]) -> list[Operation]
     pending = {e for e, m in draft.live.members.items() if not m.active}
     if not pending:  # an onboarding: 200k steps at L, nobody among them to wait for
         return ordered
-    touched = {g for o in ordered for g in o.grantees()} & pending
+    touched = {g for o in ordered for g in grantees(o)} & pending
     return ordered + [op("accept_invitation", e) for e in sorted(touched)]
 
 
@@ -531,11 +540,11 @@ def _signature_handoffs(draft: _Draft, removed: list[str]) -> None:
     if not leaving or not any(n.status == "awaiting_signature" for n in draft.live.notes):
         return
     working = Working(draft.live, draft.now)
-    for o in sorted(draft.ops, key=Operation.sort_key):
-        if o.phase >= Phase.HANDOFF:
+    for o in sorted(draft.ops, key=sort_key):
+        if phase(o) >= Phase.HANDOFF:
             break  # what the supervision and client changes before this step leave behind
         if precondition(working, o) is None:
-            working.apply(o)  # a step that cannot apply is reported by verify
+            apply(working, o)  # a step that cannot apply is reported by verify
     for email in sorted(leaving):
         notes = sorted(str(n.id) for n in working.awaiting(email))
         if not notes:
@@ -572,7 +581,7 @@ def _statuses(operations: tuple[Operation, ...], deferred: tuple[Deferred, ...],
               live: PracticeState) -> tuple[tuple[str, str], ...]:
     touched: set[str] = set()
     for o in (*operations, *(d.operation for d in deferred)):
-        if o.definition.kind == "member":
+        if ACTIONS[o.action].kind == "member":
             touched.add(o.target)
         for name in ("supervisor", "practitioner", "member", "to"):
             value = o.get(name)

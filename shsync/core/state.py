@@ -12,11 +12,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from shsync.model.clock import duration, end_instant, iso
+from shsync.core.frozen import quick_init
 from shsync.model import plain
+from shsync.model.clock import duration, end_instant, iso
 from shsync.model.plain import Item, OrgValues, grantee, low
 from shsync.model.vocabulary import APPROVAL_KINDS
-from shsync.core.frozen import quick_init
 
 if TYPE_CHECKING:  # the models are pydantic's: plan and apply of a valid file never import it
     from shsync.model.org import Member, Org, Snapshot

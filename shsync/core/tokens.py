@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from shsync.errors import ShsyncError, UserError
 from shsync.core.authorize import Actor  # noqa: F401 - re-exported for callers
 from shsync.core.state import PracticeState, iso
+from shsync.errors import ShsyncError, UserError
 
 PREFIX = "shs_"
 SCOPES = ("read", "plan", "apply", "admin")

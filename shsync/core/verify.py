@@ -30,8 +30,9 @@ from shsync.core.actions import ACTIONS, precondition
 from shsync.core.authorize import Actor, forbidden
 from shsync.core.operations import Operation
 from shsync.core.plan import Summary
-from shsync.core.simulate import Working, violations
+from shsync.core.simulate import violations
 from shsync.core.state import PracticeState
+from shsync.core.working import Working
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
         if action is None:
             problems.append(f"unknown action {o.action!r}")
             continue
-        phase = action.phase_of(o)  # `o.phase`, the entry looked up once per step
+        phase = action.phase_for(o)  # `phase(o)`, the entry looked up once per step
         if phase < previous_phase:
             problems.append(f"{o.action} {o.target} is out of order (phase {phase.name} after "
                             "a later phase)")
@@ -129,7 +130,7 @@ def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
             problems.append(problem if problem.startswith(o.action)
                             else f"{o.action} {o.target}: {problem}")
             continue  # the step cannot happen; later steps meet the practice without it
-        action.effect(working, o)  # `working.apply(o)`, the entry already at hand
+        action.effect(working, o)  # `simulate.apply`, the entry already at hand
     final = working.freeze()
     before = set(violations(live, now))
     problems.extend(f"the practice would be left broken: {v}"

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from shsync.audit.chain import AuditEntry, verify_chain
-from shsync.stores.base import Backend
-from shsync.errors import InvalidPlan
 from shsync.core.access import CAPABILITIES, AccessIndex, practice_wide
+from shsync.core.actions import widens
 from shsync.core.operations import Operation, from_dict
 from shsync.core.state import PracticeState
+from shsync.errors import InvalidPlan
+from shsync.stores.base import Backend
 
 RECENT = 20  # audit entries shown, newest first
 LISTED = 10  # clients named per access line; the rest are counted
@@ -145,7 +146,7 @@ def _widenings(entries: list[AuditEntry], since: str) -> tuple[list[Widening], l
             unreadable.append(e.seq)
             continue
         found += [Widening(e.seq, e.at, e.actor, e.kind or "apply", o)
-                  for o in operations if o.escalation]
+                  for o in operations if widens(o)]
     return found, unreadable
 
 

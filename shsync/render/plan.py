@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 
 from shsync.core.access import AccessChange
-from shsync.core.actions import ACTIONS
+from shsync.core.actions import ACTIONS, widens
 from shsync.core.operations import Operation
 from shsync.core.plan import Deferred, Plan
 from shsync.render.escape import markdown as md
@@ -49,7 +49,7 @@ WIDENS = "[widens access]"
 
 
 def _widens(o: Operation) -> str:
-    return f" {WIDENS}" if o.escalation else ""
+    return f" {WIDENS}" if widens(o) else ""
 
 
 def access_line(a: AccessChange) -> str:
@@ -69,9 +69,9 @@ def _access_lines(plan: Plan) -> list[str]:
 
 
 def _subject(o: Operation, plan: Plan) -> str:
-    if o.on_client:
+    if ACTIONS[o.action].kind == "client":
         return f"client {o.target}"
-    if o.definition.kind == "practice":
+    if ACTIONS[o.action].kind == "practice":
         return "practice"
     status = plan.status_of(o.target)
     return f"{o.target} ({status})" if status else o.target
@@ -167,7 +167,7 @@ def markdown(plan: Plan) -> str:
         rows = ["| | target | change |", "|---|---|---|"]
         for o in plan.operations:
             symbol, what = _describe(o, plan)
-            flag = " **widens access**" if o.escalation else ""
+            flag = " **widens access**" if widens(o) else ""
             rows.append(f"| `{symbol}` | {md(_subject(o, plan))} | {md(what)}{flag} |")
         if len(plan.operations) > 30:
             lines += [f"<details><summary>{len(plan.operations)} changes</summary>", "", *rows,
@@ -180,7 +180,7 @@ def markdown(plan: Plan) -> str:
                   "| | target | change | waits for |", "|---|---|---|---|"]
         for d in plan.deferred:
             symbol, what = _describe(d.operation, plan)
-            flag = " **widens access**" if d.operation.escalation else ""
+            flag = " **widens access**" if widens(d.operation) else ""
             lines.append(f"| `{symbol}` | {md(_subject(d.operation, plan))} | {md(what)}{flag} | "
                          f"{md(d.waits_for)} |")
         lines.append("")

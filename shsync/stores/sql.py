@@ -15,7 +15,7 @@ import signal
 import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from itertools import groupby
 from typing import Any
@@ -24,7 +24,6 @@ from shsync.audit.chain import AuditEntry
 from shsync.stores.base import BackendError, Progress, Store
 from shsync.errors import NoPractice
 from shsync.core.tokens import TokenRecord
-from shsync.core.actions import ACTIONS
 from shsync.core.operations import Operation, is_instant
 from shsync.model.vocabulary import MAX_BREAK_GLASS_MINUTES
 from shsync.core.state import (
@@ -166,6 +165,22 @@ _SET_COLUMN = {"set_admin": "admin", "set_billing_access": "billing_access"}
 
 def _by_member(end: End) -> str:
     return end.member
+
+
+Handler = Callable[["SqlBackend", list[Operation], str], None]
+# The SQL that carries out each action, by the action's name: every action of the registry has
+# one (tests/stores/test_contract.py), registered beside its method with `@_handles`.
+HANDLERS: dict[str, Handler] = {}
+
+
+def _handles(*actions: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for action in actions:
+            if action in HANDLERS:
+                raise ValueError(f"action {action} has two SQL handlers")
+            HANDLERS[action] = handler
+        return handler
+    return register
 
 
 class SqlBackend(Store, ABC):
@@ -432,10 +447,10 @@ class SqlBackend(Store, ABC):
         done = 0
         for action, group in groupby(operations, key=lambda o: o.action):
             batch = list(group)
-            handler = getattr(self, "_sql_" + ACTIONS[action].sql)
+            handler = HANDLERS[action]
             # With the fault hook set, one operation at a time, so it can stop after any.
             for part in ([[o] for o in batch] if kill_after is not None else [batch]):
-                handler(part, now)
+                handler(self, part, now)
                 done += len(part)
                 if kill_after is not None:
                     _fault_point(kill_after, len(part))
@@ -596,6 +611,7 @@ class SqlBackend(Store, ABC):
             return True
 
     # --- one handler per action, each taking a batch ------------------------------------------
+    @_handles("invite_member")
     def _sql_invite(self, ops: list[Operation], now: str) -> None:
         p = self.practice
         self._executemany("DELETE FROM member_roles WHERE practice = ? AND email = ?",
@@ -612,6 +628,7 @@ class SqlBackend(Store, ABC):
         self._executemany("INSERT INTO member_roles (practice, email, role) VALUES (?, ?, ?)",
                           [(p, o.target, r) for o in ops for r in o.get("roles")])
 
+    @_handles("update_member")
     def _sql_update_member(self, ops: list[Operation], now: str) -> None:
         by_field: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
         for o in ops:
@@ -621,19 +638,23 @@ class SqlBackend(Store, ABC):
             self._executemany(f"UPDATE members SET {name} = ? WHERE practice = ? AND email = ?",
                               rows)
 
+    @_handles("grant_role")
     def _sql_grant_role(self, ops: list[Operation], now: str) -> None:
         self._executemany("INSERT INTO member_roles (practice, email, role) VALUES (?, ?, ?)",
                           [(self.practice, o.target, o.get("role")) for o in ops])
 
+    @_handles("revoke_role")
     def _sql_revoke_role(self, ops: list[Operation], now: str) -> None:
         self._executemany("DELETE FROM member_roles WHERE practice = ? AND email = ? AND role = ?",
                           [(self.practice, o.target, o.get("role")) for o in ops])
 
+    @_handles("set_admin", "set_billing_access")
     def _sql_set_flag(self, ops: list[Operation], now: str) -> None:
         column = _SET_COLUMN[ops[0].action]
         self._executemany(f"UPDATE members SET {column} = ? WHERE practice = ? AND email = ?",
                           [(o.get(column), self.practice, o.target) for o in ops])
 
+    @_handles("set_supervisor")
     def _sql_set_supervisor(self, ops: list[Operation], now: str) -> None:
         p = self.practice
         self._executemany("UPDATE members SET supervisor = ? WHERE practice = ? AND email = ?",
@@ -648,42 +669,51 @@ class SqlBackend(Store, ABC):
             "WHERE practice = ? AND supervisor IS NOT NULL)",
             [(o.get("supervisor"), p, o.target, p) for o in ops if o.get("supervisor")])
 
+    @_handles("set_cosign")
     def _sql_set_cosign(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE members SET cosign = ? WHERE practice = ? AND email = ?",
                           [(_cosign(o.get("cosign")), self.practice, o.target) for o in ops])
 
+    @_handles("accept_invitation")
     def _sql_accept_invitation(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE members SET status = 'active' WHERE practice = ? AND email = ?",
                           [(self.practice, o.target) for o in ops])
 
+    @_handles("set_practice_name")
     def _sql_set_practice_name(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE practices SET name = ? WHERE practice = ?",
                           [(o.get("name"), self.practice) for o in ops])
 
+    @_handles("set_policy")
     def _sql_set_policy(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE practices SET approvals = ? WHERE practice = ?",
                           [(json.dumps(dict(o.get("approvals"))) if o.get("approvals") else None,
                             self.practice) for o in ops])
 
+    @_handles("set_break_glass_policy")
     def _sql_set_break_glass_policy(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE practices SET break_glass = ? WHERE practice = ?",
                           [(_glass_json((tuple(o.get("who")), o.get("max_minutes"))),
                             self.practice) for o in ops])
 
+    @_handles("handoff_signatures")
     def _sql_handoff_signatures(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE notes SET supervisor = ? WHERE practice = ? AND supervisor = ? "
                           "AND status = 'awaiting_signature'",
                           [(o.get("to"), self.practice, o.target) for o in ops])
 
+    @_handles("create_client")
     def _sql_create_client(self, ops: list[Operation], now: str) -> None:
         self._insert_clients([(o.target, o.get("practitioner"), o.get("supervisor"))
                               for o in ops])
         self._insert_access([(o.target, m, None) for o in ops for m in o.get("access")])
 
+    @_handles("reassign_client")
     def _sql_reassign_client(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE clients SET practitioner = ? WHERE practice = ? AND id = ?",
                           [(o.get("practitioner"), self.practice, o.target) for o in ops])
 
+    @_handles("set_client_supervisor")
     def _sql_set_client_supervisor(self, ops: list[Operation], now: str) -> None:
         p = self.practice
         self._executemany("UPDATE clients SET supervisor = ? WHERE practice = ? AND id = ?",
@@ -719,12 +749,15 @@ class SqlBackend(Store, ABC):
             [(p, cid, who, end.until, end.reason, end.break_glass) for cid, who, end in rows
              if end is not None])
 
+    @_handles("grant_access")
     def _sql_grant_access(self, ops: list[Operation], now: str) -> None:
         self._insert_access([(o.target, o.get("member"), _end(o)) for o in ops])
 
+    @_handles("break_glass")
     def _sql_break_glass(self, ops: list[Operation], now: str) -> None:
         self._insert_access([(o.target, o.get("member"), _end(o, True)) for o in ops])
 
+    @_handles("set_access_end")
     def _sql_set_access_end(self, ops: list[Operation], now: str) -> None:
         self._executemany(
             "UPDATE client_access SET ends_at = ?, end_reason = ?, break_glass = NULL "
@@ -732,6 +765,7 @@ class SqlBackend(Store, ABC):
             [(o.get("until"), o.get("reason") if o.get("until") else None, self.practice,
               o.target, o.get("member")) for o in ops])
 
+    @_handles("set_full_clinical_access")
     def _sql_set_clinical(self, ops: list[Operation], now: str) -> None:
         self._executemany(
             "UPDATE members SET full_clinical_access = ?, clinical_ends_at = ?, "
@@ -740,16 +774,19 @@ class SqlBackend(Store, ABC):
               if o.get("full_clinical_access") else (None, None)), self.practice, o.target)
              for o in ops])
 
+    @_handles("revoke_access")
     def _sql_revoke_access(self, ops: list[Operation], now: str) -> None:
         self._executemany("DELETE FROM client_access WHERE practice = ? AND client = ? "
                           "AND member = ?",
                           [(self.practice, o.target, o.get("member")) for o in ops])
 
+    @_handles("handoff_notes")
     def _sql_handoff_notes(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE notes SET author = ? WHERE practice = ? AND author = ? "
                           "AND status = 'incomplete'",
                           [(o.get("to"), self.practice, o.target) for o in ops])
 
+    @_handles("remove_member")
     def _sql_remove_member(self, ops: list[Operation], now: str) -> None:
         p = self.practice
         # Marked removed, never deleted: authorship of signed notes stays.

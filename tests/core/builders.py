@@ -8,11 +8,16 @@ from typing import Any
 from shsync.core import planner
 from shsync.core.plan import Plan
 from shsync.core.state import (
+    Appointment,
+    ClientState,
+    Desired,
     Handoff,
-    Appointment, ClientState, Desired, MemberState, Note, PracticeState,
+    MemberState,
+    Note,
+    PracticeState,
 )  # fmt: skip
-
 from tests.conftest import NOW
+
 D = "@p.example"
 
 

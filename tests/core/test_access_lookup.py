@@ -8,7 +8,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shsync.core.access import REASONS, CAPABILITIES, AccessIndex, Lookup, Row, held_on
+from shsync.core.access import CAPABILITIES, REASONS, AccessIndex, Lookup, Row, held_on
 from shsync.core.state import End, PracticeState
 from tests.core.test_replay import practices
 

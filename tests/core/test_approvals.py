@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from shsync.core.approvals import StoredPlan, counted, is_plan_id, missing, needed, \
-    plan_id, refusal
+from shsync.core.approvals import StoredPlan, counted, is_plan_id, missing, needed, plan_id, refusal
 from shsync.core.authorize import Actor
 from shsync.core.operations import op
 from shsync.core.plan import from_file
 from shsync.core.state import fingerprint, state_from_dict, state_to_dict
 from shsync.core.verify import verify
-from tests.core.builders import ADMIN, D, NOW, actions, c, live, m, make, want
+from tests.core.builders import ADMIN, NOW, D, actions, c, live, m, make, want
 
 BEN = m("ben", "biller", admin=True)
 CAT = m("cat", "scheduler", admin=True)

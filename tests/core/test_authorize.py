@@ -3,9 +3,10 @@
 from dataclasses import replace
 
 from shsync.core import planner
+from shsync.core.actions import widens
 from shsync.core.authorize import Actor, forbidden
 from shsync.core.operations import op
-from tests.core.builders import ADMIN, D, NOW, c, live, m, want
+from tests.core.builders import ADMIN, NOW, D, c, live, m, want
 
 SAM = m("sam", "practitioner", supervisor="admin")
 ANN = m("ann", "practitioner", "supervisor")
@@ -72,5 +73,5 @@ def test_escalations_are_flagged():
                 op("reassign_client", "C1", practitioner="x", previous="y")]
     narrowing = [op("revoke_access", "C1", member="x"), op("set_admin", "x", admin=False),
                  op("set_billing_access", "x", billing_access=False)]
-    assert all(o.escalation for o in widening)
-    assert not any(o.escalation for o in narrowing)
+    assert all(widens(o) for o in widening)
+    assert not any(widens(o) for o in narrowing)

@@ -7,10 +7,10 @@ from hypothesis import strategies as st
 
 from shsync.core.actions import create_problem, precondition
 from shsync.core.operations import op
-from shsync.core.simulate import Working
 from shsync.core.state import ClientState, MemberState, PracticeState
-
+from shsync.core.working import Working
 from tests.conftest import NOW
+
 POOL = [f"m{i}@p.example" for i in range(5)]
 
 

@@ -6,14 +6,15 @@ from dataclasses import replace
 
 import pytest
 
-from shsync.jobs.emergency import expired_operations
 from shsync.core import planner
+from shsync.core.actions import widens
 from shsync.core.authorize import Actor
-from shsync.core.operations import from_dict, op
+from shsync.core.operations import from_dict, op, to_dict
 from shsync.core.plan import from_file
 from shsync.core.simulate import simulate
 from shsync.core.state import End
 from shsync.core.verify import verify
+from shsync.jobs.emergency import expired_operations
 from shsync.render import plan as render
 from tests.core.builders import ADMIN, D, c, live, m, want
 
@@ -99,7 +100,7 @@ def test_changing_the_end_in_the_file_changes_it_live():
     plan = plan_at(longer, state, BEFORE)
     assert plan.operations == (op("set_access_end", "C1", member="kim" + D, until=later,
                                   reason="leave cover", previous=END),)
-    assert plan.operations[0].escalation  # a longer end widens access
+    assert widens(plan.operations[0])  # a longer end widens access
     assert plan_at(longer, simulate(state, plan.operations, BEFORE), BEFORE).operations == ()
     # The file drops the end: the grant stays, for good.
     plain = replace(desired, clients={"C1": c("C1", "sam", "kim")})
@@ -174,7 +175,7 @@ def test_break_glass_reads_as_emergency_access():
     step = op("break_glass", "C1", member="kim" + D, until=END, reason="crisis")
     assert render.describe(step) == (
         "+", f"break-glass: emergency access for kim{D} until {END} (reason: crisis)")
-    assert step.escalation
+    assert widens(step)
     final = simulate(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]), [step], BEFORE)
     assert final.clients["C1"].ends == (End("kim" + D, END, "crisis", True),)
 
@@ -228,7 +229,7 @@ def test_a_wider_break_glass_policy_is_a_plan_step_that_widens_access():
     plan = plan_at(wider, state, BEFORE)
     step = op("set_break_glass_policy", "practice", who=("biller",), max_minutes=60,
               previous_who=None, previous_max_minutes=None)
-    assert plan.operations == (step,) and step.escalation
+    assert plan.operations == (step,) and widens(step)
     after = simulate(state, [step], BEFORE)
     assert after.break_glass_policy == (("biller",), 60)
     grant = op("break_glass", "C1", member="rosa" + D, until="2026-11-30T00:59:59Z",
@@ -247,7 +248,7 @@ def test_break_glass_is_only_for_oneself():
 
 def test_break_glass_in_a_plan_file_keeps_its_fields():
     step = op("break_glass", "C1", member="kim" + D, until=END, reason="crisis")
-    assert from_dict(step.to_dict()) == step
+    assert from_dict(to_dict(step)) == step
 
 
 # --- shsync expire -------------------------------------------------------------------------------

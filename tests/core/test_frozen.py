@@ -15,7 +15,6 @@ from shsync.core.frozen import quick_init
 from shsync.core.operations import Operation
 from shsync.core.state import ClientState, End, MemberState
 
-
 # One field list, two classes: the dataclass's own __init__, and quick_init's.
 FIELDS = [("id", str), ("practitioner", str), ("access", tuple, dataclasses.field(default=())),
           ("supervisor", str, dataclasses.field(default=None)),

@@ -4,7 +4,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shsync.core.actions import ACTIONS
-from shsync.core.operations import Operation, in_order
+from shsync.core.operations import Operation, in_order, sort_key
 
 # Few targets and values, so that many steps tie on phase, action and target.
 _value = st.none() | st.booleans() | st.sampled_from(["a", "b", "c@x.example"]) | st.tuples(
@@ -17,7 +17,7 @@ _operation = st.builds(
 
 @given(st.lists(_operation, max_size=40))
 def test_in_order_is_the_order_of_the_full_sort_key(operations):
-    assert in_order(operations) == sorted(operations, key=Operation.sort_key)
+    assert in_order(operations) == sorted(operations, key=sort_key)
 
 
 def test_steps_that_tie_on_action_and_target_are_ordered_by_their_parameters():

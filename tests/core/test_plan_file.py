@@ -66,10 +66,10 @@ def test_the_json_form_has_the_documented_top_level_keys():
 def test_a_step_s_time_is_a_real_instant_as_shsync_writes_it(until):
     # A store refuses to read any other (bad-store), so a plan must not be able to write one:
     # `$` let a trailing newline through, and the 30th of February matched the pattern.
-    from shsync.core.operations import InvalidOperation, from_dict, op
+    from shsync.core.operations import InvalidOperation, from_dict, op, to_dict
 
-    step = op("grant_access", "C1", member="sam@x.example", until="2026-11-26T12:00:00Z",
-              reason="cover").to_dict()
+    step = to_dict(op("grant_access", "C1", member="sam@x.example", until="2026-11-26T12:00:00Z",
+                      reason="cover"))
     assert from_dict(step).get("until") == "2026-11-26T12:00:00Z"
     with pytest.raises(InvalidOperation, match="until: expected time"):
         from_dict({**step, "until": until})

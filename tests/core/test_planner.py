@@ -4,7 +4,19 @@ from dataclasses import replace
 
 from shsync.core.simulate import simulate, violations
 from tests.core.builders import (
-    ADMIN, D, NOW, actions, appt, c, codes, live, m, make, note, want, warning_codes,
+    ADMIN,
+    NOW,
+    D,
+    actions,
+    appt,
+    c,
+    codes,
+    live,
+    m,
+    make,
+    note,
+    want,
+    warning_codes,
 )  # fmt: skip
 
 

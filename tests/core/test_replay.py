@@ -6,15 +6,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shsync.core import planner
-from tests import fault_stats
 from shsync.core.actions import precondition
-from shsync.core.simulate import Working, violations
+from shsync.core.simulate import apply, violations
 from shsync.core.state import (
+    Appointment,
+    ClientState,
+    Desired,
     Handoff,
-    Appointment, ClientState, Desired, MemberState, Note, PracticeState,
+    MemberState,
+    Note,
+    PracticeState,
 )  # fmt: skip
-
+from shsync.core.working import Working
+from tests import fault_stats
 from tests.conftest import NOW
+
 EMAILS = [f"m{i}@p.example" for i in range(8)]
 ROLE_SETS = [("practitioner",), ("practitioner", "supervisor"), ("scheduler",), ("biller",),
              ("biller", "scheduler"), ("practitioner", "scheduler")]
@@ -104,7 +110,7 @@ def test_every_step_keeps_the_invariants_and_the_plan_converges(scenario):
     working = Working(live, NOW)
     for step, operation in enumerate(plan.operations):
         assert precondition(working, operation) is None, (step, operation)
-        working.apply(operation)
+        apply(working, operation)
         assert set(violations(working.freeze(), NOW)) - already == set(), (step, operation)
     again = planner.plan(desired, working.freeze(), practice="p", now=NOW,
                          options=planner.Options(allow_mass_removal=True, assume_accepted=True))

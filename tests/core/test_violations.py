@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from shsync.core.simulate import client_problems, violations
 from shsync.core.state import ClientState, MemberState, PracticeState
-
 from tests.conftest import NOW
+
 POOL = [f"m{i}@p.example" for i in range(6)]  # some of them are not members
 ROLES = st.sampled_from([("practitioner",), ("practitioner", "supervisor"), ("supervisor",),
                          ("scheduler",), ()])

@@ -22,7 +22,7 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 
 from shsync.core import planner  # noqa: E402
-from shsync.core.operations import from_dict  # noqa: E402
+from shsync.core.operations import from_dict, to_dict  # noqa: E402
 from shsync.core.plan import canonical  # noqa: E402
 from shsync.core.state import desired_from_values, state_from_snapshot  # noqa: E402
 from shsync.format.load import load_org, load_snapshot  # noqa: E402
@@ -261,7 +261,7 @@ def forged(good: dict[str, Any]) -> dict[str, str]:
     out = {}
     for name, step in FORGED.items():
         data = copy.deepcopy(good)
-        data.update(changes=[from_dict(step).to_dict()], deferred=[], access_changes=[])
+        data.update(changes=[to_dict(from_dict(step))], deferred=[], access_changes=[])
         if step["action"] == "break_glass":  # in the only kind of plan it may be in
             data["plan_kind"] = "break_glass"
         out[f"refused--{name}"] = _rehash(data)
@@ -289,7 +289,7 @@ def forged(good: dict[str, Any]) -> dict[str, str]:
              {"action": "set_full_clinical_access", "target": S, "full_clinical_access": True,
               "until": "2027-01-01T00:00:00Z", "reason": "records audit"})):
         data = copy.deepcopy(good)
-        data.update(changes=[from_dict(step).to_dict()], deferred=[], access_changes=[],
+        data.update(changes=[to_dict(from_dict(step))], deferred=[], access_changes=[],
                     plan_kind=kind)
         out[f"plan-kind-mismatch--{name}"] = _rehash(data)
     zeroed = copy.deepcopy(good)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 
 from shsync.audit.chain import GENESIS, seal
-from shsync.core.operations import op
+from shsync.core.operations import op, to_dict
 from shsync.render import report
 from shsync.jobs.review import review
 from tests.render.html_tables import tables
@@ -35,7 +35,7 @@ def log(*entries):
     for seq, (at, kind, operations) in enumerate(entries, 1):
         e = seal(seq=seq, at=at, actor="operator:ana", plan_hash="sha256:" + "a" * 64,
                  fingerprint="sha256:" + "b" * 64, summary={"change": len(operations)},
-                 operations=[o.to_dict() for o in operations], prev_hash=prev, kind=kind,
+                 operations=[to_dict(o) for o in operations], prev_hash=prev, kind=kind,
                  written_at=at, result="sha256:" + "c" * 64, details={})
         out.append(e)
         prev = e.entry_hash

@@ -328,11 +328,12 @@ def test_the_forged_corpus_covers_every_action():
     assert covered == set(ACTIONS)
 
 
-def test_every_action_has_a_handler_in_every_sql_store():
-    from shsync.stores.sql import SqlBackend
+def test_every_action_has_exactly_one_registered_handler_in_the_sql_stores():
     from shsync.core.actions import ACTIONS
+    from shsync.stores.sql import HANDLERS
 
-    assert all(callable(getattr(SqlBackend, "_sql_" + a.sql, None)) for a in ACTIONS.values())
+    assert set(HANDLERS) == set(ACTIONS)
+    assert all(callable(handler) for handler in HANDLERS.values())
 
 
 def test_the_log_replays_to_the_live_state_and_finds_a_deleted_tail(backend):
