@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CLOCK_SENSITIVE = (
     "tests/server/test_remote_cli.py", "tests/server/test_api.py", "tests/cli/test_plan_apply.py",
     "tests/cli/test_emergency.py", "tests/cli/test_approvals.py", "tests/cli/test_tokens.py",
-    "tests/jobs/test_emergency.py", "tests/model/test_clock.py", "tests/stores/test_expiry.py",
+    "tests/core/test_break_glass.py", "tests/model/test_clock.py", "tests/stores/test_expiry.py",
     "tests/stores/test_tokens.py", "tests/core/test_expiry.py",
     "tests/format/test_until.py",
 )

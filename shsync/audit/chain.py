@@ -13,68 +13,12 @@ the live practice. A log that does not explain the state is reported, never trus
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 from shsync.core.operations import from_dict
-from shsync.core.plan import canonical, canonical_with
+from shsync.core.entry import GENESIS, AuditEntry, entry_digest
 from shsync.core.simulate import simulate
 from shsync.core.state import PracticeState, fingerprint, state_from_dict
-
-GENESIS = "sha256:" + "0" * 64
-KINDS = ("seed", "apply", "accepted", "refresh", "break_glass", "expire", "review")
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    seq: int
-    at: str  # the time the change was planned for
-    actor: str
-    plan_hash: str
-    fingerprint: str  # the practice before
-    summary: dict[str, int]
-    operations: list[dict[str, Any]]
-    prev_hash: str
-    entry_hash: str
-    outcome: str = "applied"
-    kind: str | None = None  # None: written by shsync 0.1, before entries had kinds
-    written_at: str | None = None  # the store's clock when the entry was written
-    result: str | None = None  # the practice's fingerprint after
-    details: dict[str, Any] = field(default_factory=dict)  # seed: the state it loaded
-
-    def body(self) -> dict[str, Any]:
-        """Every field the hash covers."""
-        out = {"seq": self.seq, "at": self.at, "actor": self.actor,
-               "plan_hash": self.plan_hash, "fingerprint": self.fingerprint,
-               "summary": self.summary, "operations": self.operations, "outcome": self.outcome,
-               "prev_hash": self.prev_hash}
-        if self.kind is not None:
-            out.update(kind=self.kind, written_at=self.written_at, result=self.result,
-                       details=self.details)
-        return out
-
-    def to_dict(self, *, with_details: bool = False) -> dict[str, Any]:
-        out = {**self.body(), "entry_hash": self.entry_hash}
-        if not with_details and "details" in out:
-            out["details"] = {k: v for k, v in self.details.items() if k != "state"}
-        return out
-
-
-def entry_digest(body: dict[str, Any], operations_json: str | None = None) -> str:
-    """The hash over an entry's body; `operations_json`, when given, is its operations already
-    in canonical form (a plan's `operations_json`), so they are not serialised again."""
-    text = (canonical(body) if operations_json is None
-            else canonical_with(body, {"operations": operations_json}))
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
-
-
-def seal(operations_json: str | None = None, **fields: Any) -> AuditEntry:
-    """A new entry with its hash."""
-    draft = AuditEntry(entry_hash="", **fields)
-    return AuditEntry(**{**draft.__dict__,
-                         "entry_hash": entry_digest(draft.body(), operations_json)})
 
 
 def verify_chain(entries: Sequence[AuditEntry]) -> str | None:

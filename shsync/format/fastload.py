@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from shsync.format.yamlload import MAX_DEPTH  # the loader's limit: a deeper value declines
+from shsync.model.vocabulary import MAX_DEPTH  # the loader's limit: a deeper value declines
 
 # Each pattern is a reason to decline; a false alarm only costs speed. They are searched one by
 # one: each starts with a literal or a character set, which re finds quickly; one alternation of

@@ -26,9 +26,9 @@ from typing import Any
 import yaml
 
 from shsync.format import fileio
+from shsync.model.vocabulary import MAX_DEPTH
 from shsync.model.diagnostics import Diagnostic, KeyOf, Location, Path, Severity
 
-MAX_DEPTH = 32
 # Texts this long try the fast path first (see shsync.format.fastload); below it, the loader alone
 # takes a few milliseconds and yaml_rs's import would cost more than it saves.
 FAST_FROM = 256 * 1024

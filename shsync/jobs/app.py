@@ -21,7 +21,8 @@ import yaml
 from shsync.format import fileio
 
 from shsync.jobs import outfile
-from shsync.audit.chain import AuditEntry, head, replay, verify_chain
+from shsync.audit.chain import head, replay, verify_chain
+from shsync.core.entry import AuditEntry
 from shsync.stores.base import Backend, Progress
 from shsync.model.diagnostics import Diagnostic, Severity
 from shsync.errors import (
@@ -248,7 +249,7 @@ class Shsync:
 
     def plan_expiry(self) -> Plan:
         """A plan that takes back every access whose end has passed (`shsync expire`)."""
-        from shsync.jobs.emergency import expired_operations
+        from shsync.core.break_glass import expired_operations
 
         live = self.backend.read()
         return _single(live, expired_operations(live, self.clock()), self, "expire")
@@ -256,7 +257,7 @@ class Shsync:
     def plan_break_glass(self, client: str, reason: str, length: str | None) -> Plan:
         """Emergency access to one client for the acting member, as the policy the live
         practice keeps allows (the store checks it again in its transaction)."""
-        from shsync.jobs.emergency import break_glass_operation
+        from shsync.core.break_glass import break_glass_operation
 
         live = self.backend.read()
         operation = break_glass_operation(live, self.who, client, reason, length, self.clock())
@@ -267,13 +268,13 @@ class Shsync:
 
     def emergencies(self) -> list[Any]:
         """Emergency access not yet reviewed by an administrator, oldest first."""
-        from shsync.jobs.emergency import unreviewed
+        from shsync.core.break_glass import unreviewed
 
         return unreviewed(self.backend.history())
 
     def review(self, seq: int, note: str) -> AuditEntry:
         """An administrator's review of one emergency access, recorded in the audit log."""
-        from shsync.jobs.emergency import review_details
+        from shsync.core.break_glass import review_details
 
         def check(entries: list[AuditEntry], live: PracticeState) -> dict[str, Any]:
             return review_details(entries, live, self.who, seq, note)

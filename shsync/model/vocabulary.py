@@ -13,3 +13,4 @@ APPROVAL_KINDS: tuple[str, ...] = ("widens_access", "removes_members")
 MAX_BREAK_GLASS_MINUTES = 7 * 24 * 60  # the longest `policy.break_glass.max`: a week
 DEFAULT_BREAK_GLASS_WHO: tuple[str, ...] = ("practitioner",)
 DEFAULT_BREAK_GLASS_MAX = "8h"
+MAX_DEPTH = 32  # how deeply values of a YAML file may nest (shsync.format.yamlload)

@@ -16,7 +16,7 @@ from shsync.model.org import ROLES
 from shsync.core.state import MemberState, PracticeState
 from shsync.render.graph import visible
 from shsync.render.plan import describe
-from shsync.jobs.review import AccessLine, Review
+from shsync.core.review import AccessLine, Review
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 

@@ -17,7 +17,8 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any, Protocol
 
-from shsync.audit.chain import GENESIS, AuditEntry, entry_digest, seal, verify_chain
+from shsync.audit.chain import verify_chain
+from shsync.core.entry import GENESIS, AuditEntry, entry_digest, seal
 from shsync.stores.url import redact
 from shsync.gcpause import paused
 from shsync.errors import (

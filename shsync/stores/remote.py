@@ -20,7 +20,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from shsync.audit.chain import AuditEntry
+from shsync.core.entry import AuditEntry
 from shsync.stores.base import EntryCheck, Progress
 from shsync.errors import (
     AlreadyApplied,

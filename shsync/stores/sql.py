@@ -20,7 +20,7 @@ from contextlib import AbstractContextManager
 from itertools import groupby
 from typing import Any
 
-from shsync.audit.chain import AuditEntry
+from shsync.core.entry import AuditEntry
 from shsync.stores.base import BackendError, Progress, Store
 from shsync.errors import NoPractice
 from shsync.core.tokens import TokenRecord

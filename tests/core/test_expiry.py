@@ -14,7 +14,7 @@ from shsync.core.plan import from_file
 from shsync.core.simulate import simulate
 from shsync.core.state import End
 from shsync.core.verify import verify
-from shsync.jobs.emergency import expired_operations
+from shsync.core.break_glass import expired_operations
 from shsync.render import plan as render
 from tests.core.builders import ADMIN, D, c, live, m, want
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from shsync.audit.chain import GENESIS, seal
+from shsync.core.entry import GENESIS, seal
 from shsync.core.operations import op, to_dict
 from shsync.render import report
 from shsync.jobs.review import review

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from shsync.audit.chain import AuditEntry
+from shsync.core.entry import AuditEntry
 from shsync.model.clock import duration, later
 from shsync.errors import Forbidden, UserError
 from shsync.core.actions import (

@@ -1,4 +1,4 @@
-"""The break-glass policy, expiry and reviews as library calls (shsync/jobs/emergency.py)."""
+"""The break-glass policy, expiry and reviews as library calls (shsync/core/break_glass.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 
 from shsync.jobs import app
-from shsync.audit.chain import AuditEntry
-from shsync.jobs.emergency import break_glass_operation, review_details, unreviewed
+from shsync.core.entry import AuditEntry
+from shsync.core.break_glass import break_glass_operation, review_details, unreviewed
 from shsync.errors import Forbidden, UserError
 from shsync.core import planner
 from shsync.core.actions import may_break_glass as allowed
