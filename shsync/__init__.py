@@ -33,7 +33,8 @@ _EXPORTS = {
     "BackendError": "shsync.errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = ["__version__", "Shsync", "open_backend", "Actor", "Plan", "Operation",
+           "PracticeState", "AuditEntry", "ShsyncError", "UserError", "BackendError"]
 
 if TYPE_CHECKING:
     from shsync.core.authorize import Actor

@@ -47,7 +47,8 @@ def validate(path: Path, snapshot: bool, strict: bool, fmt: str) -> None:
       cat org.yaml | shsync validate -
       shsync validate --snapshot observed.yaml
     """
-    from shsync.model.clock import now  # the planning clock (SHSYNC_NOW): finds access that has ended
+    # the planning clock (SHSYNC_NOW): finds access that has ended
+    from shsync.model.clock import now
 
     loaded = _load(path, snapshot, now())
     diagnostics = strictly(loaded.diagnostics, strict)

@@ -17,18 +17,21 @@ from typing import Any, cast
 from shsync.core.actions import ACTIONS, COSIGN, ORDER, ROLES, UPDATABLE, Phase, phase
 from shsync.core.operation import Operation
 from shsync.errors import InvalidPlan
-from shsync.model.vocabulary import APPROVAL_KINDS, MAX_BREAK_GLASS_MINUTES
+from shsync.model.vocabulary import (
+    APPROVAL_KINDS, CLIENT_ID_PATTERN, EMAIL_MAX, EMAIL_PATTERN, MAX_BREAK_GLASS_MINUTES, NAME_MAX,
+    PRACTICE_NAME_MAX, REASON_MAX,
+)  # fmt: skip
 
 __all__ = ["ACTIONS", "UPDATABLE", "InvalidOperation", "Operation", "Phase", "from_dict",
            "in_order", "op", "sort_key", "to_dict"]
 
 ACTION_ORDER = {name: i for i, name in enumerate(ORDER)}
-_EMAIL = re.compile(
-    r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# The format's own patterns; a plan holds emails lowercased, as the planner writes them.
+_EMAIL = re.compile(EMAIL_PATTERN.replace("A-Za-z", "a-z"))
+_CLIENT_ID = re.compile(CLIENT_ID_PATTERN)
 _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _FIELD_VALUE = {"first_name": "name", "last_name": "name", "npi": "str?", "taxonomy": "str?"}
+_LIMITS = {"str": EMAIL_MAX, "name": NAME_MAX, "practice_name": PRACTICE_NAME_MAX}
 
 
 def sort_key(o: Operation) -> tuple[int, int, str, str]:
@@ -80,7 +83,7 @@ class InvalidOperation(InvalidPlan):
     code = "plan-malformed"
 
 
-def _text(value: Any, limit: int = 254) -> bool:
+def _text(value: Any, limit: int) -> bool:
     return isinstance(value, str) and 0 < len(value) <= limit and value.isprintable()
 
 
@@ -99,13 +102,13 @@ def is_instant(value: Any) -> bool:
 
 def _ok(kind: str, value: Any) -> bool:
     if kind == "email":
-        return isinstance(value, str) and len(value) <= 254 and bool(_EMAIL.match(value))
-    if kind in ("str", "name"):
-        return _text(value, 254 if kind == "str" else 200)
+        return isinstance(value, str) and len(value) <= EMAIL_MAX and bool(_EMAIL.match(value))
+    if kind in _LIMITS:
+        return _text(value, _LIMITS[kind])
     if kind == "time":
         return is_instant(value)
     if kind == "text":
-        return isinstance(value, str) and 0 < len(value) <= 500 and value.isprintable()
+        return isinstance(value, str) and 0 < len(value) <= REASON_MAX and value.isprintable()
     if kind == "bool":
         return isinstance(value, bool)
     if kind == "int":

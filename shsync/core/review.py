@@ -1,9 +1,9 @@
 """The quarterly access review as data: what `shsync report` renders into one HTML page.
 
 Everything comes from one store, read once (`shsync.jobs.review`): the practice (members,
-seats, each member's access with its reasons) and the audit log (the recent entries, whether the hash chain holds,
-and every step since a date that widened someone's access). Pure: no I/O; rendering is
-`shsync.render.report`'s job.
+seats, each member's access with its reasons) and the audit log (the recent entries, whether
+the hash chain holds, and every step since a date that widened someone's access). Pure: no
+I/O; rendering is `shsync.render.report`'s job.
 """
 
 from __future__ import annotations

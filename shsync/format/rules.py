@@ -19,7 +19,7 @@ from shsync.model.diagnostics import Finding, KeyOf, Path, error, warning
 from shsync.model import plain
 from shsync.format.npi import npi_check_digit
 from shsync.model.plain import Item, grantee, low
-from shsync.model.vocabulary import MAX_BREAK_GLASS_MINUTES
+from shsync.model.vocabulary import MAX_BREAK_GLASS_MINUTES, ROLES
 
 if TYPE_CHECKING:
     from shsync.model.org import Snapshot
@@ -193,7 +193,7 @@ def _approval_rules(org: Item) -> Iterator[Finding]:
                         ("policy", "approvals", kind))
 
 
-ROLE_NAMES = ("practitioner", "supervisor", "scheduler", "biller", "forms_admin", "admin")
+ROLE_NAMES = (*ROLES, "admin")  # who `policy.break_glass.who` may name besides members
 
 
 def check_snapshot(snapshot: Snapshot, unchecked: frozenset[str] = frozenset()) -> list[Finding]:

@@ -382,7 +382,8 @@ def load_by_events(text: str, name: str) -> Document:
 
 
 def load_file(path: FsPath, name: str | None = None) -> Document:
-    """Read (see `shsync.format.fileio`) and load one file; `name` is how diagnostics refer to it."""
+    """Read (see `shsync.format.fileio`) and load one file; `name` is how diagnostics refer to
+    it."""
     shown = name or str(path)
     try:
         raw = fileio.read_bytes(path, shown)

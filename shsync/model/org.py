@@ -13,26 +13,21 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
-# The fixed words live in shsync.model.vocabulary (no pydantic there); re-exported for older imports.
+# The fixed words, patterns and limits live in shsync.model.vocabulary (no pydantic there).
 from shsync.model.vocabulary import (  # noqa: F401
-    APPROVAL_KINDS, COSIGN, DEFAULT_BREAK_GLASS_MAX, DEFAULT_BREAK_GLASS_WHO,
-    MAX_BREAK_GLASS_MINUTES, ROLES,
+    APPROVAL_KINDS, CLIENT_ID_PATTERN, COSIGN, DEFAULT_BREAK_GLASS_MAX, DEFAULT_BREAK_GLASS_WHO,
+    EMAIL_MAX, EMAIL_PATTERN, MAX_BREAK_GLASS_MINUTES, NAME_MAX, NPI_PATTERN, PRACTICE_NAME_MAX,
+    REASON_MAX, ROLES, TAXONOMY_PATTERN, TIMEZONE_MAX,
 )
 
-EMAIL_PATTERN = (
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
-    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
-)
-CLIENT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
-NPI_PATTERN = r"^[12][0-9]{9}$"
-TAXONOMY_PATTERN = r"^[0-9]{3}[A-Z0-9]{6}X$"
-
+# Spelled out for type checkers, which read no tuple as a Literal; tests/model/test_vocabulary.py
+# holds them equal to ROLES and COSIGN.
 Role = Literal["practitioner", "supervisor", "scheduler", "biller", "forms_admin"]
 Cosign = Literal["progress_notes", "treatment_plans", "assessments"]
 
 Email = Annotated[
     str,
-    Field(pattern=EMAIL_PATTERN, max_length=254,
+    Field(pattern=EMAIL_PATTERN, max_length=EMAIL_MAX,
           description="An email address; identities compare case-insensitively."),
 ]
 ClientId = Annotated[
@@ -40,7 +35,9 @@ ClientId = Annotated[
     Field(pattern=CLIENT_ID_PATTERN,
           description="The practice's client reference (never a name): 1-64 of A-Z a-z 0-9 . _ -"),
 ]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+Name = Annotated[str, Field(min_length=1, max_length=NAME_MAX)]
+PracticeName = Annotated[str, Field(min_length=1, max_length=PRACTICE_NAME_MAX)]
+TimeZone = Annotated[str, Field(min_length=1, max_length=TIMEZONE_MAX)]
 UNTIL_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}"
                  r"([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?(Z|[+-][0-9]{2}:[0-9]{2})?)?$")
 DURATION_PATTERN = r"^([0-9]+h([0-9]+m)?|[0-9]+m)$"
@@ -48,7 +45,7 @@ Until = Annotated[str, Field(
     pattern=UNTIL_PATTERN,
     description="When the access ends: a date (the end of that day in the practice's "
                 "timezone) or a time (2027-01-31T17:00, local; or with Z or an offset).")]
-Reason = Annotated[str, Field(min_length=1, max_length=500,
+Reason = Annotated[str, Field(min_length=1, max_length=REASON_MAX,
                               description="Why the access is given (shown in plans and the "
                                           "audit log).")]
 
@@ -190,14 +187,14 @@ class Org(_Strict):
     """An org file (or one file of an org directory)."""
 
     version: Literal[1] = Field(description="The file format version; must be 1.")
-    practice: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = Field(
+    practice: PracticeName | SkipJsonSchema[None] = Field(
         None, description="Display name of the practice.")
     prune: bool = Field(True, description="Remove live members that the file does not declare.")
     members: list[Member] = Field(default_factory=list)
     clients: list[Client] = Field(default_factory=list,
                                   description="Clients not listed are left as they are.")
     handoffs: list[Handoff] = Field(default_factory=list)
-    timezone: Annotated[str, Field(min_length=1, max_length=64)] | SkipJsonSchema[None] = Field(
+    timezone: TimeZone | SkipJsonSchema[None] = Field(
         None, description="The practice's IANA time zone (America/Chicago); an until given as a "
                           "date ends at the end of that day there. Default UTC.")
     policy: Policy | SkipJsonSchema[None] = Field(None, description="The practice's policies.")
@@ -236,7 +233,7 @@ class Snapshot(_Strict):
     """A live practice to seed a backend with (`shsync seed`)."""
 
     version: Literal[1]
-    practice: Annotated[str, Field(min_length=1, max_length=200)] | SkipJsonSchema[None] = None
+    practice: PracticeName | SkipJsonSchema[None] = None
     members: list[SnapshotMember] = Field(default_factory=list)
     clients: list[Client] = Field(default_factory=list)
     appointments: list[Appointment] = Field(default_factory=list)

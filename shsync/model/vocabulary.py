@@ -1,8 +1,9 @@
-"""The org format's fixed words and limits, without pydantic.
+"""The org format's fixed words, patterns and limits: each defined here once, without pydantic.
 
-`shsync.model.org` builds the format's pydantic models (and so the published schema) from these; the
-plain path (shsync/format/rules.py, shsync/core/state.py) reads them from here, so that
-validating or planning a valid file never imports pydantic.
+`shsync.model.org` builds the format's pydantic models (and so the published schema) from these;
+the rules (shsync/format/rules.py), the planner's state, the plan-file reader
+(shsync/core/operations.py) and the action registry read them from here, so a plan file can
+hold no value an org file could not, and validating or planning never imports pydantic.
 """
 
 from __future__ import annotations
@@ -14,3 +15,17 @@ MAX_BREAK_GLASS_MINUTES = 7 * 24 * 60  # the longest `policy.break_glass.max`: a
 DEFAULT_BREAK_GLASS_WHO: tuple[str, ...] = ("practitioner",)
 DEFAULT_BREAK_GLASS_MAX = "8h"
 MAX_DEPTH = 32  # how deeply values of a YAML file may nest (shsync.format.yamlload)
+
+# Patterns and lengths of the format's values. A plan file's steps are held to the same.
+EMAIL_PATTERN = (
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@"
+    r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
+EMAIL_MAX = 254
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+NPI_PATTERN = r"^[12][0-9]{9}$"
+TAXONOMY_PATTERN = r"^[0-9]{3}[A-Z0-9]{6}X$"
+NAME_MAX = 100  # a member's first or last name
+PRACTICE_NAME_MAX = 200
+REASON_MAX = 500  # why access is given, a review's note
+TIMEZONE_MAX = 64

@@ -14,10 +14,12 @@ from shsync.core.actions.registry import PRACTICE, Action, Phase, register
 from shsync.core.operation import Operation
 from shsync.core.state import ClientState, MemberState
 from shsync.core.working import Working
-from shsync.model.clock import later, length_text
+from shsync.model.clock import duration, later, length_text
+from shsync.model.vocabulary import DEFAULT_BREAK_GLASS_MAX, DEFAULT_BREAK_GLASS_WHO
 
 # Without a `policy.break_glass` the practice keeps: active practitioners, for up to 8 hours.
-DEFAULT_BREAK_GLASS: tuple[tuple[str, ...], int] = (("practitioner",), 8 * 60)
+DEFAULT_BREAK_GLASS: tuple[tuple[str, ...], int] = (
+    DEFAULT_BREAK_GLASS_WHO, duration(DEFAULT_BREAK_GLASS_MAX) // timedelta(minutes=1))
 
 
 def policy_text(who: Any, minutes: Any) -> str:

@@ -22,7 +22,8 @@ def _set_name(w: Working, o: Operation) -> None:
 
 
 register(Action(
-    "set_practice_name", Phase.GRANT, {"name": "name?", "previous": "name?"}, "practice",
+    "set_practice_name", Phase.GRANT,
+    {"name": "practice_name?", "previous": "practice_name?"}, "practice",
     _practice_name_pre, _set_name,
     describe=lambda o: ("~", f"name: {o.get('previous') or '(none)'} -> "
                              f"{o.get('name') or '(none)'}"),
