@@ -45,9 +45,9 @@ test: $(VENV)/.installed
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed
-	$(PY) -m pip install --quiet ruff mypy types-PyYAML
-	$(PY) -m ruff check shsync --select E,F,W,B --line-length 100
+	$(PY) -m ruff check shsync
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 schema: $(VENV)/.installed
 	$(PY) -m shsync.format.published

@@ -160,7 +160,7 @@ def _target_ok(action: str, target: Any) -> bool:
     if kind == "client":
         return isinstance(target, str) and bool(_CLIENT_ID.match(target))
     if kind == "practice":
-        return target == "practice"
+        return isinstance(target, str) and target == "practice"
     return _ok("email", target)
 
 

@@ -21,6 +21,7 @@ fuzzed texts. Without yaml_rs installed, every text takes the authoritative load
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from shsync.model.vocabulary import MAX_DEPTH  # the loader's limit: a deeper value declines
@@ -146,7 +147,7 @@ def load(text: str, chunk: int = CHUNK) -> dict[str, Any] | None:
 
 class _Reader:
     def __init__(self, parse: Any, chunk: int):
-        self.parse = lambda piece: parse(piece, parse_datetime=False)
+        self.parse: Callable[[str], Any] = lambda piece: parse(piece, parse_datetime=False)
         self.chunk = chunk
         self.strings: dict[str, str] = {}
 

@@ -45,7 +45,8 @@ def text(kind: str) -> str:
 
 @cache
 def load(kind: str) -> dict[str, Any]:
-    return json.loads(text(kind))
+    schema: dict[str, Any] = json.loads(text(kind))
+    return schema
 
 
 def write_all(directory: Path | None = None) -> list[Path]:

@@ -21,7 +21,8 @@ from pydantic import ValidationError
 
 from shsync.format import fileio
 from shsync.model.diagnostics import Diagnostic, Finding, Location, Severity
-from shsync.model.org import ROLES, Member, Org
+from shsync.model.org import Member, Org
+from shsync.model.vocabulary import ROLES
 from shsync.format import rules, structure
 from shsync.format.load import NEEDS, salvage
 

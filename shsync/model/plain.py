@@ -81,11 +81,13 @@ class OrgValues:
 
     @property
     def members(self) -> Sequence[Item]:
-        return self.data.get("members", ())
+        members: Sequence[Item] = self.data.get("members", ())
+        return members
 
     @property
     def clients(self) -> Sequence[Item]:
-        return self.data.get("clients", ())
+        clients: Sequence[Item] = self.data.get("clients", ())
+        return clients
 
     def model(self) -> Org:
         """The same org as pydantic models (imports pydantic; onboarding and tests use it)."""
