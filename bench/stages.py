@@ -30,7 +30,6 @@ STAGES = (
     ("shsync.model.plain", "org_values", "plain values"),
     ("shsync.format.rules", "check_org", "rules"),
     ("shsync.format.load", "_out_of_range", "timestamps"),
-    ("shsync.core.state", "desired_from_org", "model to state"),
     ("shsync.core.state", "desired_from_values", "values to state"),
     ("shsync.stores.sql", "SqlBackend.read", "store read"),
     ("shsync.stores.sql", "SqlBackend.read_fingerprinted", "store read (kept fingerprint)"),

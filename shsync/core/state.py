@@ -252,25 +252,12 @@ class Handoff:
     signatures: str | None = None
 
 
-def desired_from_org(org: Org) -> Desired:
-    return Desired(
-        members={m.email: member_state(m, timezone=org.timezone) for m in org.members},
-        clients={c.id: client_state(c, org.timezone) for c in org.clients},
-        handoffs=_handoffs(org.handoffs),
-        prune=org.prune,
-        declares_owner=any(m.owner for m in org.members),
-        name=org.practice,
-        approval_policy=approval_policy(org),
-        break_glass_policy=break_glass_policy(org),
-    )
-
-
 # --- from an org's plain data (the plain path: see shsync/model/plain.py) ----------------------
 
 def desired_from_values(org: OrgValues) -> Desired:
-    """What a checked org asks for, read from its plain data. The same `Desired` as
-    `desired_from_org(org.model())`, field for field (tests/format/test_plain.py holds them
-    equal), without building a model per member and client."""
+    """What a checked org asks for, read from its plain data, without building a model per
+    member and client. The tests hold it equal, field for field, to the same org read through
+    its pydantic model (tests/format/model_oracle.py)."""
     data = org.data
     zone = data.get("timezone")
     members = {}

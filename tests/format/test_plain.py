@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from shsync.model.org import Org
-from shsync.core.state import desired_from_org, desired_from_values
+from shsync.core.state import desired_from_values
+from tests.format.model_oracle import desired_from_org
 from shsync.format import load, published, rules, structure
 from shsync.model.plain import FIELDS, OrgValues
 

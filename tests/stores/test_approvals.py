@@ -18,7 +18,7 @@ from shsync.core import planner
 from shsync.core.authorize import Actor
 from shsync.core.operations import op
 from shsync.core.plan import Message, Plan
-from shsync.core.state import desired_from_org
+from tests.format.model_oracle import desired_from_org
 from shsync.model.org import Org
 from tests.core.builders import ADMIN, D, NOW, c, live, m, want
 
