@@ -11,6 +11,9 @@ NOW = "2026-11-26T12:00:00Z"
 # Every command a test runs, in process or as a subprocess, plans at NOW unless the test says
 # otherwise.
 os.environ["SHSYNC_NOW"] = NOW
+# An error made with a code shsync.errors.CODES does not hold fails loudly here, in process and in
+# every command a test runs (in use it keeps its code and answers as its class: shsync/errors.py).
+os.environ["SHSYNC_STRICT_CODES"] = "1"
 
 
 def pytest_sessionfinish(session, exitstatus):

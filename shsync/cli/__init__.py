@@ -17,10 +17,9 @@ from typing import Any
 import click
 
 from shsync import __version__
-
-#: Exit code for a mistake in the command line itself (sysexits.h EX_USAGE).
-EXIT_USAGE = 64
-EXIT_UNREPORTED = 3  # changed and committed, but the report of it could not be written
+# The exit codes are the table's (shsync.errors): 64 a mistake in the command line itself
+# (sysexits.h EX_USAGE), 3 changed and committed, but the report of it could not be written.
+from shsync.errors import CODES, EXIT_UNREPORTED, EXIT_USAGE
 
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "validate": ("validate", "validate", "Check an org file (or a directory of them)."),
@@ -247,7 +246,7 @@ def _unreported(exc: OSError) -> None:
         message = f"error[output-failed]: could not write to {target}: {why}; nothing was " \
                   "changed"
     _say(visible(message))
-    sys.exit(EXIT_UNREPORTED if written or CHANGED else 1)
+    sys.exit(EXIT_UNREPORTED if written or CHANGED else CODES["output-failed"].exit)
 
 
 def main(argv: Any = None) -> None:

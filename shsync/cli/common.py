@@ -20,15 +20,22 @@ import click
 from shsync.jobs import outfile
 from shsync.cli import colour
 from shsync.model.diagnostics import Diagnostic, Severity
-from shsync.errors import FileRefused, InvalidInput, ShsyncError
+from shsync.errors import (
+    CODES,
+    EXIT_CHANGES as EXIT_CHANGES,
+    EXIT_ERROR as EXIT_ERROR,
+    EXIT_OK as EXIT_OK,
+    FileRefused,
+    InvalidInput,
+    ShsyncError,
+    exit_of,
+)  # fmt: skip
 from shsync.render.escape import shown, visible
 from shsync.render.notices import collapse
 
 if TYPE_CHECKING:
     from shsync.jobs import app
     from shsync.stores.base import Backend
-
-EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
 #: The version of the JSON envelope every `--format json` output shares (a plan's own JSON
 #: carries the plan format's version instead, and the same `ok`/`errors`/`warnings` keys).
@@ -88,7 +95,8 @@ def strictly(diagnostics: Sequence[Diagnostic], strict: bool) -> tuple[Diagnosti
 # --- shared options and error handling -------------------------------------------------------
 
 def handled(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn every user-facing failure into a clear message and exit code 1, never a traceback.
+    """Turn every user-facing failure into a clear message and its code's exit code (1: see
+    shsync.errors.CODES), never a traceback.
 
     With `--format json` the failure is the JSON envelope on stdout (`ok: false`), so a script
     reading stdout always gets JSON; the text form goes to stderr as well for people."""
@@ -98,6 +106,7 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
         as_json = kwargs.get("fmt") == "json"
         MADE.clear()  # one command's changes (an in-process caller, like the tests, runs many)
         CHANGED.clear()
+        failed: ShsyncError
         try:
             return command(*args, **kwargs)
         except _invalid_input() as exc:
@@ -107,9 +116,11 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
             else:
                 echo_diagnostics(exc.diagnostics, "text")
             click.echo(visible(f"error: {exc}; nothing was changed"), err=True)
+            failed = exc
         except ShsyncError as exc:
             _after_a_change(exc, as_json)
             _report(exc, as_json)
+            failed = exc
         except OSError as exc:
             # A file the command was given that the system refuses (a name too long, no
             # permission) where no check of ours caught it first. One without a name is a
@@ -117,10 +128,10 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
             # made: both are for the CLI's outer handler (cli/__init__.py, `_unreported`).
             if exc.filename is None or committed() or CHANGED:
                 raise
-            _report(FileRefused(f"{shown(os.fsdecode(exc.filename), 120)}: "
-                                f"{exc.strerror or type(exc).__name__}; nothing was changed"),
-                    as_json)
-        sys.exit(EXIT_ERROR)
+            failed = FileRefused(f"{shown(os.fsdecode(exc.filename), 120)}: "
+                                 f"{exc.strerror or type(exc).__name__}; nothing was changed")
+            _report(failed, as_json)
+        sys.exit(exit_of(failed))
 
     return wrapper
 
@@ -137,8 +148,6 @@ def _after_a_change(exc: ShsyncError, as_json: bool) -> None:
     """An error after this command committed a change (a later batch of `apply --batch-size`,
     the `-o` file of `plan --save`): exit 3, saying what WAS committed, never exit 1, which
     says that nothing was changed. Nothing to do when nothing was."""
-    from shsync.cli import EXIT_UNREPORTED
-
     written = committed()
     if not written and not CHANGED:
         return
@@ -151,7 +160,7 @@ def _after_a_change(exc: ShsyncError, as_json: bool) -> None:
     _report(exc, as_json, {"severity": "error", "code": "partly-applied", "file": None,
                            "line": None, "column": None,
                            "message": f"before that error, {done}; what came after it was not"})
-    sys.exit(EXIT_UNREPORTED)
+    sys.exit(CODES["partly-applied"].exit)
 
 
 class GivenPath(click.Path):

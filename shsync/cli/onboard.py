@@ -51,10 +51,9 @@ def onboard(roster: Path, out: Path, maps: tuple[str, ...], skip_invalid: bool,
     try:
         outcome = onboarding.onboard(roster, out, _mapping(maps), skip_invalid=skip_invalid,
                                      update=update)
-    except onboarding.OnboardRefused as exc:
+    except onboarding.OnboardRefused as exc:  # error[roster-refused], after every diagnostic
         echo_diagnostics(exc.outcome.diagnostics, "text")
-        raise app.UserError("the roster has problems; nothing was written",
-                            "roster-refused") from None
+        raise
     echo_diagnostics(outcome.diagnostics, "text")
     click.echo(f"Added {len(outcome.added)} member(s), updated {len(outcome.updated)}, "
                f"{len(outcome.unchanged)} already declared"

@@ -30,7 +30,7 @@ from typing import Protocol
 
 from shsync.core.authorize import Actor  # noqa: F401 - re-exported for callers
 from shsync.core.state import PracticeState, iso
-from shsync.errors import ShsyncError, UserError
+from shsync.errors import InsufficientScope, Unauthorized, UserError
 
 PREFIX = "shs_"
 SCOPES = ("read", "plan", "apply", "admin")
@@ -40,18 +40,6 @@ _TOKEN = re.compile(r"^shs_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 _EXPIRY = re.compile(r"^([0-9]{1,20})([dh])$")
 # The practices a server answers for (`/practices/NAME`): a token for any other is never usable.
 PRACTICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-
-
-class Unauthorized(ShsyncError):
-    """No token, or one that is not valid (unknown, wrong secret, revoked, expired)."""
-
-    code = "unauthorized"
-
-
-class InsufficientScope(ShsyncError):
-    """The token is valid, but its scope does not cover what it asked for."""
-
-    code = "insufficient-scope"
 
 
 @dataclass(frozen=True)

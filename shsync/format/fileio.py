@@ -14,8 +14,7 @@ import os
 import stat
 from pathlib import Path
 
-from shsync.model.diagnostics import Diagnostic, Severity
-from shsync.errors import UserError
+from shsync.errors import FileProblem, UserError
 
 LIMIT_VARIABLE = "SHSYNC_MAX_FILE_BYTES"
 DEFAULT_LIMIT = 256 * 1024 * 1024
@@ -24,15 +23,6 @@ _CHUNK = 1024 * 1024
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
           (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISSOCK, "a socket"))
-
-
-class FileProblem(UserError):
-    """A file that cannot be read: `unreadable`, `not-a-file` or `file-too-large`.
-    `where` is the file as the user named it."""
-
-    def diagnostic(self) -> Diagnostic:
-        """The same problem as a diagnostic, for readers that report every problem at once."""
-        return Diagnostic(Severity.ERROR, self.code, f"{self.where}: {self}")
 
 
 def limit() -> int:

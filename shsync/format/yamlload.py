@@ -28,6 +28,7 @@ import yaml
 from shsync.format import fileio
 from shsync.model.vocabulary import MAX_DEPTH
 from shsync.model.diagnostics import Diagnostic, KeyOf, Location, Path, Severity
+from shsync.errors import LoadError
 
 # Texts this long try the fast path first (see shsync.format.fastload); below it, the loader alone
 # takes a few milliseconds and yaml_rs's import would cost more than it saves.
@@ -46,14 +47,6 @@ _SPECIAL = {
     ".nan": float("nan"), ".NaN": float("nan"),
 }  # fmt: skip
 _STR_TAGS = {"tag:yaml.org,2002:str", "!"}
-
-
-class LoadError(Exception):
-    """The file could not be read as plain YAML data; carries every diagnostic found."""
-
-    def __init__(self, diagnostics: list[Diagnostic]):
-        super().__init__("; ".join(d.render() for d in diagnostics))
-        self.diagnostics = diagnostics
 
 
 class _Stop(Exception):

@@ -31,6 +31,7 @@ from shsync.errors import (
     InvalidInput,
     InvalidPlan,
     NothingToApply,
+    PlanRefused,
     UserError,
 )  # fmt: skip
 from shsync.model.clock import length_text, now, now_real, parse_time  # noqa: F401  (app.now etc., as before)
@@ -57,14 +58,6 @@ from shsync.format.yamlload import scalar_kind
 __all__ = ["Batch", "InvalidInput", "OrgFile", "Planned", "PlanRefused", "Shsync", "StoredPlan",
            "UserError", "actor", "now", "read_org", "read_plan_file", "read_snapshot",
            "saved_plan"]
-
-
-class PlanRefused(UserError):
-    code = "plan-has-errors"
-
-    def __init__(self, plan: Plan):
-        super().__init__("; ".join(f"[{e.code}] {e.message}" for e in plan.errors))
-        self.plan = plan
 
 
 def actor(email: str | None) -> Actor:

@@ -27,7 +27,8 @@ from shsync.model.org import Member
 from shsync.format import structure
 from shsync.format.load import load_org, org_files
 from shsync.format.roster import Roster, check, read_roster
-from shsync.format.yamlload import LoadError, load_file
+from shsync.format.yamlload import load_file
+from shsync.errors import LoadError, OnboardRefused
 
 HEADER = "# Onboarded by shsync from {name}. Members only; clients appear by id elsewhere.\n"
 
@@ -44,12 +45,6 @@ class Outcome:
     @property
     def failed(self) -> bool:
         return any(d.severity is Severity.ERROR for d in self.diagnostics)
-
-
-class OnboardRefused(Exception):
-    def __init__(self, outcome: Outcome):
-        super().__init__("the roster has problems; nothing was written")
-        self.outcome = outcome
 
 
 def _member_data(m: Member) -> dict[str, Any]:

@@ -19,19 +19,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from shsync.errors import UserError
-
-
-class OutputFailed(UserError):
-    code = "output-failed"
-
-    def __init__(self, path: Path, reason: str):
-        super().__init__(f"cannot write {path}: {reason}")
-        self.reason = reason
-
-
-class OutputExists(UserError):
-    code = "output-exists"
+from shsync.errors import OutputExists, OutputFailed
 
 
 def _reason(path: Path, exc: OSError) -> str:

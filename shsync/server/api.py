@@ -30,7 +30,7 @@ from shsync import __version__
 from shsync.jobs import app
 
 from shsync.core import tokens
-from shsync.errors import Forbidden, NothingToApply, ShsyncError, UserError
+from shsync.errors import CODES, Forbidden, NothingToApply, ShsyncError, UserError
 from shsync.core.authorize import Actor
 from shsync.server import bodies, problems
 from shsync.render.access import rows_document
@@ -224,7 +224,7 @@ def _errors(api: FastAPI,
         found = [{"code": "invalid-request", "message": str(e.get("msg", ""))[:300],
                   "location": ".".join(str(p) for p in e.get("loc", ()))[:200]}
                  for e in exc.errors()[:50]]
-        return problems.problem(422, "invalid-request", "the request does not fit the API "
+        return problems.problem("invalid-request", "the request does not fit the API "
                                 "(see errors)", errors=found)
 
     @api.exception_handler(HTTPException)
@@ -232,14 +232,16 @@ def _errors(api: FastAPI,
         if exc.status_code == 400:  # FastAPI could not parse a JSON body: a malformed body
             if (refused := await unidentified(request)) is not None:
                 return refused
-            return problems.problem(422, "invalid-body", "the body is not JSON this endpoint "
+            return problems.problem("invalid-body", "the body is not JSON this endpoint "
                                     "takes")
-        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "bad-request")
-        return problems.problem(exc.status_code, code, str(exc.detail)[:300])
+        # The framework's own statuses keep their number; the two of the table name their code.
+        code = next((c for c in ("not-found", "method-not-allowed")
+                     if CODES[c].status == exc.status_code), "bad-request")
+        return problems.problem(code, str(exc.detail)[:300], status=exc.status_code)
 
     @api.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> Response:
-        return problems.problem(500, "internal", "an unexpected error; nothing was changed by "
+        return problems.problem("internal", "an unexpected error; nothing was changed by "
                                 "this request (the store's transaction was not committed)")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from shsync.model.diagnostics import Diagnostic, Location
-from shsync.errors import UserError
+from shsync.errors import BodyError, UserError
 from shsync.core.plan import Message, Plan
 
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
@@ -21,10 +21,6 @@ FILES_TYPE = "application/json"
 PLAN_TYPE = "application/vnd.shsync.plan+json"
 MAX_FILES = 10_000
 DEFAULT_NAME = "org.yaml"
-
-
-class BodyError(UserError):
-    code = "invalid-body"
 
 
 def media_type(header: str | None) -> str:

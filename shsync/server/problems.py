@@ -1,6 +1,7 @@
 """Errors as RFC 9457 problem details (`application/problem+json`), with the CLI's codes.
 
-Every `ShsyncError` keeps its stable `code`; the HTTP status says what kind of failure it was.
+Every `ShsyncError` keeps its stable `code`; the HTTP status says what kind of failure it was,
+as the one table of codes (shsync.errors.CODES) has it.
 A diagnostic list (an org file with problems) is returned whole, each with its file, line and
 column, as the CLI prints them. Messages are the same safe texts the CLI prints.
 """
@@ -12,39 +13,12 @@ from typing import Any
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse
 
-from shsync.errors import (
-    AlreadyApplied,
-    AuditBroken,
-    BackendError,
-    Forbidden,
-    NoPractice,
-    NotEmpty,
-    Refused,
-    ShsyncError,
-    StalePlan,
-    UserError,
-    WrongPractice,
-)  # fmt: skip
+from shsync.errors import CODES, Refused, ShsyncError, check, status_of
 from shsync.render.escape import visible
-from shsync.core.tokens import InsufficientScope, Unauthorized
 
 MEDIA_TYPE = "application/problem+json"
 
-# By code first (codes are stable), then by class.
-# A store's refusal is the caller's problem, never an outage (503 is kept for a store that
-# fails): a plan that no longer fits the live practice is a conflict (409), one whose own
-# parts disagree (its summary, access delta or kind against its steps) is unprocessable (422).
-_BY_CODE = {"unknown-client": 404, "unknown-member": 404, "no-such-plan": 404,
-            "not-found": 404, "method-not-allowed": 405, "body-too-large": 413,
-            "unsupported-media-type": 415, "already-reviewed": 409,
-            "approvals-required": 409, "already-approved": 409, "refused": 409,
-            "plan-summary-mismatch": 422, "plan-access-mismatch": 422,
-            "plan-kind-mismatch": 422, "plan-has-errors": 422, "no-changes": 422}
 MAX_ERRORS = 100  # reasons listed in one problem; the rest are counted
-_BY_CLASS: tuple[tuple[type[ShsyncError], int], ...] = (
-    (Unauthorized, 401), (InsufficientScope, 403), (Forbidden, 403), (NoPractice, 404),
-    (AlreadyApplied, 409), (StalePlan, 409), (NotEmpty, 409), (WrongPractice, 409),
-    (AuditBroken, 409), (UserError, 422), (BackendError, 503), (ShsyncError, 422))
 _TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
            405: "Method not allowed", 409: "Conflict", 413: "Content too large",
            415: "Unsupported media type", 422: "Unprocessable content",
@@ -73,14 +47,15 @@ class Problem(BaseModel):
     errors: list[ProblemDiagnostic] = Field(default_factory=list)
 
 
-def status_of(exc: ShsyncError) -> int:
-    if exc.code in _BY_CODE:
-        return _BY_CODE[exc.code]
-    return next(status for cls, status in _BY_CLASS if isinstance(exc, cls))
-
-
-def problem(status: int, code: str, detail: str, *, errors: list[dict[str, Any]] | None = None,
+def problem(code: str, detail: str, *, status: int | None = None,
+            errors: list[dict[str, Any]] | None = None,
             instance: str | None = None) -> JSONResponse:
+    """The problem+json response of a code, with the table's status unless `status` says
+    otherwise (an HTTP error of the framework's, which keeps its own)."""
+    check(code)
+    if status is None:
+        status = CODES[code].status
+        assert status is not None, f"no server answers with {code!r}"
     # Messages quote what callers and stores sent (an id, a head, a name): escaped here once,
     # for every problem, so no detail carries an ESC or a newline to a terminal or a log.
     body = Problem(type=f"urn:shsync:error:{code}", title=_TITLES.get(status, "Error"),
@@ -109,7 +84,7 @@ def from_error(exc: ShsyncError, instance: str | None = None) -> JSONResponse:
     detail = str(exc)
     if exc.where:
         detail = f"{exc.where}: {detail}"
-    return problem(status_of(exc), exc.code, detail, errors=errors, instance=instance)
+    return problem(exc.code, detail, status=status_of(exc), errors=errors, instance=instance)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

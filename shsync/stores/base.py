@@ -33,6 +33,7 @@ from shsync.errors import (
     Refused,
     StalePlan,
     WrongPractice,
+    class_of,
 )  # fmt: skip
 from shsync.core import access
 from shsync.core import approvals as two_person
@@ -391,7 +392,7 @@ class Store(ABC):
             refused = two_person.refusal(stored, self._read(), approver)
             if refused is not None:
                 code, message = refused
-                raise _REFUSALS.get(code, BackendError)(f"not approved: {message}", code)
+                raise class_of(code, BackendError)(f"not approved: {message}", code)
             assert approver.email is not None  # refusal() refuses the operator
             self._insert_approval(plan_id, approver.email, now)
             return self._stored(plan_id)
@@ -439,11 +440,6 @@ class Store(ABC):
                      details=details)
         self._append(entry, operations_json)
         return entry
-
-
-_REFUSALS: dict[str, type[BackendError]] = {
-    "forbidden": Forbidden, "self-approval": Forbidden, "stale-plan": StalePlan,
-    "already-applied": AlreadyApplied}
 
 
 def _unapproved(why: str, stored_id: str | None) -> str:

@@ -23,21 +23,17 @@ import httpx
 from shsync.core.entry import AuditEntry
 from shsync.stores.base import EntryCheck, Progress
 from shsync.errors import (
-    AlreadyApplied,
-    ApprovalsRequired,
-    AuditBroken,
+    CODES,
     BackendError,
     Forbidden,
     InvalidPlan,
-    NoPractice,
     NoSuchPlan,
-    NotEmpty,
     NothingToApply,
     Refused,
+    RemoteError,
     ShsyncError,
-    StalePlan,
     UserError,
-    WrongPractice,
+    class_of,
 )  # fmt: skip
 from shsync.core.authorize import Actor
 from shsync.core.approvals import StoredPlan, is_plan_id
@@ -50,18 +46,9 @@ _TOKEN_TEXT = re.compile(r"[\x21-\x7e]{1,512}")  # what may stand in a header, u
 PLAN_TYPE = "application/vnd.shsync.plan+json"
 _PATH = re.compile(r"^(?P<prefix>(?:/[^/]+)*)/practices/"
                    rf"(?P<practice>{PRACTICE_NAME.pattern})/?$")
-_ERRORS: dict[str, type[BackendError]] = {
-    "forbidden": Forbidden, "stale-plan": StalePlan, "already-applied": AlreadyApplied,
-    "wrong-practice": WrongPractice, "not-empty": NotEmpty, "no-practice": NoPractice,
-    "self-approval": Forbidden, "approvals-required": ApprovalsRequired,
-    "no-changes": NothingToApply}
-
-# A store's refusals, with every reason in the problem's `errors`.
-_REFUSED = ("refused", "plan-summary-mismatch", "plan-access-mismatch", "plan-kind-mismatch")
-
-
-class RemoteError(BackendError):
-    pass
+# A server's problem of a code the table gives no class of its own (or one this version does not
+# know) is the caller's mistake for these statuses, and otherwise the server's failure or refusal.
+_USER_STATUSES = (400, 413, 415, 422)
 
 
 def parse(url: str) -> tuple[str, str]:
@@ -243,17 +230,17 @@ class RemoteBackend:
             return BackendError(f"{self.display_url} answered {response.status_code}")
         if code == "no-practice" and self._create:
             code = "backend"
-        if code in _REFUSED:
+        cls = class_of(code, UserError if response.status_code in _USER_STATUSES
+                       else RemoteError)
+        if issubclass(cls, Refused):  # a store's refusal, with every reason in `errors`
             reasons = [str(e.get("message")) for e in body.get("errors") or []
                        if isinstance(e, dict)]
             return Refused(reasons or [detail.removeprefix("nothing was applied: ")], code)
-        if code == "audit-broken":
-            return AuditBroken(detail)
-        if code == "no-such-plan":
-            return NoSuchPlan(detail)
-        if response.status_code in (400, 413, 415, 422) and code not in _ERRORS:
-            return UserError(detail, code)
-        return _ERRORS.get(code, RemoteError)(detail, code)
+        if code not in CODES:  # a code this version does not know: the server's word, kept as sent
+            error = cls(detail)
+            error.code = code
+            return error
+        return cls(detail, code)
 
 
 def _entry(data: dict[str, Any]) -> AuditEntry:
