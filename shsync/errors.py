@@ -198,6 +198,12 @@ class InvalidPlan(UserError):
     code = "plan-malformed"
 
 
+class InvalidOperation(InvalidPlan):
+    """One step of a saved plan that is not what the action registry allows."""
+
+    code = "plan-malformed"
+
+
 class BackendError(ShsyncError):
     """The store failed or refused; the message is safe to print (no secrets, no PHI)."""
 

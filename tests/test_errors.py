@@ -30,9 +30,6 @@ KEPT = {
     # A value error of the clock's parsers; each caller decides what it is (a diagnostic of an
     # org file, or time-out-of-range).
     "OutOfRange": "model.clock: a ValueError, caught by its callers",
-    # shsync/core/operations.py is being refactored on its own; its code (plan-malformed, the
-    # one of its base InvalidPlan) is in the table and is checked like any other.
-    "InvalidOperation": "core.operations: moves to shsync.errors with that refactor",
 }
 
 # Raise sites whose code is not a literal, and why that is sound.
@@ -247,19 +244,17 @@ def test_only_the_table_maps_codes():
 def test_every_error_class_lives_in_errors_py():
     elsewhere = {name: path for name, (path, _) in EXCEPTIONS.items() if path != "errors.py"}
     assert set(elsewhere) == set(KEPT), elsewhere
-    assert all(name.startswith("_") or name in ("Unwritten", "OutOfRange", "InvalidOperation")
+    assert all(name.startswith("_") or name in ("Unwritten", "OutOfRange")
                for name in KEPT)
 
 
 def test_every_class_code_is_in_the_table_and_answers():
-    import shsync.core.operations  # noqa: F401 - InvalidOperation, defined there
-
     def tree(cls: type[ShsyncError]) -> list[type[ShsyncError]]:
         return [cls, *(c for sub in cls.__subclasses__() for c in tree(sub))]
 
     classes = tree(ShsyncError)
     assert len(classes) == sum(1 for path, node in EXCEPTIONS.values()
-                               if path == "errors.py" and node.name != "UnknownCode") + 1
+                               if path == "errors.py" and node.name != "UnknownCode")
     for cls in classes:
         assert cls.code in CODES, cls
         assert CODES[cls.code].status is not None, cls  # what a code without a status falls to

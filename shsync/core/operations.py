@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from shsync.core.actions import ACTIONS, COSIGN, ORDER, ROLES, UPDATABLE, Phase, phase
 from shsync.core.operation import Operation
-from shsync.errors import InvalidPlan
+from shsync.errors import InvalidOperation
 from shsync.model.vocabulary import (
     APPROVAL_KINDS, CLIENT_ID_PATTERN, EMAIL_MAX, EMAIL_PATTERN, MAX_BREAK_GLASS_MINUTES, NAME_MAX,
     PRACTICE_NAME_MAX, REASON_MAX,
@@ -77,10 +77,6 @@ def op(action: str, target: str, **params: Any) -> Operation:
     """Build an operation, parameters in the registry's order."""
     names = ACTIONS[action].params
     return Operation(action, target, tuple([(k, params[k]) for k in names if k in params]))
-
-
-class InvalidOperation(InvalidPlan):
-    code = "plan-malformed"
 
 
 def _text(value: Any, limit: int) -> bool:
