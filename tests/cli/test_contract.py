@@ -233,25 +233,28 @@ def test_a_usage_error_with_format_json_is_the_json_envelope_and_exit_64():
     assert body["errors"][0]["code"] == "usage" and "--backnd" in body["errors"][0]["message"]
 
 
-# --- the README's JSON examples are the JSON shsync writes ----------------------------------
+# --- the docs' JSON examples are the JSON shsync writes ------------------------------------
+# The plan's JSON form is shown in docs/plan-apply.md, the envelope's keys in
+# docs/reference/output.md (both were in the README before the docs site, issue #24).
 
-def test_the_readmes_plan_json_example_has_the_real_version_and_keys(seeded):
+def test_the_docs_plan_json_example_has_the_real_version_and_keys(seeded):
     import re
 
     from shsync.cli.common import JSON_VERSION
     from shsync.core.plan import FORMAT_VERSION
 
-    readme = (ROOT / "README.md").read_text()
-    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", readme, re.S)]
+    plan_page = (ROOT / "docs" / "plan-apply.md").read_text()
+    output_page = (ROOT / "docs" / "reference" / "output.md").read_text()
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", plan_page, re.S)]
     plans = [b for b in blocks if b.get("kind") == "shsync-plan"]
-    assert plans, "the README shows no plan JSON"
+    assert plans, "docs/plan-apply.md shows no plan JSON"
     real = json.loads(seeded("plan", ORG, "--format", "json").stdout)
     for example in plans:
         assert example["format_version"] == real["format_version"] == FORMAT_VERSION
         assert set(example) <= set(real), set(example) - set(real)
     envelope = json.loads(seeded("history", "--format", "json").stdout)
     row = re.search(r"\| `format_version` \| the shape's version: `(\d+)` for this envelope; a "
-                    r"plan's JSON is the plan format, `(\d+)` \|", readme)
+                    r"plan's JSON is the plan format, `(\d+)` \|", output_page)
     assert row is not None
     assert (int(row[1]), int(row[2])) == (envelope["format_version"], FORMAT_VERSION)
     assert JSON_VERSION == envelope["format_version"]

@@ -1,6 +1,6 @@
 """The org files shsync itself writes (`onboard`, `export`) are in the subset the fast YAML path
-reads (README, "How YAML is read"): a large practice's files are read by yaml-rs, with the same
-values as the loader's."""
+reads (docs/org-format.md, "How YAML is read"): a large practice's files are read by yaml-rs,
+with the same values as the loader's."""
 
 from __future__ import annotations
 

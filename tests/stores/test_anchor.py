@@ -1,9 +1,9 @@
 """What the head the practice keeps beside its audit log does and does not find.
 
 tests/stores/test_expiry.py shows it finding a deleted tail whose effects cancel out; these
-tests hold the rest of the README's sentence: it moves with every entry, and an attacker who
-edits the store can move it too, which only a head kept outside the store (`--expect-head`)
-finds."""
+tests hold the rest of what docs/security.md ("Keeping the head outside the store") says: it
+moves with every entry, and an attacker who edits the store can move it too, which only a head
+kept outside the store (`--expect-head`) finds."""
 
 from __future__ import annotations
 

@@ -224,7 +224,7 @@ def test_a_member_removed_before_the_upgrade_does_not_find_their_token_working_a
         make_store):
     # Before store schema 8 a removal left its member's tokens valid (a removed member's token
     # failed only while they stayed removed). The upgrade revokes them, so re-adding the member
-    # after it never brings an old token back, as the README promises.
+    # after it never brings an old token back, as docs/server.md promises.
     from shsync.core import planner
     from shsync.core.authorize import Actor
     from tests.core.builders import NOW as PLAN_NOW, want

@@ -1,0 +1,65 @@
+"""The README and the docs site (issue #24): a README a newcomer can read, and no link to a file
+that is not there. `make lint` builds the site with `mkdocs build --strict`, which checks the
+site's own links and anchors; this holds the README's links too, and runs with the tests."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.rglob("*.md"))
+
+# [text](target) and ![alt](target), with an optional "title"; not inside code
+LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+FENCE = re.compile(r"^(```|~~~).*?^\1", re.S | re.M)
+CODE_SPAN = re.compile(r"(`+).+?\1", re.S)
+
+
+def relative_links(page: Path) -> list[str]:
+    text = CODE_SPAN.sub("", FENCE.sub("", page.read_text()))
+    targets = [m[1] for m in LINK.finditer(text)]
+    return [t for t in targets if not re.match(r"[a-z][a-z0-9+.-]*:", t) and not t.startswith("#")]
+
+
+def test_the_readme_is_under_12_kb():
+    assert README.stat().st_size < 12 * 1024, README.stat().st_size
+
+
+def test_the_readme_says_on_its_first_screen_that_sessions_health_has_no_api():
+    first_screen = "\n".join(README.read_text().splitlines()[:24])
+    assert "Sessions Health has no API" in first_screen
+    assert "runbook" in first_screen
+
+
+def test_there_are_docs_pages_and_the_readme_links_into_them():
+    assert len(PAGES) > 10
+    assert any(t.startswith("docs/") for t in relative_links(README))
+
+
+@pytest.mark.parametrize("page", [README, *PAGES], ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_relative_link_points_at_an_existing_file(page):
+    missing = []
+    for target in relative_links(page):
+        path = target.split("#", 1)[0]
+        if path and not (page.parent / path).exists():
+            missing.append(target)
+    assert missing == [], f"{page.relative_to(ROOT)} links to files that do not exist"
+
+
+def test_the_link_finder_finds_links_and_skips_code():
+    sample = DOCS / "index.md"
+    links = relative_links(sample)
+    assert "getting-started.md" in links and "reference/cli.md" in links
+    assert LINK.findall("see [a](b.md#c) and ![i](d.png)") == ["b.md#c", "d.png"]
+    assert CODE_SPAN.sub("", "`[a](gone.md)` and [b](here.md)").count("gone") == 0
+
+
+def test_the_command_reference_is_generated_from_the_click_group():
+    page = (DOCS / "reference" / "cli.md").read_text()
+    assert "::: mkdocs-click\n    :module: shsync.cli\n    :command: cli\n" in page
+    assert "    :prog_name: shsync\n" in page
