@@ -6,7 +6,7 @@ SHSYNC := $(VENV)/bin/shsync
 DEMO_DB := .shsync-demo/practice.db
 DEMO_ENV := SHSYNC_BACKEND=sqlite:///$(DEMO_DB) SHSYNC_NOW=2026-11-26T12:00:00Z
 
-.PHONY: demo test lint schema helppages openapi bench clean
+.PHONY: demo test lint docs schema helppages openapi bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ lint: $(VENV)/.installed
 	$(PY) -m ruff check shsync
 	$(PY) -m mypy
 	$(VENV)/bin/lint-imports
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --site-dir .site
+
+# The documentation site (mkdocs.yml, docs/) into .site/: open .site/index.html; it needs no
+# network to view. NO_MKDOCS_2_WARNING: Material's notice about MkDocs 2 is not a finding.
+docs: $(VENV)/.installed
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --site-dir .site
 
 schema: $(VENV)/.installed
 	$(PY) -m shsync.format.published
