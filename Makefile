@@ -6,7 +6,7 @@ SHSYNC := $(VENV)/bin/shsync
 DEMO_DB := .shsync-demo/practice.db
 DEMO_ENV := SHSYNC_BACKEND=sqlite:///$(DEMO_DB) SHSYNC_NOW=2026-11-26T12:00:00Z
 
-.PHONY: demo test lint docs schema helppages openapi bench clean
+.PHONY: demo test lint docs schema openapi bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -57,9 +57,6 @@ docs: $(VENV)/.installed
 
 schema: $(VENV)/.installed
 	$(PY) -m shsync.format.published
-
-helppages: $(VENV)/.installed
-	$(PY) -m shsync.cli.helppages
 
 openapi: $(VENV)/.installed
 	$(PY) -m shsync.server.api > docs/openapi.json

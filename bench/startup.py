@@ -1,8 +1,10 @@
-"""Start-up against issue #15's targets: `python bench/startup.py [--runs N] [--program PATH]`.
+"""Start-up against issue #24's targets: `python bench/startup.py [--runs N] [--program PATH]`.
 
 Runs `python -c pass` (the interpreter's own start, the floor), `shsync --version`, `--help`,
 `plan --help` and `validate examples/org.yaml`, N rounds of one fresh process each, and prints
-the minimum and median wall time of each, its ratio to the floor's minimum, and the target.
+the minimum and median wall time of each, its ratio to the floor's minimum, and the target:
+`--version` and `--help` under 60 ms and `COMMAND --help` under 120 ms above the floor (the
+lazy group imports click and one command's module), `validate` of the example under 150 ms.
 PROGRAM is the `shsync` console script (default: the one beside this Python, as `make` installs
 it); its own interpreter is the floor's. Standard output goes to a pipe, which click formats as
 80 columns. Not a test: a shared machine's load moves every figure, the ratios less.
@@ -18,8 +20,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS_MS = {"shsync --version": 60, "shsync --help": 60, "shsync plan --help": 60,
-              "shsync validate examples/org.yaml": 150}
+# name -> (milliseconds, measured above the floor's minimum?)
+TARGETS_MS = {"shsync --version": (60, True), "shsync --help": (60, True),
+              "shsync plan --help": (120, True), "shsync validate examples/org.yaml": (150, False)}
 
 
 def main() -> None:
@@ -44,9 +47,12 @@ def main() -> None:
     print("| command | min | median | min / floor | target |")
     print("|---|---|---|---|---|")
     for name, measured in times.items():
-        target = TARGETS_MS.get(name)
-        verdict = "" if target is None else \
-            f"under {target} ms: {'met' if min(measured) < target else 'NOT met'}"
+        verdict = ""
+        if name in TARGETS_MS:
+            limit, above = TARGETS_MS[name]
+            took = min(measured) - (floor if above else 0)
+            verdict = (f"{took:.1f} ms{' above the floor' if above else ''}, under {limit}: "
+                       f"{'met' if took < limit else 'NOT met'}")
         print(f"| `{name}` | {min(measured):.1f} ms | {statistics.median(measured):.1f} ms | "
               f"{min(measured) / floor:.2f}x | {verdict} |")
 

@@ -1,8 +1,8 @@
-"""The `shsync` program: `--version`, and `--help` wherever a page rendered in advance is exactly
-what click would print (shsync/quickhelp.py), are answered before click is imported; the rest goes
-to the click layer (shsync/cli), with the cyclic garbage collector off (see `main`). Importing
-click is most of a bare command's start-up; tests check that this line and those pages are
-exactly what click prints."""
+"""The `shsync` program: `--version` is answered before click is imported (importing click is
+most of a bare command's start-up; a test checks that this line is exactly what click prints);
+the rest goes to the click layer (shsync/cli), a lazy group that imports a command's module only
+when that command runs or its help is asked for, with the cyclic garbage collector off (see
+`main`)."""
 
 from __future__ import annotations
 
@@ -22,20 +22,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     # serve`, the one long-lived process, turns it back on.
     gc.disable()
     args = list(sys.argv[1:] if argv is None else argv)
-    if sys.stdout is not None:  # closed: the CLI says so
-        early = VERSION_LINE if args == ["--version"] else _help_page(args)
-        if early is not None:
-            _say(early)
-            return
+    if args == ["--version"] and sys.stdout is not None:  # closed: the CLI says so
+        _say(VERSION_LINE)
+        return
     from shsync.cli import main as cli
 
     cli(args)
-
-
-def _help_page(args: list[str]) -> str | None:
-    from shsync import quickhelp  # os and sys at import: nothing to pay for other commands
-
-    return quickhelp.page(args)
 
 
 def _say(text: str) -> None:

@@ -18,8 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS = ("model", "format", "core", "audit", "stores", "render", "jobs", "server", "cli")
 # Modules that sit at the root on purpose: the public API, the program's entry points, the one
 # exception table, and two helpers every layer uses.
-ROOT_MODULES = {"shsync", "shsync.__main__", "shsync.entry", "shsync.errors", "shsync.gcpause",
-                "shsync.quickhelp"}
+ROOT_MODULES = {"shsync", "shsync.__main__", "shsync.entry", "shsync.errors", "shsync.gcpause"}
 
 
 def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:

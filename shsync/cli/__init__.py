@@ -1,8 +1,10 @@
 """The command line: parse, call the library, render, exit code. Nothing else imports click.
 
-Each command lives in its own module and is imported only when it runs, so `shsync --help`
-and `shsync --version` start without loading the planner, pydantic or a database driver.
-`COMMANDS` is the one table of commands: name -> (module, function, one-line help).
+The program is a lazy group (click's documented pattern, "Lazily Loading Subcommands"): each
+command lives in its own module, named in `COMMANDS`, and that module is imported only when the
+command runs or its own help is asked for. `shsync --help` lists the commands from `COMMANDS` and
+`SUMMARIES` and imports none of them; `shsync --version` is answered before click is imported
+(shsync/entry.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import importlib
 import io
 import os
 import sys
+from gettext import gettext, ngettext
 from typing import Any
 
 import click
@@ -21,61 +24,135 @@ from shsync import __version__
 # (sysexits.h EX_USAGE), 3 changed and committed, but the report of it could not be written.
 from shsync.errors import CODES, EXIT_UNREPORTED, EXIT_USAGE
 
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "validate": ("validate", "validate", "Check an org file (or a directory of them)."),
-    "schema": ("validate", "schema", "Print the JSON Schema of the org file format."),
-    "plan": ("plan", "plan", "Show what applying an org file would change."),
-    "apply": ("plan", "apply_command", "Apply a saved plan, or plan an org file and apply it."),
-    "approve": ("approvals", "approve", "Approve a stored plan (the two-person rule)."),
-    "plans": ("approvals", "plans", "List stored plans, their approvals and status."),
-    "accepted": ("lifecycle", "accepted", "Record that members accepted their invitations."),
-    "refresh": ("lifecycle", "refresh", "Record what was observed in Sessions Health."),
-    "access": ("access", "access", "Show effective access: who can see what, and why."),
-    "onboard": ("onboard", "onboard", "Turn an HR roster (CSV) into org files."),
-    "seed": ("store", "seed", "Load a practice snapshot into an empty store."),
-    "export": ("store", "export", "Write the live practice as an org file."),
-    "history": ("store", "history", "Show (and verify) the audit log."),
-    "graph": ("pictures", "graph", "Draw the supervision tree, or who can see a client."),
-    "report": ("pictures", "report", "Write the access review as one HTML page."),
-    "completion": ("pictures", "completion", "Print the shell completion script."),
-    "break-glass": ("emergency", "break_glass", "Emergency access to one client, for a while."),
-    "expire": ("emergency", "expire", "Take back access whose end has passed."),
-    "review": ("emergency", "review", "Record an administrator's review of emergency access."),
-    "serve": ("serve", "serve", "Serve the store over HTTP (tokens, plans, applies)."),
-    "token": ("tokens", "token", "Create, list and revoke API tokens for `shsync serve`."),
+#: The commands, in the order `shsync --help` lists them: name -> "module.path:attribute" of the
+#: click command (click's `lazy_subcommands`), imported on first use.
+COMMANDS: dict[str, str] = {
+    "validate": "shsync.cli.validate:validate",
+    "schema": "shsync.cli.validate:schema",
+    "plan": "shsync.cli.plan:plan",
+    "apply": "shsync.cli.plan:apply_command",
+    "approve": "shsync.cli.approvals:approve",
+    "plans": "shsync.cli.approvals:plans",
+    "accepted": "shsync.cli.lifecycle:accepted",
+    "refresh": "shsync.cli.lifecycle:refresh",
+    "access": "shsync.cli.access:access",
+    "onboard": "shsync.cli.onboard:onboard",
+    "seed": "shsync.cli.store:seed",
+    "export": "shsync.cli.store:export",
+    "history": "shsync.cli.store:history",
+    "graph": "shsync.cli.pictures:graph",
+    "report": "shsync.cli.pictures:report",
+    "completion": "shsync.cli.pictures:completion",
+    "break-glass": "shsync.cli.emergency:break_glass",
+    "expire": "shsync.cli.emergency:expire",
+    "review": "shsync.cli.emergency:review",
+    "serve": "shsync.cli.serve:serve",
+    "token": "shsync.cli.tokens:token",
+}
+
+#: The line `shsync --help` gives each command. Click would import every command's module for
+#: its docstring's first sentence (and cut that at the terminal's width); these are written to
+#: fit, and listing them imports nothing. tests/cli/test_lazy.py holds them to COMMANDS.
+SUMMARIES: dict[str, str] = {
+    "validate": "Check an org file (or a directory of them).",
+    "schema": "Print the JSON Schema of the org file format.",
+    "plan": "Show what applying an org file would change.",
+    "apply": "Apply a saved plan, or plan an org file and apply it.",
+    "approve": "Approve a stored plan (the two-person rule).",
+    "plans": "List stored plans, their approvals and status.",
+    "accepted": "Record that members accepted their invitations.",
+    "refresh": "Record what was observed in Sessions Health.",
+    "access": "Show effective access: who can see what, and why.",
+    "onboard": "Turn an HR roster (CSV) into org files.",
+    "seed": "Load a practice snapshot into an empty store.",
+    "export": "Write the live practice as an org file.",
+    "history": "Show (and verify) the audit log.",
+    "graph": "Draw the supervision tree, or who can see a client.",
+    "report": "Write the access review as one HTML page.",
+    "completion": "Print the shell completion script.",
+    "break-glass": "Emergency access to one client, for a while.",
+    "expire": "Take back access whose end has passed.",
+    "review": "Record an administrator's review of emergency access.",
+    "serve": "Serve the store over HTTP (tokens, plans, applies).",
+    "token": "Create, list and revoke API tokens for `shsync serve`.",
 }
 
 
+if hasattr(click.exceptions, "NoSuchCommand"):  # click 8.4 and later
+    NoSuchCommand = click.exceptions.NoSuchCommand
+else:
+    class NoSuchCommand(click.UsageError):  # type: ignore[no-redef]
+        """click 8.4's NoSuchCommand, for an older click: the same message and did-you-mean."""
+
+        def __init__(self, command_name: str, message: str | None = None,
+                     possibilities: Any = None, ctx: click.Context | None = None) -> None:
+            if message is None:
+                message = gettext("No such command {name!r}.").format(name=command_name)
+            super().__init__(message, ctx)
+            self.command_name = command_name
+            if possibilities:
+                from difflib import get_close_matches
+
+                self.possibilities = get_close_matches(command_name, possibilities) or None
+            else:
+                self.possibilities = None
+
+        def format_message(self) -> str:
+            if not self.possibilities:
+                return self.message
+            shown = ", ".join(repr(p) for p in sorted(self.possibilities))
+            return f"{self.message} " + ngettext(
+                "Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)",
+                len(self.possibilities)).format(possibility=shown, possibilities=shown)
+
+
 class LazyGroup(click.Group):
-    """A group whose commands are imported on first use; help lists them from `COMMANDS`."""
+    """A group whose commands are imported on first use (click's "Lazily Loading Subcommands"):
+    `lazy_subcommands` maps a command's name to "module.path:attribute", in the order help lists
+    them, and `summaries` gives the line help lists for each, so that listing them imports none."""
+
+    def __init__(self, *args: Any, lazy_subcommands: dict[str, str] | None = None,
+                 summaries: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy_subcommands = dict(lazy_subcommands or {})
+        self.summaries = dict(summaries or {})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(COMMANDS)
+        return [*super().list_commands(ctx), *self.lazy_subcommands]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        found = COMMANDS.get(cmd_name)
-        if found is None:
-            return None
-        module = importlib.import_module(f"shsync.cli.{found[0]}")
-        command: click.Command = getattr(module, found[1])
-        command.name = cmd_name
+        if cmd_name in self.lazy_subcommands:
+            return self._lazy_load(cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def _lazy_load(self, cmd_name: str) -> click.Command:
+        import_path = self.lazy_subcommands[cmd_name]
+        module_name, attribute = import_path.split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise ValueError(f"lazy loading of {import_path} returned a non-command object")
         return command
 
     def resolve_command(self, ctx: click.Context,
                         args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
         """click's, with a did-you-mean for a mistyped command (`plna` -> `plan`): click takes
-        its suggestions from `self.commands`, which a lazy group leaves empty."""
+        its suggestions from `self.commands`, which a lazy group leaves empty, and before 8.4
+        gives none (its "No such command" is then a plain UsageError, the only one a group's
+        resolving raises: its parsing errors are UsageError's subclasses)."""
         try:
             return super().resolve_command(ctx, args)
-        except click.exceptions.NoSuchCommand as exc:
-            if exc.possibilities:
+        except click.UsageError as exc:
+            name = click.utils.make_str(args[0])
+            unknown = isinstance(exc, NoSuchCommand) or (
+                type(exc) is click.UsageError and name not in self.lazy_subcommands)
+            if not unknown or getattr(exc, "possibilities", None):
                 raise
-            raise click.exceptions.NoSuchCommand(exc.command_name, possibilities=list(COMMANDS),
-                                                 ctx=ctx) from None
+            raise NoSuchCommand(getattr(exc, "command_name", name),
+                                possibilities=self.list_commands(ctx), ctx=ctx) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
-            formatter.write_dl([(name, short) for name, (_, _, short) in COMMANDS.items()])
+            formatter.write_dl([(name, self.summaries[name]) for name in self.list_commands(ctx)])
 
     def main(self, args: Any = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
@@ -129,7 +206,7 @@ class Unwritten(Exception):  # noqa: N818  (not an error of its own: it carries 
         self.error = error
 
 
-@click.group(cls=LazyGroup,
+@click.group(cls=LazyGroup, lazy_subcommands=COMMANDS, summaries=SUMMARIES,
              context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="shsync")
 @click.option("--no-color", "--no-colour", "no_color", is_flag=True,

@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 
 from shsync.jobs import app
-from shsync.jobs import onboard as onboarding
 from shsync.cli.common import GivenPath, echo_diagnostics, handled
 
 # --- onboarding ----------------------------------------------------------------------------
@@ -48,6 +47,8 @@ def onboard(roster: Path, out: Path, maps: tuple[str, ...], skip_invalid: bool,
       shsync onboard hires.csv -o org/
       shsync onboard hires.csv -o org/ --update  # only the roster's columns
     """
+    from shsync.jobs import onboard as onboarding  # pydantic's models: only when it runs
+
     try:
         outcome = onboarding.onboard(roster, out, _mapping(maps), skip_invalid=skip_invalid,
                                      update=update)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from shsync.cli import COMMANDS, EXIT_USAGE, cli, helppages
+from shsync.cli import COMMANDS, EXIT_USAGE, cli
+from tests.cli import helppaths as helppages
 from tests.cli.conftest import ROOT
 
 ORG = str(ROOT / "examples" / "org.yaml")

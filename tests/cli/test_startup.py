@@ -1,11 +1,14 @@
 """Start-up: each command imports only what it uses.
 
-`shsync --version` is answered before click is imported (shsync/entry.py), and so is `--help`
-where a page rendered in advance is what click would print (shsync/quickhelp.py); elsewhere
-`--help` needs click and nothing heavy; `validate` of a valid file needs the YAML loader, the compiled schema and the
-rules, but neither pydantic (a valid org is read as plain data: shsync/model/plain.py) nor
-python-jsonschema (it only explains invalid files) nor a database driver nor the plan renderers. Timings are measured by the benchmark (bench/run.py), never asserted here;
-what is asserted is which modules a fresh process has loaded when the command ends.
+`shsync --version` is answered before click is imported (shsync/entry.py). `shsync --help` needs
+click and the lazy group (shsync/cli/__init__.py), which lists the commands from its tables and
+imports none of their modules; `shsync COMMAND --help` imports that command's module and no
+other, and never a database driver, a concrete store, the server or python-jsonschema;
+`validate` of a valid file needs the YAML loader, the compiled schema and the rules, but neither
+pydantic (a valid org is read as plain data: shsync/model/plain.py) nor python-jsonschema (it
+only explains invalid files) nor a database driver nor the plan renderers. Timings are measured
+by the benchmark (bench/startup.py, bench/run.py), never asserted here; what is asserted is
+which modules a fresh process has loaded when the command ends.
 """
 
 import os
@@ -14,6 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from shsync.cli import COMMANDS
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = str(ROOT / "examples" / "org.yaml")
@@ -61,17 +66,49 @@ def test_the_early_version_line_is_exactly_what_click_prints():
     assert (result.returncode, result.stdout, result.stderr) == (0, VERSION_LINE, "")
 
 
-@pytest.mark.parametrize("args", [["--help"], ["-h"], ["plan", "--help"], ["token", "list", "-h"]])
-def test_help_at_a_stored_width_imports_no_click(args):
-    # A pipe is 80 columns to click: the page rendered in advance (shsync/quickhelp.py).
-    modules = imported(*args, env={**os.environ, "COLUMNS": "80"})
-    assert loaded(modules, ("click", "shsync.cli", *LIGHT_ONLY)) == []
+#: The modules of the commands, each imported only by its own command (or its help).
+COMMAND_MODULES = tuple(sorted({path.split(":")[0] for path in COMMANDS.values()}))
+#: What no help page needs: a database driver, a concrete store, the server and its stack, the
+#: HTTP client, python-jsonschema (it explains invalid files).
+NEVER_FOR_HELP = ("jsonschema", "psycopg", "sqlite3", "shsync.stores.sql", "shsync.stores.sqlite",
+                  "shsync.stores.postgres", "shsync.stores.remote", "shsync.server", "fastapi",
+                  "uvicorn", "httpx")
 
 
-def test_help_at_another_width_is_clicks_and_imports_nothing_heavy():
-    modules = imported("--help", env={**os.environ, "COLUMNS": "66"})
-    assert "click" in modules
-    assert loaded(modules, LIGHT_ONLY) == []
+def started_with() -> set[str]:
+    """The modules a bare interpreter of this environment has loaded (site, .pth finders)."""
+    result = subprocess.run([sys.executable, "-c", "import sys; print(*sys.modules)"],
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    return set(result.stdout.split())
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"]])
+@pytest.mark.parametrize("columns", [None, "80", "66"])
+def test_help_imports_click_and_the_lazy_group_and_no_command(args, columns):
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    modules = imported(*args, env=env if columns is None else {**env, "COLUMNS": columns})
+    assert "click" in modules and "shsync.cli" in modules
+    assert {m for m in modules if m.split(".")[0] == "shsync"} <= {
+        "shsync", "shsync.entry", "shsync.cli", "shsync.errors"}
+    # Beside click, nothing but the standard library (and what the interpreter started with).
+    added = {m.split(".")[0] for m in modules - started_with()}
+    assert added - set(sys.stdlib_module_names) <= {"click", "shsync"}
+    assert loaded(modules, (*COMMAND_MODULES, *LIGHT_ONLY)) == []
+
+
+@pytest.mark.parametrize("args", [*([name, "--help"] for name in COMMANDS),
+                                  ["token", "list", "-h"]], ids=" ".join)
+def test_a_commands_help_imports_its_own_module_and_nothing_heavy(args):
+    modules = imported(*args)
+    own = COMMANDS[args[0]].split(":")[0]
+    assert own in modules
+    assert loaded(modules, tuple(m for m in COMMAND_MODULES if m != own)) == []
+    assert loaded(modules, NEVER_FOR_HELP) == []
+
+
+@pytest.mark.parametrize("name", COMMANDS)
+def test_a_commands_help_imports_no_pydantic(name):
+    assert loaded(imported(name, "--help"), ("pydantic", "shsync.model.org")) == []
 
 
 def test_validate_of_a_valid_file_needs_no_jsonschema_driver_or_renderer():
