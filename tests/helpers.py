@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
 from shsync.format.load import Loaded, load_org
+from shsync.model.diagnostics import Diagnostic, Location
+from shsync.model.plain import OrgValues
 
 DOMAIN = "riverbend.example"
+
+V = TypeVar("V")
 
 
 def email(name: str) -> str:
@@ -48,9 +52,21 @@ def write_yaml(path: Path, data: Any) -> Path:
     return path
 
 
-def load_data(tmp_path: Path, data: Any, name: str = "org.yaml") -> Loaded[Any]:
+def load_data(tmp_path: Path, data: Any, name: str = "org.yaml") -> Loaded[OrgValues]:
     return load_org(write_yaml(tmp_path / name, data))
 
 
 def codes(loaded: Loaded[Any]) -> list[str]:
     return [d.code for d in loaded.diagnostics]
+
+
+def location_of(diagnostic: Diagnostic) -> Location:
+    """Where a diagnostic the test expects to point into a file points."""
+    assert diagnostic.location is not None, diagnostic
+    return diagnostic.location
+
+
+def value_of(loaded: Loaded[V]) -> V:
+    """The value of a load the test needs to have succeeded (fails with its diagnostics)."""
+    assert loaded.value is not None, [d.render() for d in loaded.diagnostics]
+    return loaded.value

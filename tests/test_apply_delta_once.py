@@ -3,16 +3,31 @@ its states are the planner's, even though the store's clock stamps the invitatio
 
 from __future__ import annotations
 
+import pytest
+
+from shsync.core import access, planner
+from shsync.core.access import AccessChange
+from shsync.core.state import PracticeState
 from shsync.jobs.app import Shsync
 from shsync.stores.sqlite import SqliteBackend
-from shsync.core import access, planner
 from tests.helpers import base_org, write_yaml
 
 
-def test_the_store_reuses_the_planners_delta_across_clocks(tmp_path, monkeypatch):
-    calls = []
+def count_deltas(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A list that grows by one each time the access delta is worked out from scratch."""
+    calls: list[int] = []
     real = access._delta
-    monkeypatch.setattr(access, "_delta", lambda b, a: calls.append(1) or real(b, a))
+
+    def counted(before: PracticeState, after: PracticeState) -> tuple[AccessChange, ...]:
+        calls.append(1)
+        return real(before, after)
+
+    monkeypatch.setattr(access, "_delta", counted)
+    return calls
+
+
+def test_the_store_reuses_the_planners_delta_across_clocks(tmp_path, monkeypatch):
+    calls = count_deltas(monkeypatch)
     clock = iter(["2026-11-26T12:00:00Z", "2026-11-26T12:00:09Z"])
     app = Shsync(SqliteBackend(str(tmp_path / "p.db")), planner.OPERATOR,
                  clock=lambda: next(clock))
@@ -23,9 +38,7 @@ def test_the_store_reuses_the_planners_delta_across_clocks(tmp_path, monkeypatch
 
 
 def test_a_different_practice_is_worked_out_again(tmp_path, monkeypatch):
-    calls = []
-    real = access._delta
-    monkeypatch.setattr(access, "_delta", lambda b, a: calls.append(1) or real(b, a))
+    calls = count_deltas(monkeypatch)
     from tests.core.builders import ADMIN, c, live, m
 
     sam = m("sam", "practitioner")

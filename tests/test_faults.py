@@ -112,7 +112,7 @@ def store(request, tmp_path):
         seeded = SqliteBackend(str(template))
         seeded.seed(live)
         seeded.close()
-        made = []
+        made: list[Path] = []
 
         def fresh():
             path = tmp_path / f"copy{len(made)}.db"
@@ -170,11 +170,9 @@ def test_a_killed_break_glass_leaves_nothing_behind(store, tmp_path):
                            "--reason", "crisis", "--org", str(org), "--backend", url], env=env,
                           capture_output=True, timeout=120).returncode
     fault_stats.tried("crash points")
-    intact = code == -signal.SIGKILL and backend.read() == live and [
-        e.kind for e in backend.history()] == ["seed"]
-    if not intact:
-        fault_stats.lost()
-    assert intact, f"exit {code}"
+    after, entries = backend.read(), backend.history()
+    intact = code == -signal.SIGKILL and after == live and [e.kind for e in entries] == ["seed"]
+    assert fault_stats.compared(intact, live, len(entries)), f"exit {code}"
     backend.close()
 
 

@@ -3,6 +3,7 @@ no traceback, and changes nothing (neither the store nor any file)."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -413,14 +414,11 @@ def _to(target, run_args, tmp_path, **extra):
     env = {**{k: v for k, v in os.environ.items() if k != "SHSYNC_ACTOR"},
            "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
            "SHSYNC_NOW": "2026-11-26T12:00:00Z"}
-    out = open(target, "w") if target else subprocess.DEVNULL
-    try:
+    with contextlib.ExitStack() as opened:
+        out = opened.enter_context(open(target, "w")) if target else subprocess.DEVNULL
         return subprocess.run([sys.executable, "-m", "shsync", *run_args], cwd=tmp_path, env=env,
                               stdout=out, stderr=subprocess.PIPE, text=True, timeout=120,
                               **extra)
-    finally:
-        if target:
-            out.close()
 
 
 def test_an_apply_whose_report_cannot_be_written_says_it_was_applied_and_exits_3(run, tmp_path):
@@ -600,5 +598,6 @@ def test_a_file_the_system_refuses_deep_in_a_command_is_an_error_naming_it():
     def unwritten() -> None:  # no file name: a write to standard output, for the outer handler
         raise BrokenPipeError(errno.EPIPE, "Broken pipe")
 
+    assert unwritten.callback is not None
     with pytest.raises(BrokenPipeError):
         unwritten.callback()

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -100,7 +101,8 @@ OLD_CLICK = textwrap.dedent("""
 def test_a_mistyped_command_gets_the_same_did_you_mean_under_a_click_before_8_4():
     import json
 
-    expected = [[r.exit_code, r.output] for r in (CliRunner().invoke(cli, a) for a in MISTYPED)]
+    expected: list[list[Any]] = [[r.exit_code, r.output]
+                                 for r in (CliRunner().invoke(cli, a) for a in MISTYPED)]
     assert "Did you mean one of: 'plan', 'plans'?" in expected[0][1]
     assert expected[1][1].endswith("Error: No such command 'aply'. Did you mean 'apply'?\n")
     result = subprocess.run([sys.executable, "-c", OLD_CLICK, json.dumps(MISTYPED)],

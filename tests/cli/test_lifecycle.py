@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Any
 
 import yaml
 
 D = "@new.example"
-ORG = {
+ORG: dict[str, Any] = {
     "version": 1, "practice": "New Practice",
     "members": [
         {"email": f"owner{D}", "first_name": "O", "last_name": "W", "admin": True,
@@ -101,7 +102,7 @@ def test_history_verify_finds_a_deleted_newest_entry_and_an_unexpected_head(run,
 
 def test_refresh_records_what_was_observed_in_sessions_health(run, tmp_path):
     run("apply", write(tmp_path, ORG), "--auto-approve")
-    observed = {"version": 1, "practice": "New Practice", "members": [
+    observed: dict[str, Any] = {"version": 1, "practice": "New Practice", "members": [
         {**m, "status": "active" if m["email"] != f"forms{D}" else "invited"}
         for m in ORG["members"] if m["email"] != f"pat{D}"]}
     for m in observed["members"]:

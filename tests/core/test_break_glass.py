@@ -99,6 +99,7 @@ def test_an_export_with_ends_plans_to_no_changes(tmp_path):
     (tmp_path / "org.yaml").write_text(app.export(state))
     loaded = load_org(tmp_path / "org.yaml", NOW)
     assert loaded.ok, loaded.diagnostics
+    assert loaded.value is not None
     desired = desired_from_values(loaded.value)
     assert "lee" + D not in desired.clients["C1"].access  # emergency access is not exported
     result = planner.plan(desired, state, practice="p", now=NOW)

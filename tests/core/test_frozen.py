@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import inspect
 import pickle
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -16,12 +17,13 @@ from shsync.core.operations import Operation
 from shsync.core.state import ClientState, End, MemberState
 
 # One field list, two classes: the dataclass's own __init__, and quick_init's.
-FIELDS = [("id", str), ("practitioner", str), ("access", tuple, dataclasses.field(default=())),
-          ("supervisor", str, dataclasses.field(default=None)),
-          ("ends", tuple, dataclasses.field(default=()))]
+FIELDS: list[tuple[str, Any] | tuple[str, Any, Any]] = [
+    ("id", str), ("practitioner", str), ("access", tuple, dataclasses.field(default=())),
+    ("supervisor", str, dataclasses.field(default=None)),
+    ("ends", tuple, dataclasses.field(default=()))]
 
 
-def made(name: str) -> type:
+def made(name: str) -> type[Any]:
     cls = dataclasses.make_dataclass(name, FIELDS, frozen=True, slots=True)
     cls.__module__ = __name__  # so pickle finds it here
     return cls
@@ -55,8 +57,10 @@ def test_the_signature_and_the_argument_errors_are_the_generated_ones():
         return [(p.name, p.default, p.kind) for p in inspect.signature(cls).parameters.values()]
 
     assert parameters(Quick) == parameters(Generated)
-    for args, kwargs in [(("c",), {}), (("c", "p", (), None, (), "extra"), {}),
-                         (("c", "p"), {"nope": 1}), (("c", "p"), {"id": "again"})]:
+    wrong: list[tuple[tuple[Any, ...], dict[str, Any]]] = [
+        (("c",), {}), (("c", "p", (), None, (), "extra"), {}),
+        (("c", "p"), {"nope": 1}), (("c", "p"), {"id": "again"})]
+    for args, kwargs in wrong:
         with pytest.raises(TypeError):
             Generated(*args, **kwargs)
         with pytest.raises(TypeError):
@@ -66,7 +70,7 @@ def test_the_signature_and_the_argument_errors_are_the_generated_ones():
 def test_the_value_stays_a_frozen_dataclass():
     value = Quick("c", "p", ("a",))
     with pytest.raises(dataclasses.FrozenInstanceError):
-        value.id = "other"  # type: ignore[misc]
+        value.id = "other"
     assert value == Quick("c", "p", ("a",)) and hash(value) == hash(Quick("c", "p", ("a",)))
     assert dataclasses.replace(value, supervisor="s") == Quick("c", "p", ("a",), "s")
     assert pickle.loads(pickle.dumps(value)) == value == copy.deepcopy(value)

@@ -26,6 +26,7 @@ from shsync.core.operations import from_dict, to_dict  # noqa: E402
 from shsync.core.plan import canonical  # noqa: E402
 from shsync.core.state import desired_from_values, state_from_snapshot  # noqa: E402
 from shsync.format.load import load_org, load_snapshot  # noqa: E402
+from tests.helpers import value_of  # noqa: E402
 
 D = "@corpus.example"
 GOOD: dict[str, Any] = {
@@ -173,8 +174,8 @@ def _rehash(data: dict[str, Any]) -> str:
 
 def plans() -> dict[str, str]:
     support = ROOT / "tests" / "corpus_support"
-    live = state_from_snapshot(load_snapshot(support / "live.yaml").value)
-    desired = desired_from_values(load_org(support / "desired.yaml").value)
+    live = state_from_snapshot(value_of(load_snapshot(support / "live.yaml")))
+    desired = desired_from_values(value_of(load_org(support / "desired.yaml")))
     plan = planner.plan(desired, live, practice="default", now="2026-11-26T12:00:00Z")
     assert plan.operations and not plan.errors
     good = json.loads(plan.to_file())

@@ -4,7 +4,7 @@ import os
 
 import yaml
 
-from tests.helpers import base_org, codes, email, member, write_yaml
+from tests.helpers import base_org, codes, email, location_of, member, write_yaml
 
 from shsync.format.load import load_org
 
@@ -21,7 +21,7 @@ def split(tmp_path, extra_members=(), **settings):
 
 def test_files_are_concatenated_into_one_org(tmp_path):
     loaded = load_org(split(tmp_path))
-    assert loaded.ok
+    assert loaded.ok and loaded.value is not None
     assert [m["email"] for m in loaded.value.members] == [email("dana"), email("sam"), email("rosa")]
     assert [c["id"] for c in loaded.value.clients] == ["C-1"]
 
@@ -35,8 +35,8 @@ def test_references_resolve_across_files(tmp_path):
 def test_a_duplicate_across_files_is_reported_at_both_places(tmp_path):
     loaded = load_org(split(tmp_path, [member("sam", "biller")]))
     found = [d for d in loaded.diagnostics if d.code == "duplicate-email"]
-    assert {d.location.file.rsplit("/", 1)[-1] for d in found} == {"clinical.yaml",
-                                                                     "front-office.yaml"}
+    assert {location_of(d).file.rsplit("/", 1)[-1] for d in found} == {"clinical.yaml",
+                                                                      "front-office.yaml"}
 
 
 def test_a_rule_error_points_into_the_right_file(tmp_path):
@@ -44,6 +44,7 @@ def test_a_rule_error_points_into_the_right_file(tmp_path):
                                               billing_access=False)]))
     (d,) = loaded.diagnostics
     assert d.code == "unknown-supervisor"
+    assert d.location is not None and d.location.column is not None
     assert d.location.file.endswith("front-office.yaml")
     line = (tmp_path / "org/members/front-office.yaml").read_text().splitlines()[d.location.line - 1]
     assert line[d.location.column - 1:] == email("kim")
@@ -86,6 +87,7 @@ def test_upper_case_suffixes_are_read(tmp_path):
     write_yaml(root / "members" / "more.Yml", {"version": 1, "members": [member("bo", "biller")]})
     loaded = load_org(root)
     assert loaded.ok and loaded.diagnostics == ()
+    assert loaded.value is not None
     assert {email("ann"), email("bo")} <= {m["email"] for m in loaded.value.members}
 
 
@@ -94,7 +96,7 @@ def test_a_symlinked_subdirectory_inside_the_org_is_followed(tmp_path):
     (root / "members").rename(root / "real-members")
     (root / "members").symlink_to("real-members")
     loaded = load_org(root)
-    assert loaded.ok
+    assert loaded.ok and loaded.value is not None
     assert [m["email"] for m in loaded.value.members] == [email("dana"), email("sam"), email("rosa")]
     assert codes(loaded) == ["skipped-file"]  # the same directory, reached twice, read once
 

@@ -194,9 +194,14 @@ def test_without_yaml_rs_every_text_takes_the_loader(monkeypatch):
 
 
 def test_a_large_file_takes_the_fast_path(monkeypatch):
-    taken = []
+    taken: list[dict[str, Any] | None] = []
     real = fastload.load
-    monkeypatch.setattr(fastload, "load", lambda text: taken.append(real(text)) or taken[-1])
+
+    def recorded(text: str) -> dict[str, Any] | None:
+        taken.append(real(text))
+        return taken[-1]
+
+    monkeypatch.setattr(fastload, "load", recorded)
     text = "version: 1\nclients:\n" + "- id: C-1\n" * 40_000
     assert load_text(text, "big.yaml").data["clients"][-1] == {"id": "C-1"}
     assert taken and taken[0] is not None

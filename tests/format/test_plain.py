@@ -149,12 +149,18 @@ def _nothing(org: dict[str, Any]) -> None:
 
 
 GRANT = {"member": "ANN@p.example", "until": "2027-01-31"}
+
+
+def _granted_in_tokyo(org: dict[str, Any]) -> None:
+    _client(org, access=[GRANT])
+    org.update(timezone="Asia/Tokyo")
+
+
 # "Model.key": (the org before, the org with the key set): the two states must differ.
 FIELD_CASES = {
     "Org.practice": (_nothing, lambda o: o.update(practice="Riverbend")),
     "Org.prune": (_nothing, lambda o: o.update(prune=False)),
-    "Org.timezone": (lambda o: _client(o, access=[GRANT]),
-                     lambda o: (_client(o, access=[GRANT]), o.update(timezone="Asia/Tokyo"))),
+    "Org.timezone": (lambda o: _client(o, access=[GRANT]), _granted_in_tokyo),
     "Org.members": (_nothing, lambda o: o["members"].append(
         {"email": "Di@P.example", "first_name": "Di", "last_name": "D", "roles": ["biller"]})),
     "Org.clients": (_nothing, lambda o: o["clients"].append(

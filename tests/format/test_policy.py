@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shsync.core.state import desired_from_values
-from tests.helpers import base_org, codes, load_data, write_yaml
+from tests.helpers import base_org, codes, load_data, value_of, write_yaml
 from shsync.format.load import load_org
 
 
@@ -18,13 +18,15 @@ def with_approvals(approvals):
 def test_a_rule_loads_into_the_desired_state(tmp_path):
     loaded = load_data(tmp_path, with_approvals({"widens_access": 1, "removes_members": 2}))
     assert loaded.ok and codes(loaded) == []
+    assert loaded.value is not None
     assert desired_from_values(loaded.value).approval_policy == (("removes_members", 2),
                                                               ("widens_access", 1))
 
 
 def test_an_empty_rule_removes_it_and_no_rule_leaves_it_be(tmp_path):
-    assert desired_from_values(load_data(tmp_path, with_approvals({})).value).approval_policy == ()
-    assert desired_from_values(load_data(tmp_path, base_org()).value).approval_policy is None
+    emptied = value_of(load_data(tmp_path, with_approvals({})))
+    assert desired_from_values(emptied).approval_policy == ()
+    assert desired_from_values(value_of(load_data(tmp_path, base_org()))).approval_policy is None
 
 
 @pytest.mark.parametrize("count", [-1, 21])
@@ -34,6 +36,7 @@ def test_a_count_out_of_range_is_invalid_policy_at_its_place(tmp_path, count):
     assert d.code == "invalid-policy" and not loaded.ok
     assert d.message == (f"approvals.widens_access is {count}: give how many administrators "
                          "must approve, 0 to 20")
+    assert d.location is not None
     line = (tmp_path / "org.yaml").read_text().splitlines()[d.location.line - 1]
     assert "widens_access" in line
 
@@ -67,6 +70,7 @@ def test_a_break_glass_policy_loads_as_who_and_minutes(tmp_path, length, minutes
     org["policy"] = {"break_glass": {"who": ["supervisor", "admin"], "max": length}}
     loaded = load_data(tmp_path, org)
     assert loaded.ok, loaded.diagnostics
+    assert loaded.value is not None
     assert desired_from_values(loaded.value).break_glass_policy == (("admin", "supervisor"),
                                                                     minutes)
 

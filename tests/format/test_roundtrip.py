@@ -1,5 +1,7 @@
 """Any valid org, dumped to YAML, loads back to an equal model (property-based)."""
 
+from typing import Any
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +17,7 @@ names = st.text(st.characters(codec="utf-8", categories=["L", "N", "Zs", "Pd"]),
 @st.composite
 def orgs(draw):
     count = draw(st.integers(1, 8))
-    members = []
+    members: list[dict[str, Any]] = []
     for i in range(count):
         admin = i == 0 or draw(st.booleans())
         roles = draw(st.lists(st.sampled_from(ROLES), unique=True, max_size=4,
@@ -55,6 +57,7 @@ def test_dumped_org_loads_back_equal(tmp_path, data):
     path.write_text(dump_yaml(expected.model_dump(by_alias=True, exclude_none=True)))
     loaded = load_org(path)
     assert [d.render() for d in loaded.diagnostics if d.severity.value == "error"] == []
+    assert loaded.value is not None
     assert loaded.value.model() == expected
 
 

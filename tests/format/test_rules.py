@@ -125,6 +125,7 @@ def test_unknown_supervisor_points_at_the_value(tmp_path):
     org = base_org()
     m(org, "sam")["supervised_by"] = email("kim")
     (d,) = load_data(tmp_path, org).diagnostics
+    assert d.location is not None and d.location.column is not None
     assert d.render() == (
         f"{tmp_path.name and d.location.file}:{d.location.line}:{d.location.column}: "
         f"error[unknown-supervisor]: {email('sam')} is supervised by {email('kim')}, "
@@ -190,6 +191,7 @@ def test_a_control_character_in_the_practice_name_is_an_error(tmp_path):
     assert d.message == ("practice holds the character \\u202e (a control character, bidi "
                          "override or line separator); names may hold none")
     text = (tmp_path / "org.yaml").read_text().splitlines()
+    assert d.location is not None
     assert text[d.location.line - 1].startswith("practice:")
 
 

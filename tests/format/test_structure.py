@@ -19,6 +19,7 @@ def test_unknown_key_points_at_the_key(tmp_path):
     org = base_org()
     org["prunee"] = True
     (d,) = load_data(tmp_path, org).diagnostics
+    assert d.location is not None and d.location.column is not None
     line = (tmp_path / "org.yaml").read_text().splitlines()[d.location.line - 1]
     assert line[d.location.column - 1:].startswith("prunee:")
 
@@ -59,7 +60,8 @@ def test_unquoted_npi_gets_a_quoting_hint(tmp_path):
     loaded = load_data(tmp_path, text)
     assert codes(loaded) == ["wrong-type"]
     assert "write it in quotes" in messages(loaded)[0]
-    assert loaded.diagnostics[0].location.line == 8
+    location = loaded.diagnostics[0].location
+    assert location is not None and location.line == 8
 
 
 def test_norway_booleans_are_not_booleans(tmp_path):

@@ -10,6 +10,7 @@ import yaml
 from shsync.jobs.onboard import OnboardRefused, onboard
 from shsync.format.load import load_org
 from shsync.format.roster import read_roster
+from tests.helpers import value_of
 
 HEADER = "email,first_name,last_name,roles,admin,npi,taxonomy,billing_access,supervised_by\n"
 ANN = "ann@x.example,Ann,A,practitioner;supervisor,yes,1245319599,101YM0800X,,\n"
@@ -24,8 +25,12 @@ def roster(tmp_path: Path, *rows: str, header: str = HEADER, name: str = "roster
 
 
 def codes_by_row(exc: pytest.ExceptionInfo[OnboardRefused]) -> list[tuple[int, str]]:
-    return [(d.location.line, d.code) for d in exc.value.outcome.diagnostics
-            if d.severity.value == "error"]
+    rows = []
+    for d in exc.value.outcome.diagnostics:
+        if d.severity.value == "error":
+            assert d.location is not None, d  # a roster error names its row
+            rows.append((d.location.line, d.code))
+    return rows
 
 
 def test_columns_map_by_header_and_roles_split_on_semicolons_and_bars(tmp_path):
@@ -81,7 +86,8 @@ def test_a_good_roster_writes_an_org_that_validates(tmp_path):
     outcome = onboard(roster(tmp_path, ANN, BOB, CAT), tmp_path / "org", {})
     assert outcome.added == ["ann@x.example", "bob@x.example", "cat@x.example"]
     loaded = load_org(tmp_path / "org")
-    assert loaded.ok and len(loaded.value.model().members) == 3
+    assert loaded.ok and loaded.value is not None
+    assert len(loaded.value.model().members) == 3
     assert loaded.value.model().prune is False  # a roster alone never removes anyone
 
 
@@ -118,7 +124,7 @@ def test_a_declared_email_with_different_data_is_refused_unless_update(tmp_path)
     assert codes_by_row(info) == [(2, "roster-conflict")]
     outcome = onboard(roster(tmp_path, changed, name="fix.csv"), org, {}, update=True)
     assert outcome.updated == ["cat@x.example"]
-    members = {m.email: m for m in load_org(org).value.model().members}
+    members = {m.email: m for m in value_of(load_org(org)).model().members}
     assert members["cat@x.example"].last_name == "Changed" and len(members) == 2
 
 
@@ -141,4 +147,4 @@ def test_a_skipped_update_is_not_reported_as_updated(tmp_path):
     outcome = onboard(roster(tmp_path, broken_update, name="fix.csv"), org, {}, update=True,
                       skip_invalid=True)
     assert outcome.updated == [] and outcome.skipped_rows == [2]
-    assert {m.last_name for m in load_org(org).value.model().members} == {"A", "C"}
+    assert {m.last_name for m in value_of(load_org(org)).model().members} == {"A", "C"}

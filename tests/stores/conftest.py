@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from shsync.stores.base import Backend
 from shsync.stores.postgres import PostgresBackend
 from shsync.stores.sqlite import SqliteBackend
 from shsync.stores.remote import RemoteBackend
@@ -42,9 +43,10 @@ def _factory(request, tmp_path):
     if request.param == "postgresql":
         pg.require()
         schema = pg.new_schema(request.node.name[:20].replace("[", "_").replace("]", "").lower())
-    opened = []
+    opened: list[Backend] = []
 
     def make(practice: str = "default"):
+        backend: Backend
         if request.param == "sqlite":
             backend = SqliteBackend(str(tmp_path / "practice.db"), practice)
         elif request.param == "remote":
