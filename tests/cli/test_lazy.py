@@ -81,7 +81,8 @@ OLD_CLICK = textwrap.dedent("""
     # click before 8.4: no NoSuchCommand, and an unknown command is ctx.fail's plain UsageError
     import json, sys
     import click, click.exceptions
-    del click.exceptions.NoSuchCommand
+    if hasattr(click.exceptions, "NoSuchCommand"):
+        del click.exceptions.NoSuchCommand
 
     def resolve_command(self, ctx, args):
         command = self.get_command(ctx, args[0])
