@@ -21,7 +21,7 @@ import yaml
 
 from shsync.stores.base import BackendError
 from shsync.stores.postgres import PostgresBackend
-from shsync.stores.sql import FAULT_HOOK
+from shsync.stores.faults import FAULT_HOOK
 from shsync.stores.sqlite import SqliteBackend
 from shsync.core import planner
 from shsync.core.authorize import Actor

@@ -72,3 +72,24 @@ def test_the_layers_contract_holds():
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:]
     assert "1 kept, 0 broken" in result.stdout
+
+
+def test_stores_reach_the_domain_checks_only_through_core_admit():
+    """The checked apply lives in one place: a store hands what its transaction read to
+    `core.admit` and writes what it admits; no store calls the verify or the access delta
+    itself, so a plan's way from the application object to the commit runs down the layers."""
+    graph = grimp.build_graph("shsync", exclude_type_checking_imports=True)
+    stores = {m for m in graph.modules if m.startswith("shsync.stores")}
+    checks = {"shsync.core.verify", "shsync.core.access", "shsync.core.simulate"}
+    direct = {(s, c) for s in stores for c in checks
+              if c in graph.find_modules_directly_imported_by(s)}
+    assert direct == set()
+    assert "shsync.core.admit" in graph.find_modules_directly_imported_by("shsync.stores.base")
+
+
+def test_no_test_only_fault_hook_in_the_write_path():
+    """The crash tests' hooks are armed around a store when it is opened (stores/faults.py),
+    never read by the code that writes an apply."""
+    for module in ("sql", "sqlite", "postgres", "base"):
+        text = (ROOT / "shsync" / "stores" / f"{module}.py").read_text()
+        assert "SHSYNC_TEST" not in text and "os.kill" not in text, module

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from shsync.core.actions import widens
 from shsync.core.authorize import Actor
@@ -33,6 +33,26 @@ EXEMPT = frozenset({"break_glass", "accept_invitation"})
 PLAN_ID = re.compile(r"^p-[0-9a-f]{12}$")
 
 Approval = tuple[str, str]  # (the approver's email, when)
+
+
+class PlanRow(NamedTuple):
+    """A stored plan as a store keeps it, before it is parsed and checked."""
+
+    plan_hash: str
+    text: str  # the plan file
+    author: str | None
+    created_at: str
+    applied_entry: int | None  # the audit entry that applied it
+    refused_at: str | None  # when a store refused to apply it as stale
+
+
+class OpenPlan(NamedTuple):
+    """A stored plan neither applied nor refused (`Store._stored_twin` looks among them)."""
+
+    id: str
+    plan_hash: str
+    text: str
+    author: str | None
 
 
 def plan_id(plan: Plan) -> str:

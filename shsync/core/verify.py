@@ -1,8 +1,8 @@
 """The one check of whether operations may be applied: to this live state, by this actor, now.
 
 The planner calls it on every plan it makes, and every store calls it inside its apply
-transaction on the operations it is about to write (see `backends.base.Store.apply`), so a
-forged, edited or stale plan file cannot do anything the planner would not have allowed.
+transaction on the operations it is about to write (through `core.admit`), so a forged,
+edited or stale plan file cannot do anything the planner would not have allowed.
 
 It checks, in order of each step:
 * the actor's rights (`authorize.forbidden`);

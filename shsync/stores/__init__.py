@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shsync.stores import faults
 from shsync.stores.base import Backend, BackendError
 from shsync.stores.url import bad_url, parse_sqlite, redact
 
@@ -22,12 +23,12 @@ def open_backend(url: str, lock_timeout: float = 60.0, *, create: bool = False) 
         from shsync.stores.sqlite import SqliteBackend
 
         parsed = parse_sqlite(url)
-        return SqliteBackend(parsed.path, parsed.practice, lock_timeout=lock_timeout,
-                             create=create)
+        return faults.arm(SqliteBackend(parsed.path, parsed.practice,
+                                        lock_timeout=lock_timeout, create=create))
     if url.startswith(("postgresql://", "postgres://")):
         from shsync.stores.postgres import PostgresBackend
 
-        return PostgresBackend(url, lock_timeout=lock_timeout, create=create)
+        return faults.arm(PostgresBackend(url, lock_timeout=lock_timeout, create=create))
     if url.startswith(("https://", "http://")):
         from shsync.stores.remote import RemoteBackend
 

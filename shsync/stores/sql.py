@@ -9,10 +9,7 @@ new clients is a handful of round trips, not 200,000.
 from __future__ import annotations
 
 import json
-import os
 import re
-import signal
-import time
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -20,6 +17,7 @@ from contextlib import AbstractContextManager
 from itertools import groupby
 from typing import Any
 
+from shsync.core.approvals import OpenPlan, PlanRow
 from shsync.core.entry import AuditEntry
 from shsync.stores.base import BackendError, Progress, Store
 from shsync.errors import NoPractice
@@ -36,28 +34,6 @@ from shsync.core.state import (
 )  # fmt: skip
 
 SCHEMA_VERSION = 9
-# Test-only: kill this process (SIGKILL) right after the k-th operation of an apply. Nothing
-# reads it unless it is set; the crash tests set it to prove an apply is all or nothing.
-FAULT_HOOK = "SHSYNC_TEST_KILL_AFTER_OPS"
-# Test-only: hold every apply this many seconds inside its transaction, so a test can stop the
-# server while an apply is in flight (tests/server/test_shutdown.py).
-PAUSE_HOOK = "SHSYNC_TEST_PAUSE_APPLY"
-
-
-_ops_done = 0  # operations this process has applied, counted only while the hook is set
-
-
-def _kill_after() -> int | None:
-    value = os.environ.get(FAULT_HOOK)
-    return int(value) if value else None
-
-
-def _fault_point(kill_after: int, count: int) -> None:
-    global _ops_done
-    _ops_done += count
-    if _ops_done >= kill_after:
-        os.kill(os.getpid(), signal.SIGKILL)
-
 # API tokens for `shsync serve` (shsync/core/tokens.py): never the secret, only its hash. As
 # version 5 made the table; version 8 adds why a token was revoked.
 _TOKENS_5 = """CREATE TABLE IF NOT EXISTS tokens (
@@ -436,24 +412,16 @@ class SqlBackend(Store, ABC):
                           [(p, n.id, n.author, n.client, n.status, n.signed_at, n.supervisor)
                            for n in state.notes])
 
-    # --- applying (Store.apply has verified the operations) ----------------------------------
+    # --- applying (core.admit has admitted the operations) -----------------------------------
     def _write(self, operations: Sequence[Operation], now: str,
                progress: Progress | None) -> None:
-        kill_after = _kill_after()
-        if os.environ.get(PAUSE_HOOK):
-            time.sleep(float(os.environ[PAUSE_HOOK]))
         self._execute("INSERT INTO practices (practice) VALUES (?) ON CONFLICT (practice) "
                       "DO NOTHING", (self.practice,))
         done = 0
         for action, group in groupby(operations, key=lambda o: o.action):
             batch = list(group)
-            handler = HANDLERS[action]
-            # With the fault hook set, one operation at a time, so it can stop after any.
-            for part in ([[o] for o in batch] if kill_after is not None else [batch]):
-                handler(self, part, now)
-                done += len(part)
-                if kill_after is not None:
-                    _fault_point(kill_after, len(part))
+            HANDLERS[action](self, batch, now)
+            done += len(batch)
             if progress:
                 progress(done)
 
@@ -525,17 +493,16 @@ class SqlBackend(Store, ABC):
                       "created_at) VALUES (?, ?, ?, ?, ?, ?)",
                       (self.practice, plan_id, plan_hash, text, author, created_at))
 
-    def _plan_row(self, plan_id: str
-                  ) -> tuple[str, str, str | None, str, int | None, str | None] | None:
+    def _plan_row(self, plan_id: str) -> PlanRow | None:
         rows = self._query("SELECT plan_hash, plan, author, created_at, applied_entry, "
                            "refused_at FROM stored_plans WHERE practice = ? AND id = ?",
                            (self.practice, plan_id))
         if not rows:
             return None
         plan_hash, text, author, created_at, applied, refused = rows[0]
-        return (str(plan_hash), str(text), author, str(created_at),
-                None if applied is None else int(applied),
-                None if refused is None else str(refused))
+        return PlanRow(str(plan_hash), str(text), None if author is None else str(author),
+                       str(created_at), None if applied is None else int(applied),
+                       None if refused is None else str(refused))
 
     def _mark_refused(self, plan_id: str, code: str, at: str) -> None:
         self._execute("UPDATE stored_plans SET refused_at = ?, refused_code = ? "
@@ -547,8 +514,8 @@ class SqlBackend(Store, ABC):
             "SELECT id FROM stored_plans WHERE practice = ? ORDER BY created_at, id",
             (self.practice,))]
 
-    def _open_plans(self) -> list[tuple[str, str, str, str | None]]:
-        return [(str(i), str(h), str(text), None if author is None else str(author))
+    def _open_plans(self) -> list[OpenPlan]:
+        return [OpenPlan(str(i), str(h), str(text), None if author is None else str(author))
                 for i, h, text, author in self._query(
                     "SELECT id, plan_hash, plan, author FROM stored_plans WHERE practice = ? "
                     "AND applied_entry IS NULL AND refused_at IS NULL ORDER BY created_at, id",
