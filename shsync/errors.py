@@ -70,6 +70,7 @@ if TYPE_CHECKING:  # at run time, only what this module needs to be imported: os
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 EXIT_UNREPORTED = 3  # a change was made and committed, but what came after it failed
+EXIT_OVERDUE = 4  # `runbook --detailed-exitcode`: a step is past its deadline
 EXIT_USAGE = 64  # click could not parse the command line (sysexits.h EX_USAGE)
 
 STRICT_VARIABLE = "SHSYNC_STRICT_CODES"
@@ -255,10 +256,11 @@ class Refused(BackendError):
 
     code = "refused"
 
-    def __init__(self, problems: Sequence[str], code: str | None = None):
+    def __init__(self, problems: Sequence[str], code: str | None = None, *,
+                 lead: str = "nothing was applied"):
         shown = "; ".join(problems[:5]) + (f" (and {len(problems) - 5} more)"
                                            if len(problems) > 5 else "")
-        super().__init__(f"nothing was applied: {shown}", code)
+        super().__init__(f"{lead}: {shown}", code)
         self.problems = tuple(problems)
 
 
@@ -453,6 +455,11 @@ CODES = _table(
     Code("break-glass-not-active", 422, "the member is not active"),
     Code("break-glass-not-allowed", 422, "the practice's policy does not allow it here"),
     Code("break-glass-already-sees", 422, "the member can see the client already"),
+    # Runbook steps (what people must still do in Sessions Health).
+    Code("no-such-step", 404, "no runbook step with this id in this practice", cls=Refused),
+    Code("step-not-pending", 409, "the runbook step was done or observed already", cls=Refused),
+    Code("step-refused", 409, "the step may not be confirmed (not yours, or it waits for an "
+         "invitation)", cls=Refused),
     # The audit log.
     Code("head-moved", 409, "the audit log's head is not the one expected"),
     Code("log-truncated", 409, "the audit log is shorter than the head expected"),

@@ -1,7 +1,7 @@
 """The audit log: entries chained by hash, and a replay that checks the log explains the state.
 
 Each entry records what kind of change it was (seed, apply, accepted, refresh, break_glass,
-expire, review), who made it, the
+expire, review; done and observed confirm runbook steps), who made it, the
 operations, the fingerprint of the practice before and after, when it was planned for (`at`)
 and when it was really written (`written_at`, the store's own clock). Its hash covers all of
 that and the previous entry's hash, so editing or removing an entry breaks every hash after it.
@@ -13,11 +13,13 @@ the live practice. A log that does not explain the state is reported, never trus
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from shsync.core.operations import from_dict
 from shsync.core.entry import GENESIS, AuditEntry, entry_digest
 from shsync.core.simulate import simulate
+from shsync.core import runbook
+from shsync.core.runbook import Step
 from shsync.core.state import PracticeState, fingerprint, state_from_dict
 
 
@@ -35,8 +37,13 @@ def verify_chain(entries: Sequence[AuditEntry]) -> str | None:
     return None
 
 
-def replay(entries: Sequence[AuditEntry], live: PracticeState) -> str | None:
-    """None when replaying the log reproduces the live practice, else the first discrepancy."""
+Replayed = Callable[[AuditEntry, PracticeState, PracticeState], None]
+
+
+def replay(entries: Sequence[AuditEntry], live: PracticeState,
+           each: Replayed | None = None) -> str | None:
+    """None when replaying the log reproduces the live practice, else the first discrepancy.
+    `each(entry, before, after)` is called for every entry replayed (the runbook's replay)."""
     state = PracticeState()
     for e in entries:
         if e.kind is None:
@@ -45,13 +52,16 @@ def replay(entries: Sequence[AuditEntry], live: PracticeState) -> str | None:
         if e.kind != "seed" and fingerprint(state) != e.fingerprint:
             return (f"entry #{e.seq} was made from a state the entries before it do not explain "
                     "(an entry is missing, or the store was changed outside shsync)")
+        before = state
         try:
             if e.kind == "seed":
                 state = state_from_dict(e.details["state"])
-            else:
+            elif e.operations:
                 state = simulate(state, [from_dict(o) for o in e.operations], e.at)
         except Exception as exc:  # noqa: BLE001 - any failure means the log does not replay
             return f"entry #{e.seq} cannot be replayed: {type(exc).__name__}: {exc}"[:300]
+        if each is not None:
+            each(e, before, state)
         if e.result is not None and fingerprint(state) != e.result:
             return f"entry #{e.seq} does not reproduce the state it recorded"
     if fingerprint(state) != fingerprint(live):
@@ -63,3 +73,61 @@ def replay(entries: Sequence[AuditEntry], live: PracticeState) -> str | None:
 
 def head(entries: Sequence[AuditEntry]) -> str:
     return entries[-1].entry_hash if entries else GENESIS
+
+
+def replay_steps(entries: Sequence[AuditEntry], stored: Sequence[Step],
+                 live: PracticeState) -> tuple[str | None, str | None]:
+    """`replay`'s answer, then None when the log explains every runbook step the store holds,
+    derived again from each entry that recorded steps and confirmed by each `done` and
+    `observed` entry, else the first discrepancy (the steps are derived from the replay)."""
+    expected: dict[int, Step] = {}
+    trouble: list[str] = []
+
+    def each(e: AuditEntry, before: PracticeState, after: PracticeState) -> None:
+        if trouble:
+            return
+        recorded = e.details.get("runbook") if isinstance(e.details, dict) else None
+        if e.kind in ("done", "observed"):
+            for text in e.details.get("steps") or []:
+                step_id = runbook.parse_label(str(text))
+                if step_id is None or step_id not in expected or \
+                        expected[step_id].state != "pending":
+                    trouble.append(f"entry #{e.seq} confirms {str(text)[:20]!r}, which no "
+                                   "earlier entry left pending")
+                    return
+                expected[step_id] = runbook.confirmed(
+                    expected[step_id], how=e.kind, by=e.actor, at=e.written_at or e.at,
+                    note=e.details.get("note"), entry=e.seq)
+            return
+        if not e.operations or e.kind == "seed" or not isinstance(recorded, dict):
+            return  # no steps, or recorded before shsync kept runbook steps (store schema 10)
+        first = recorded.get("first") if isinstance(recorded, dict) else None
+        derived = runbook.derive([from_dict(o) for o in e.operations], before, after,
+                                 entry=e.seq, first_id=first if isinstance(first, int) else 0,
+                                 recorded_at=e.written_at or e.at,
+                                 deadlines=before.deadline_policy)
+        count = recorded.get("count")
+        if len(derived) != count:
+            trouble.append(f"entry #{e.seq} records {count} runbook step(s), but its changes "
+                           f"ask for {len(derived)}")
+            return
+        expected.update((s.id, s) for s in derived)
+
+    problem = replay(entries, live, each)
+    if problem or trouble:
+        return problem, (trouble[0] if trouble else None)
+    return None, _compare(expected, {s.id: s for s in stored})
+
+
+def _compare(expected: dict[int, Step], held: dict[int, Step]) -> str | None:
+    for step_id in sorted(set(expected) | set(held)):
+        want, have = expected.get(step_id), held.get(step_id)
+        if want is None:
+            return f"the store holds runbook step {runbook.label(step_id)}, which no entry recorded"
+        if have is None:
+            return (f"runbook step {runbook.label(step_id)} (entry #{want.entry}) is missing "
+                    "from the store")
+        if have != want:
+            return (f"runbook step {runbook.label(step_id)} in the store is not the one the log "
+                    f"explains (its state, its confirmation or the step itself differ)")
+    return None

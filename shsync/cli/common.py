@@ -57,14 +57,28 @@ def entry_json(entry: Any) -> dict[str, object]:
             "at": entry.at, "written_at": entry.written_at, "actor": entry.actor}
 
 
-def plan_with_entry(plan: Any, entry: Any) -> str:
-    """A plan's JSON with the audit entry that recorded it (`null`: nothing was recorded), for
-    the commands that print a plan and then apply it (refresh, expire)."""
+def plan_with_entry(plan: Any, entry: Any, steps: Sequence[Any] = ()) -> str:
+    """A plan's JSON with the audit entry that recorded it (`null`: nothing was recorded) and
+    the runbook steps it recorded, for the commands that print a plan and then apply it
+    (refresh, expire, accepted)."""
     from shsync.render import plan as render
 
     data = json.loads(render.as_json(plan))
     data["audit_entry"] = entry_json(entry) if entry is not None else None
+    data["runbook"] = [s.to_dict() for s in steps]
     return json.dumps(data, indent=2) + "\n"
+
+
+def runbook_note(steps: Sequence[Any], entry: Any) -> str:
+    """What every command that records a change ends with: the steps it left for people to
+    carry out in Sessions Health, or that it left none."""
+    if not steps:
+        return "Nothing to do in Sessions Health for this change.\n"
+    ids = (steps[0].label if len(steps) == 1 else f"{steps[0].label} to {steps[-1].label}")
+    first = min(s.due for s in steps)
+    return (f"Recorded in shsync's store only: Sessions Health changes when people carry out "
+            f"{len(steps)} new runbook step(s), {ids}, the first due {first}. Print them with "
+            f"`shsync runbook --entry {entry.seq}`; record each with `shsync done R-N`.\n")
 
 
 def diagnostic_dicts(diagnostics: Sequence[Diagnostic],

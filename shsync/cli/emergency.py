@@ -14,6 +14,7 @@ from shsync.cli.common import (
     backend_option,
     handled,
     plan_with_entry,
+    runbook_note,
     render_plan,
 )
 
@@ -54,6 +55,7 @@ def break_glass(client_id: str, reason: str, length: str | None, org_path: Path 
         shsync = application(stack, backend_url, actor)
         result = shsync.plan_break_glass(client_id, reason, length)
         entry = shsync.apply(result)
+        steps = shsync.steps_of(entry)
     step = result.operations[0]
     click.echo(f"Emergency access: {step.get('member')} on client {step.target} until "
                f"{step.get('until')}, reason: {step.get('reason')}. Audit entry #{entry.seq}, "
@@ -62,6 +64,7 @@ def break_glass(client_id: str, reason: str, length: str | None, org_path: Path 
                f"{step.get('member')}. Save. It is taken back after {step.get('until')} by the "
                "first `shsync plan`/`apply` or `shsync expire`; an administrator then records "
                f"a review: `shsync review {entry.seq} --note TEXT`.")
+    click.echo(runbook_note(steps, entry), nl=False)
 
 
 @click.command()
@@ -87,7 +90,8 @@ def expire(backend_url: str, actor: str | None, dry_run: bool, fmt: str) -> None
         result = shsync.plan_expiry()
         if fmt == "json":  # once, after it is recorded, with its `audit_entry`
             entry = None if dry_run or not result.operations else shsync.apply(result)
-            click.echo(plan_with_entry(result, entry), nl=False)
+            steps = shsync.steps_of(entry) if entry else []
+            click.echo(plan_with_entry(result, entry, steps), nl=False)
             return
         if dry_run or not result.operations:
             click.echo(render_plan(result, fmt), nl=False)
@@ -95,9 +99,11 @@ def expire(backend_url: str, actor: str | None, dry_run: bool, fmt: str) -> None
         # Taking access back must not wait on the report: a cron job's full log disk would
         # otherwise leave ended access in place. Apply, then print what was taken back.
         entry = shsync.apply(result)
+        steps = shsync.steps_of(entry)
         click.echo(render_plan(result, fmt), nl=False)
     click.echo(f"Expired {len(result.operations)} access(es). Audit entry #{entry.seq}, head "
                f"{entry.entry_hash}.")
+    click.echo(runbook_note(steps, entry), nl=False)
 
 
 @click.command()

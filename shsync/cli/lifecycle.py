@@ -24,6 +24,7 @@ from shsync.cli.common import (
     echo_warnings,
     handled,
     plan_with_entry,
+    runbook_note,
     render_plan,
 )
 from shsync.render.escape import visible
@@ -56,12 +57,14 @@ def accepted(emails: tuple[str, ...], backend_url: str, actor: str | None, fmt: 
         if result.errors:
             raise app.PlanRefused(result)
         entry = shsync.apply(result)
+        steps = shsync.steps_of(entry)
     if fmt == "json":
-        click.echo(plan_with_entry(result, entry), nl=False)
+        click.echo(plan_with_entry(result, entry, steps), nl=False)
         return
     names = visible(", ".join(o.target for o in result.operations))
     click.echo(f"Recorded that {names} accepted. Audit entry #{entry.seq}, head "
                f"{entry.entry_hash}.")
+    click.echo(runbook_note(steps, entry), nl=False)
 
 
 @click.command()
@@ -123,8 +126,10 @@ def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_
             if not click.confirm("Record this drift in the store?", default=False, err=True):
                 raise app.UserError("not recorded", "not-confirmed")
         entry = shsync.apply(result)
+        steps = shsync.steps_of(entry)
     if deferred:
-        click.echo(plan_with_entry(result, entry), nl=False)
+        click.echo(plan_with_entry(result, entry, steps), nl=False)
     click.echo(f"Recorded the observation. Audit entry #{entry.seq}, head {entry.entry_hash}.",
                err=True)
+    click.echo(runbook_note(steps, entry), nl=False, err=True)
     sys.exit(EXIT_CHANGES if detailed_exitcode else EXIT_OK)

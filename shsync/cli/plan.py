@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,6 +29,7 @@ from shsync.cli.common import (
     out_option,
     plan_options,
     render_plan,
+    runbook_note,
     write_output,
 )
 from shsync.model.diagnostics import Severity
@@ -248,25 +251,30 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
         except ShsyncError as exc:
             exc.where = exc.where or str(target)
             raise
+        steps = shsync.steps_of(entry)
     if fmt == "json":
-        click.echo(_applied_json(result, entry), nl=False)
+        click.echo(_applied_json(result, entry, steps), nl=False)
         return
     click.echo(f"Applied. {result.summary.line()} Audit entry #{entry.seq}, head "
                f"{entry.entry_hash}.")
     if result.deferred:
         click.echo(f"{len(result.deferred)} step(s) wait for invitations to be accepted: record "
                    "them with `shsync accepted EMAIL`, then plan again.")
+    click.echo(runbook_note(steps, entry), nl=False)
 
 
-def _applied_json(result: Plan, entry: app.AuditEntry | None) -> str:
-    """What `apply --format json` prints: the steps applied and the audit entry that records
-    them (`audit_entry: null` when there was nothing to apply)."""
+def _applied_json(result: Plan, entry: app.AuditEntry | None,
+                  steps: Sequence[Any] = ()) -> str:
+    """What `apply --format json` prints: the steps applied, the audit entry that records
+    them (`audit_entry: null` when there was nothing to apply) and the runbook steps it left
+    for people to carry out in Sessions Health (`runbook`)."""
     return envelope(True, [], [m.to_dict() for m in result.warnings],
                     practice=result.practice, plan_hash=result.digest(),
                     summary=result.summary.to_dict(),
                     applied=[to_dict(o) for o in result.operations] if entry else [],
                     deferred=[d.to_dict() for d in result.deferred],
-                    audit_entry=entry_json(entry) if entry else None)
+                    audit_entry=entry_json(entry) if entry else None,
+                    runbook=[s.to_dict() for s in steps])
 
 
 def _apply_in_waves(shsync: app.Shsync, target: Path, size: int, options: Options,

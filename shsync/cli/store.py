@@ -127,7 +127,8 @@ def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None,
             count = f"{check.entries} entr{'y' if check.entries == 1 else 'ies'}"
             if check.replayed:
                 click.echo(f"The audit log is intact: {count}, each chained to the one before, "
-                           "and replaying them reproduces the live practice.")
+                           "and replaying them reproduces the practice in shsync's store and every "
+                           "runbook step, with its state.")
             else:
                 click.echo(f"The audit log's hash chain is intact ({count}); {check.note}.")
             click.echo(f"Head: {check.head}")

@@ -527,3 +527,27 @@ def _member_delta(email: str, was: Profile, now: Profile, total: int,
 
 def _sorted(caps: Iterable[str]) -> tuple[str, ...]:
     return tuple(sorted(caps, key=CAPABILITIES.index))
+
+
+EVERY_CLIENT = "*"  # a holding on every client (an administrator's, a scheduler's, ...)
+Holdings = frozenset[tuple[str | None, str, str]]  # (client, "*" or None: practice), cap, reason
+
+
+def holdings(state: PracticeState, emails: Collection[str]) -> dict[str, Holdings]:
+    """What each of these members holds, compactly: a holding on every client once, as `*`,
+    and a practice-wide capability with no client. Indexes only these members' clients."""
+    index = AccessIndex(state, only=emails)
+    out: dict[str, Holdings] = {}
+    for email in emails:
+        m = state.members.get(email)
+        if m is None:
+            out[email] = frozenset()
+            continue
+        profile = index.profile(email)
+        held: set[tuple[str | None, str, str]] = {(None, cap, why)
+                                                  for cap, why in practice_wide(m)}
+        held |= {(EVERY_CLIENT, cap, why) for cap, why in profile.everywhere}
+        held |= {(cid, cap, why) for cid, caps in profile.per_client.items()
+                 for cap, why in caps}
+        out[email] = frozenset(held)
+    return out

@@ -15,7 +15,8 @@ from typing import Any
 from shsync.core.plan import canonical, canonical_with
 
 GENESIS = "sha256:" + "0" * 64
-KINDS = ("seed", "apply", "accepted", "refresh", "break_glass", "expire", "review")
+KINDS = ("seed", "apply", "accepted", "refresh", "break_glass", "expire", "review", "done",
+         "observed")
 
 
 @dataclass(frozen=True)

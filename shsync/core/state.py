@@ -116,6 +116,10 @@ class PracticeState:
     # `set_break_glass_policy` step): (who, max minutes); None: the default, practitioners for 8h.
     # The store checks every break_glass step against it (actions._break_glass_pre).
     break_glass_policy: tuple[tuple[str, ...], int] | None = None
+    # How soon each kind of runbook step must be carried out in Sessions Health
+    # (`policy.deadlines`, set by a `set_deadline_policy` step): (kind, minutes) pairs, sorted;
+    # () for the defaults (core/runbook.py DEFAULT_DEADLINES).
+    deadline_policy: tuple[tuple[str, int], ...] = ()
 
     @property
     def is_empty(self) -> bool:

@@ -21,7 +21,7 @@ import yaml
 from shsync.format import fileio
 
 from shsync.jobs import outfile
-from shsync.audit.chain import head, replay, verify_chain
+from shsync.audit.chain import head, replay_steps, verify_chain
 from shsync.core.entry import AuditEntry
 from shsync.stores.base import Backend, Progress
 from shsync.model.diagnostics import Diagnostic, Severity
@@ -32,11 +32,12 @@ from shsync.errors import (
     InvalidPlan,
     NothingToApply,
     PlanRefused,
+    Refused,
     UserError,
 )  # fmt: skip
 from shsync.model.clock import length_text, now, now_real, parse_time  # noqa: F401  (app.now etc., as before)
 from shsync.gcpause import paused
-from shsync.core import access, planner
+from shsync.core import access, planner, runbook
 from shsync.core.approvals import StoredPlan
 from shsync.core.authorize import Actor
 from shsync.core.observe import observe
@@ -187,10 +188,15 @@ class Shsync:
             return LogCheck(len(entries), last, False,
                             "the log was started by an older shsync, so only its hash chain "
                             "was checked")
-        problem = replay(entries, self.backend.read())
+        problem, steps_problem = replay_steps(entries, self.backend.runbook_steps(),
+                                              self.backend.read())
         if problem:
-            raise AuditBroken(f"the audit log does not explain the live practice: {problem}")
+            raise AuditBroken("the audit log does not explain the practice in shsync's store: "
+                              f"{problem}")
         _check_anchor(entries, anchor)
+        if steps_problem:
+            raise AuditBroken("the audit log does not explain the runbook steps in shsync's "
+                              f"store: {steps_problem}")
         return LogCheck(len(entries), last, True)
 
     # --- planning -----------------------------------------------------------------------------
@@ -276,6 +282,45 @@ class Shsync:
         # cannot both be recorded.
         return self._wrote(self.backend.record("review", actor=self.who, now=self.clock(),
                                                details=check))
+
+    # --- the runbook: what people must still do in Sessions Health ---------------------------
+    def runbook_steps(self, which: runbook.Filter | None = None) -> list[runbook.Step]:
+        """The steps `which` keeps, oldest first (the outstanding ones by default)."""
+        which = which or runbook.Filter()
+        steps = self.backend.runbook_steps(pending_only=not which.everything)
+        return runbook.select(steps, which, self.clock())
+
+    def steps_of(self, entry: AuditEntry) -> list[runbook.Step]:
+        """The runbook steps an apply recorded (none for an entry that asked for none)."""
+        if not isinstance(entry.details.get("runbook"), dict):
+            return []
+        return self.runbook_steps(runbook.Filter(everything=True, entry=entry.seq))
+
+    def judge_now(self) -> str:
+        """The time a step's deadline is judged by: the real clock, or a later SHSYNC_NOW (a
+        preview); an earlier one never hides an overdue step."""
+        return max(self.clock(), now_real())
+
+    def done(self, labels: Sequence[str], note: str | None = None) -> AuditEntry:
+        """Record that the acting member carried out these steps in Sessions Health."""
+        ids, bad = [], []
+        for text in labels:
+            step_id = runbook.parse_label(text)
+            if step_id is None:
+                bad.append(f"{_shown(text)} is not a runbook step id (R-17)")
+            else:
+                ids.append(step_id)
+        if bad:
+            held = {s.id for s in self.backend.runbook_steps()}
+            bad += [f"there is no runbook step {runbook.label(i)} in this practice" for i in ids
+                    if i not in held]
+            raise Refused(bad, "no-such-step", lead="nothing was recorded")
+        if len(ids) > runbook.MAX_CONFIRM:
+            raise UserError(f"name at most {runbook.MAX_CONFIRM} steps at once", "usage")
+        if note is not None:
+            note = note.strip() or None
+        return self._wrote(self.backend.confirm_steps(ids, how="done", actor=self.who,
+                                                      now=self.clock(), note=note))
 
     # --- changing -----------------------------------------------------------------------------
     def apply(self, plan: Plan, progress: Progress | None = None) -> AuditEntry:

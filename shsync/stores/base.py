@@ -24,11 +24,13 @@ from typing import Any, Protocol
 from shsync.audit.chain import verify_chain
 from shsync.core import admit as admission
 from shsync.core import approvals as two_person
+from shsync.core import runbook
 from shsync.core.approvals import Approval, OpenPlan, PlanRow, StoredPlan
 from shsync.core.authorize import Actor
 from shsync.core.entry import GENESIS, AuditEntry, entry_digest, seal
 from shsync.core.operations import Operation
 from shsync.core.plan import Plan, from_file
+from shsync.core.runbook import Step
 from shsync.core.state import PracticeState, fingerprint, state_to_dict
 from shsync.errors import (
     AlreadyApplied,
@@ -101,7 +103,19 @@ class PlanStore(Protocol):
     def approve(self, plan_id: str, *, approver: Actor, now: str) -> StoredPlan: ...
 
 
-class Backend(PracticeStore, PlanStore, Protocol):
+class RunbookStore(Protocol):
+    """Runbook steps: what people must still do in Sessions Health (`core.runbook`)."""
+
+    def runbook_steps(self, *, pending_only: bool = False) -> list[Step]: ...
+
+    def confirm_steps(self, ids: Sequence[int], *, how: str, actor: Actor, now: str,
+                      note: str | None = None) -> AuditEntry:
+        """Record steps as carried out (`how`: done, or observed by a refresh), checked and
+        recorded in one transaction with one audit entry of that kind."""
+        ...
+
+
+class Backend(PracticeStore, PlanStore, RunbookStore, Protocol):
     """What shsync needs from a store: every store, local or remote, is one."""
 
 
@@ -200,7 +214,27 @@ class PlanRows(ABC):
         """Record that this stored plan was refused (once: the first refusal stays)."""
 
 
-class Store(Rows, PlanRows):
+class StepRows(ABC):
+    """The storage hooks of runbook steps, always within this practice."""
+
+    @abstractmethod
+    def _insert_steps(self, steps: Sequence[Step]) -> None: ...
+
+    @abstractmethod
+    def _last_step_id(self) -> int:
+        """The highest step id this practice has used (0: none)."""
+
+    @abstractmethod
+    def _steps(self, ids: Sequence[int] | None = None, *,
+               pending_only: bool = False) -> list[Step]:
+        """Steps by id (every step when `ids` is None), oldest first."""
+
+    @abstractmethod
+    def _mark_steps(self, ids: Sequence[int], *, how: str, by: str, at: str,
+                    note: str | None, entry: int) -> None: ...
+
+
+class Store(Rows, PlanRows, StepRows):
     """The shared half of every local store: checking and recording. Subclasses store."""
 
     practice: str
@@ -258,13 +292,25 @@ class Store(Rows, PlanRows):
                     stored_id=stored_id)
                 self._write(plan.operations, now, progress)
                 self._keep_fingerprint(admitted.after)
+                # The runbook steps, in this transaction: a kill leaves both or neither.
+                written = self._clock()
+                last = self._last_entry()
+                steps = runbook.derive(plan.operations, live, admitted.verdict.final,
+                                       entry=last[0] + 1 if last else 1,
+                                       first_id=self._last_step_id() + 1, recorded_at=written,
+                                       deadlines=live.deadline_policy)
+                details = admitted.details
+                if steps:
+                    details = {**details, "runbook": {"first": steps[0].id,
+                                                      "count": len(steps)}}
                 entry = self._record(plan.kind, actor=actor.name, at=now,
                                      plan_hash=plan.digest(), before=admitted.before,
                                      after=admitted.after,
                                      summary=admitted.verdict.summary.to_dict(),
                                      operations=list(plan.operation_dicts),
-                                     details=admitted.details,
-                                     operations_json=plan.operations_json)
+                                     details=details, operations_json=plan.operations_json,
+                                     written_at=written)
+                self._insert_steps(steps)
                 if stored_id:
                     self._mark_applied(stored_id, entry.seq)
                 return entry
@@ -373,16 +419,51 @@ class Store(Rows, PlanRows):
             return self._record(kind, actor=actor.name, at=now, plan_hash="", before=state,
                                 after=state, summary={}, operations=[], details=found)
 
+    # --- runbook steps ----------------------------------------------------------------------
+    def runbook_steps(self, *, pending_only: bool = False) -> list[Step]:
+        with self._snapshot():
+            return self._steps(pending_only=pending_only)
+
+    def confirm_steps(self, ids: Sequence[int], *, how: str, actor: Actor, now: str,
+                      note: str | None = None) -> AuditEntry:
+        if how not in ("done", "observed"):
+            raise ValueError(f"steps are confirmed done or observed, not {how!r}")
+        if not ids:
+            raise Refused(["name at least one runbook step (R-17)"], "no-such-step",
+                          lead="nothing was recorded")
+        with self._transaction():
+            live = self._read()
+            found = {s.id: s for s in self._steps(sorted(set(ids)))}
+            problems = runbook.confirmation(found, list(ids), actor, live, note)
+            if problems:
+                code = ("no-such-step" if any(i not in found for i in ids) else
+                        "step-not-pending" if any(found[i].state != "pending" for i in ids)
+                        else "step-refused")
+                raise Refused(problems, code, lead="nothing was recorded")
+            state = fingerprint(live)
+            written = self._clock()
+            details: dict[str, Any] = {"steps": [runbook.label(i) for i in ids]}
+            if note:
+                details["note"] = note
+            entry = self._record(how, actor=actor.name, at=now, plan_hash="", before=state,
+                                 after=state, summary={}, operations=[], details=details,
+                                 written_at=written)
+            self._mark_steps(list(ids), how=how, by=actor.name, at=written, note=note,
+                             entry=entry.seq)
+            return entry
+
     def _record(self, kind: str, *, actor: str, at: str, plan_hash: str, before: str,
                 after: str, summary: dict[str, int], operations: list[dict[str, Any]],
-                details: dict[str, Any], operations_json: str | None = None) -> AuditEntry:
+                details: dict[str, Any], operations_json: str | None = None,
+                written_at: str | None = None) -> AuditEntry:
         """`operations_json`: the operations already in canonical form (a plan's), hashed and
         stored as they are."""
         last = self._last_entry()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         entry = seal(operations_json, seq=seq, at=at, actor=actor, plan_hash=plan_hash,
                      fingerprint=before, summary=summary, operations=operations,
-                     prev_hash=prev, kind=kind, written_at=self._clock(), result=after,
+                     prev_hash=prev, kind=kind, written_at=written_at or self._clock(),
+                     result=after,
                      details=details)
         self._append(entry, operations_json)
         return entry

@@ -15,12 +15,15 @@ import ipaddress
 import json
 import os
 import re
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import httpx
 
+from shsync.core import runbook
 from shsync.core.entry import AuditEntry
+from shsync.core.runbook import Step
 from shsync.stores.base import EntryCheck, Progress
 from shsync.errors import (
     CODES,
@@ -195,6 +198,25 @@ class RemoteBackend:
         asked = details(self.history(), self.read())
         body = {"entry": asked["entry"], "note": asked["note"]}
         return _entry(self._call("POST", "/reviews", json=body, actor=actor)["audit_entry"])
+
+    def runbook_steps(self, *, pending_only: bool = False) -> list[Step]:
+        found = self._call("GET", "/runbook", params={"all": "false" if pending_only
+                                                       else "true"})
+        try:
+            return [runbook.from_dict(d) for d in found["steps"]]
+        except (ValueError, KeyError, TypeError):
+            raise BackendError(f"{self.display_url} answered with a runbook shsync cannot "
+                               "read") from None
+
+    def confirm_steps(self, ids: Sequence[int], *, how: str, actor: Actor, now: str,
+                      note: str | None = None) -> AuditEntry:
+        """Done through the server's own endpoint, as the token's identity; a server records
+        observed steps through its own refresh."""
+        if how != "done":
+            raise UserError("a server records observed steps through its own refresh", "usage")
+        body = {"steps": [runbook.label(i) for i in ids], "note": note}
+        return _entry(self._call("POST", "/runbook/done", json=body,
+                                 actor=actor)["audit_entry"])
 
     def close(self) -> None:
         self._client.close()

@@ -19,6 +19,7 @@ from typing import Any
 
 from shsync.core.approvals import OpenPlan, PlanRow
 from shsync.core.entry import AuditEntry
+from shsync.core.runbook import Step
 from shsync.stores.base import BackendError, Progress, Store
 from shsync.errors import NoPractice
 from shsync.core.tokens import TokenRecord
@@ -33,7 +34,7 @@ from shsync.core.state import (
     PracticeState,
 )  # fmt: skip
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 # API tokens for `shsync serve` (shsync/core/tokens.py): never the secret, only its hash. As
 # version 5 made the table; version 8 adds why a token was revoked.
 _TOKENS_5 = """CREATE TABLE IF NOT EXISTS tokens (
@@ -95,6 +96,19 @@ PLAN_TABLES = [
 ]
 SCHEMA += [_STORED_PLANS_4.replace("applied_entry INTEGER,", "applied_entry INTEGER, "
                                     "refused_at TEXT, refused_code TEXT,"), *PLAN_TABLES[1:]]
+# Runbook steps (shsync/core/runbook.py): what a person must still do in Sessions Health, written
+# in each apply's transaction; `access` holds the step's access rows as JSON.
+_RUNBOOK = """CREATE TABLE IF NOT EXISTS runbook_steps (
+        practice TEXT NOT NULL, id INTEGER NOT NULL, entry INTEGER NOT NULL,
+        actions TEXT NOT NULL, member TEXT, client TEXT, step TEXT NOT NULL,
+        effect TEXT NOT NULL, recorded_at TEXT NOT NULL, due TEXT NOT NULL, waits_for TEXT,
+        access TEXT NOT NULL, state TEXT NOT NULL, by_whom TEXT, at TEXT, note TEXT,
+        confirmed_in INTEGER, PRIMARY KEY (practice, id))"""
+_RUNBOOK_INDEX = ("CREATE INDEX IF NOT EXISTS runbook_steps_by_state "
+                  "ON runbook_steps (practice, state, id)")
+SCHEMA += [_RUNBOOK, _RUNBOOK_INDEX]
+_STEP_COLUMNS = ("id", "entry", "actions", "member", "client", "step", "effect", "recorded_at",
+                 "due", "waits_for", "access", "state", "by_whom", "at", "note", "confirmed_in")
 # Upgrades of a store made by an older shsync, by the version they lead to.
 MIGRATIONS = {
     2: ["ALTER TABLE members ADD COLUMN cosign TEXT",
@@ -127,6 +141,8 @@ MIGRATIONS = {
     # plan need not hash 200,000 clients (`Store.read_fingerprinted`). Upgraded stores hold
     # NULL until their next change: plans hash what they read meanwhile.
     9: ["ALTER TABLE practices ADD COLUMN fingerprint TEXT"],
+    # Runbook steps: changes recorded before the upgrade have none (their entries say so).
+    10: [_RUNBOOK, _RUNBOOK_INDEX],
 }
 
 _MEMBER_COLUMNS = ("email", "first_name", "last_name", "admin", "owner", "npi", "taxonomy",
@@ -451,6 +467,53 @@ class SqlBackend(Store, ABC):
     def history(self) -> list[AuditEntry]:
         with self._snapshot():
             return self._history()
+
+    # --- runbook steps --------------------------------------------------------------------------
+    def _insert_steps(self, steps: Sequence[Step]) -> None:
+        self._executemany(
+            f"INSERT INTO runbook_steps (practice, {', '.join(_STEP_COLUMNS)}) "
+            f"VALUES (?, {', '.join('?' * len(_STEP_COLUMNS))})",
+            [(self.practice, s.id, s.entry, json.dumps(list(s.actions)), s.member, s.client,
+              s.text, s.effect, s.recorded_at, s.due, s.waits_for, json.dumps(s.access),
+              s.state, s.by, s.at, s.note, s.confirmed_in) for s in steps])
+
+    def _last_step_id(self) -> int:
+        rows = self._query("SELECT MAX(id) FROM runbook_steps WHERE practice = ?",
+                           (self.practice,))
+        return int(rows[0][0]) if rows and rows[0][0] is not None else 0
+
+    def _steps(self, ids: Sequence[int] | None = None, *,
+               pending_only: bool = False) -> list[Step]:
+        where, params = "practice = ?", [self.practice]
+        if pending_only:
+            where += " AND state = 'pending'"
+        if ids is not None:
+            found: list[Step] = []
+            for i in range(0, len(ids), 500):  # under every driver's parameter limit
+                part = list(ids[i:i + 500])
+                found += self._step_rows(f"{where} AND id IN ({', '.join('?' * len(part))})",
+                                         [*params, *part])
+            return sorted(found, key=lambda s: s.id)
+        return self._step_rows(where, params)
+
+    def _step_rows(self, where: str, params: Sequence[Any]) -> list[Step]:
+        rows = self._query(f"SELECT {', '.join(_STEP_COLUMNS)} FROM runbook_steps "
+                           f"WHERE {where} ORDER BY id", params)
+        try:
+            return [Step(int(r[0]), int(r[1]), tuple(json.loads(r[2])), r[3], r[4], str(r[5]),
+                         str(r[6]), str(r[7]), str(r[8]), r[9],
+                         tuple(tuple(a) for a in json.loads(r[10])),
+                         str(r[11]), r[12], r[13], r[14],
+                         None if r[15] is None else int(r[15])) for r in rows]
+        except (TypeError, ValueError) as exc:
+            raise BackendError(f"{self.display_url}: a runbook step is damaged ({exc})",
+                               "bad-store") from None
+
+    def _mark_steps(self, ids: Sequence[int], *, how: str, by: str, at: str,
+                    note: str | None, entry: int) -> None:
+        self._executemany("UPDATE runbook_steps SET state = ?, by_whom = ?, at = ?, note = ?, "
+                          "confirmed_in = ? WHERE practice = ? AND id = ? AND state = 'pending'",
+                          [(how, by, at, note, entry, self.practice, i) for i in ids])
 
     def anchored_history(self) -> tuple[list[AuditEntry], tuple[int, str] | None]:
         """The log and the head the practice row recorded (None: a store whose practice has

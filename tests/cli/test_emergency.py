@@ -5,6 +5,7 @@ The clock is fixed with SHSYNC_NOW (and `plan --at`); the audit log keeps the re
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 
 import pytest
@@ -48,7 +49,7 @@ def test_break_glass_from_start_to_review(practice):
     done = practice("break-glass", "--client", "C-1001", "--reason", "crisis, sam unreachable",
                     "--for", "2h", actor="kim")
     assert done.returncode == 0, done.stderr
-    first, second = done.stdout.splitlines()
+    first, second, third = done.stdout.splitlines()
     assert first.startswith(f"Emergency access: kim{D} on client C-1001 until "
                             "2026-11-26T14:00:00Z, reason: crisis, sam unreachable. Audit "
                             "entry #2, head sha256:")
@@ -56,6 +57,12 @@ def test_break_glass_from_start_to_review(practice):
                       "Save. It is taken back after 2026-11-26T14:00:00Z by the first `shsync "
                       "plan`/`apply` or `shsync expire`; an administrator then records a "
                       "review: `shsync review 2 --note TEXT`.")
+    # The tick is a runbook step, pending until someone records it carried out; its deadline
+    # is three days (access given) from when the store wrote it, by the store's own clock.
+    assert re.fullmatch(r"Recorded in shsync's store only: Sessions Health changes when people "
+                        r"carry out 1 new runbook step\(s\), R-1, the first due "
+                        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\. Print them with `shsync runbook "
+                        r"--entry 2`; record each with `shsync done R-N`\.", third)
     # Every later plan shows it as drift with its end, and a scheduled job sees exit 2.
     plan = practice("plan", "org.yaml", "--detailed-exitcode")
     assert plan.returncode == 2

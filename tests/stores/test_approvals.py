@@ -74,7 +74,9 @@ def test_a_widening_plan_waits_for_another_administrator(backend):
     assert approved.approvals == (("ben" + D, NOW),) and approved.status == "ready"
     entry = author.apply_stored(stored.id)
     assert backend.read().clients["C1"].access == ("ben" + D,)
-    assert entry.details == {"author": "admin" + D, "approvals": [{"by": "ben" + D, "at": NOW}]}
+    # the entry also records the runbook step it left for Sessions Health: tick ben on C1
+    assert entry.details == {"author": "admin" + D, "approvals": [{"by": "ben" + D, "at": NOW}],
+                             "runbook": {"first": 1, "count": 1}}
     assert author.stored_plan(stored.id).applied_entry == entry.seq
     assert author.check_log().replayed
 
@@ -161,7 +163,7 @@ def test_without_a_rule_nothing_changes_for_users(backend):
     backend.seed(live(ADMIN, BEN, SAM, clients=CLIENTS))
     author = app(backend)
     author.apply(plan_as(author, ADMIN, BEN, SAM, clients=[c("C1", "sam", "ben")]))
-    assert backend.history()[-1].details == {}
+    assert backend.history()[-1].details == {"runbook": {"first": 1, "count": 1}}
 
 
 def test_stored_plans_are_scoped_to_their_practice(make_store):
