@@ -7,11 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from shsync.stores.sqlite import SqliteBackend
-from shsync.cli import cli
 from tests import fault_stats
+from tests.conftest import run_cli
 
 HERE = Path(__file__).parent
 CORPUS = sorted(p for p in (HERE / "corpus").iterdir() if "--" in p.name)
@@ -22,10 +21,6 @@ def test_the_corpus_is_large_enough():
     assert len(CORPUS) >= 60
 
 
-def invoke(*args: str, env: dict[str, str | None] | None = None):
-    return CliRunner().invoke(cli, list(args), env={"SHSYNC_ACTOR": None, **(env or {})})
-
-
 @pytest.mark.parametrize("path", CORPUS, ids=[p.name for p in CORPUS])
 def test_each_bad_input_is_refused_with_its_code_and_place(path, tmp_path):
     code = path.name.split("--")[0]
@@ -33,21 +28,20 @@ def test_each_bad_input_is_refused_with_its_code_and_place(path, tmp_path):
     shutil.copyfile(path, copy)
     name = re.escape(str(copy))
     if path.suffix == ".yaml":
-        result = invoke("validate", str(copy))
+        result = run_cli("validate", copy)
         where = rf"{name}:\d+:\d+: error\[{re.escape(code)}\]"
     elif path.suffix == ".csv":
-        result = invoke("onboard", str(copy), "-o", str(tmp_path / "org"))
+        result = run_cli("onboard", copy, "-o", tmp_path / "org")
         where = rf"{name}:\d+: error\[{re.escape(code)}\]"
         assert not (tmp_path / "org").exists()
     else:
         db = tmp_path / "live.db"
-        seed = invoke("seed", str(SUPPORT / "live.yaml"), "--backend", f"sqlite:///{db}")
+        seed = run_cli("seed", SUPPORT / "live.yaml", "--backend", f"sqlite:///{db}")
         assert seed.exit_code == 0, seed.output
         before = SqliteBackend(str(db))
         state = before.read()
         before.close()
-        result = invoke("apply", str(copy), "--backend", f"sqlite:///{db}",
-                        env={"SHSYNC_NOW": "2026-11-26T12:00:00Z"})
+        result = run_cli("apply", copy, "--backend", f"sqlite:///{db}")
         where = rf"{name}: error\[{re.escape(code)}\]"
         after = SqliteBackend(str(db))
         entries = after.history()

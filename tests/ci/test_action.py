@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import NOW
 from tests.helpers import base_org, email, write_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +40,7 @@ def env_for(repo: Path, **extra: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SHSYNC_", "GITHUB_"))}
     return {**base, "PATH": f"{BIN}{os.pathsep}{base.get('PATH', '')}",
             "SHSYNC_BACKEND": f"sqlite:///{repo}/store/practice.db",
-            "SHSYNC_NOW": "2026-11-26T12:00:00Z", "SHSYNC_ORG": "org",
+            "SHSYNC_NOW": NOW, "SHSYNC_ORG": "org",
             "GITHUB_STEP_SUMMARY": str(repo / "runner" / "summary.md"),
             "GITHUB_OUTPUT": str(repo / "runner" / "output.txt"),
             "RUNNER_TEMP": str(repo / "runner"), **extra}

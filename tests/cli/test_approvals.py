@@ -8,15 +8,13 @@ import re
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
-from shsync.cli import cli
 from shsync.core.plan import canonical
 from tests.cli.conftest import ROOT
+from tests.conftest import NOW, run_cli
 
 ORG = ROOT / "examples" / "org.yaml"
 SNAPSHOT = str(ROOT / "examples" / "practice-snapshot.yaml")
-from tests.conftest import NOW
 DANA, ELLEN, SAM = ("dana.ortiz@riverbend.example", "ellen.wu@riverbend.example",
                     "sam.lee@riverbend.example")
 VICTOR = "victor.okafor@riverbend.example"
@@ -31,9 +29,8 @@ class Practice:
         self.org.write_text(yaml.safe_dump(data, sort_keys=False))
 
     def __call__(self, *args: str, actor: str | None = None, now: str = NOW):
-        env = {"SHSYNC_BACKEND": f"sqlite:///{self.root}/practice.db", "SHSYNC_NOW": now,
-               "SHSYNC_ACTOR": actor}
-        return CliRunner().invoke(cli, [str(a) for a in args], env=env)
+        return run_cli(*args, env={"SHSYNC_BACKEND": f"sqlite:///{self.root}/practice.db",
+                                   "SHSYNC_NOW": now, "SHSYNC_ACTOR": actor})
 
 
 @pytest.fixture

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from shsync.cli import COMMANDS, EXIT_USAGE, cli
+from shsync.cli import COMMANDS, EXIT_USAGE
 from tests.cli import helppaths as helppages
 from tests.cli.conftest import ROOT
+from tests.conftest import NOW, run_cli
 
 ORG = str(ROOT / "examples" / "org.yaml")
 SNAPSHOT = str(ROOT / "examples" / "practice-snapshot.yaml")
@@ -37,15 +37,15 @@ def seeded(run):
     ["no-such-command"],
 ])
 def test_a_usage_error_exits_64_never_2_which_means_drift(args):
-    result = CliRunner().invoke(cli, args)
+    result = run_cli(*args)
     assert result.exit_code == EXIT_USAGE == 64, result.output
     assert "Usage:" in result.output and "Traceback" not in result.output
 
 
 def test_help_and_version_exit_0():
-    assert CliRunner().invoke(cli, ["--help"]).exit_code == 0
-    assert CliRunner().invoke(cli, ["--version"]).exit_code == 0
-    assert CliRunner().invoke(cli, ["plan", "--help"]).exit_code == 0
+    assert run_cli("--help").exit_code == 0
+    assert run_cli("--version").exit_code == 0
+    assert run_cli("plan", "--help").exit_code == 0
 
 
 def test_exit_2_only_with_detailed_exitcode(seeded):
@@ -78,8 +78,7 @@ def _on_a_terminal(args, env):
 @pytest.fixture
 def terminal_env(tmp_path, seeded):
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "SHSYNC_ACTOR")}
-    return {**env, "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
-            "SHSYNC_NOW": "2026-11-26T12:00:00Z"}
+    return {**env, "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db", "SHSYNC_NOW": NOW}
 
 
 def test_a_terminal_gets_colour(terminal_env):
@@ -203,7 +202,7 @@ def test_validate_sarif_format(run, tmp_path):
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
 def test_every_command_shows_one_block_of_examples_in_its_help(name):
-    result = CliRunner().invoke(cli, [name, "--help"], terminal_width=100)
+    result = run_cli(name, "--help", terminal_width=100)
     assert result.exit_code == 0
     assert result.output.count("Example") == 1 and "\n  Examples:\n" in result.output
     assert f"shsync {name}" in result.output.split("Examples:")[1]
@@ -217,16 +216,12 @@ def test_every_help_fits_an_80_column_terminal(path):
 
 
 def test_plan_help_shows_a_plan_and_apply_round_trip():
-    out = CliRunner().invoke(cli, ["plan", "--help"], terminal_width=100).output
+    out = run_cli("plan", "--help", terminal_width=100).output
     assert "shsync plan org/ -o plan.json" in out and "shsync apply plan.json" in out
 
 
 def test_a_usage_error_with_format_json_is_the_json_envelope_and_exit_64():
-    from click.testing import CliRunner
-
-    from shsync.cli import cli
-
-    result = CliRunner().invoke(cli, ["plan", "x.yaml", "--format", "json", "--backnd", "x"])
+    result = run_cli("plan", "x.yaml", "--format", "json", "--backnd", "x")
     assert result.exit_code == 64
     start = result.stdout.index("{")
     body = json.loads(result.stdout[start:])
@@ -262,13 +257,13 @@ def test_the_docs_plan_json_example_has_the_real_version_and_keys(seeded):
 
 
 def test_a_mistyped_command_is_exit_64_with_the_commands_it_may_have_meant():
-    result = CliRunner().invoke(cli, ["plna", "org/"])
+    result = run_cli("plna", "org/")
     assert result.exit_code == EXIT_USAGE
     assert "Error: No such command 'plna'. (Did you mean one of: 'plan', 'plans'?)" in \
         result.output
-    assert CliRunner().invoke(cli, ["aply"]).output.endswith(
+    assert run_cli("aply").output.endswith(
         "Error: No such command 'aply'. Did you mean 'apply'?\n")
-    assert "Did you mean" not in CliRunner().invoke(cli, ["zzzz"]).output
+    assert "Did you mean" not in run_cli("zzzz").output
 
 
 @pytest.mark.parametrize("args", [["plan", ""], ["apply", "", "--auto-approve"], ["seed", " "],
@@ -278,7 +273,7 @@ def test_a_mistyped_command_is_exit_64_with_the_commands_it_may_have_meant():
 def test_an_empty_path_is_a_usage_error_not_this_directory(args, tmp_path, monkeypatch):
     # `shsync apply "$ORG"` with ORG unset read every YAML file where it ran.
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, args)
+    result = run_cli(*args)
     assert result.exit_code == EXIT_USAGE, result.output
     assert "is empty: give a file or a directory (`.` for this one)" in result.output
     assert list(tmp_path.iterdir()) == []

@@ -17,14 +17,13 @@ from click.testing import CliRunner
 
 from shsync.jobs import outfile
 from shsync.stores.sqlite import SqliteBackend
-from shsync.cli import cli
 from tests.cli.conftest import ROOT
+from tests.conftest import NOW, run_cli
 
 EXAMPLES = ROOT / "examples"
 
 ORG = str(ROOT / "examples" / "org.yaml")
 SNAPSHOT = str(ROOT / "examples" / "practice-snapshot.yaml")
-from tests.conftest import NOW
 
 
 def tree(root: Path) -> dict[str, bytes | str]:
@@ -47,9 +46,7 @@ class Workspace:
         self.db = root / "practice.db"
 
     def invoke(self, *args: str, env: dict[str, str | None] | None = None):
-        full = {"SHSYNC_BACKEND": f"sqlite:///{self.db}", "SHSYNC_NOW": NOW,
-                "SHSYNC_ACTOR": None, "SHSYNC_MAX_FILE_BYTES": None, **(env or {})}
-        return CliRunner().invoke(cli, list(args), env=full)
+        return run_cli(*args, env={"SHSYNC_BACKEND": f"sqlite:///{self.db}", **(env or {})})
 
     def store(self):
         backend = SqliteBackend(str(self.db))
@@ -412,8 +409,7 @@ def test_an_empty_actor_is_refused_never_the_operator(run, how):
 def _to(target, run_args, tmp_path, **extra):
     """Run the CLI with its standard output sent to `target` (a path, or None: closed)."""
     env = {**{k: v for k, v in os.environ.items() if k != "SHSYNC_ACTOR"},
-           "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
-           "SHSYNC_NOW": "2026-11-26T12:00:00Z"}
+           "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db", "SHSYNC_NOW": NOW}
     with contextlib.ExitStack() as opened:
         out = opened.enter_context(open(target, "w")) if target else subprocess.DEVNULL
         return subprocess.run([sys.executable, "-m", "shsync", *run_args], cwd=tmp_path, env=env,
@@ -453,8 +449,7 @@ def _closed(command: str, tmp_path, redirect: str = ">&-"):
         ["bash", "-c", f'exec "{sys.executable}" -m shsync {command} {redirect}'],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
         env={**{k: v for k, v in os.environ.items() if k != "SHSYNC_ACTOR"},
-             "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
-             "SHSYNC_NOW": "2026-11-26T12:00:00Z"})
+             "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db", "SHSYNC_NOW": NOW})
 
 
 def test_a_closed_standard_output_is_output_failed_and_nothing_changed(run, tmp_path):

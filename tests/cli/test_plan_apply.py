@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from tests.cli.conftest import ROOT
+from tests.conftest import run_cli
 
 ORG = str(ROOT / "examples" / "org.yaml")
 SNAPSHOT = str(ROOT / "examples" / "practice-snapshot.yaml")
@@ -196,14 +197,9 @@ def test_the_question_on_a_terminal_goes_to_stderr_so_stdout_is_one_json_object(
     """`shsync apply org/ --format json > applied.json` typed at a terminal: the question was
     written into the file (unseen, while shsync waited for an answer) and broke its JSON."""
     import click.testing
-    from click.testing import CliRunner
 
-    from shsync.cli import cli
-
-    env = {"SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db", "SHSYNC_ACTOR": None,
-           "SHSYNC_NOW": "2026-11-26T12:00:00Z"}
-    runner = CliRunner()
-    assert runner.invoke(cli, ["seed", SNAPSHOT], env=env).exit_code == 0
+    env = {"SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db"}
+    assert run_cli("seed", SNAPSHOT, env=env).exit_code == 0
     if args[0] == "refresh":  # drift to record: the live practice seen with one member gone
         observed = yaml.safe_load(Path(SNAPSHOT).read_text())
         observed["members"] = [m for m in observed["members"]
@@ -212,7 +208,7 @@ def test_the_question_on_a_terminal_goes_to_stderr_so_stdout_is_one_json_object(
         (tmp_path / "observed.yaml").write_text(yaml.safe_dump(observed))
     monkeypatch.setattr(click.testing._NamedTextIOWrapper, "isatty", lambda self: True,
                         raising=False)
-    result = runner.invoke(cli, args, env=env, input="y\n")
+    result = run_cli(*args, env=env, input="y\n")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["audit_entry"]["seq"] == 2
     assert prompt in result.stderr

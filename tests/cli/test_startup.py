@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from shsync.cli import COMMANDS
+from tests.conftest import NOW, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = str(ROOT / "examples" / "org.yaml")
@@ -55,12 +56,9 @@ def test_version_imports_nothing_but_the_version():
 
 
 def test_the_early_version_line_is_exactly_what_click_prints():
-    from click.testing import CliRunner
-
-    from shsync.cli import cli
     from shsync.entry import VERSION_LINE
 
-    assert CliRunner().invoke(cli, ["--version"]).output == VERSION_LINE
+    assert run_cli("--version").output == VERSION_LINE
     result = subprocess.run([sys.executable, "-m", "shsync", "--version"], capture_output=True,
                             text=True, timeout=60, cwd=ROOT)
     assert (result.returncode, result.stdout, result.stderr) == (0, VERSION_LINE, "")
@@ -131,7 +129,7 @@ def test_validate_of_an_invalid_file_loads_the_explaining_validator(tmp_path):
 
 def test_plan_on_sqlite_imports_neither_postgres_nor_jsonschema_nor_pydantic(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "SHSYNC_BACKEND": f"sqlite:///{tmp_path / 'p.db'}",
-           "SHSYNC_NOW": "2026-11-26T12:00:00Z"}
+           "SHSYNC_NOW": NOW}
     seeded = subprocess.run([sys.executable, "-m", "shsync", "seed",
                              str(ROOT / "examples" / "practice-snapshot.yaml")],
                             capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner
-
-from shsync.cli import cli
 from tests.cli.conftest import ROOT
+from tests.conftest import run_cli
 
 SNAPSHOT = str(ROOT / "examples" / "practice-snapshot.yaml")
 DANA = "dana.ortiz@riverbend.example"  # an administrator there
 
 
 def shsync(tmp_path, *args):
-    env = {"SHSYNC_BACKEND": f"sqlite:///{tmp_path}/p.db", "SHSYNC_ACTOR": None,
-           "SHSYNC_NOW": "2026-11-26T12:00:00Z"}
-    return CliRunner().invoke(cli, list(args), env=env)
+    return run_cli(*args, env={"SHSYNC_BACKEND": f"sqlite:///{tmp_path}/p.db"})
 
 
 def seeded(tmp_path, *practices):
@@ -85,8 +81,7 @@ def test_mistakes_are_refused_clearly(tmp_path):
     assert both.exit_code == 1 and "exactly one of --actor EMAIL or --operator NAME" in both.stderr
     bad = shsync(tmp_path, "token", "create", "--actor", "not-an-email")
     assert bad.exit_code == 1 and "error[invalid-email]" in bad.stderr
-    remote = CliRunner().invoke(cli, ["token", "list", "--backend",
-                                      "https://shsync.example/practices/rb"])
+    remote = run_cli("token", "list", "--backend", "https://shsync.example/practices/rb")
     assert remote.exit_code == 1 and "store's own credentials" in remote.stderr
     assert shsync(tmp_path, "token", "create", "--scope", "root", "--actor",
                   DANA).exit_code == 64

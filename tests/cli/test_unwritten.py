@@ -16,6 +16,7 @@ import sys
 import pytest
 
 from tests.cli.conftest import ROOT
+from tests.conftest import NOW
 
 EXAMPLES = ROOT / "examples"
 DANA, ELLEN = "dana.ortiz@riverbend.example", "ellen.wu@riverbend.example"
@@ -31,8 +32,7 @@ def shsync(tmp_path):
     def shsync(*args: str, stdout: str | None = None):
         # (COLUMNS unset: a pipe is 80 columns, so --help is the page stored for it)
         env = {**{k: v for k, v in os.environ.items() if k not in ("SHSYNC_ACTOR", "COLUMNS")},
-               "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db",
-               "SHSYNC_NOW": "2026-11-26T12:00:00Z"}
+               "SHSYNC_BACKEND": f"sqlite:///{tmp_path}/practice.db", "SHSYNC_NOW": NOW}
         command = [sys.executable, "-m", "shsync", *args]
         if stdout is None:
             return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True,

@@ -14,15 +14,14 @@ import json
 import unicodedata
 
 import pytest
-from click.testing import CliRunner
 
 from shsync.stores.sqlite import SqliteBackend
-from shsync.cli import cli
 from shsync.core import access
 from shsync.core.state import ClientState, Desired, MemberState, PracticeState
 from shsync.render import access as render_access
 from shsync.render import plan as render
 from shsync.render.escape import csv_cell, markdown, visible
+from tests.conftest import NOW, run_cli
 from tests.core.builders import ADMIN, D, make, want
 
 HOSTILE = [
@@ -146,22 +145,19 @@ def test_history_and_plans_through_the_cli_show_nothing_hidden(tmp_path, planned
     from shsync.core.authorize import Actor
 
     store.seed(live, actor=Actor.operator(f"operator:{HOSTILE[0]}{HOSTILE[5]}"),
-               now="2026-11-26T12:00:00Z")
+               now=NOW)
     store.close()
     org = tmp_path / "org.yaml"
     org.write_text("version: 1\nprune: false\nmembers:\n"
                    "  - {email: admin@p.example, first_name: Admin, last_name: X, admin: true,\n"
                    "     owner: true, roles: [practitioner, supervisor]}\n")
-    runner = CliRunner()
-    env = {"SHSYNC_BACKEND": f"sqlite:///{db}", "SHSYNC_NOW": "2026-11-26T12:00:00Z",
-           "SHSYNC_ACTOR": None}
     outputs = []
     for args in (["history"], ["history", "--format", "json"],
                  ["access", "--client", "=cmd", "--format", "csv"],
                  ["access", "--member", f"h0{D}"],
                  *(["plan", str(org), "--format", f] for f in ("text", "markdown", "runbook",
                                                                "json"))):
-        result = runner.invoke(cli, args, env=env)
+        result = run_cli(*args, env={"SHSYNC_BACKEND": f"sqlite:///{db}"})
         assert result.exit_code == 0, (args, result.output)
         outputs.append(result.output)
     for out in outputs:
@@ -173,8 +169,7 @@ def test_a_hostile_cli_argument_is_echoed_visibly_in_the_error(tmp_path):
     org = tmp_path / "org.yaml"
     org.write_text("version: 1\nmembers:\n"
                    "  - {email: a@p.example, first_name: A, last_name: X, admin: true}\n")
-    result = CliRunner().invoke(cli, ["access", "--file", str(org), "--member",
-                                      "x\x1b[2j\u202e@p.example"])
+    result = run_cli("access", "--file", org, "--member", "x\x1b[2j\u202e@p.example")
     assert result.exit_code == 1
     assert hidden(result.output) == []
     assert result.output == ("error[unknown-member]: x\\x1b[2j\\u202e@p.example is not a member "

@@ -5,19 +5,14 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner
-
-from shsync.cli import cli
-from tests.conftest import NOW
+from tests.conftest import run_cli
 from tests.server.conftest import DANA, ORG, SAM, VICTOR
 
 
 def shsync(practice, token, *args):
-    # The CLI plans at the suite's NOW, the server's clock: a saved plan's promises (how many
-    # future appointments a removal cancels) are judged at that one time.
-    env = {"SHSYNC_BACKEND": practice.url, "SHSYNC_TOKEN": token, "SHSYNC_ACTOR": None,
-           "SHSYNC_NOW": NOW}
-    result = CliRunner().invoke(cli, list(args), env=env)
+    # The CLI plans at the suite's NOW (run_cli's), the server's clock: a saved plan's promises
+    # (how many future appointments a removal cancels) are judged at that one time.
+    result = run_cli(*args, env={"SHSYNC_BACKEND": practice.url, "SHSYNC_TOKEN": token})
     assert token not in result.output and token not in (result.stderr or "")
     return result
 
@@ -52,12 +47,10 @@ def test_a_member_token_plans_only_what_the_member_may_do(practice):
 
 
 def test_a_missing_token_or_a_plain_http_host_is_refused(practice):
-    missing = CliRunner().invoke(cli, ["history", "--backend", practice.url],
-                                 env={"SHSYNC_TOKEN": None})
+    missing = run_cli("history", "--backend", practice.url, env={"SHSYNC_TOKEN": None})
     assert missing.exit_code == 1 and "error[no-token]" in missing.stderr
-    remote = CliRunner().invoke(cli, ["history", "--backend",
-                                      "http://shsync.example/practices/rb"],
-                                env={"SHSYNC_TOKEN": "shs_x"})
+    remote = run_cli("history", "--backend", "http://shsync.example/practices/rb",
+                     env={"SHSYNC_TOKEN": "shs_x"})
     assert remote.exit_code == 1 and "only on loopback" in remote.stderr
     bad = shsync(practice, "shs_0123456789abcdef_" + "A" * 43, "history")
     assert bad.exit_code == 1 and "error[unauthorized]" in bad.stderr
@@ -66,8 +59,7 @@ def test_a_missing_token_or_a_plain_http_host_is_refused(practice):
 def test_a_token_with_a_line_break_or_non_ascii_is_refused_and_never_printed(practice):
     token = practice.token(DANA)
     for pasted in (token + "\r\nX", token + " X", token[:10] + "é" + token[10:]):
-        result = CliRunner().invoke(cli, ["plans", "--backend", practice.url],
-                                    env={"SHSYNC_TOKEN": pasted})
+        result = run_cli("plans", "--backend", practice.url, env={"SHSYNC_TOKEN": pasted})
         said = result.output + (result.stderr or "")
         assert result.exit_code == 1 and "error[bad-token]" in said, said
         assert token[8:] not in said and "Traceback" not in said
@@ -77,7 +69,7 @@ def test_a_token_with_a_line_break_or_non_ascii_is_refused_and_never_printed(pra
 
 def test_a_query_in_the_server_url_is_named_but_not_shown(practice):
     url = practice.url + "?token=hunter2secret"
-    result = CliRunner().invoke(cli, ["plans", "--backend", url], env={"SHSYNC_TOKEN": "shs_x"})
+    result = run_cli("plans", "--backend", url, env={"SHSYNC_TOKEN": "shs_x"})
     assert result.exit_code == 1 and "query string" in result.stderr
     assert "hunter2secret" not in result.output + result.stderr
     assert f":{url.split(':')[2].split('/')[0]}/" in result.stderr  # the port is shown
