@@ -18,6 +18,7 @@ are not recorded.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -206,10 +207,14 @@ def derive(operations: Sequence[Operation], before: PracticeState, after: Practi
             rows = _client_access(before, after, todo.client, todo.people)
         else:
             rows = []
+            # A removal ends everything its member holds, whichever other step also would;
+            # other member steps leave the clients that client steps of the plan move.
+            leaving = {o.target for o in todo.operations if o.action == "remove_member"}
             for email in sorted(todo.people):
                 was, now = held_before[email], held_after[email]
+                everything = email in leaving
                 rows += [("lose", email, *h) for h in sorted(was - now, key=_key)
-                         if h[0] not in by_client]
+                         if everything or h[0] not in by_client]
                 rows += [("gain", email, *h) for h in sorted(now - was, key=_key)
                          if h[0] not in by_client]
         if any(r[0] == "lose" for r in rows):
@@ -323,3 +328,72 @@ class Filter:
 def select(steps: Sequence[Step], which: Filter, now: str) -> list[Step]:
     """The steps `which` keeps, oldest first."""
     return sorted((s for s in steps if which.keeps(s, now)), key=lambda s: s.id)
+
+
+# --- two truths: what shsync holds, and what Sessions Health has until the runbook is done ----
+
+@dataclass(frozen=True)
+class Seen:
+    """One access row as both records have it. `in_sessions_health`: True once carried out (or
+    nothing is pending about it); False for access shsync holds whose step to give it is still
+    pending ("not yet in Sessions Health"); "pending" for access shsync has ended whose step to
+    take it away is still pending: the member can STILL see it in Sessions Health."""
+
+    row: access.Row
+    in_shsync: bool
+    in_sessions_health: bool | str
+    step: Step | None = None  # the pending step it waits for
+
+
+def _covers(where: str | None, client: str | None) -> bool:
+    return where == client or (where == access.EVERY_CLIENT and client is not None)
+
+
+def two_truths(rows: Sequence[access.Row], steps: Sequence[Step], *, client: str | None,
+               member: str | None) -> list[Seen]:
+    """`rows` (what shsync holds, for one client or one member) beside the runbook: `steps`
+    holds every step of each entry that still has a pending one. Access a step gives is not
+    yet in Sessions Health while every step that gives it is pending; access a step takes away
+    is still there while every step that takes it away is pending (any one of them ends it: a
+    member removed cannot see the client whose Manage Access still lists them)."""
+    givers: dict[tuple[str, str | None, str, str], list[Step]] = defaultdict(list)
+    takers: dict[tuple[str, str | None, str, str], list[Step]] = defaultdict(list)
+    for step in sorted(steps, key=lambda s: s.id):
+        for change, who, where, cap, why in step.access:
+            (givers if change == "gain" else takers)[(who, where, cap, why)].append(step)
+
+    def waiting(found: list[Step]) -> Step | None:
+        return found[0] if found and all(s.state == "pending" for s in found) else None
+
+    out: list[Seen] = []
+    held = set()
+    for r in rows:
+        held.add((r.member, r.client, r.capability, r.reason))
+        giving = (waiting(givers.get((r.member, r.client, r.capability, r.reason), []))
+                  or waiting(givers.get((r.member, access.EVERY_CLIENT, r.capability,
+                                         r.reason), [])))
+        out.append(Seen(r, True, giving is None, giving))
+    still: dict[tuple[str, str | None, str, str], Step] = {}
+    for (who, where, cap, why), found in takers.items():
+        if client is not None and not _covers(where, client):
+            continue
+        if member is not None and who != member:
+            continue
+        first = waiting(found)
+        if first is None:
+            continue
+        shown = client if client is not None else where
+        if (who, shown, cap, why) not in held:
+            previous = still.get((who, shown, cap, why))
+            if previous is None or first.id < previous.id:
+                still[(who, shown, cap, why)] = first
+    for (who, shown, cap, why), step in sorted(still.items(), key=lambda kv: (
+            kv[0][0], kv[0][1] or "", kv[0][2], kv[0][3])):
+        out.append(Seen(access.Row(who, shown, cap, why), False, "pending", step))
+    return out
+
+
+def around_pending(pending: Sequence[Step], every: Sequence[Step]) -> list[Step]:
+    """The steps `two_truths` needs: every step of each entry with a pending one."""
+    entries = {s.entry for s in pending}
+    return [s for s in every if s.entry in entries]

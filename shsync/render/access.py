@@ -11,10 +11,88 @@ import json
 from collections import defaultdict
 from collections.abc import Sequence
 
-from shsync.core.access import CAPABILITIES, Holding, Lookup, Row
+from shsync.core.access import CAPABILITIES, EVERY_CLIENT, Holding, Lookup, Row
+from shsync.core.runbook import Seen, Step
 from shsync.render.escape import csv_cell, visible
 
 FIELDS = ("member", "client", "capability", "reason", "until")
+# Beside what shsync holds, what Sessions Health has until the runbook is carried out
+# (core/runbook.two_truths): in_sessions_health true | false (not yet) | "pending" (still there).
+SEEN_FIELDS = (*FIELDS, "in_shsync", "in_sessions_health", "pending", "due", "overdue")
+
+
+def seen_dicts(seen: Sequence[Seen], now: str) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    for s in seen:
+        row: dict[str, object] = {f: getattr(s.row, f) for f in FIELDS}
+        row.update(in_shsync=s.in_shsync, in_sessions_health=s.in_sessions_health,
+                   pending=s.step.label if s.step else None,
+                   due=s.step.due if s.step else None,
+                   overdue=bool(s.step and s.step.overdue(now)))
+        out.append(row)
+    return out
+
+
+def seen_csv(seen: Sequence[Seen], now: str) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SEEN_FIELDS)
+    for d in seen_dicts(seen, now):
+        writer.writerow(tuple(csv_cell("" if d[f] is None else str(d[f]).lower()
+                                       if isinstance(d[f], bool) else str(d[f]))
+                              for f in SEEN_FIELDS))
+    return out.getvalue()
+
+
+def seen_lines(seen: Sequence[Seen], now: str, *, subject: str) -> list[str]:
+    """What a table adds below what shsync holds: access given in shsync and not yet carried
+    out, and access ended in shsync that Sessions Health still has, a line per member, place,
+    reason and step."""
+    lines: list[str] = []
+    waiting = _grouped([s for s in seen if s.in_shsync and s.step is not None])
+    still = _grouped([s for s in seen if not s.in_shsync])
+    if waiting:
+        lines += ["", "Recorded in shsync, NOT YET in Sessions Health (a runbook step is "
+                      "pending):"]
+        lines += [f"  {member}  {_any_caps(caps)} on {_where(where)}  ({why}; "
+                  f"{_pending(step, now)})" for (member, where, why, step), caps in waiting]
+    if still:
+        lines += ["", f"STILL in Sessions Health for {subject}, though ended in shsync, until "
+                      "the runbook step is carried out:"]
+        lines += [f"  {member}  {_any_caps(caps)} on {_where(where)}  ({why}; "
+                  f"{_pending(step, now)})" for (member, where, why, step), caps in still]
+    if waiting or still:
+        lines += ["", "`shsync runbook` lists the steps; `shsync done R-N` records each."]
+    return [visible(line) for line in lines]
+
+
+def _grouped(seen: Sequence[Seen]) -> list[tuple[tuple[str, str | None, str, Step], set[str]]]:
+    groups: dict[tuple[str, str | None, str, int], set[str]] = defaultdict(set)
+    steps: dict[int, Step] = {}
+    for s in seen:
+        assert s.step is not None
+        steps[s.step.id] = s.step
+        groups[(s.row.member, s.row.client, s.row.reason, s.step.id)].add(s.row.capability)
+    return [((m, where, why, steps[i]), caps) for (m, where, why, i), caps in
+            sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or "", kv[0][2], kv[0][3]))]
+
+
+def _any_caps(caps: set[str]) -> str:
+    """Client capabilities in their order, then practice-wide ones by name."""
+    order = {c: i for i, c in enumerate(CAPABILITIES)}
+    return ", ".join(c.replace("_", " ") for c in sorted(
+        caps, key=lambda c: (order.get(c, len(order)), c)))
+
+
+def _pending(step: Step, now: str) -> str:
+    late = ", OVERDUE" if step.overdue(now) else ""
+    return f"{step.label}, due {step.due}{late}"
+
+
+def _where(client: str | None) -> str:
+    if client is None:
+        return "the practice"
+    return "every client" if client == EVERY_CLIENT else client
 
 
 def as_dicts(rows: Sequence[Row]) -> list[dict[str, str | None]]:

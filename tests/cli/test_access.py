@@ -39,11 +39,18 @@ def test_json_and_csv_share_one_flat_shape(seeded):
     rows = json.loads(seeded("access", "--client", "C-1001", "--format", "json").stdout)["rows"]
     table = list(csv.DictReader(io.StringIO(
         seeded("access", "--client", "C-1001", "--format", "csv").stdout)))
-    # CSV has no null: access without an end is an empty `until` there, null in JSON.
-    assert [{k: v if v is not None else "" for k, v in r.items()} for r in rows] == table
-    assert set(rows[0]) == {"member", "client", "capability", "reason", "until"}
-    assert {"member": SAM, "client": "C-1001", "capability": "notes",
-            "reason": "assigned", "until": None} in rows
+    # CSV has no null: access without an end is an empty `until` there, null in JSON; its
+    # booleans are true/false.
+    def cell(v):
+        return "" if v is None else str(v).lower() if isinstance(v, bool) else v
+    assert [{k: cell(v) for k, v in r.items()} for r in rows] == table
+    # Beside what shsync holds, what Sessions Health has (issue #25): a seeded practice has no
+    # runbook steps, so every row is in both.
+    assert set(rows[0]) == {"member", "client", "capability", "reason", "until", "in_shsync",
+                            "in_sessions_health", "pending", "due", "overdue"}
+    assert {"member": SAM, "client": "C-1001", "capability": "notes", "reason": "assigned",
+            "until": None, "in_shsync": True, "in_sessions_health": True, "pending": None,
+            "due": None, "overdue": False} in rows
 
 
 def test_access_from_an_org_file(run):

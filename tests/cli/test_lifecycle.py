@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from typing import Any
 
@@ -126,9 +127,16 @@ def test_refresh_records_what_was_observed_in_sessions_health(run, tmp_path):
 def test_access_shows_supervisors_and_practice_wide_capabilities(run, tmp_path):
     run("apply", write(tmp_path, ORG), "--auto-approve")
     forms = run("access", "--member", f"forms{D}")
-    assert forms.stdout == (f"What forms{D} can see, and why:\n\n  no client records\n\n"
-                            "Practice-wide (not on any one client):\n"
-                            "  custom forms  (forms_admin)\n")
+    held, pending = forms.stdout.split("\n\nRecorded in shsync, NOT YET", 1)
+    assert held == (f"What forms{D} can see, and why:\n\n  no client records\n\n"
+                    "Practice-wide (not on any one client):\n"
+                    "  custom forms  (forms_admin)")
+    # forms was invited by that apply: until someone sends the invitation in Sessions Health
+    # (runbook step R-n), the role is shsync's record only.
+    assert re.fullmatch(r" in Sessions Health \(a runbook step is pending\):\n"
+                        rf"  forms{re.escape(D)}  custom forms on the practice  \(forms_admin; "
+                        r"R-\d+, due [0-9T:-]+Z\)\n\n`shsync runbook` lists the steps; "
+                        r"`shsync done R-N` records each\.\n", pending), pending
     owner = json.loads(run("access", "--member", f"owner{D}", "--format", "json").stdout)["rows"]
     wide = {(r["capability"], r["reason"]) for r in owner if r["client"] is None}
     assert wide == {("custom_forms", "admin"), ("billing_settings", "admin"),
