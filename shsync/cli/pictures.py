@@ -13,6 +13,7 @@ from click.shell_completion import get_completion_class
 
 from shsync.jobs import app
 from shsync.stores.base import Backend
+from shsync.core.runbook import Step
 from shsync.cli.common import GivenPath, backend_option, handled, open_store, write_output
 from shsync.core.state import PracticeState, iso
 
@@ -62,20 +63,27 @@ def graph(org: Path | None, fmt: str, client_id: str | None, out: Path | None,
     from shsync.core.access import Lookup
     from shsync.render import graph as render
 
-    state = _state(org, backend_url)
+    from shsync.core.runbook import two_truths
+
+    state, steps = _state(org, backend_url)
     if client_id is None:
         text = render.SUPERVISION[fmt](state)
     else:
         rows = app.access_rows(Lookup(state), client=client_id, member=None)
-        text = render.CLIENT[fmt](state, client_id, rows)
+        seen = two_truths(rows, steps, client=client_id, member=None) if steps else []
+        text = render.CLIENT[fmt](state, client_id, rows, seen)
     _write(text, out)
 
 
-def _state(org: Path | None, backend_url: str) -> PracticeState:
+def _state(org: Path | None, backend_url: str) -> tuple[PracticeState, list[Step]]:
+    """The practice, and the runbook steps `two_truths` needs (none for an org file)."""
+    from shsync.core.runbook import around_pending
+
     if org is not None:
-        return app.desired_state(org)
+        return app.desired_state(org), []
     with existing_store(backend_url) as store:
-        return store.read()
+        pending = store.runbook_steps(pending_only=True)
+        return store.read(), around_pending(pending, store.runbook_steps()) if pending else []
 
 
 @click.command()

@@ -9,10 +9,13 @@ I/O; rendering is `shsync.render.report`'s job.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from shsync.core.entry import AuditEntry
+from shsync.core.runbook import Step
+from shsync.model.clock import parse_instant
 from shsync.core.access import CAPABILITIES, AccessIndex, practice_wide
 from shsync.core.actions import widens
 from shsync.core.operations import Operation, from_dict
@@ -75,18 +78,56 @@ class Review:
     widenings: tuple[Widening, ...]
     unreadable: tuple[int, ...] = ()  # entries whose operations could not be read
     endings: tuple[Ending, ...] = ()  # soonest first
+    # What is recorded in shsync and not yet carried out in Sessions Health, oldest first
+    pending: tuple[Step, ...] = ()
+    terminations: tuple[Termination, ...] = ()  # every removal, oldest first
+    judged_at: str = ""  # the time deadlines are judged by (the real clock, or a later one)
+
+
+@dataclass(frozen=True)
+class Termination:
+    """One member's removal: when shsync recorded it, when it was carried out in Sessions
+    Health (None: not yet), and whether that was within the practice's deadline."""
+
+    member: str
+    step: str  # R-17
+    entry: int
+    recorded_at: str
+    due: str
+    carried_out: str | None
+    how: str  # pending | done | observed
+    minutes: int | None  # from recorded to carried out
+    met: bool | None  # None: pending and not yet due
+
+    @classmethod
+    def of(cls, step: Step, now: str) -> Termination:
+        done = step.at if step.state != "pending" else None
+        minutes = None
+        if done is not None:
+            minutes = int((parse_instant(done) - parse_instant(step.recorded_at)
+                           ).total_seconds() // 60)
+        met = (done <= step.due if done is not None else
+               False if step.overdue(now) else None)
+        return cls(step.member or "", step.label, step.entry, step.recorded_at, step.due, done,
+                   step.state, minutes, met)
 
 
 def build(state: PracticeState, entries: list[AuditEntry], *, practice: str, source: str,
-          since: str, now: str, chain_problem: str | None) -> Review:
+          since: str, now: str, chain_problem: str | None,
+          steps: Sequence[Step] = (), judged_at: str | None = None) -> Review:
     """The review of `state` and its audit log; `chain_problem` is the hash chain's verdict
-    (`shsync.audit.chain.verify_chain`), which the caller runs."""
+    (`shsync.audit.chain.verify_chain`), which the caller runs; `steps`: every runbook step."""
     widenings, unreadable = _widenings(entries, since)
+    ordered = sorted(steps, key=lambda s: s.id)
+    judged = max(now, judged_at or now)
     return Review(practice=practice, name=state.name, source=source, generated_at=now,
                   since=since, state=state, access=access_lines(state),
                   recent=tuple(reversed(entries[-RECENT:])), entries=len(entries),
                   chain_problem=chain_problem, widenings=tuple(widenings),
-                  unreadable=tuple(unreadable), endings=endings(state, now))
+                  unreadable=tuple(unreadable), endings=endings(state, now),
+                  pending=tuple(s for s in ordered if s.state == "pending"),
+                  terminations=tuple(Termination.of(s, judged) for s in ordered
+                                     if "remove_member" in s.actions), judged_at=judged)
 
 
 def endings(state: PracticeState, now: str) -> tuple[Ending, ...]:

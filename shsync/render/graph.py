@@ -18,6 +18,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 
+from shsync.core.runbook import Seen
 from shsync.core.access import CAPABILITIES, Row
 from shsync.core.state import MemberState, PracticeState
 
@@ -69,12 +70,34 @@ def _caps(caps: set[str]) -> str:
     return ", ".join(c.replace("_", " ") for c in sorted(caps, key=CAPABILITIES.index))
 
 
-def _holdings(rows: Sequence[Row]) -> list[tuple[str, str, str]]:
-    """(member, reason, capabilities) for one client's rows, sorted."""
-    held: dict[tuple[str, str], set[str]] = defaultdict(set)
+def _holdings(rows: Sequence[Row], seen: Sequence[Seen] = ()
+              ) -> list[tuple[str, str, str, str]]:
+    """(member, reason, capabilities, what Sessions Health has) for one client's rows, sorted;
+    with `seen` (core/runbook.two_truths), the rows a pending runbook step gives are marked not
+    yet there, and the rows it takes away are drawn as still there."""
+    tags = {(s.row.member, s.row.capability, s.row.reason): _tag(s) for s in seen}
+    held: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for r in rows:
-        held[(r.member, r.reason)].add(r.capability)
-    return [(member, reason, _caps(caps)) for (member, reason), caps in sorted(held.items())]
+        held[(r.member, r.reason, tags.get((r.member, r.capability, r.reason), ""))].add(
+            r.capability)
+    for s in seen:
+        if not s.in_shsync:
+            held[(s.row.member, s.row.reason, _tag(s))].add(s.row.capability)
+    return [(member, reason, _caps(caps), tag)
+            for (member, reason, tag), caps in sorted(held.items())]
+
+
+def _tag(s: Seen) -> str:
+    if s.step is None:
+        return ""
+    if s.in_shsync:
+        return f"not yet in Sessions Health: {s.step.label}"
+    return f"ended in shsync, STILL in Sessions Health until {s.step.label}"
+
+
+def _node_lines(state: PracticeState, member: str) -> list[str]:
+    m = state.members.get(member)
+    return _member_lines(m) if m is not None else [member, "(removed in shsync)"]
 
 
 # --- Mermaid ------------------------------------------------------------------------------------
@@ -106,16 +129,28 @@ def _mermaid_classes(state: PracticeState, ids: dict[str, str]) -> list[str]:
     return out
 
 
-def mermaid_client(state: PracticeState, client: str, rows: Sequence[Row]) -> str:
+def _client_ids(state: PracticeState, holdings: Sequence[tuple[str, str, str, str]]
+                ) -> dict[str, str]:
     ids = _ids(state)
+    for member, *_ in holdings:  # a member removed in shsync whose removal is pending
+        ids.setdefault(member, f"x{len(ids)}")
+    return ids
+
+
+def mermaid_client(state: PracticeState, client: str, rows: Sequence[Row],
+                   seen: Sequence[Seen] = ()) -> str:
+    held = _holdings(rows, seen)
+    ids = _client_ids(state, held)
     out = ["flowchart LR", f"  c([{_mermaid_label(['client ' + client])}])"]
     drawn: set[str] = set()
     edges = []
-    for member, reason, caps in _holdings(rows):
+    for member, reason, caps, tag in held:
         if member not in drawn:
             drawn.add(member)
-            out.append(f"  {ids[member]}[{_mermaid_label(_member_lines(state.members[member]))}]")
-        edges.append(f"  {ids[member]} -->|{_mermaid_label([f'{reason}: {caps}'])}| c")
+            out.append(f"  {ids[member]}[{_mermaid_label(_node_lines(state, member))}]")
+        label = _mermaid_label([f"{reason}: {caps}", *([tag] if tag else [])])
+        arrow = "-.->" if tag else "-->"
+        edges.append(f"  {ids[member]} {arrow}|{label}| c")
     return "\n".join(out + edges) + "\n"
 
 
@@ -142,21 +177,28 @@ def dot_supervision(state: PracticeState) -> str:
     return "\n".join(out + ["}"]) + "\n"
 
 
-def dot_client(state: PracticeState, client: str, rows: Sequence[Row]) -> str:
-    ids = _ids(state)
+def dot_client(state: PracticeState, client: str, rows: Sequence[Row],
+               seen: Sequence[Seen] = ()) -> str:
+    held = _holdings(rows, seen)
+    ids = _client_ids(state, held)
     out = ["digraph access {", "  rankdir=LR;", "  node [shape=box];",
            f"  c [label={_dot_label(['client ' + client])}, shape=ellipse];"]
     drawn: set[str] = set()
     edges = []
-    for member, reason, caps in _holdings(rows):
+    for member, reason, caps, tag in held:
         if member not in drawn:
             drawn.add(member)
-            out.append(_dot_node(ids[member], state.members[member]))
-        edges.append(f"  {ids[member]} -> c [label={_dot_label([f'{reason}: {caps}'])}];")
+            m = state.members.get(member)
+            out.append(_dot_node(ids[member], m) if m is not None else
+                       f"  {ids[member]} [label={_dot_label(_node_lines(state, member))}, "
+                       "style=dotted];")
+        label = _dot_label([f"{reason}: {caps}", *([tag] if tag else [])])
+        style = ", style=dashed" if tag else ""
+        edges.append(f"  {ids[member]} -> c [label={label}{style}];")
     return "\n".join(out + edges + ["}"]) + "\n"
 
 
 SUPERVISION: dict[str, Callable[[PracticeState], str]] = {
     "mermaid": mermaid_supervision, "dot": dot_supervision}
-CLIENT: dict[str, Callable[[PracticeState, str, Sequence[Row]], str]] = {
+CLIENT: dict[str, Callable[[PracticeState, str, Sequence[Row], Sequence[Seen]], str]] = {
     "mermaid": mermaid_client, "dot": dot_client}

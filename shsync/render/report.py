@@ -17,6 +17,7 @@ from shsync.core.state import MemberState, PracticeState
 from shsync.render.graph import visible
 from shsync.render.plan import describe
 from shsync.core.review import AccessLine, Review
+from shsync.core.runbook import Step
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
@@ -71,13 +72,21 @@ def render(r: Review) -> str:
         f" {len(r.state.clients)} clients &middot; {r.entries} audit entries</p>",
         '<nav><a href="#org">Org chart</a><a href="#seats">Seats</a>'
         '<a href="#access">Access</a><a href="#ending">Ending</a>'
-        '<a href="#widenings">Widenings</a>'
+        '<a href="#widenings">Widenings</a><a href="#runbook">Not yet in Sessions Health</a>'
+        '<a href="#terminations">Terminations</a>'
         '<a href="#audit">Audit log</a></nav>',
+        '<p class="meta">This review shows the practice as shsync\'s store records it. '
+        "Sessions Health has no API: a change reaches it only when a person carries out its "
+        "runbook step, so the section <a href=\"#runbook\">Not yet in Sessions Health</a> "
+        "lists what the store holds that Sessions Health does not yet (including access ended "
+        "here that members still have there).</p>",
         *_org_chart(r.state),
         *_seats(r.state),
         *_access(r.access),
         *_endings(r),
         *_widenings(r),
+        *_runbook(r),
+        *_terminations(r),
         *_audit(r),
         "</body>",
         "</html>",
@@ -199,6 +208,62 @@ def _endings(r: Review) -> list[str]:
             "next plan or <code>shsync expire</code>.</p>",
             '<table id="ending-table"><thead><tr><th>Member</th><th>What</th><th>Client</th>'
             "<th>Until (UTC)</th><th>Reason</th><th>State</th></tr></thead><tbody>",
+            *rows, "</tbody></table>", "</section>"]
+
+
+# --- what Sessions Health does not have yet ------------------------------------------------------
+
+def _lost(step: Step) -> str:
+    clients = sorted({c for change, _, c, _, _ in step.access if change == "lose" and c})
+    if not clients:
+        return ""
+    shown = ["every client" if c == "*" else c for c in clients[:10]]
+    more = f" and {len(clients) - 10} more" if len(clients) > 10 else ""
+    return "still sees " + ", ".join(shown) + more
+
+
+def _runbook(r: Review) -> list[str]:
+    now = r.judged_at or r.generated_at
+    rows = []
+    for s in r.pending:
+        late = s.overdue(now)
+        state = '<span class="bad">OVERDUE</span>' if late else "pending"
+        rows.append(f'<tr data-step="{_e(s.label)}"><td>{_e(s.label)}</td><td>#{s.entry}</td>'
+                    f"<td>{_e(s.member or '')}</td><td>{_e(s.client or '')}</td>"
+                    f"<td>{_e(s.effect)}</td><td>{_e(s.text)}</td><td>{_e(_lost(s))}</td>"
+                    f"<td>{_e(s.due)}</td><td>{state}</td></tr>")
+    overdue = sum(s.overdue(now) for s in r.pending)
+    if not rows:
+        rows = ['<tr><td colspan="9">Every runbook step has been carried out.</td></tr>']
+    return ['<section id="runbook">', "<h2>Not yet in Sessions Health</h2>",
+            f"<p>{len(r.pending)} runbook step(s) recorded in shsync and not yet carried out "
+            f"in Sessions Health, {overdue} of them overdue. Until a step is carried out, "
+            "Sessions Health still has what it takes away and lacks what it gives.</p>",
+            '<table id="runbook-table"><thead><tr><th>Step</th><th>Entry</th><th>Member</th>'
+            "<th>Client</th><th>Effect</th><th>To do in Sessions Health</th>"
+            "<th>Until then</th><th>Due (UTC)</th><th>State</th></tr></thead><tbody>",
+            *rows, "</tbody></table>", "</section>"]
+
+
+def _terminations(r: Review) -> list[str]:
+    rows = []
+    for t in r.terminations:
+        met = ('<span class="ok">yes</span>' if t.met else '<span class="bad">no</span>'
+               if t.met is False else "not yet due")
+        took = "" if t.minutes is None else f"{t.minutes} min"
+        rows.append(f'<tr data-member="{_e(t.member)}"><td>{_e(t.member)}</td>'
+                    f"<td>{_e(t.step)}</td><td>#{t.entry}</td><td>{_e(t.recorded_at)}</td>"
+                    f"<td>{_e(t.carried_out or 'not yet')}</td><td>{_e(t.how)}</td>"
+                    f"<td>{_e(took)}</td><td>{_e(t.due)}</td><td>{met}</td></tr>")
+    if not rows:
+        rows = ['<tr><td colspan="9">No member was removed.</td></tr>']
+    return ['<section id="terminations">', "<h2>Terminations</h2>",
+            "<p>Each removal: when shsync recorded it, when it was carried out in Sessions "
+            "Health (confirmed with <code>shsync done</code>, or observed by a refresh), the "
+            "time between, and whether that met the practice's deadline.</p>",
+            '<table id="terminations-table"><thead><tr><th>Member</th><th>Step</th>'
+            "<th>Entry</th><th>Recorded (UTC)</th><th>Carried out (UTC)</th><th>How</th>"
+            "<th>Took</th><th>Due (UTC)</th><th>Met the deadline</th></tr></thead><tbody>",
             *rows, "</tbody></table>", "</section>"]
 
 

@@ -435,11 +435,12 @@ class Store(Rows, PlanRows, StepRows):
             live = self._read()
             found = {s.id: s for s in self._steps(sorted(set(ids)))}
             problems = runbook.confirmation(found, list(ids), actor, live, note)
+            if problems and any(i not in found for i in ids):
+                raise Refused(problems, "no-such-step", lead="nothing was recorded")
+            if problems and any(found[i].state != "pending" for i in ids):
+                raise Refused(problems, "step-not-pending", lead="nothing was recorded")
             if problems:
-                code = ("no-such-step" if any(i not in found for i in ids) else
-                        "step-not-pending" if any(found[i].state != "pending" for i in ids)
-                        else "step-refused")
-                raise Refused(problems, code, lead="nothing was recorded")
+                raise Refused(problems, "step-refused", lead="nothing was recorded")
             state = fingerprint(live)
             written = self._clock()
             details: dict[str, Any] = {"steps": [runbook.label(i) for i in ids]}

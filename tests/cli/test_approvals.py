@@ -103,7 +103,8 @@ def test_json_forms(shsync):
     applied = json.loads(shsync("apply", plan_id, "--format", "json", actor=DANA).stdout)
     assert applied["ok"] and applied["audit_entry"]["seq"] == 4
     entries = json.loads(shsync("history", "--format", "json").stdout)["entries"]
-    assert entries[-1]["details"] == {"author": DANA, "approvals": [{"by": ELLEN, "at": NOW}]}
+    assert entries[-1]["details"] == {"author": DANA, "approvals": [{"by": ELLEN, "at": NOW}],
+                                      "runbook": {"first": 18, "count": 1}}
     failed = json.loads(shsync("approve", plan_id, "--format", "json", actor=ELLEN).stdout)
     assert not failed["ok"] and failed["errors"][0]["code"] == "already-applied"
 

@@ -16,19 +16,22 @@ from tests.render.test_graph import HOSTILE, small
 
 
 class Store:
-    """Just enough of a backend for `review`: a state and an audit log."""
+    """Just enough of a backend for `review`: a state, an audit log and runbook steps."""
 
     practice = "default"
     display_url = "sqlite:///practice.db"
 
-    def __init__(self, state, entries=()):
-        self.state, self.entries = state, list(entries)
+    def __init__(self, state, entries=(), steps=()):
+        self.state, self.entries, self.steps = state, list(entries), list(steps)
 
     def read(self):
         return self.state
 
     def history(self):
         return self.entries
+
+    def runbook_steps(self, *, pending_only=False):
+        return [s for s in self.steps if s.state == "pending" or not pending_only]
 
 
 def review_backend(state, entries=()) -> Backend:
