@@ -466,6 +466,10 @@ CODES = _table(
     # Stores and servers.
     Code("bad-backend-url", 503, "a store or server URL shsync cannot use"),
     Code("bad-store", 503, "the store holds something damaged or foreign"),
+    # `shsync serve --notify` refuses to start with these (shsync/server/notify.py); no server
+    # answers with them.
+    Code("bad-notify-url", None, "a --notify URL shsync does not post to"),
+    Code("notify-secret", None, "--notify without a usable SHSYNC_NOTIFY_SECRET"),
     # No server answers with it (a server checks the name in its path first): raised by a store's
     # URL (a BackendError) and a token's practice (a UserError), each answered as its class.
     Code("bad-practice", None, "a practice name shsync cannot use"),

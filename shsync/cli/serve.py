@@ -20,8 +20,32 @@ from shsync.cli.common import backend_option, handled
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes sharing the port. Each keeps its own copy of what it "
                    "has read, and its own /metrics.")
+@click.option("--notify", "notify_urls", multiple=True, metavar="URL",
+              envvar="SHSYNC_NOTIFY_URL",
+              help="Post a signed JSON event to URL when a runbook step becomes overdue and "
+                   "when steps are done or observed (repeatable; SHSYNC_NOTIFY_URL may hold "
+                   "several, space-separated). Signed with SHSYNC_NOTIFY_SECRET, which must "
+                   "be set. https, or http to loopback.")
+@click.option("--notify-interval", type=click.FloatRange(min=0.1), default=60.0,
+              show_default=True, metavar="SECONDS",
+              help="How often the store is looked at for events to post.")
+@click.option("--notify-timeout", type=click.FloatRange(min=0.1, max=300), default=10.0,
+              show_default=True, metavar="SECONDS",
+              help="The timeout of each request to a --notify URL.")
+@click.option("--notify-attempts", type=click.IntRange(1, 10), default=4, show_default=True,
+              metavar="N",
+              help="Tries per event and URL (a network error, a timeout, 429 or 5xx is tried "
+                   "again, with backoff from 1 s doubling); then the failure is logged.")
+@click.option("--notify-catch-up", type=click.IntRange(0, 7 * 24 * 60), default=60,
+              show_default=True, metavar="MINUTES",
+              help="On start, also post what happened in the last MINUTES: a restart "
+                   "re-sends at most that window's events, and misses none of it.")
+@click.option("--notify-allow-http", is_flag=True,
+              help="Allow plain http --notify URLs to hosts other than loopback.")
 @handled
-def serve(backend_url: str, host: str, port: int, lock_timeout: float, workers: int) -> None:
+def serve(backend_url: str, host: str, port: int, lock_timeout: float, workers: int,
+          notify_urls: tuple[str, ...], notify_interval: float, notify_timeout: float,
+          notify_attempts: int, notify_catch_up: int, notify_allow_http: bool) -> None:
     """Serve every practice in a store over HTTP, to holders of tokens (`shsync token`).
 
     Endpoints are per practice (/practices/NAME/...): plans, approvals, applies of stored plans,
@@ -33,14 +57,35 @@ def serve(backend_url: str, host: str, port: int, lock_timeout: float, workers: 
       shsync serve --backend postgresql://shsync@db.internal/practices
       shsync serve --backend sqlite:///srv/shsync/practice.db --port 8787
       shsync serve --backend postgresql://shsync@db/practices --workers 2
+      SHSYNC_NOTIFY_SECRET=... shsync serve --backend postgresql://db/practices \\
+          --notify https://hooks.example/shsync
       SHSYNC_TOKEN=shs_... shsync plan org/ \\
           --backend https://shsync.example/practices/riverbend
     """
+    from datetime import timedelta
+
     from shsync.stores.url import redact
-    from shsync.server import run
+    from shsync.server import notify, run
+
+    # Checked before anything starts: a URL shsync does not post to, or no secret, is refused.
+    settings = notify.settings(
+        notify_urls, allow_http=notify_allow_http, interval=notify_interval,
+        timeout=notify_timeout, attempts=notify_attempts,
+        catch_up=timedelta(minutes=notify_catch_up)) if notify_urls else None
+    running: list[notify.Running] = []
 
     def ready() -> None:  # once the store is open and current, not before
         click.echo(f"shsync serving {redact(backend_url)} on http://{host}:{port} "
                    "(/healthz, /openapi.json)", err=True)
+        if settings is not None:
+            # One notifier for the whole command, in this process (the supervisor, with
+            # --workers): never one per worker (docs/server.md#notifications).
+            running.append(notify.start(backend_url, settings, lock_timeout=lock_timeout))
+            click.echo("shsync notifying " + ", ".join(t.shown for t in settings.targets)
+                       + f" every {notify_interval:g} s", err=True)
 
-    run(backend_url, host, port, lock_timeout=lock_timeout, workers=workers, ready=ready)
+    try:
+        run(backend_url, host, port, lock_timeout=lock_timeout, workers=workers, ready=ready)
+    finally:
+        for notifier in running:  # a delivery in flight gets its timeout, no more
+            notifier.stop(timeout=notify_timeout + 1)
