@@ -21,7 +21,8 @@ import yaml
 
 from shsync.stores.base import BackendError
 from shsync.stores.postgres import PostgresBackend
-from shsync.stores.faults import FAULT_HOOK
+from shsync.jobs.app import Shsync
+from shsync.stores.faults import FAULT_HOOK, STEPS_HOOK
 from shsync.stores.sqlite import SqliteBackend
 from shsync.core import planner
 from shsync.core.authorize import Actor
@@ -88,10 +89,11 @@ def scenario() -> tuple[PracticeState, Desired]:
                                         ends=(End(f"sup{D}", "2027-07-01T00:00:00Z", "cover"),))
     handoffs = {f"leaver{D}": Handoff(f"sup{D}", f"sup{D}", f"sup{D}")}
     # A two-person rule brought in (set_policy): none is live, so the plan needs no approval; and
-    # a break-glass policy (set_break_glass_policy).
+    # a break-glass policy (set_break_glass_policy) and runbook deadlines (set_deadline_policy).
     return live, Desired(want, desired_clients, handoffs, name="New name",
                          approval_policy=(("removes_members", 1), ("widens_access", 1)),
-                         break_glass_policy=(("admin", "practitioner"), 120))
+                         break_glass_policy=(("admin", "practitioner"), 120),
+                         deadline_policy=(("narrows_access", 30),))
 
 
 def test_the_scenario_covers_every_kind_of_operation():
@@ -148,7 +150,8 @@ def test_a_kill_after_any_operation_leaves_the_practice_as_it_was(store, tmp_pat
         code = apply_in_child(url, plan_file, k)
         fault_stats.tried("crash points")
         after, entries = backend.read(), backend.history()
-        intact = after == live and [e.kind for e in entries] == ["seed"]
+        intact = (after == live and [e.kind for e in entries] == ["seed"]
+                  and backend.runbook_steps() == [])
         assert code == -signal.SIGKILL, f"the apply was not killed at operation {k}: exit {code}"
         assert fault_stats.compared(intact, live, len(entries)), f"after a kill at operation {k}"
         backend.apply(plan, actor=OPERATOR, now=NOW)
@@ -156,6 +159,33 @@ def test_a_kill_after_any_operation_leaves_the_practice_as_it_was(store, tmp_pat
                              options=OPTIONS)
         assert again.operations == (), f"no convergence after a kill at operation {k}"
         backend.close()
+
+
+def test_a_kill_after_the_runbook_steps_are_written_leaves_neither_them_nor_the_change(
+        store, tmp_path):
+    """The steps are written in the apply's transaction: a kill before its commit leaves the
+    practice, the log and the runbook as they were; the apply then records both."""
+    live, desired = scenario()
+    plan = planner.plan(desired, live, practice="default", now=NOW, options=OPTIONS)
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(plan.to_file())
+    url, backend = store()
+    env = {**os.environ, STEPS_HOOK: "1", "SHSYNC_NOW": NOW}
+    env.pop("SHSYNC_ACTOR", None)
+    code = subprocess.run([sys.executable, "-m", "shsync", "apply", str(plan_file),
+                           "--backend", url], env=env, capture_output=True,
+                          timeout=120).returncode
+    fault_stats.tried("crash points")
+    intact = (code == -signal.SIGKILL and backend.read() == live
+              and [e.kind for e in backend.history()] == ["seed"]
+              and backend.runbook_steps() == [])
+    assert fault_stats.compared(intact, live, len(backend.history())), f"exit {code}"
+    entry = backend.apply(plan, actor=OPERATOR, now=NOW)
+    steps = backend.runbook_steps()
+    assert steps and {s.entry for s in steps} == {entry.seq}
+    assert entry.details["runbook"] == {"first": 1, "count": len(steps)}
+    assert Shsync(backend, OPERATOR).check_log().replayed
+    backend.close()
 
 
 def test_a_killed_break_glass_leaves_nothing_behind(store, tmp_path):

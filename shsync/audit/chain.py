@@ -104,7 +104,7 @@ def replay_steps(entries: Sequence[AuditEntry], stored: Sequence[Step],
         first = recorded.get("first") if isinstance(recorded, dict) else None
         derived = runbook.derive([from_dict(o) for o in e.operations], before, after,
                                  entry=e.seq, first_id=first if isinstance(first, int) else 0,
-                                 recorded_at=e.written_at or e.at,
+                                 recorded_at=e.written_at or e.at, kind=e.kind or "apply",
                                  deadlines=before.deadline_policy)
         count = recorded.get("count")
         if len(derived) != count:

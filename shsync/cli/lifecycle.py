@@ -6,9 +6,12 @@ from an operator. Both are planned, checked and audited like any other change.
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -22,6 +25,7 @@ from shsync.cli.common import (
     application,
     backend_option,
     echo_warnings,
+    entry_json,
     handled,
     plan_with_entry,
     runbook_note,
@@ -102,12 +106,19 @@ def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_
         result = planned.plan
         # In JSON the plan is printed once, after it is recorded, with its `audit_entry`.
         deferred = fmt == "json" and not result.errors and result.has_changes and not save
-        if not deferred:
+        if not deferred and not (fmt == "json" and not result.has_changes):
             click.echo(render_plan(result, fmt), nl=False)
         if result.errors:
             sys.exit(EXIT_ERROR)
+        _not_yet(planned.not_carried_out)
         if not result.has_changes:
-            click.echo("The store matches the observation.", err=True)
+            seen = shsync.record_observed(planned.carried_out)
+            if fmt == "json":
+                click.echo(_refresh_json(result, None, seen, planned), nl=False)
+            _observed(planned.carried_out, seen)
+            click.echo("Apart from the steps not carried out yet, the store matches the "
+                       "observation." if planned.not_carried_out else
+                       "The store matches the observation.", err=True)
             sys.exit(EXIT_OK)
         if save:
             stored = shsync.save_plan(result)
@@ -119,7 +130,7 @@ def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_
             if not sys.stdin.isatty():
                 if detailed_exitcode:
                     if deferred:
-                        click.echo(plan_with_entry(result, None), nl=False)
+                        click.echo(_refresh_json(result, None, None, planned), nl=False)
                     sys.exit(EXIT_CHANGES)
                 raise app.UserError("not on a terminal: pass --auto-approve to record the drift",
                                     "not-confirmed")
@@ -127,9 +138,34 @@ def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_
                 raise app.UserError("not recorded", "not-confirmed")
         entry = shsync.apply(result)
         steps = shsync.steps_of(entry)
+        seen = shsync.record_observed(planned.carried_out)
     if deferred:
-        click.echo(plan_with_entry(result, entry, steps), nl=False)
+        click.echo(_refresh_json(result, entry, seen, planned, steps), nl=False)
     click.echo(f"Recorded the observation. Audit entry #{entry.seq}, head {entry.entry_hash}.",
                err=True)
+    _observed(planned.carried_out, seen)
     click.echo(runbook_note(steps, entry), nl=False, err=True)
     sys.exit(EXIT_CHANGES if detailed_exitcode else EXIT_OK)
+
+
+def _not_yet(steps: Sequence[Any]) -> None:
+    if steps:
+        click.echo(visible(
+            f"Not carried out yet, as observed: {', '.join(s.label for s in steps)} (still "
+            "pending; the observation's difference about them is not recorded as drift)."),
+            err=True)
+
+
+def _observed(steps: Sequence[Any], entry: Any) -> None:
+    if steps and entry is not None:
+        click.echo(f"Observed carried out in Sessions Health: "
+                   f"{', '.join(s.label for s in steps)}. Audit entry #{entry.seq}.", err=True)
+
+
+def _refresh_json(result: Any, entry: Any, seen: Any, planned: Any,
+                  steps: Sequence[Any] = ()) -> str:
+    data = json.loads(plan_with_entry(result, entry, steps))
+    data["runbook_observed"] = [s.label for s in planned.carried_out]
+    data["runbook_not_carried_out"] = [s.label for s in planned.not_carried_out]
+    data["observed_entry"] = entry_json(seen) if seen is not None else None
+    return json.dumps(data, indent=2) + "\n"

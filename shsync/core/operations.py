@@ -18,8 +18,8 @@ from shsync.core.actions import ACTIONS, COSIGN, ORDER, ROLES, UPDATABLE, Phase,
 from shsync.core.operation import Operation
 from shsync.errors import InvalidOperation
 from shsync.model.vocabulary import (
-    APPROVAL_KINDS, CLIENT_ID_PATTERN, EMAIL_MAX, EMAIL_PATTERN, MAX_BREAK_GLASS_MINUTES, NAME_MAX,
-    PRACTICE_NAME_MAX, REASON_MAX,
+    APPROVAL_KINDS, CLIENT_ID_PATTERN, DEADLINE_KINDS, EMAIL_MAX, EMAIL_PATTERN,
+    MAX_BREAK_GLASS_MINUTES, MAX_DEADLINE_MINUTES, NAME_MAX, PRACTICE_NAME_MAX, REASON_MAX,
 )  # fmt: skip
 
 __all__ = ["ACTIONS", "UPDATABLE", "InvalidOperation", "Operation", "Phase", "from_dict",
@@ -45,7 +45,7 @@ def to_dict(o: Operation) -> dict[str, Any]:
     for key, value in o.params:
         if key == "changes":
             out[key] = {name: list(pair) for name, pair in value}
-        elif action.params.get(key) == "approvals":
+        elif action.params.get(key) in ("approvals", "deadlines"):
             out[key] = dict(value)
         else:
             out[key] = list(value) if isinstance(value, tuple) else value
@@ -145,6 +145,11 @@ def _check(kind: str, value: Any) -> Any:
     elif base == "approvals":
         if isinstance(value, dict) and all(
                 k in APPROVAL_KINDS and _ok("int", n) and 0 < n <= 20 for k, n in value.items()):
+            return tuple(sorted(value.items()))
+    elif base == "deadlines":  # only the kinds that differ from the defaults, in minutes
+        if isinstance(value, dict) and all(
+                k in DEADLINE_KINDS and _ok("int", n) and 1 <= n <= MAX_DEADLINE_MINUTES
+                for k, n in value.items()):
             return tuple(sorted(value.items()))
     elif _ok(base, value):
         return tuple(value) if isinstance(value, list) else value

@@ -214,6 +214,10 @@ def _policy(draft: _Draft) -> None:
     want, have = draft.desired.approval_policy, draft.live.approval_policy
     if want is not None and want != have:
         draft.ops.append(op("set_policy", "practice", approvals=want, previous=have))
+    deadlines, kept = draft.desired.deadline_policy, draft.live.deadline_policy
+    if deadlines is not None and deadlines != kept:
+        draft.ops.append(op("set_deadline_policy", "practice", deadlines=deadlines,
+                            previous=kept))
     glass, had = draft.desired.break_glass_policy, draft.live.break_glass_policy
     if glass is not None and glass != (had or DEFAULT_BREAK_GLASS):
         draft.ops.append(op("set_break_glass_policy", "practice", who=glass[0],

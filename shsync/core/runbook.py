@@ -29,9 +29,10 @@ from shsync.core.actions import ACTIONS, grantees, widens
 from shsync.core.authorize import Actor
 from shsync.core.operation import Operation
 from shsync.core.state import PracticeState
-from shsync.model.clock import later
+from shsync.model import vocabulary
+from shsync.model.clock import later, span_minutes
 
-__all__ = ["DEADLINE_KINDS", "DEFAULT_DEADLINES", "EFFECTS", "STATES", "Step", "derive",
+__all__ = ["DEADLINE_OF", "DEFAULT_DEADLINES", "EFFECTS", "STATES", "Step", "derive",
            "deadline_text", "label", "parse_label", "step_text"]
 
 STATES = ("pending", "done", "observed")
@@ -39,9 +40,9 @@ EFFECTS = ("narrows", "widens", "other")  # what a step does to anyone's access
 # The practice's deadline for each kind of step, in minutes (`policy.deadlines`): access taken
 # away within the hour (HIPAA's termination procedure; the proposed 2025 Security Rule update
 # sets one hour), new access within three days, the rest within a week.
-DEADLINE_KINDS = {"narrows": "narrows_access", "widens": "widens_access", "other": "other"}
-DEFAULT_DEADLINES: tuple[tuple[str, int], ...] = (
-    ("narrows_access", 60), ("widens_access", 3 * 24 * 60), ("other", 7 * 24 * 60))
+DEADLINE_OF = {"narrows": "narrows_access", "widens": "widens_access", "other": "other"}
+DEFAULT_DEADLINES: tuple[tuple[str, int], ...] = tuple(
+    (kind, span_minutes(length)) for kind, length in vocabulary.DEFAULT_DEADLINES)
 MEMBERS = "Account Settings > Account > Members"
 
 # (gain | lose, member, client: an id, "*" for every client, None for the practice itself,
@@ -186,11 +187,18 @@ def _key(row: tuple[str | None, str, str]) -> tuple[str, str, str]:
     return (row[0] or "", row[1], row[2])
 
 
+# Entries whose changes were seen in Sessions Health, not asked of it: a refresh records what an
+# observation of Sessions Health showed, so it leaves nobody anything to do there.
+OBSERVED_KINDS = frozenset({"refresh"})
+
+
 def derive(operations: Sequence[Operation], before: PracticeState, after: PracticeState, *,
-           entry: int, first_id: int, recorded_at: str,
+           entry: int, first_id: int, recorded_at: str, kind: str = "apply",
            deadlines: Sequence[tuple[str, int]] | None = None) -> tuple[Step, ...]:
-    """The steps an applied entry asks of a person, numbered from `first_id`. `deadlines`: the
-    practice's `policy.deadlines` before the change (None: the defaults)."""
+    """The steps an applied entry of this kind asks of a person, numbered from `first_id`.
+    `deadlines`: the practice's `policy.deadlines` before the change (None: the defaults)."""
+    if kind in OBSERVED_KINDS:
+        return ()
     status_of = {e: m.status for e, m in after.members.items()}
     status_of.update({e: m.status for e, m in before.members.items() if e not in status_of})
     todos = _todos(operations, status_of)
@@ -227,7 +235,7 @@ def derive(operations: Sequence[Operation], before: PracticeState, after: Practi
         if todo.member is not None and status_of.get(todo.member) == "invited" and not any(
                 o.action in ("invite_member", "remove_member") for o in todo.operations):
             waits = todo.member
-        due = later(recorded_at, timedelta(minutes=minutes[DEADLINE_KINDS[effect]]))
+        due = later(recorded_at, timedelta(minutes=minutes[DEADLINE_OF[effect]]))
         steps.append(Step(number, entry, tuple(o.action for o in todo.operations),
                           todo.member, todo.client, todo.text, effect, recorded_at, due, waits,
                           tuple(rows)))
@@ -397,3 +405,27 @@ def around_pending(pending: Sequence[Step], every: Sequence[Step]) -> list[Step]
     """The steps `two_truths` needs: every step of each entry with a pending one."""
     entries = {s.entry for s in pending}
     return [s for s in every if s.entry in entries]
+
+
+# --- a refresh: which pending steps an observation of Sessions Health shows carried out --------
+
+def subjects(step: Step) -> set[str]:
+    """What a step changes in Sessions Health: its member, its client, or the practice."""
+    found = {x for x in (step.member, step.client) if x}
+    if step.client is not None and step.member is not None:
+        found.discard(step.member)  # a client's step is about the client's record
+    return found or {"practice"}
+
+
+def observed(pending: Sequence[Step], drift: Sequence[Operation]
+             ) -> tuple[list[Step], list[Step]]:
+    """(steps carried out, steps not) by an observation whose difference from the store is
+    `drift` (core/observe.py): a step is carried out when the observation no longer differs
+    from the store about what it changes. Conservative: a member with two pending steps, one of
+    them carried out, shows drift, and both stay pending."""
+    touched = {o.target for o in drift}
+    done: list[Step] = []
+    waiting: list[Step] = []
+    for step in sorted(pending, key=lambda s: s.id):
+        (waiting if subjects(step) & touched else done).append(step)
+    return done, waiting

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from shsync.core.frozen import quick_init
 from shsync.model import plain
-from shsync.model.clock import duration, end_instant, iso
+from shsync.model.clock import duration, end_instant, iso, span_minutes
 from shsync.model.plain import Item, OrgValues, grantee, low
-from shsync.model.vocabulary import APPROVAL_KINDS
+from shsync.model.vocabulary import APPROVAL_KINDS, DEADLINE_KINDS, DEFAULT_DEADLINES
 
 if TYPE_CHECKING:  # the models are pydantic's: plan and apply of a valid file never import it
     from shsync.model.org import Member, Org, Snapshot
@@ -150,6 +150,8 @@ def fingerprint(state: PracticeState) -> str:
         digest.update(b"approvals" + json.dumps(state.approval_policy).encode())
     if state.break_glass_policy is not None:  # likewise
         digest.update(b"break_glass" + json.dumps(state.break_glass_policy).encode())
+    if state.deadline_policy:  # likewise
+        digest.update(b"deadlines" + json.dumps(state.deadline_policy).encode())
     return "sha256:" + digest.hexdigest()
 
 
@@ -244,6 +246,7 @@ class Desired:
     name: str | None = None  # the practice's display name, when the file sets it
     approval_policy: tuple[tuple[str, int], ...] | None = None  # None: the file leaves it be
     break_glass_policy: tuple[tuple[str, ...], int] | None = None  # likewise
+    deadline_policy: tuple[tuple[str, int], ...] | None = None  # likewise; () the defaults
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +287,7 @@ def desired_from_values(org: OrgValues) -> Desired:
         name=data.get("practice"),
         approval_policy=_approval_values(plain.approvals(data)),
         break_glass_policy=_break_glass_values(plain.break_glass(data)),
+        deadline_policy=deadline_values(plain.deadlines(data)),
     )
 
 
@@ -344,6 +348,22 @@ def _break_glass_values(rules: tuple[Sequence[str], str] | None,
     who, longest = rules
     return (tuple(sorted(w.lower() if "@" in w else w for w in who)),
             int(duration(longest).total_seconds() // 60))
+
+
+def deadline_values(given: Mapping[str, Any] | None) -> tuple[tuple[str, int], ...] | None:
+    """`policy.deadlines` in the state's form: (kind, minutes) pairs that differ from the
+    defaults, sorted; () when all are the defaults; None when the file is silent."""
+    if given is None:
+        return None
+    defaults = {k: span_minutes(v) for k, v in DEFAULT_DEADLINES}
+    return tuple(sorted((k, span_minutes(str(given[k]))) for k in DEADLINE_KINDS
+                        if k in given and span_minutes(str(given[k])) != defaults[k]))
+
+
+def deadline_policy(org: Org) -> tuple[tuple[str, int], ...] | None:
+    """The file's `policy.deadlines` in the state's form (the pydantic path), or None."""
+    found = org.policy.deadlines if org.policy else None
+    return None if found is None else deadline_values(found.model_dump())
 
 
 def approval_policy(org: Org) -> tuple[tuple[str, int], ...] | None:
@@ -411,6 +431,8 @@ def state_to_dict(state: PracticeState) -> dict[str, Any]:
     if state.break_glass_policy is not None:
         who, minutes = state.break_glass_policy
         out["break_glass_policy"] = {"who": list(who), "max_minutes": minutes}
+    if state.deadline_policy:
+        out["deadline_policy"] = [list(p) for p in state.deadline_policy]
     return out
 
 
@@ -426,7 +448,8 @@ def state_from_dict(data: dict[str, Any]) -> PracticeState:
                          tuple(Appointment(*r) for r in data["appointments"]),
                          tuple(Note(*r) for r in data["notes"]), data["name"],
                          tuple((str(k), int(n)) for k, n in data.get("approval_policy", [])),
-                         _glass_policy(data.get("break_glass_policy")))
+                         _glass_policy(data.get("break_glass_policy")),
+                         tuple((str(k), int(n)) for k, n in data.get("deadline_policy", [])))
 
 
 def _glass_policy(data: Any) -> tuple[tuple[str, ...], int] | None:

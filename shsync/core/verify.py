@@ -77,7 +77,8 @@ def kind_problem(kind: str, operations: Sequence[Operation],
 
 
 # Steps an observation of Sessions Health never yields (reconcile.observe): shsync's own rules.
-_NOT_OBSERVED = frozenset({"set_policy", "set_break_glass_policy", "set_access_end"})
+_NOT_OBSERVED = frozenset({"set_policy", "set_break_glass_policy", "set_deadline_policy",
+                           "set_access_end"})
 # ... and what no observed step carries: Sessions Health shows a grant, never when shsync is
 # to end it or why, so a step with these is an administrator's own decision. Logged as a
 # refresh it would read, in the audit log and the access review, as something seen rather

@@ -34,6 +34,7 @@ class Working:
         self.name = state.name
         self.approval_policy = state.approval_policy
         self.break_glass_policy = state.break_glass_policy
+        self.deadline_policy = state.deadline_policy
         self.now = now
         # The store's own clock when it writes (None in the planner): what bounds an emergency
         # access, since the planning clock `now` is the caller's to fix (SHSYNC_NOW, --at).
@@ -56,7 +57,8 @@ class Working:
     def freeze(self) -> PracticeState:
         return PracticeState(dict(self.members), dict(self.clients), tuple(self.appointments),
                              tuple(sorted(self.notes.values(), key=lambda n: n.id)), self.name,
-                             self.approval_policy, self.break_glass_policy)
+                             self.approval_policy, self.break_glass_policy,
+                             self.deadline_policy)
 
     # --- primitives that keep the indexes right ----------------------------------------------
     def put_member(self, member: MemberState) -> None:

@@ -14,12 +14,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from shsync.model.clock import FIRST_YEAR, LAST_YEAR, OutOfRange, duration, end_instant, valid_zone
+from shsync.model.clock import (
+    FIRST_YEAR,
+    LAST_YEAR,
+    OutOfRange,
+    duration,
+    end_instant,
+    span_minutes,
+    valid_zone,
+)  # fmt: skip
 from shsync.model.diagnostics import Finding, KeyOf, Path, error, warning
 from shsync.model import plain
 from shsync.format.npi import npi_check_digit
 from shsync.model.plain import Item, grantee, low
-from shsync.model.vocabulary import MAX_BREAK_GLASS_MINUTES, ROLES
+from shsync.model.vocabulary import MAX_BREAK_GLASS_MINUTES, MAX_DEADLINE_MINUTES, ROLES
 
 if TYPE_CHECKING:
     from shsync.model.org import Snapshot
@@ -179,6 +187,7 @@ def _ending_rules(org: Item, index: _Index, now: str | None) -> Iterator[Finding
                                       f"{MAX_BREAK_GLASS_MINUTES // 1440}d (like 8h, 90m or "
                                       "1h30m; at most 168h)", ("policy", "break_glass", "max"))
     yield from _approval_rules(org)
+    yield from _deadline_rules(org)
 
 
 MAX_APPROVALS = 20
@@ -191,6 +200,18 @@ def _approval_rules(org: Item) -> Iterator[Finding]:
             yield error("invalid-policy", f"approvals.{kind} is {count}: give how many "
                                           f"administrators must approve, 0 to {MAX_APPROVALS}",
                         ("policy", "approvals", kind))
+
+
+def _deadline_rules(org: Item) -> Iterator[Finding]:
+    for kind, length in (plain.deadlines(org) or {}).items():
+        try:
+            minutes = span_minutes(str(length))
+        except ValueError:
+            minutes = 0
+        if not 1 <= minutes <= MAX_DEADLINE_MINUTES:
+            yield error("invalid-policy", f"deadlines.{kind} {length!r} must be from 1m to "
+                                          f"{MAX_DEADLINE_MINUTES // 1440}d (like 1h, 3d or "
+                                          "90m)", ("policy", "deadlines", kind))
 
 
 ROLE_NAMES = (*ROLES, "admin")  # who `policy.break_glass.who` may name besides members

@@ -35,7 +35,7 @@ from shsync.errors import (
     Refused,
     UserError,
 )  # fmt: skip
-from shsync.model.clock import length_text, now, now_real, parse_time  # noqa: F401  (app.now etc., as before)
+from shsync.model.clock import length_text, now, now_real, parse_time, span_text  # noqa: F401  (app.now etc., as before)
 from shsync.gcpause import paused
 from shsync.core import access, planner, runbook
 from shsync.core.approvals import StoredPlan
@@ -80,6 +80,10 @@ def actor(email: str | None) -> Actor:
 class Planned:
     plan: Plan
     diagnostics: tuple[Diagnostic, ...]  # warnings from the org file
+    # A refresh: pending runbook steps the observation shows carried out, and those it shows
+    # not carried out yet (their difference is left out of the plan: not drift, just not done)
+    carried_out: tuple[runbook.Step, ...] = ()
+    not_carried_out: tuple[runbook.Step, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -241,10 +245,23 @@ class Shsync:
         observed = state_from_snapshot(loaded.value)
         handoffs = {h.from_: h for h in loaded.value.handoffs}
         operations, problems = observe(observed, live, handoffs, self.clock())
+        # What the observation shows of changes recorded here and not yet carried out there is
+        # the runbook's business, not drift: recording it would undo them in the store.
+        carried, waiting = runbook.observed(self.backend.runbook_steps(pending_only=True),
+                                            operations)
+        held_back = {x for s in waiting for x in runbook.subjects(s)}
+        operations = [o for o in operations if o.target not in held_back]
         result = _single(live, operations, self, "refresh",
                          errors=tuple(Message("refresh-needs-handoff", p) for p in problems),
                          warnings=_messages(loaded.diagnostics))
-        return Planned(result, loaded.diagnostics)
+        return Planned(result, loaded.diagnostics, tuple(carried), tuple(waiting))
+
+    def record_observed(self, steps: Sequence[runbook.Step]) -> AuditEntry | None:
+        """Record that a refresh saw these pending steps carried out (one `observed` entry)."""
+        if not steps:
+            return None
+        return self._wrote(self.backend.confirm_steps([s.id for s in steps], how="observed",
+                                                      actor=self.who, now=self.clock()))
 
     def plan_expiry(self) -> Plan:
         """A plan that takes back every access whose end has passed (`shsync expire`)."""
@@ -637,6 +654,9 @@ def _export_policy(state: PracticeState) -> dict[str, Any]:
         policy["break_glass"] = {"who": list(who), "max": length_text(minutes)}
     if state.approval_policy:
         policy["approvals"] = dict(state.approval_policy)
+    if state.deadline_policy:
+        kept = dict(runbook.DEFAULT_DEADLINES) | dict(state.deadline_policy)
+        policy["deadlines"] = {kind: span_text(minutes) for kind, minutes in kept.items()}
     return {"policy": policy} if policy else {}
 
 

@@ -81,6 +81,24 @@ def duration(text: str) -> timedelta:
     return value
 
 
+_SPAN = re.compile(r"^(?:([0-9]{1,2})d)?(?:([0-9]{1,4})h)?(?:([0-9]{1,6})m)?$")
+
+
+def span_minutes(text: str) -> int:
+    """`1h`, `3d`, `2d12h`, `90m` in minutes (a deadline); ValueError for anything else."""
+    found = _SPAN.match(text.strip())
+    if not found or not any(found.groups()):
+        raise ValueError(f"{text!r} is not a length like 1h, 3d or 90m")
+    days, hours, minutes = (int(g or 0) for g in found.groups())
+    return days * 24 * 60 + hours * 60 + minutes
+
+
+def span_text(minutes: int) -> str:
+    days, rest = divmod(int(minutes), 24 * 60)
+    hours, mins = divmod(rest, 60)
+    return "".join(f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (mins, "m")) if n) or "0m"
+
+
 def length_text(minutes: int) -> str:
     """Minutes in the form `duration` reads: 8h, 90m -> 1h30m, 45m."""
     hours, mins = divmod(int(minutes), 60)

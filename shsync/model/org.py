@@ -15,7 +15,8 @@ from pydantic.json_schema import SkipJsonSchema
 
 # The fixed words, patterns and limits live in shsync.model.vocabulary (no pydantic there).
 from shsync.model.vocabulary import (  # noqa: F401
-    APPROVAL_KINDS, CLIENT_ID_PATTERN, COSIGN, DEFAULT_BREAK_GLASS_MAX, DEFAULT_BREAK_GLASS_WHO,
+    APPROVAL_KINDS, CLIENT_ID_PATTERN, COSIGN, DEADLINE_PATTERN, DEFAULT_BREAK_GLASS_MAX,
+    DEFAULT_BREAK_GLASS_WHO,
     EMAIL_MAX, EMAIL_PATTERN, MAX_BREAK_GLASS_MINUTES, NAME_MAX, NPI_PATTERN, PRACTICE_NAME_MAX,
     REASON_MAX, ROLES, TAXONOMY_PATTERN, TIMEZONE_MAX,
 )
@@ -173,6 +174,20 @@ class Approvals(_Strict):
         0, description="Approvals needed by a plan that removes a member.")
 
 
+Deadline = Annotated[str, Field(pattern=DEADLINE_PATTERN)]
+
+
+class Deadlines(_Strict):
+    """How soon each runbook step must be carried out in Sessions Health once shsync has
+    recorded the change (`shsync runbook`): like 1h, 3d, 2d12h or 90m, from 1m to 90d. A step
+    past its deadline is overdue everywhere it is shown."""
+
+    narrows_access: Deadline = Field("1h", description="A step that takes access away "
+                                                        "(a removal, a role or grant ended).")
+    widens_access: Deadline = Field("3d", description="A step that gives access.")
+    other: Deadline = Field("7d", description="Any other step (a name, an NPI, ...).")
+
+
 class Policy(_Strict):
     """The practice's policies; each is optional."""
 
@@ -181,6 +196,9 @@ class Policy(_Strict):
     approvals: Approvals | SkipJsonSchema[None] = Field(
         None, description="The two-person rule, kept by the live practice once applied; absent: "
                           "the live rule stays as it is, {} removes it.")
+    deadlines: Deadlines | SkipJsonSchema[None] = Field(
+        None, description="Deadlines of runbook steps, kept by shsync's store once applied; "
+                          "absent: the store's stay as they are, {} restores the defaults.")
 
 
 class Org(_Strict):

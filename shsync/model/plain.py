@@ -18,7 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from shsync.model.vocabulary import APPROVAL_KINDS, DEFAULT_BREAK_GLASS_MAX, DEFAULT_BREAK_GLASS_WHO
+from shsync.model.vocabulary import (
+    APPROVAL_KINDS,
+    DEADLINE_KINDS,
+    DEFAULT_BREAK_GLASS_MAX,
+    DEFAULT_BREAK_GLASS_WHO,
+    DEFAULT_DEADLINES,
+)  # fmt: skip
 
 if TYPE_CHECKING:
     from shsync.model.org import Org
@@ -36,7 +42,8 @@ FIELDS: dict[str, frozenset[str]] = {
     "Ending": frozenset({"until", "reason"}),
     "Grant": frozenset({"member", "until", "reason"}),
     "Handoff": frozenset({"from", "clients", "notes", "signatures"}),
-    "Policy": frozenset({"break_glass", "approvals"}),
+    "Policy": frozenset({"break_glass", "approvals", "deadlines"}),
+    "Deadlines": frozenset(DEADLINE_KINDS),
     "BreakGlass": frozenset({"who", "max"}),
     "Approvals": frozenset(APPROVAL_KINDS),
 }
@@ -71,6 +78,15 @@ def approvals(org: Item) -> dict[str, Any] | None:
     if given is None:
         return None
     return {kind: whole(given.get(kind, 0)) for kind in APPROVAL_KINDS}
+
+
+def deadlines(org: Item) -> dict[str, Any] | None:
+    """`policy.deadlines`, every kind with its length (its default when absent), or None when
+    the file is silent."""
+    given = (org.get("policy") or {}).get("deadlines")
+    if given is None:
+        return None
+    return {kind: given.get(kind, default) for kind, default in DEFAULT_DEADLINES}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,14 @@ APPROVAL_KINDS: tuple[str, ...] = ("widens_access", "removes_members")
 MAX_BREAK_GLASS_MINUTES = 7 * 24 * 60  # the longest `policy.break_glass.max`: a week
 DEFAULT_BREAK_GLASS_WHO: tuple[str, ...] = ("practitioner",)
 DEFAULT_BREAK_GLASS_MAX = "8h"
+# How soon each kind of runbook step must be carried out in Sessions Health (`policy.deadlines`):
+# access taken away, access given, anything else. Defaults: 1h, 3d, 7d; from 1m to 90d.
+DEADLINE_KINDS: tuple[str, ...] = ("narrows_access", "widens_access", "other")
+DEFAULT_DEADLINES: tuple[tuple[str, str], ...] = (
+    ("narrows_access", "1h"), ("widens_access", "3d"), ("other", "7d"))
+MAX_DEADLINE_MINUTES = 90 * 24 * 60
+DEADLINE_PATTERN = (r"^([0-9]{1,2}d([0-9]{1,4}h)?([0-9]{1,6}m)?|[0-9]{1,4}h([0-9]{1,6}m)?"
+                    r"|[0-9]{1,6}m)$")
 MAX_DEPTH = 32  # how deeply values of a YAML file may nest (shsync.format.yamlload)
 
 # Patterns and lengths of the format's values. A plan file's steps are held to the same.

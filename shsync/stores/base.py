@@ -298,7 +298,7 @@ class Store(Rows, PlanRows, StepRows):
                 steps = runbook.derive(plan.operations, live, admitted.verdict.final,
                                        entry=last[0] + 1 if last else 1,
                                        first_id=self._last_step_id() + 1, recorded_at=written,
-                                       deadlines=live.deadline_policy)
+                                       kind=plan.kind, deadlines=live.deadline_policy)
                 details = admitted.details
                 if steps:
                     details = {**details, "runbook": {"first": steps[0].id,

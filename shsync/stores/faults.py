@@ -4,7 +4,9 @@
 apply writes, counted across the process, so the crash tests can prove an apply is all or
 nothing (tests/test_faults.py, tests/server/test_shutdown.py). `SHSYNC_TEST_PAUSE_APPLY=s`
 holds every apply `s` seconds inside its transaction, so a test can stop a server while an
-apply is in flight. Unset (always, outside those tests), `arm` leaves the store as it is.
+apply is in flight. `SHSYNC_TEST_KILL_AFTER_STEPS=1` kills it right after the apply has
+written its runbook steps, the last thing it writes before its commit. Unset (always, outside
+those tests), `arm` leaves the store as it is.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from shsync.core.operations import Operation
+from shsync.core.runbook import Step
 from shsync.stores.base import Progress, Store
 
 FAULT_HOOK = "SHSYNC_TEST_KILL_AFTER_OPS"
 PAUSE_HOOK = "SHSYNC_TEST_PAUSE_APPLY"
+STEPS_HOOK = "SHSYNC_TEST_KILL_AFTER_STEPS"
 
 S = TypeVar("S", bound=Store)
 
@@ -30,6 +34,14 @@ def arm(store: S) -> S:
     """The store, with the faults the environment asks for wrapped around its `_write`."""
     kill_after = os.environ.get(FAULT_HOOK)
     pause = os.environ.get(PAUSE_HOOK)
+    if os.environ.get(STEPS_HOOK):
+        insert = store._insert_steps
+
+        def then_kill(steps: Sequence[Step]) -> None:
+            insert(steps)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        store._insert_steps = then_kill  # type: ignore[method-assign]
     if not kill_after and not pause:
         return store
     write = store._write

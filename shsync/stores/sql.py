@@ -24,7 +24,7 @@ from shsync.stores.base import BackendError, Progress, Store
 from shsync.errors import NoPractice
 from shsync.core.tokens import TokenRecord
 from shsync.core.operations import Operation, is_instant
-from shsync.model.vocabulary import MAX_BREAK_GLASS_MINUTES
+from shsync.model.vocabulary import DEADLINE_KINDS, MAX_BREAK_GLASS_MINUTES, MAX_DEADLINE_MINUTES
 from shsync.core.state import (
     Appointment,
     ClientState,
@@ -48,7 +48,7 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS shsync_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS practices (
         practice TEXT PRIMARY KEY, name TEXT, approvals TEXT, break_glass TEXT,
-        head_seq INTEGER, head_hash TEXT, fingerprint TEXT)""",
+        head_seq INTEGER, head_hash TEXT, fingerprint TEXT, deadlines TEXT)""",
     """CREATE TABLE IF NOT EXISTS members (
         practice TEXT NOT NULL, email TEXT NOT NULL, first_name TEXT NOT NULL,
         last_name TEXT NOT NULL, admin BOOLEAN NOT NULL, owner BOOLEAN NOT NULL, npi TEXT,
@@ -142,7 +142,8 @@ MIGRATIONS = {
     # NULL until their next change: plans hash what they read meanwhile.
     9: ["ALTER TABLE practices ADD COLUMN fingerprint TEXT"],
     # Runbook steps: changes recorded before the upgrade have none (their entries say so).
-    10: [_RUNBOOK, _RUNBOOK_INDEX],
+    # and the practice's deadlines for them (policy.deadlines).
+    10: [_RUNBOOK, _RUNBOOK_INDEX, "ALTER TABLE practices ADD COLUMN deadlines TEXT"],
 }
 
 _MEMBER_COLUMNS = ("email", "first_name", "last_name", "admin", "owner", "npi", "taxonomy",
@@ -354,7 +355,8 @@ class SqlBackend(Store, ABC):
             "WHERE practice = ? ORDER BY id", p))
         name = self._query("SELECT name FROM practices WHERE practice = ?", p)
         return PracticeState(members, clients, appointments, notes, name[0][0] if name else None,
-                             self._read_policy(), self._read_glass_policy())
+                             self._read_policy(), self._read_glass_policy(),
+                             self._read_deadlines())
 
     def _instant(self, value: Any, what: str) -> str | None:
         """A time the store holds, as shsync writes it (`2026-11-26T12:00:00Z`), or bad-store:
@@ -377,6 +379,20 @@ class SqlBackend(Store, ABC):
         except (ValueError, TypeError, AttributeError):
             raise BackendError(f"{self.display_url}: the practice's approvals policy is "
                                "damaged", "bad-store") from None
+
+    def _read_deadlines(self) -> tuple[tuple[str, int], ...]:
+        rows = self._query("SELECT deadlines FROM practices WHERE practice = ?",
+                           (self.practice,))
+        if not rows or not rows[0][0]:
+            return ()
+        try:
+            found = tuple(sorted((str(k), int(n)) for k, n in json.loads(rows[0][0]).items()))
+        except (ValueError, TypeError, AttributeError):
+            found = (("", 0),)
+        if not all(k in DEADLINE_KINDS and 1 <= n <= MAX_DEADLINE_MINUTES for k, n in found):
+            raise BackendError(f"{self.display_url}: the practice's runbook deadlines are "
+                               "damaged", "bad-store")
+        return found
 
     def _read_glass_policy(self) -> tuple[tuple[str, ...], int] | None:
         rows = self._query("SELECT break_glass FROM practices WHERE practice = ?",
@@ -402,11 +418,12 @@ class SqlBackend(Store, ABC):
     def _insert_state(self, state: PracticeState) -> None:
         p = self.practice
         policy = json.dumps(dict(state.approval_policy)) if state.approval_policy else None
-        self._execute("INSERT INTO practices (practice, name, approvals, break_glass) "
-                      "VALUES (?, ?, ?, ?) ON CONFLICT (practice) DO UPDATE SET "
+        deadlines = json.dumps(dict(state.deadline_policy)) if state.deadline_policy else None
+        self._execute("INSERT INTO practices (practice, name, approvals, break_glass, deadlines) "
+                      "VALUES (?, ?, ?, ?, ?) ON CONFLICT (practice) DO UPDATE SET "
                       "name = excluded.name, approvals = excluded.approvals, "
-                      "break_glass = excluded.break_glass",
-                      (p, state.name, policy, _glass_json(state.break_glass_policy)))
+                      "break_glass = excluded.break_glass, deadlines = excluded.deadlines",
+                      (p, state.name, policy, _glass_json(state.break_glass_policy), deadlines))
         members = state.members.values()
         self._executemany(
             f"INSERT INTO members (practice, {', '.join(_MEMBER_COLUMNS)}) "
@@ -724,6 +741,12 @@ class SqlBackend(Store, ABC):
     def _sql_set_break_glass_policy(self, ops: list[Operation], now: str) -> None:
         self._executemany("UPDATE practices SET break_glass = ? WHERE practice = ?",
                           [(_glass_json((tuple(o.get("who")), o.get("max_minutes"))),
+                            self.practice) for o in ops])
+
+    @_handles("set_deadline_policy")
+    def _sql_set_deadline_policy(self, ops: list[Operation], now: str) -> None:
+        self._executemany("UPDATE practices SET deadlines = ? WHERE practice = ?",
+                          [(json.dumps(dict(o.get("deadlines"))) if o.get("deadlines") else None,
                             self.practice) for o in ops])
 
     @_handles("handoff_signatures")

@@ -230,6 +230,9 @@ FORGED: dict[str, dict[str, Any]] = {
     "set_break_glass_policy-stale-policy": {
         "action": "set_break_glass_policy", "target": "practice", "who": ["biller"],
         "max_minutes": 10080, "previous_who": ["admin"], "previous_max_minutes": 60},
+    "set_deadline_policy-stale-deadlines": {
+        "action": "set_deadline_policy", "target": "practice", "deadlines": {"other": 60},
+        "previous": {"narrows_access": 30}},
     "set_supervisor-not-a-supervisor": {"action": "set_supervisor", "target": S,
                                         "supervisor": ROSA, "previous": DANA},
     "set_cosign-stale-value": {"action": "set_cosign", "target": S, "cosign": ["assessments"],

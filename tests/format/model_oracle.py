@@ -13,6 +13,7 @@ from shsync.core.state import (
     approval_policy,
     break_glass_policy,
     client_state,
+    deadline_policy,
     member_state,
 )  # fmt: skip
 from shsync.model.org import Org
@@ -28,4 +29,5 @@ def desired_from_org(org: Org) -> Desired:
         name=org.practice,
         approval_policy=approval_policy(org),
         break_glass_policy=break_glass_policy(org),
+        deadline_policy=deadline_policy(org),
     )

@@ -217,6 +217,13 @@ FIELD_CASES = {
                                 lambda o: _policy(o, "approvals", widens_access=2.0)),
     "Approvals.removes_members": (lambda o: _policy(o, "approvals"),
                                   lambda o: _policy(o, "approvals", removes_members=1)),
+    "Policy.deadlines": (_nothing, lambda o: _policy(o, "deadlines")),
+    "Deadlines.narrows_access": (lambda o: _policy(o, "deadlines"),
+                                 lambda o: _policy(o, "deadlines", narrows_access="30m")),
+    "Deadlines.widens_access": (lambda o: _policy(o, "deadlines"),
+                                lambda o: _policy(o, "deadlines", widens_access="2d12h")),
+    "Deadlines.other": (lambda o: _policy(o, "deadlines"),
+                        lambda o: _policy(o, "deadlines", other="5d")),
 }
 NO_STATE = {"Org.version"}  # the format's version: checked, never part of what an org asks for
 

@@ -158,11 +158,13 @@ def test_a_store_of_schema_version_2_is_upgraded_with_its_practice(tmp_path):
                               ("client_access", "break_glass"), ("members", "clinical_ends_at"),
                               ("members", "clinical_end_reason"), ("practices", "approvals"),
                               ("practices", "break_glass"), ("practices", "head_seq"),
-                              ("practices", "head_hash"), ("practices", "fingerprint")):
+                              ("practices", "head_hash"), ("practices", "fingerprint"),
+                              ("practices", "deadlines")):
             conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
         conn.execute("DROP TABLE stored_plans")
         conn.execute("DROP TABLE plan_approvals")
         conn.execute("DROP TABLE tokens")
+        conn.execute("DROP TABLE runbook_steps")  # version 10's
         conn.execute("UPDATE shsync_meta SET value = '2' WHERE key = 'schema_version'")
     store = SqliteBackend(str(path))
     assert store.read() == live(ADMIN, SAM, KIM, clients=[c("C1", "sam", "admin")])

@@ -95,6 +95,8 @@ def test_a_version_8_store_is_upgraded_and_keeps_a_fingerprint_from_its_next_cha
     store.seed(seeded_state())
     with store._transaction():  # the store as shsync 8 wrote it
         store._execute("ALTER TABLE practices DROP COLUMN fingerprint")
+        store._execute("ALTER TABLE practices DROP COLUMN deadlines")  # version 10's
+        store._execute("DROP TABLE runbook_steps")
         store._execute("UPDATE shsync_meta SET value = '8' WHERE key = 'schema_version'")
     store.close()
     store = make_store()

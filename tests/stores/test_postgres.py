@@ -266,7 +266,8 @@ def test_a_store_of_schema_version_3_is_upgraded_for_stored_plans(tmp_path):
         conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN approvals')
         conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN break_glass')
         conn.execute(f'ALTER TABLE "{schema}".practices DROP COLUMN head_seq, '
-                     'DROP COLUMN head_hash, DROP COLUMN fingerprint')
+                     'DROP COLUMN head_hash, DROP COLUMN fingerprint, DROP COLUMN deadlines')
+        conn.execute(f'DROP TABLE "{schema}".runbook_steps')  # version 10's
         conn.execute(f"UPDATE \"{schema}\".shsync_meta SET value = '3'")
     store = PostgresBackend(url)
     try:

@@ -155,6 +155,8 @@ def test_a_version_3_store_is_upgraded_to_keep_tokens(tmp_path):
         conn.execute("ALTER TABLE practices DROP COLUMN head_seq")  # and version 7's
         conn.execute("ALTER TABLE practices DROP COLUMN head_hash")
         conn.execute("ALTER TABLE practices DROP COLUMN fingerprint")  # and version 9's
+        conn.execute("ALTER TABLE practices DROP COLUMN deadlines")  # and version 10's
+        conn.execute("DROP TABLE runbook_steps")
         conn.execute("UPDATE shsync_meta SET value = '3' WHERE key = 'schema_version'")
     store = SqliteBackend(str(path))
     _, record = make(store, "ci", operator=True)
@@ -243,6 +245,8 @@ def test_a_member_removed_before_the_upgrade_does_not_find_their_token_working_a
         store._execute("ALTER TABLE stored_plans DROP COLUMN refused_at")
         store._execute("ALTER TABLE stored_plans DROP COLUMN refused_code")
         store._execute("ALTER TABLE practices DROP COLUMN fingerprint")
+        store._execute("ALTER TABLE practices DROP COLUMN deadlines")  # version 10's
+        store._execute("DROP TABLE runbook_steps")
         store._execute("UPDATE shsync_meta SET value = '7' WHERE key = 'schema_version'")
     store.close()
     store = make_store()

@@ -1,4 +1,5 @@
-"""The practice itself: its name and its approvals policy (shsync's two-person rule)."""
+"""The practice itself: its name, its approvals policy (shsync's two-person rule) and the
+deadlines of its runbook steps."""
 
 from __future__ import annotations
 
@@ -7,6 +8,10 @@ from typing import Any
 from shsync.core.actions.registry import PRACTICE, Action, Phase, register
 from shsync.core.operation import Operation
 from shsync.core.working import Working
+from shsync.model.clock import span_minutes, span_text
+from shsync.model.vocabulary import DEFAULT_DEADLINES
+
+DEFAULT_DEADLINE_MINUTES = tuple((k, span_minutes(v)) for k, v in DEFAULT_DEADLINES)
 
 
 def _practice_name_pre(w: Working, o: Operation) -> str | None:
@@ -54,3 +59,31 @@ register(Action(
                              f"{_approvals_text(o.get('approvals'))}"),
     step=lambda o: ("Nothing to do in Sessions Health: shsync's two-person rule becomes "
                     f"{_approvals_text(o.get('approvals'))}.")))
+
+
+def _deadlines_text(pairs: Any) -> str:
+    given = dict(pairs or ())
+    return ", ".join(f"{kind} {span_text(given.get(kind, minutes))}"
+                     for kind, minutes in DEFAULT_DEADLINE_MINUTES)
+
+
+def _deadline_pre(w: Working, o: Operation) -> str | None:
+    if o.target != PRACTICE:
+        return f"set_deadline_policy targets {PRACTICE!r}, not {o.target!r}"
+    if w.deadline_policy != o.get("previous"):
+        return ("the practice's runbook deadlines are no longer "
+                f"{_deadlines_text(o.get('previous'))}")
+    return None
+
+
+def _set_deadlines(w: Working, o: Operation) -> None:
+    w.deadline_policy = o.get("deadlines")
+
+
+register(Action(
+    "set_deadline_policy", Phase.GRANT, {"deadlines": "deadlines", "previous": "deadlines"},
+    "practice", _deadline_pre, _set_deadlines,
+    describe=lambda o: ("~", f"runbook deadlines: {_deadlines_text(o.get('previous'))} -> "
+                             f"{_deadlines_text(o.get('deadlines'))}"),
+    step=lambda o: ("Nothing to do in Sessions Health: shsync's runbook deadlines become "
+                    f"{_deadlines_text(o.get('deadlines'))}.")))

@@ -34,7 +34,8 @@ PRACTICE = "practice"  # the target of practice-wide steps
 ORDER = (
     "invite_member", "accept_invitation", "update_member", "grant_role", "revoke_role",
     "set_admin", "set_billing_access", "set_full_clinical_access", "set_practice_name",
-    "set_policy", "set_break_glass_policy", "set_supervisor", "set_cosign", "create_client",
+    "set_policy", "set_break_glass_policy", "set_deadline_policy", "set_supervisor", "set_cosign",
+    "create_client",
     "reassign_client", "set_client_supervisor", "grant_access", "revoke_access", "set_access_end",
     "break_glass", "handoff_notes", "handoff_signatures", "remove_member",
 )
