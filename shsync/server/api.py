@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar, cast
 import anyio
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Path as FastPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -29,10 +30,10 @@ from shsync import __version__
 
 from shsync.jobs import app
 
-from shsync.core import tokens
+from shsync.core import runbook, tokens
 from shsync.errors import CODES, Forbidden, NothingToApply, ShsyncError, UserError
 from shsync.core.authorize import Actor
-from shsync.server import bodies, problems
+from shsync.server import bodies, checklist, problems
 from shsync.render.access import rows_document
 from shsync.server.handles import CachedReads, Handles
 from shsync.server.telemetry import Metrics
@@ -121,6 +122,56 @@ class ReviewIn(BaseModel):
     note: str
 
 
+class StepAccess(BaseModel):
+    change: str  # gain | lose
+    member: str
+    client: str | None  # an id, "*" for every client, null for the practice itself
+    capability: str
+    reason: str
+
+
+class RunbookStep(BaseModel):
+    """A runbook step, as `shsync runbook --format json` writes it (core/runbook.py)."""
+
+    id: str
+    entry: int
+    actions: list[str]
+    member: str | None
+    client: str | None
+    step: str  # the screen and control in Sessions Health
+    effect: str  # narrows | widens | other
+    recorded_at: str
+    due: str
+    waits_for: str | None
+    state: str  # pending | done | observed
+    by: str | None
+    at: str | None
+    note: str | None
+    confirmed_in: int | None
+    access: list[StepAccess]
+    overdue: bool
+
+
+class Runbook(BaseModel):
+    practice: str
+    now: str  # what `overdue` was judged by
+    pending: int
+    overdue: int
+    steps: list[RunbookStep]
+
+
+class DoneIn(BaseModel):
+    model_config = ConfigDict(strict=True)
+    steps: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        min_length=1, max_length=runbook.MAX_CONFIRM)
+    note: str | None = None
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(strict=True)
+    note: str | None = None
+
+
 # --- the application ------------------------------------------------------------------------
 
 # Threads that answer reads (scope `read`: the practice kept per audit head, one or two small
@@ -138,7 +189,9 @@ def create_app(url: str, *, clock: Callable[[], str] = app.now, lock_timeout: fl
     api = FastAPI(title="shsync", version=__version__, openapi_url="/openapi.json",
                   docs_url=None, redoc_url=None,
                   description="A group practice's organization as code, over HTTP. Every "
-                              "request but /healthz and /metrics needs a bearer token.")
+                              "request but /healthz, /metrics and the runbook checklist "
+                              "page (GET /practices/NAME/runbook/page, which holds no data) "
+                              "needs a bearer token.")
     api.state.handles = handles
     api.state.metrics = metrics or Metrics()
 
@@ -482,6 +535,55 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
         entry = await call(request, practice, token, "apply", "reviewing",
                            lambda s: s.review(body.entry, body.note), act_as)
         return Entry(audit_entry=entry.to_dict())
+
+    @api.get(P + "/runbook", response_model=Runbook, responses=ERRORS, tags=["runbook"])
+    async def runbook_steps(practice: str, request: Request, token: Token,
+                            all: bool = False,
+                            entry: Annotated[int | None, Query(ge=1)] = None,
+                            member: Annotated[str | None, Query(max_length=254)] = None,
+                            client: Annotated[str | None, Query(max_length=64)] = None,
+                            overdue: bool = False) -> dict[str, Any]:
+        """The runbook: what people must still do in Sessions Health, oldest first, with the
+        filters of `shsync runbook` (`all`: done and observed steps too). `overdue` (each
+        step's, and the count) is judged by the real clock, or a later server clock."""
+        which = runbook.Filter(all, entry, member.strip().lower() if member else None, client)
+
+        def job(s: app.Shsync) -> dict[str, Any]:
+            now = s.judge_now()
+            steps = [x for x in s.runbook_steps(which) if not overdue or x.overdue(now)]
+            pending = [x for x in steps if x.state == "pending"]
+            return {"practice": practice, "now": now, "pending": len(pending),
+                    "overdue": sum(x.overdue(now) for x in pending),
+                    "steps": [x.to_dict(now) for x in steps]}
+        return await call(request, practice, token, "read", "reading the runbook", job)
+
+    @api.post(P + "/runbook/done", response_model=Entry, responses=ERRORS, tags=["runbook"])
+    async def steps_done(practice: str, body: DoneIn, request: Request, token: Token,
+                         act_as: ActAs = None) -> Entry:
+        """Record that runbook steps were carried out in Sessions Health, as the token's
+        identity (an administrator: any step; a member: only their own), in one audit entry
+        of kind `done`; or nothing, when any of them is refused."""
+        entry = await call(request, practice, token, "apply", "recording runbook steps",
+                           lambda s: s.done(body.steps, body.note), act_as)
+        return Entry(audit_entry=entry.to_dict())
+
+    @api.post(P + "/runbook/{step_id}/done", response_model=Entry, responses=ERRORS,
+              tags=["runbook"])
+    async def step_done(practice: str, step_id: Annotated[str, FastPath(max_length=100)],
+                        request: Request, token: Token, body: NoteIn | None = None,
+                        act_as: ActAs = None) -> Entry:
+        """Record that one runbook step (`R-17`) was carried out, with an optional note, as
+        `POST /runbook/done` does."""
+        note = body.note if body is not None else None
+        entry = await call(request, practice, token, "apply", "recording runbook steps",
+                           lambda s: s.done([step_id], note), act_as)
+        return Entry(audit_entry=entry.to_dict())
+
+    @api.get(P + "/runbook/page", include_in_schema=False)
+    async def runbook_page(practice: str) -> Response:
+        """The checklist page: static, holding no data, so it needs no token; the script in it
+        asks for one and sends it with every call it makes (shsync/server/checklist.py)."""
+        return checklist.response()
 
     @api.post(P + "/seed", response_model=Entry, responses=ERRORS, tags=["changes"],
               openapi_extra={"requestBody": {"required": True, "content": {
