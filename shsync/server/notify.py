@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import os
 import sys
@@ -58,7 +57,7 @@ from shsync.model.clock import later, now as planning_now, now_real
 from shsync.render.escape import shown, visible
 from shsync.server.handles import Handles
 from shsync.stores import open_backend
-from shsync.stores.url import parse_sqlite
+from shsync.stores.url import is_loopback, parse_sqlite
 
 __all__ = ["Notifier", "Running", "Settings", "Target", "judge_now", "settings", "sign",
            "start", "target"]
@@ -85,15 +84,6 @@ class Target:
     shown: str
 
 
-def _loopback(host: str) -> bool:  # as shsync.stores.remote treats a plain http:// server
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def target(url: str, *, allow_http: bool = False) -> Target:
     """A --notify URL, checked: http(s) only, a host, no credentials or fragment in it, and
     plain http only to loopback unless `allow_http`. UserError `bad-notify-url` otherwise."""
@@ -117,7 +107,7 @@ def target(url: str, *, allow_http: bool = False) -> Target:
     if parts.fragment:
         raise UserError(f"the --notify URL {seen}/... has a fragment (#...), which is never "
                         "sent", "bad-notify-url")
-    if scheme == "http" and not allow_http and not _loopback(host):
+    if scheme == "http" and not allow_http and not is_loopback(host):
         raise UserError(f"{seen}: plain http is allowed only to loopback (127.0.0.1, ::1, "
                         "localhost); use https, or --notify-allow-http", "bad-notify-url")
     rest = parts.path not in ("", "/") or parts.query

@@ -11,7 +11,6 @@ the server made. Plain `http://` is refused except on loopback; the token is nev
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import json
 import os
 import re
@@ -25,6 +24,7 @@ from shsync.core import runbook
 from shsync.core.entry import AuditEntry
 from shsync.core.runbook import Step
 from shsync.stores.base import EntryCheck, Progress
+from shsync.stores.url import is_loopback
 from shsync.errors import (
     CODES,
     BackendError,
@@ -73,22 +73,13 @@ def parse(url: str) -> tuple[str, str]:
     if match is None or not parts.hostname:
         raise BackendError(f"the server URL {shown}{parts.path[:100]} is not "
                            "https://HOST/practices/NAME", "bad-backend-url")
-    if parts.scheme == "http" and not _loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise BackendError(f"{shown}: plain http is allowed only on loopback (127.0.0.1, ::1, "
                            "localhost); use https", "bad-backend-url")
     if parts.scheme not in ("http", "https"):
         raise BackendError("the server URL is not http(s)", "bad-backend-url")
     base = f"{parts.scheme}://{parts.netloc}{match.group('prefix')}"
     return base, match.group("practice")
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class RemoteBackend:

@@ -10,6 +10,8 @@ message can be scrubbed of each.
 
 from __future__ import annotations
 
+import ipaddress
+
 import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlencode
@@ -70,6 +72,16 @@ def _userinfo(rest: str) -> tuple[str, str | None, str] | None:
     if "/" in user or "?" in user or "#" in user:
         return None  # the '@' is in a path or a query, not in userinfo
     return user, (password if colon else None), after
+
+
+def is_loopback(host: str) -> bool:
+    """Is this host this machine, where plain http:// needs no TLS to stay private?"""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def redact(url: str) -> str:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import browser
+
 from shsync.render import report
 from shsync.jobs.review import review
 from tests.render.html_tables import tables
@@ -27,15 +29,7 @@ WIDTH, HEIGHT = 800, 1000
 
 
 def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    required = os.environ.get("CI") == "true" or os.environ.get("SHSYNC_REQUIRE_CHROMIUM") == "1"
-    message = ("Chromium is not installed (Debian: apt-get install chromium); "
-               "the browser test of the access review did not run")
-    if required:
-        pytest.fail(message + " and CI=true or SHSYNC_REQUIRE_CHROMIUM=1 requires it")
-    pytest.skip(message)
+    return browser.chromium("the browser test of the access review")
 
 
 def browse(page: Path, tmp_path: Path, *args: str) -> tuple[str, list[str]]:

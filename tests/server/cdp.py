@@ -25,19 +25,13 @@ from typing import Any
 
 import pytest
 
+from tests import browser
+
 WIDTH, HEIGHT = 1000, 1200
 
 
 def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    required = os.environ.get("CI") == "true" or os.environ.get("SHSYNC_REQUIRE_CHROMIUM") == "1"
-    message = ("Chromium is not installed (Debian: apt-get install chromium); "
-               "the browser test of the runbook checklist page did not run")
-    if required:
-        pytest.fail(message + " and CI=true or SHSYNC_REQUIRE_CHROMIUM=1 requires it")
-    pytest.skip(message)
+    return browser.chromium("the browser test of the runbook checklist page")
 
 
 class BrowserError(AssertionError):
