@@ -422,8 +422,11 @@ def observed(pending: Sequence[Step], drift: Sequence[Operation]
     """(steps carried out, steps not) by an observation whose difference from the store is
     `drift` (core/observe.py): a step is carried out when the observation no longer differs
     from the store about what it changes. Conservative: a member with two pending steps, one of
-    them carried out, shows drift, and both stay pending."""
-    touched = {o.target for o in drift}
+    them carried out, shows drift, and both stay pending. An accepted invitation is not such a
+    difference."""
+    # A member seen to have accepted their invitation is evidence that the invitation was
+    # sent, not a difference about what the store recorded: it is drift to record.
+    touched = {o.target for o in drift if o.action != "accept_invitation"}
     done: list[Step] = []
     waiting: list[Step] = []
     for step in sorted(pending, key=lambda s: s.id):

@@ -349,7 +349,16 @@ class AdvisoryLease:
         self._on = None  # and the lock with it
 
     def release(self) -> None:
-        self._on = None  # the catalog connection closes with the notifier, and the lock with it
+        # Unlocked here, not only by closing the connection: the database ends a closed
+        # session's backend (and frees its locks) a moment after the client has returned, so
+        # a notifier standing by could look in that moment and stay standing by a whole poll.
+        on, self._on = self._on, None
+        if on is not None:
+            try:
+                with on._snapshot():
+                    on._query("SELECT pg_advisory_unlock(?)", (self.key,))
+            except Exception:  # noqa: BLE001 - a broken connection has dropped the lock anyway
+                pass
 
 
 def _lease_for(url: str) -> Lease:
@@ -478,8 +487,8 @@ class Notifier:
     def close(self) -> None:
         self.sender.close()
         self._handles.close()
-        self._drop_catalog()
         self._lease.release()
+        self._drop_catalog()
 
 
 def _practices(store: _Rows) -> list[str]:
