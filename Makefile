@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SHSYNC := $(VENV)/bin/shsync
-DEMO_DB := .shsync-demo/practice.db
-DEMO_ENV := SHSYNC_BACKEND=sqlite:///$(DEMO_DB) SHSYNC_NOW=2026-11-26T12:00:00Z
+DEMO_DIR ?= .shsync-demo
+DEMO_ENV := SHSYNC_BACKEND=sqlite:///$(DEMO_DIR)/practice.db SHSYNC_NOW=2026-11-26T12:00:00Z
+# The ids of the outstanding runbook steps, for the demo's `shsync done`
+DEMO_PENDING = $$($(DEMO_ENV) $(SHSYNC) runbook --format json | $(PY) -c \
+	'import json, sys; print(" ".join(s["id"] for s in json.load(sys.stdin)["steps"]))')
 
 .PHONY: demo test lint docs schema openapi bench clean
 
@@ -19,23 +22,36 @@ demo: $(VENV)/.installed
 	$(SHSYNC) validate examples/org.yaml
 	@echo
 	@echo "== seed a fresh demo practice (the live state) from examples/practice-snapshot.yaml"
-	rm -rf .shsync-demo
+	rm -rf $(DEMO_DIR)
 	$(DEMO_ENV) $(SHSYNC) seed examples/practice-snapshot.yaml
 	@echo
 	@echo "== plan: what applying examples/org.yaml would change"
-	$(DEMO_ENV) $(SHSYNC) plan examples/org.yaml --out .shsync-demo/plan.json
+	$(DEMO_ENV) $(SHSYNC) plan examples/org.yaml --out $(DEMO_DIR)/plan.json
 	@echo
 	@echo "== apply exactly that saved plan"
-	$(DEMO_ENV) $(SHSYNC) apply .shsync-demo/plan.json
+	$(DEMO_ENV) $(SHSYNC) apply $(DEMO_DIR)/plan.json
 	@echo
-	@echo "== victor.okafor has now accepted the invitation in Sessions Health: record it"
-	$(DEMO_ENV) $(SHSYNC) accepted victor.okafor@riverbend.example
+	@echo "== the apply recorded the change in shsync's store only: what people must now do in Sessions Health"
+	$(DEMO_ENV) $(SHSYNC) runbook
 	@echo
-	@echo "== apply what waited for that acceptance"
+	@echo "== victor.okafor, alex.rivera and nina.patel have now accepted their invitations in Sessions Health: record it"
+	$(DEMO_ENV) $(SHSYNC) accepted victor.okafor@riverbend.example alex.rivera@riverbend.example nina.patel@riverbend.example
+	@echo
+	@echo "== apply what waited for those acceptances"
 	$(DEMO_ENV) $(SHSYNC) apply examples/org.yaml --auto-approve
 	@echo
 	@echo "== plan again: nothing left to do (exit 2 would mean drift)"
 	$(DEMO_ENV) $(SHSYNC) plan examples/org.yaml --detailed-exitcode
+	@echo
+	@echo "== the steps left for Sessions Health, a printable checklist in $(DEMO_DIR)/runbook.html"
+	$(DEMO_ENV) $(SHSYNC) runbook
+	$(DEMO_ENV) $(SHSYNC) runbook --format html -o $(DEMO_DIR)/runbook.html
+	@echo
+	@echo "== an administrator carried them out in Sessions Health: record it"
+	$(DEMO_ENV) $(SHSYNC) done $(DEMO_PENDING) --note "carried out in Sessions Health"
+	@echo
+	@echo "== nothing left to do in Sessions Health (exit 0; 2 while steps are pending, 4 when overdue)"
+	$(DEMO_ENV) $(SHSYNC) runbook --detailed-exitcode
 	@echo
 	@echo "== the audit log, replayed and checked against the live practice"
 	$(DEMO_ENV) $(SHSYNC) history

@@ -2,7 +2,9 @@
 # GitHub Action step 4: apply the saved plan, only when SHSYNC_APPLY=true, on a push (or a
 # manual or scheduled run) of the default branch, and only when the plan has changes. A pull
 # request never applies. When nothing is applied and SHSYNC_FAIL_ON_CHANGES=true, pending
-# changes fail the job with exit 2 (drift detection, like `plan --detailed-exitcode`).
+# changes fail the job with exit 2 (drift detection, like `plan --detailed-exitcode`). After an
+# apply, the runbook of what people must still do in Sessions Health goes into the job summary
+# and into files the action uploads as the `shsync-runbook` artifact.
 set -euo pipefail
 summary="${GITHUB_STEP_SUMMARY:-/dev/null}"
 plan_file="${SHSYNC_PLAN_FILE:?set SHSYNC_PLAN_FILE to the plan-file output of the plan step}"
@@ -44,4 +46,26 @@ printf '%s\n' "$output"
   printf '%s\n' "$output"
   echo '```'
 } >>"$summary"
-exit "$status"
+[ "$status" -eq 0 ] || exit "$status"
+
+# The apply recorded the change in shsync's store only: what people must now do in Sessions
+# Health goes into the job summary, and into files for the workflow's artifact step
+# (outputs runbook-file and runbook-json).
+runbook_md="${RUNNER_TEMP:-.}/shsync-runbook.md"
+runbook_json="${RUNNER_TEMP:-.}/shsync-runbook.json"
+shsync runbook --format markdown -o "$runbook_md" || status=$?
+shsync runbook --format json -o "$runbook_json" || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "::error title=shsync runbook::the change was applied, but its runbook could not be written"
+  echo "**shsync: the change was applied, but its runbook could not be written.**" >>"$summary"
+  exit "$status"
+fi
+{
+  echo
+  cat "$runbook_md"
+} >>"$summary"
+if [ -n "${GITHUB_OUTPUT:-}" ]; then
+  echo "runbook-file=$runbook_md" >>"$GITHUB_OUTPUT"
+  echo "runbook-json=$runbook_json" >>"$GITHUB_OUTPUT"
+fi
+exit 0

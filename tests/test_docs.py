@@ -34,6 +34,29 @@ def test_the_readme_says_on_its_first_screen_that_sessions_health_has_no_api():
     first_screen = "\n".join(README.read_text().splitlines()[:24])
     assert "Sessions Health has no API" in first_screen
     assert "runbook" in first_screen
+    # ... and that a change is recorded at apply and carried out by people, tracked until then
+    assert "`shsync runbook`" in first_screen and "`shsync done R-1`" in first_screen
+    assert "never changes Sessions Health" in first_screen
+
+
+def test_make_demo_ends_with_the_runbook_carried_out_and_nothing_left(tmp_path):
+    """The demo as the README's `make demo` runs it, into a directory of its own."""
+    import subprocess
+    import sys
+
+    venv = Path(sys.prefix)
+    result = subprocess.run(
+        ["make", "-s", "-o", f"{venv}/.installed", "demo", f"VENV={venv}",
+         f"DEMO_DIR={tmp_path / 'demo'}"], cwd=ROOT, capture_output=True, text=True,
+        timeout=240, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    out = result.stdout
+    listed = out.index("18 step(s) to carry out in Sessions Health")
+    done = out.index("as carried out in Sessions Health. Audit entry #5")
+    empty = out.index("Nothing outstanding: every step recorded so far was carried out")
+    assert listed < done < empty < out.index("The audit log is intact")
+    assert "runbook step(s) carried out in Sessions Health: R-1, R-2" in out
+    assert (tmp_path / "demo" / "runbook.html").read_text().startswith("<!DOCTYPE html>")
 
 
 def test_there_are_docs_pages_and_the_readme_links_into_them():

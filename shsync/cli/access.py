@@ -10,7 +10,6 @@ import click
 from shsync.jobs import app
 from shsync.cli.common import GivenPath, backend_option, envelope, handled, open_store
 from shsync.core.access import Lookup
-from shsync.core.runbook import Step, around_pending, two_truths
 from shsync.render import access as render_access
 
 # --- access --------------------------------------------------------------------------------
@@ -40,23 +39,10 @@ def access(client_id: str | None, member: str | None, org_path: Path | None, bac
     """
     if (client_id is None) == (member is None):
         raise app.UserError("give exactly one of --client ID or --member EMAIL")
-    pending: list[Step] | None = None  # None: an org file, which has no runbook
+    email = member.strip().lower() if member else None
     if org_path is not None:
         state = app.desired_state(org_path)
-    else:
-        with ExitStack() as stack:
-            store = open_store(stack, backend_url)
-            state = store.read()
-            pending = store.runbook_steps(pending_only=True)
-            if pending:
-                pending = around_pending(pending, store.runbook_steps())
-    email = member.strip().lower() if member else None
-    if email is not None and email not in state.members and any(
-            email in (s.member, *(row[1] for row in s.access)) for s in pending or ()):
-        rows = []  # removed in shsync, and the removal not yet carried out: still there
-    else:
         rows = app.access_rows(Lookup(state), client=client_id, member=member)
-    if pending is None:
         if fmt == "json":
             click.echo(envelope(True, rows=render_access.as_dicts(rows)), nl=False)
         elif fmt == "csv":
@@ -66,9 +52,13 @@ def access(client_id: str | None, member: str | None, org_path: Path | None, bac
         else:
             click.echo(render_access.table_for_member(str(email), rows, len(state.clients)),
                        nl=False)
-        return
+        return  # an org file has no runbook: only what it declares
+    with ExitStack() as stack:
+        store = open_store(stack, backend_url)
+        state = store.read()
+        rows, seen = app.seen_access(Lookup(state), store.runbook_steps(pending_only=True),
+                                     store.runbook_steps, client=client_id, member=member)
     now = max(app.now(), app.now_real())
-    seen = two_truths(rows, pending, client=client_id, member=email)
     if fmt == "json":
         click.echo(envelope(True, rows=render_access.seen_dicts(seen, now)), nl=False)
         return

@@ -101,8 +101,8 @@ def expire(backend_url: str, actor: str | None, dry_run: bool, fmt: str) -> None
         entry = shsync.apply(result)
         steps = shsync.steps_of(entry)
         click.echo(render_plan(result, fmt), nl=False)
-    click.echo(f"Expired {len(result.operations)} access(es). Audit entry #{entry.seq}, head "
-               f"{entry.entry_hash}.")
+    click.echo(f"Recorded the end of {len(result.operations)} access(es) in shsync's store. "
+               f"Audit entry #{entry.seq}, head {entry.entry_hash}.")
     click.echo(runbook_note(steps, entry), nl=False)
 
 

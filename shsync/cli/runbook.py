@@ -58,7 +58,7 @@ def runbook(fmt: str, everything: bool, entry: int | None, member: str | None,
       shsync runbook --overdue --detailed-exitcode  # cron: 4 when overdue
       shsync runbook --all --member lena.park@riverbend.example
     """
-    from shsync.core.runbook import Filter
+    from shsync.core.runbook import Filter, as_of
     from shsync.render import runbook as render
 
     with ExitStack() as stack:
@@ -66,6 +66,9 @@ def runbook(fmt: str, everything: bool, entry: int | None, member: str | None,
         which = Filter(everything, entry, member.strip().lower() if member else None,
                        client_id, overdue)
         steps = shsync.runbook_steps(which)
+        if any(s.waits_for is not None and s.state == "pending" for s in steps):
+            # shown as they stand now; the store keeps whom each step waited for
+            steps = as_of(steps, shsync.read())
         now = shsync.judge_now()
         text = render.FORMATS[fmt](steps, now, practice=shsync.backend.practice,
                                    everything=everything)

@@ -146,8 +146,14 @@ def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None,
         s = e.summary
         kind = e.kind or "apply"
         written = f" (written {e.written_at})" if e.written_at and e.written_at != e.at else ""
+        confirmed = e.details.get("steps") if isinstance(e.details, dict) else None
         if kind == "seed":
             what = "seeded the practice"
+        elif kind in ("done", "observed") and isinstance(confirmed, list):
+            how = "carried out" if kind == "done" else "seen carried out by a refresh"
+            what = (f"{len(confirmed)} runbook step(s) {how} in Sessions Health: "
+                    + ", ".join(str(x) for x in confirmed[:10])
+                    + (", ..." if len(confirmed) > 10 else ""))
         else:
             what = (f"{s.get('invite', 0)} invited, {s.get('change', 0)} changed, "
                     f"{s.get('remove', 0)} removed, {s.get('clients', 0)} client(s) updated; "

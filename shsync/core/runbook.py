@@ -283,6 +283,13 @@ def confirmation(steps: Mapping[int, Step], asked: Sequence[int], actor: Actor,
     return problems
 
 
+def as_of(steps: Sequence[Step], live: PracticeState) -> list[Step]:
+    """The steps as they stand now: a step that waited for a member who has since accepted
+    their invitation waits no longer (the record keeps whom it waited for; a view should not)."""
+    return [s if s.waits_for is None or _invited(live, s.waits_for) else replace(s, waits_for=None)
+            for s in steps]
+
+
 def _invited(live: PracticeState, email: str) -> bool:
     m = live.members.get(email)
     return m is not None and m.status == "invited"

@@ -541,6 +541,23 @@ def desired_state(path: Path) -> PracticeState:
     return PracticeState(dict(desired.members), dict(desired.clients), name=desired.name)
 
 
+def seen_access(lookup: access.Lookup, pending: Sequence[runbook.Step],
+                every: Callable[[], Sequence[runbook.Step]], *, client: str | None,
+                member: str | None) -> tuple[list[access.Row], list[runbook.Seen]]:
+    """`shsync access` over a store, and the server's: what shsync holds for a client or a
+    member, and beside it what Sessions Health still has until the runbook is carried out
+    (`pending`: the pending steps; `every`: all steps, read only when some are pending). A
+    member shsync has removed, whose removal is pending, is still answered for."""
+    steps = runbook.around_pending(pending, every()) if pending else []
+    email = member.strip().lower() if member else None
+    if email is not None and email not in lookup.state.members and any(
+            email in (s.member, *(row[1] for row in s.access)) for s in pending):
+        rows: list[access.Row] = []  # removed in shsync, not yet in Sessions Health
+    else:
+        rows = access_rows(lookup, client=client, member=member)
+    return rows, runbook.two_truths(rows, steps, client=client, member=email)
+
+
 def access_rows(lookup: access.Lookup, *, client: str | None,
                 member: str | None) -> list[access.Row]:
     """`shsync access`: who can see a client, or what a member can see."""

@@ -103,9 +103,22 @@ def as_json(rows: Sequence[Row]) -> str:
     return json.dumps(as_dicts(rows), indent=2) + "\n"
 
 
+# A row whose access Sessions Health has too: no runbook step about it is pending.
+CARRIED_OUT: dict[str, object] = {"in_shsync": True, "in_sessions_health": True,
+                                  "pending": None, "due": None, "overdue": False}
+_CARRIED_OUT = json.dumps(CARRIED_OUT, separators=(",", ":"))[1:-1]
+
+
 def rows_document(rows: Sequence[Row]) -> bytes:
-    """`{"rows": [...]}` as compact JSON: the API's answer (`GET .../access`)."""
-    return json.dumps({"rows": as_dicts(rows)}, separators=(",", ":")).encode()
+    """`{"rows": [...]}` as compact JSON: the API's answer (`GET .../access`) while no runbook
+    step of the practice is pending (`seen_document` otherwise)."""
+    return json.dumps({"rows": [{**d, **CARRIED_OUT} for d in as_dicts(rows)]},
+                      separators=(",", ":")).encode()
+
+
+def seen_document(seen: Sequence[Seen], now: str) -> bytes:
+    """The same answer with the two truths (core/runbook.two_truths) of a pending runbook."""
+    return json.dumps({"rows": seen_dicts(seen, now)}, separators=(",", ":")).encode()
 
 
 class ClientRows:
@@ -137,7 +150,7 @@ def _pieces(email: str, held: Sequence[Holding]) -> list[str]:
     pieces = [member]
     for cap, reason, until in held:
         pieces.append(',"capability":' + json.dumps(cap) + ',"reason":' + json.dumps(reason)
-                      + ',"until":' + json.dumps(until) + "}," + member)
+                      + ',"until":' + json.dumps(until) + "," + _CARRIED_OUT + "}," + member)
     pieces[-1] = pieces[-1][: -len(member) - 1]  # no row follows the last
     return pieces
 

@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, cast
+from typing import Annotated, Any, Literal, TypeVar, cast
 
 import anyio
 import anyio.to_thread
@@ -34,7 +34,7 @@ from shsync.core import runbook, tokens
 from shsync.errors import CODES, Forbidden, NothingToApply, ShsyncError, UserError
 from shsync.core.authorize import Actor
 from shsync.server import bodies, checklist, problems
-from shsync.render.access import rows_document
+from shsync.render.access import rows_document, seen_document
 from shsync.server.handles import CachedReads, Handles
 from shsync.server.telemetry import Metrics
 
@@ -68,6 +68,13 @@ class AccessRow(BaseModel):
     capability: str
     reason: str
     until: str | None = None
+    # The two truths (docs/sessions-health.md): shsync's record, and Sessions Health's until
+    # the runbook is carried out: true, false (not yet there) or "pending" (still there).
+    in_shsync: bool
+    in_sessions_health: bool | Literal["pending"]
+    pending: str | None = None
+    due: str | None = None
+    overdue: bool = False
 
 
 class AccessRows(BaseModel):
@@ -403,6 +410,11 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
             # here as the document says (tests/render/test_access_json.py): the few hundred
             # rows a client has are not validated again, one by one, on the way out.
             answers = cast(CachedReads, s.backend).answers()
+            pending = s.backend.runbook_steps(pending_only=True)
+            if pending:  # beside what shsync holds, what Sessions Health still has
+                _, seen = app.seen_access(answers.lookup, pending, s.backend.runbook_steps,
+                                          client=client, member=member)
+                return seen_document(seen, s.judge_now())
             if client is not None:
                 app.require_client(answers.lookup.state, client)
                 return answers.client_rows.document(client)

@@ -82,6 +82,8 @@ def parse(url: str) -> tuple[str, str]:
     return base, match.group("practice")
 
 
+_LEADS = ("nothing was applied", "nothing was recorded")
+
 class RemoteBackend:
     """The Backend protocol, carried out by a server."""
 
@@ -248,7 +250,9 @@ class RemoteBackend:
         if issubclass(cls, Refused):  # a store's refusal, with every reason in `errors`
             reasons = [str(e.get("message")) for e in body.get("errors") or []
                        if isinstance(e, dict)]
-            return Refused(reasons or [detail.removeprefix("nothing was applied: ")], code)
+            # The server's lead ("nothing was recorded" for a step), when it is one of ours
+            lead = next((x for x in _LEADS if detail.startswith(x + ": ")), _LEADS[0])
+            return Refused(reasons or [detail.removeprefix(lead + ": ")], code, lead=lead)
         if code not in CODES:  # a code this version does not know: the server's word, kept as sent
             error = cls(detail)
             error.code = code

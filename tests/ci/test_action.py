@@ -4,6 +4,7 @@ against a temporary SQLite practice; and the GitLab CI example's jobs, run the s
 from __future__ import annotations
 
 import copy
+import json
 import os
 import subprocess
 import sys
@@ -125,6 +126,13 @@ def test_a_push_to_the_default_branch_applies_the_reviewed_plan(repo):
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "### shsync apply: applied" in summary(repo)
     assert entries(repo) == 2
+    # The apply recorded the change only: its runbook is in the job summary, and in the files
+    # the action uploads as an artifact.
+    runbook = Path(outputs(repo)["runbook-file"])
+    steps = json.loads(Path(outputs(repo)["runbook-json"]).read_text())["steps"]
+    assert [s["member"] for s in steps] == [email("rosa")] and steps[0]["state"] == "pending"
+    assert runbook.read_text() in summary(repo)
+    assert f"{email('rosa')}" in runbook.read_text() and "R-1" in runbook.read_text()
     again = plan_then_apply(repo, **PUSH)
     assert outputs(repo)["changes"] == "false"
     assert (again.returncode, again.stdout) == (0, "shsync: nothing to apply\n")

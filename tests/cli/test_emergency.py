@@ -90,7 +90,8 @@ def test_break_glass_from_start_to_review(practice):
     assert "Audit entry" not in preview.stdout
     expired = practice("expire", at="2026-11-26T14:00:00Z")
     assert expired.returncode == 0, expired.stderr
-    assert "Expired 1 access(es). Audit entry #3, head sha256:" in expired.stdout
+    assert ("Recorded the end of 1 access(es) in shsync's store. Audit entry #3, head sha256:"
+            in expired.stdout)
     # Only an administrator reviews; then the emergency leaves the list.
     refused = practice("review", "2", "--note", "fine", actor="sam")
     assert refused.returncode == 1

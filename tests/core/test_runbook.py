@@ -108,6 +108,15 @@ def test_who_may_confirm():
     assert runbook.confirmation(steps, [1], Actor.operator("op"), state, "ok") == []
 
 
+def test_a_step_waits_only_while_its_member_is_still_invited():
+    waiting = replace(_step(1, "ivy" + D, None, "gain"), waits_for="ivy" + D)
+    invited = live(ADMIN, m("ivy", "practitioner", status="invited"))
+    assert runbook.as_of([waiting], invited) == [waiting]
+    (now,) = runbook.as_of([waiting], live(ADMIN, m("ivy", "practitioner")))
+    assert now.waits_for is None and now == replace(waiting, waits_for=None)
+    assert "waits for" not in render.text([now], AT, practice="p")
+
+
 @pytest.mark.parametrize("fmt", sorted(render.FORMATS))
 def test_hostile_text_is_escaped_in_every_format(fmt):
     hostile = replace(_step(1, "sam" + D, "C1", "gain"),

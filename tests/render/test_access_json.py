@@ -1,5 +1,6 @@
 """The API's access answer for a client, encoded from pieces kept per practice (`ClientRows`),
-is exactly the rows' JSON, whatever the ids and emails hold."""
+is exactly the rows' JSON, whatever the ids and emails hold (while no runbook step is pending:
+tests/server/test_runbook_api.py has the answer beside a pending runbook)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from hypothesis import given, settings
 
 from shsync.core.access import Lookup
 from shsync.core.state import ClientState, MemberState, PracticeState
-from shsync.render.access import ClientRows, as_dicts, rows_document
+from shsync.render.access import CARRIED_OUT, ClientRows, as_dicts, rows_document
 from tests.core.test_access_lookup import with_ends
 from tests.render.test_hostile_names import HOSTILE
 
 
 def expected(lookup: Lookup, client: str) -> dict[str, object]:
-    return {"rows": as_dicts(lookup.client(client))}
+    """The rows, each also in Sessions Health (no runbook step is pending)."""
+    return {"rows": [{**row, **CARRIED_OUT} for row in as_dicts(lookup.client(client))]}
 
 
 @settings(max_examples=200, deadline=None)

@@ -318,3 +318,37 @@ def test_a_server_that_answers_a_runbook_it_cannot_read_is_a_backend_error():
             remote.runbook_steps()
     finally:
         remote.close()
+
+
+# --- the two truths in the access answers --------------------------------------------------------
+
+JO = "jo.former@riverbend.example"  # the example org removes her; C-1001 lists her today
+
+
+def test_access_says_what_sessions_health_still_has_until_the_steps_are_done(practice):
+    with practice.as_member(DANA, "read") as reader:
+        before = reader.get("/access", params={"client": "C-1001"}).json()["rows"]
+    assert before and all(r["in_shsync"] is True and r["in_sessions_health"] is True
+                          and r["pending"] is None for r in before)
+    assert JO in {r["member"] for r in before}
+    steps = apply_org(practice)
+    with practice.as_member(DANA, "read") as reader:
+        rows = reader.get("/access", params={"client": "C-1001"}).json()["rows"]
+        mine = reader.get("/access", params={"member": JO}).json()["rows"]
+    still = [r for r in rows if r["member"] == JO]
+    # Removed in shsync; in Sessions Health until someone does the steps that end it.
+    assert still and all(r["in_shsync"] is False and r["in_sessions_health"] == "pending"
+                         and r["pending"] in {s["id"] for s in steps} and r["due"]
+                         for r in still)
+    assert mine and all(r["in_sessions_health"] == "pending" for r in mine)
+    removal = next(s["id"] for s in steps
+                   if s["member"] == JO and "Permanently Remove" in s["step"])
+    ending = sorted({r["pending"] for r in still} | {removal})
+    with practice.as_member(DANA) as dana:
+        for label in ending:
+            assert dana.post(f"/runbook/{label}/done").status_code == 200
+    with practice.as_member(DANA, "read") as reader:
+        after = reader.get("/access", params={"client": "C-1001"}).json()["rows"]
+        gone = reader.get("/access", params={"member": JO})
+    assert JO not in {r["member"] for r in after}
+    assert gone.status_code == 400 or JO not in {r["member"] for r in gone.json()["rows"]}
