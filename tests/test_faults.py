@@ -147,7 +147,7 @@ def crash_points(plan, every: bool) -> list[int]:
     n = len(plan.operations)
     if every:
         return list(range(1, n + 1))
-    first = {}
+    first: dict[str, int] = {}
     for k, o in enumerate(plan.operations, 1):
         first.setdefault(o.action, k)
     return sorted({1, n, *first.values(), *range(1, n + 1, 4)})
