@@ -87,6 +87,14 @@ class CachedReads:
             return found, ((found[-1].seq, found[-1].entry_hash) if found else None)
         return self._cached("history", entries)
 
+    def runbook_steps(self, pending_only: bool = False) -> Any:
+        """The pending steps, likewise per head: only an entry (an apply, a `done`, a refresh's
+        `observed`) changes them, and every access query of a server asks for them."""
+        if not pending_only:
+            return self._backend.runbook_steps()
+        return list(self._cached("pending-steps", lambda: (
+            self._backend.runbook_steps(pending_only=True), None)))
+
     def _cached(self, kind: str, load: Any) -> Any:
         version = self._backend.cache_key()
         key = f"{kind}:{self._backend.practice}"

@@ -39,12 +39,15 @@ def code_of(call) -> str:
     return raised.value.code
 
 
-@pytest.fixture
-def seeded(make_backend):
-    backend = make_backend()
+def seed(backend):
     backend.seed(live(ADMIN, SAM, KIM, ROSA, clients=CLIENTS,
                       notes=[note(1, "sam", "C1", "incomplete")]))
     return backend
+
+
+@pytest.fixture
+def seeded(make_backend):
+    return seed(make_backend())
 
 
 def test_a_removal_is_one_step_that_carries_every_row_its_member_loses(seeded):
@@ -91,10 +94,7 @@ def test_done_records_its_own_entry_and_a_step_is_done_once(seeded):
 
 @pytest.fixture
 def seeded_sql(make_store):
-    backend = make_store()
-    backend.seed(live(ADMIN, SAM, KIM, ROSA, clients=CLIENTS,
-                      notes=[note(1, "sam", "C1", "incomplete")]))
-    return backend
+    return seed(make_store())
 
 
 def test_a_member_confirms_only_their_own_steps_and_never_with_a_control_character(seeded_sql):
