@@ -8,8 +8,6 @@ SHSYNC_REQUIRE_CHROMIUM=1 (as `.ci/run` sets) a missing Chromium fails instead.
 
 from __future__ import annotations
 
-import os
-import shutil
 import struct
 import subprocess
 import zlib
@@ -124,20 +122,3 @@ def test_the_console_check_sees_an_error(tmp_path: Path):
                        f'content="{report.CSP}"><img src="https://example.invalid/x.png">')
     _, console = browse(blocked, tmp_path, "--dump-dom")
     assert any("Content Security Policy" in line for line in console)
-
-
-@pytest.mark.parametrize("env, outcome", [
-    ({}, pytest.skip.Exception),
-    ({"SHSYNC_REQUIRE_CHROMIUM": "1"}, pytest.fail.Exception),
-    ({"CI": "true"}, pytest.fail.Exception),
-])
-def test_a_missing_chromium_skips_with_the_reason_or_fails_where_required(
-        monkeypatch, tmp_path, env, outcome):
-    monkeypatch.setenv("PATH", str(tmp_path))  # no chromium on it
-    for name in ("CI", "SHSYNC_REQUIRE_CHROMIUM"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    with pytest.raises(outcome, match=r"Chromium is not installed \(Debian: apt-get install "
-                                      r"chromium\)"):
-        chromium()
