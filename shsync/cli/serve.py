@@ -24,8 +24,9 @@ from shsync.cli.common import backend_option, handled
               envvar="SHSYNC_NOTIFY_URL",
               help="Post a signed JSON event to URL when a runbook step becomes overdue and "
                    "when steps are done or observed (repeatable; SHSYNC_NOTIFY_URL may hold "
-                   "several, space-separated). Signed with SHSYNC_NOTIFY_SECRET, which must "
-                   "be set. https, or http to loopback.")
+                   "several, space-separated). PRACTICE=URL posts only that practice's "
+                   "events there. Signed with SHSYNC_NOTIFY_SECRET, which must be set. https, "
+                   "or http to loopback.")
 @click.option("--notify-interval", type=click.FloatRange(min=0.1), default=60.0,
               show_default=True, metavar="SECONDS",
               help="How often the store is looked at for events to post.")

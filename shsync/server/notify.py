@@ -37,6 +37,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -82,11 +83,36 @@ class Target:
 
     url: str = field(repr=False)
     shown: str
+    practice: str | None = None  # only this practice's events; None: every practice's
+
+    def takes(self, event: Mapping[str, Any]) -> bool:
+        return self.practice is None or self.practice == event.get("practice")
+
+
+# `PRACTICE=URL`: a practice's own receiver, named as `shsync serve` serves it. A name holds no
+# `:`, and a URL's own `=` comes after its `://`, so the two cannot be confused.
+_FOR_PRACTICE = re.compile(f"({PRACTICE_NAME.pattern})=(.*)", re.S)
 
 
 def target(url: str, *, allow_http: bool = False) -> Target:
     """A --notify URL, checked: http(s) only, a host, no credentials or fragment in it, and
-    plain http only to loopback unless `allow_http`. UserError `bad-notify-url` otherwise."""
+    plain http only to loopback unless `allow_http`; `PRACTICE=URL` posts only that practice's
+    events there. UserError `bad-notify-url` otherwise."""
+    practice = None
+    named = _FOR_PRACTICE.fullmatch(url.strip())
+    if named is not None:
+        practice, url = named.group(1), named.group(2)
+    elif "=" in url.partition("://")[0]:
+        raise UserError("a --notify PRACTICE=URL names no practice `shsync serve` serves (1-100 "
+                        "letters, digits, '.', '_' or '-', first a letter or digit)",
+                        "bad-notify-url")
+    checked = _checked(url, allow_http)
+    if practice is None:
+        return checked
+    return Target(checked.url, f"{shown(practice, 60)}={checked.shown}", practice)
+
+
+def _checked(url: str, allow_http: bool) -> Target:
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -143,7 +169,7 @@ def settings(urls: Iterable[str], *, allow_http: bool = False,
     found: dict[str, Target] = {}
     for url in urls:
         checked = target(url, allow_http=allow_http)
-        found.setdefault(checked.url, checked)
+        found.setdefault(f"{checked.practice or ''}={checked.url}", checked)
     if not found:
         raise UserError("--notify needs a URL", "bad-notify-url")
     return Settings(tuple(found.values()), secret(environ), **options)
@@ -235,7 +261,8 @@ class Sender:
         headers = {"Content-Type": "application/json",
                    SIGNATURE_HEADER: sign(self.settings.secret, body),
                    EVENT_HEADER: str(event["type"]), DELIVERY_HEADER: str(event["id"])}
-        return all([self._post(t, event, body, headers) for t in self.settings.targets])
+        return all([self._post(t, event, body, headers) for t in self.settings.targets
+                    if t.takes(event)])
 
     def _post(self, to: Target, event: Mapping[str, Any], body: bytes,
               headers: dict[str, str]) -> bool:

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ import httpx
 import pytest
 
 from shsync.core.authorize import Actor
+from shsync.errors import ShsyncError
 from shsync.jobs.app import Shsync
 from shsync.model.clock import later
 from shsync.server import notify
@@ -411,6 +413,50 @@ def test_every_url_gets_every_event(store, receiver, notifier):
     n.poll()
     assert len(one.got) == 1 and len(two.got) == 2
     assert one.got[0][2] == two.got[-1][2]
+
+
+def test_a_practice_may_have_its_own_receiver(store, receiver, notifier):
+    # A second practice in the same store, with its own steps.
+    backend = SqliteBackend(str(store.db), "second")
+    try:
+        app = Shsync(backend, Actor.operator("test"))
+        app.seed(SNAPSHOT)
+        app.apply(app.plan(ORG).plan)
+    finally:
+        backend.close()
+    everyone, ours, theirs = receiver(), receiver(), receiver()
+    clock = Clock(later(store.first_due("narrows"), timedelta(seconds=1)))
+    n = notifier(store.url, everyone.url, f"{PRACTICE}={ours.url}", f"second={theirs.url}",
+                 clock=clock)
+    posted = n.poll()
+    practices = {e["practice"] for e in posted}
+    assert practices == {PRACTICE, "second"}
+    assert len(everyone.got) == len(posted)
+    assert {json.loads(b)["practice"] for _, _, b in ours.got} == {PRACTICE}
+    assert {json.loads(b)["practice"] for _, _, b in theirs.got} == {"second"}
+    assert len(ours.got) + len(theirs.got) == len(posted)
+    assert all(signed(h, b) for _, h, b in ours.got + theirs.got)
+
+
+@pytest.mark.parametrize("url, said", [
+    ("bad name=https://hooks.example/x", "names no practice `shsync serve` serves"),
+    ("riverbend=ftp://hooks.example/x", "not a ftp: URL"),
+    ("riverbend=http://10.0.0.7/x", "plain http is allowed only to loopback"),
+])
+def test_a_practice_receiver_is_checked_as_any_other(url, said):
+    with pytest.raises(ShsyncError, match=re.escape(said)):
+        notify.target(url)
+
+
+def test_a_practice_receiver_is_shown_with_its_practice():
+    found = notify.target("riverbend=https://hooks.example/T0/secret?x=1")
+    assert (found.practice, found.shown) == ("riverbend", "riverbend=https://hooks.example/...")
+    assert found.url == "https://hooks.example/T0/secret?x=1"
+    # A URL whose query holds `=` is still one URL for every practice.
+    assert notify.target("https://hooks.example/x?a=b").practice is None
+    config = notify.settings(["https://a.example/x", "riverbend=https://a.example/x"],
+                             environ={notify.SECRET_ENV: SECRET})
+    assert [t.practice for t in config.targets] == [None, "riverbend"]
 
 
 # --- one notifier per store ----------------------------------------------------------------------
