@@ -478,6 +478,12 @@ CODES = _table(
     Code("unknown-token", 422, "no token with this id"),
     Code("invalid-email", 422, "not an email address"),
     Code("not-a-member", 422, "not a member of the practice"),
+    # Where the store is: a flag, SHSYNC_BACKEND or shsync.toml (shsync/jobs/config.py); the
+    # command line's own, no server answers with them.
+    Code("no-backend", None, "no store named where one must be (CI, no terminal, or an empty "
+         "SHSYNC_BACKEND)"),
+    Code("bad-config", None, "a shsync.toml shsync cannot use"),
+    Code("secret-in-config", None, "a secret in shsync.toml, which is kept in git"),
     # What the user asked for.
     Code("usage", 422, "arguments that do not go together (click's own: exit 64)"),
     Code("not-confirmed", 422, "a change that asks for confirmation was not confirmed"),
