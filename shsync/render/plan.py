@@ -80,6 +80,21 @@ def _subject(o: Operation, plan: Plan) -> str:
 _COLOUR = {"+": "green", "~": "yellow", "-": "red"}
 
 
+def _nothing(plan: Plan) -> str:
+    """What a plan without steps says, by what it compared: only a plan from an org file
+    (`plan`, `apply`) can say the practice matches that file."""
+    if plan.kind == "expire":
+        return "No access has ended; nothing to expire."
+    if plan.kind == "refresh":
+        return "No drift: the observation of Sessions Health matches shsync's store."
+    if plan.kind != "apply" or plan.deferred:
+        return "No changes to apply now."
+    if any(w.code == "break-glass" for w in plan.warnings):
+        return ("No changes to apply now. The live practice matches the org file apart from "
+                "the emergency access below, which ends by itself.")
+    return "No changes. The live practice matches the org file."
+
+
 def text(plan: Plan, style: Style = _plain) -> str:
     def plain(line: str, colour: str) -> str:
         return style(visible(line), colour)
@@ -89,10 +104,8 @@ def text(plan: Plan, style: Style = _plain) -> str:
 
 def _text(plan: Plan, style: Style) -> str:
     lines = [visible(_header(plan)), ""]
-    if not plan.operations and not plan.deferred:
-        lines.append("No changes. The live practice matches the org file.")
-    elif not plan.operations:
-        lines.append("No changes to apply now.")
+    if not plan.operations:
+        lines.append(_nothing(plan))
     for o in plan.operations:
         symbol, what = _describe(o, plan)
         lines.append(style(f"  {symbol} {_subject(o, plan)}: {what}{_widens(o)}",

@@ -11,8 +11,9 @@ import sqlite3
 import pytest
 import yaml
 
-D = "@p.example"
 from tests.conftest import NOW
+
+D = "@p.example"
 ADMIN = {"email": f"dana{D}", "first_name": "Dana", "last_name": "O", "admin": True,
          "owner": True, "roles": ["practitioner", "supervisor"], "npi": "1245319599"}
 SAM = {"email": f"sam{D}", "first_name": "Sam", "last_name": "L", "roles": ["practitioner"],
@@ -68,7 +69,10 @@ def test_break_glass_from_start_to_review(practice):
     assert plan.returncode == 2
     assert (f"  ! [break-glass] break-glass: kim{D} on C-1001 until 2026-11-26T14:00:00Z, "
             "reason: crisis, sam unreachable\n") in plan.stdout
-    assert "No changes. The live practice matches the org file." in plan.stdout
+    # Nothing to apply, but the practice holds access the file does not: it says so.
+    assert ("No changes to apply now. The live practice matches the org file apart from the "
+            "emergency access below, which ends by itself.\n") in plan.stdout
+    assert "No changes. The live practice matches the org file." not in plan.stdout
     # The access report shows it, with its end.
     shown = practice("access", "--client", "C-1001").stdout
     assert (f"  kim{D}   record, notes, diagnoses, treatment plans  (break_glass, until "
@@ -237,6 +241,25 @@ def test_a_planning_clock_in_the_future_buys_no_longer_emergency(practice):
                                     "allows (practitioner for up to 8h) from now (the store's "
                                     "clock")
     assert len(json.loads(practice("history", "--format", "json").stdout)["entries"]) == 1
+
+
+def test_commands_that_read_no_org_file_do_not_say_it_matches(practice, tmp_path):
+    """`expire` reads no org file and `refresh` compares an observation with the store: neither
+    says the practice matches the org file; each says what it compared."""
+    backend = f"sqlite:///{tmp_path}/practice.db"
+    for args in (["expire", "--dry-run"], ["expire"]):
+        out = practice(*args, "--backend", backend)
+        assert out.returncode == 0, out.stderr
+        assert "No access has ended; nothing to expire.\n" in out.stdout
+        assert "org file" not in out.stdout
+    same = practice("refresh", "snapshot.yaml", "--backend", backend, "--auto-approve")
+    assert same.returncode == 0, same.stderr
+    assert ("No drift: the observation of Sessions Health matches shsync's store.\n"
+            in same.stdout)
+    assert "org file" not in same.stdout
+    # A plan from the org file, which matches, still says so.
+    plan = practice("plan", "org.yaml", "--backend", backend)
+    assert "No changes. The live practice matches the org file.\n" in plan.stdout
 
 
 def test_expire_and_refresh_in_json_name_the_audit_entry_that_recorded_them(practice, tmp_path):
