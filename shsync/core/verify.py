@@ -112,6 +112,7 @@ def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
     refused = tuple(forbidden(operations, live, actor))
     working = Working(live, now, written)
     problems: list[str] = []
+    skipped: list[Operation] = []  # steps whose precondition failed (a plan with errors)
     wrong = kind_problem(kind, operations, live)
     if wrong is not None:
         problems.append(wrong)
@@ -130,6 +131,7 @@ def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
         if problem is not None:
             problems.append(problem if problem.startswith(o.action)
                             else f"{o.action} {o.target}: {problem}")
+            skipped.append(o)
             continue  # the step cannot happen; later steps meet the practice without it
         action.effect(working, o)  # `simulate.apply`, the entry already at hand
     final = working.freeze()
@@ -139,12 +141,29 @@ def verify(operations: Sequence[Operation], live: PracticeState, actor: Actor,
     need = two_person.needed(operations, live.approval_policy)
     unapproved = None if approvals is None else two_person.missing(operations, live,
                                                                    actor.email, approvals)
-    return Verdict(refused, tuple(problems), final, summarize(operations, live, final), need,
-                   unapproved, wrong)
+    return Verdict(refused, tuple(problems), final,
+                   summarize(operations, live, final, skipped), need, unapproved, wrong)
+
+
+def _seat_change(o: Operation, final: PracticeState) -> int:
+    """The practitioner seat a step that could not happen would have added (+1) or freed (-1)
+    in `final`, the practice without it."""
+    member = final.members.get(o.target)
+    holds = member is not None and member.has("practitioner")
+    if o.action == "remove_member" or (o.action == "revoke_role"
+                                       and o.get("role") == "practitioner"):
+        return -1 if holds else 0
+    if (o.action == "grant_role" and o.get("role") == "practitioner") or (
+            o.action == "invite_member" and "practitioner" in (o.get("roles") or ())):
+        return 0 if holds else 1
+    return 0
 
 
 def summarize(operations: Sequence[Operation], live: PracticeState,
-              final: PracticeState) -> Summary:
+              final: PracticeState, skipped: Sequence[Operation] = ()) -> Summary:
+    """The plan's counts. The seats are those the plan leads to when every step happens: a
+    step whose precondition fails (a plan with errors) is left out of `final`, but not out of
+    the seat count, so a plan shows the same seats with its errors as once they are fixed."""
     targets: dict[str, set[str]] = defaultdict(set)  # by action: one pass over 200k steps
     for o in operations:
         targets[o.action].add(o.target)
@@ -155,4 +174,5 @@ def summarize(operations: Sequence[Operation], live: PracticeState,
     clients = set().union(*(t for a, t in targets.items() if kinds[a] == "client"))
     return Summary(invite=len(invited), change=len(changed), remove=len(removed),
                    clients=len(clients), seats_before=live.practitioner_count(),
-                   seats_after=final.practitioner_count())
+                   seats_after=final.practitioner_count()
+                   + sum(_seat_change(o, final) for o in skipped))

@@ -56,12 +56,15 @@ def access_line(a: AccessChange) -> str:
     """`sam.lee@x gains notes, diagnoses on 3 clients (granted): C-1, C-2, C-3`"""
     caps = ", ".join(c.replace("_", " ") for c in a.capabilities)
     verb = "gains" if a.change == "gain" else "loses"
-    where = f"all {a.client_count} clients" if a.all_clients else f"{a.client_count} client(s)"
+    # No count of nothing: `on all 0 clients` (a practice with no client yet) is every client.
+    where = (" on all clients" if a.all_clients and not a.client_count else
+             f" on all {a.client_count} clients" if a.all_clients else
+             f" on {a.client_count} client(s)" if a.client_count else "")
     listed = ""
     if a.clients and not a.all_clients:
         more = a.client_count - len(a.clients)
         listed = ": " + ", ".join(a.clients) + (f" and {more} more" if more > 0 else "")
-    return f"{a.member} {verb} {caps} on {where} ({a.reason}){listed}"
+    return f"{a.member} {verb} {caps}{where} ({a.reason}){listed}"
 
 
 def _access_lines(plan: Plan) -> list[str]:

@@ -291,6 +291,10 @@ def _widenings(r: Review) -> list[str]:
     return out + ["</section>"]
 
 
+_COUNTED = (("invite", "invited"), ("change", "changed"), ("remove", "removed"),
+            ("clients", "client(s) updated"))
+
+
 def _audit(r: Review) -> list[str]:
     if r.chain_problem is None:
         status = (f'<p class="ok">The hash chain of all {r.entries} entries is intact.</p>'
@@ -300,9 +304,9 @@ def _audit(r: Review) -> list[str]:
     rows = []
     for e in r.recent:
         s = e.summary
+        counts = [f"{s.get(key, 0)} {label}" for key, label in _COUNTED if s.get(key, 0)]
         what = ("seeded the practice" if e.kind == "seed" else
-                f"{s.get('invite', 0)} invited, {s.get('change', 0)} changed, "
-                f"{s.get('remove', 0)} removed, {s.get('clients', 0)} client(s) updated")
+                ", ".join(counts) if counts else "no member or client changed")
         rows.append(f"<tr><td>#{e.seq}</td><td>{_e(e.kind or 'apply')}</td><td>{_e(e.at)}</td>"
                     f"<td>{_e(e.actor)}</td><td>{_e(what)}</td><td>{len(e.operations)}</td>"
                     f"<td><code>{_e(e.entry_hash[:19])}</code></td></tr>")

@@ -174,3 +174,14 @@ def test_access_that_ends_by_itself_is_listed_soonest_first_with_its_end_and_rea
 
 def test_without_time_bound_access_the_ending_table_says_so():
     assert tables(page())["ending-table"][1:] == [["No time-bound or emergency access."]]
+
+
+def test_no_clause_counts_nothing():
+    """An entry that changed no member names no zero count (`0 invited, 0 changed`)."""
+    entries = log(("2026-01-05T09:00:00Z", "seed", []),
+                  ("2026-05-01T09:00:00Z", "apply", [op("grant_role", "rosa@x.example",
+                                                        role="biller")]),
+                  ("2026-05-02T09:00:00Z", "review", []))
+    rows = tables(page(entries=entries))["audit-table"]
+    assert [r[4] for r in rows[1:]] == ["no member or client changed", "1 changed",
+                                        "seeded the practice"]

@@ -333,7 +333,8 @@ register(Action(
     "remove_member", Phase.REMOVE, {"cancel_appointments": "int"}, "member", _remove_pre,
     _remove,
     describe=lambda o: ("-", f"remove (cancels {o.get('cancel_appointments')} future "
-                             "appointment(s))"),
+                             "appointment(s))" if o.get("cancel_appointments") else "remove"),
     step=lambda o: (f"{MEMBERS} > \"...\" next to {o.target} > Permanently Remove. Confirm that "
-                    f"their {o.get('cancel_appointments')} future appointment(s) are cancelled "
-                    "and their supervisees lose supervision.")))
+                    + (f"their {o.get('cancel_appointments')} future appointment(s) are "
+                       "cancelled and " if o.get("cancel_appointments") else "")
+                    + "their supervisees lose supervision.")))
