@@ -6,10 +6,10 @@
 # apply, the runbook of what people must still do in Sessions Health goes into the job summary
 # and into files the action uploads as the `shsync-runbook` artifact.
 set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 summary="${GITHUB_STEP_SUMMARY:-/dev/null}"
 plan_file="${SHSYNC_PLAN_FILE:?set SHSYNC_PLAN_FILE to the plan-file output of the plan step}"
 changes="${SHSYNC_CHANGES:?set SHSYNC_CHANGES to the changes output of the plan step}"
-[ -n "${SHSYNC_ACTOR:-}" ] || unset SHSYNC_ACTOR
 
 skip() {
   echo "shsync: not applied: $1"

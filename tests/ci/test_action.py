@@ -1,5 +1,7 @@
-"""The GitHub Action's steps (ci/*.sh) run locally with the environment GitHub gives them,
-against a temporary SQLite practice; and the GitLab CI example's jobs, run the same way."""
+"""The GitHub Action run as GitHub runs it (action.yml's steps, tests/ci/github.py), and its
+steps (ci/*.sh) one by one with the environment GitHub gives them, against a temporary SQLite
+practice (or a real `shsync serve`, for the token); and the GitLab CI example's jobs, run the
+same way. tests/ci/test_install.py installs shsync from the action's checkout for real."""
 
 from __future__ import annotations
 
@@ -13,8 +15,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from shsync.core.authorize import Actor
+from shsync.jobs.app import Shsync
+from tests.ci.github import Run, Runner, clean_env
 from tests.conftest import NOW
 from tests.helpers import base_org, email, write_yaml
+from tests.served import practice_name, start
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = str(Path(sys.executable).parent)  # the venv's bin, where `shsync` is
@@ -90,7 +96,170 @@ def test_the_action_runs_the_scripts_with_inputs_in_the_environment():
     for name in ("install", "validate", "plan", "apply"):
         assert (ROOT / "ci" / f"{name}.sh").is_file()
     assert all("${{" not in run for run in runs)  # no input pasted into a shell command
-    assert set(action["inputs"]) >= {"org", "backend", "apply", "fail-on-changes"}
+    assert set(action["inputs"]) >= {"org", "backend", "token", "practice", "apply",
+                                     "fail-on-changes"}
+    store_env = {"SHSYNC_BACKEND": "${{ inputs.backend }}", "SHSYNC_TOKEN": "${{ inputs.token }}",
+                 "SHSYNC_PRACTICE": "${{ inputs.practice }}"}
+    by_id = {s.get("id"): s for s in action["runs"]["steps"]}
+    for name in ("plan", "apply"):
+        assert by_id[name]["env"].items() >= store_env.items()
+    # The `if:` expressions tests/ci/github.py is trusted to read as GitHub does: a new one
+    # must be added here, with a test of it.
+    assert [s["if"] for s in action["runs"]["steps"] if "if" in s] == [
+        "steps.apply.outputs.runbook-file != ''"]
+
+
+# -- The whole action, as GitHub runs it ---------------------------------------------------
+
+GITHUB_PR = {"event_name": "pull_request", "ref": "refs/pull/7/merge",
+             "event": {"number": 7, "repository": {"default_branch": "main"}}}
+GITHUB_PUSH = {"event_name": "push", "ref": "refs/heads/main",
+               "event": {"repository": {"default_branch": "main"}}}
+SETUP_PYTHON = "actions/setup-python@v5"
+UPLOAD = "actions/upload-artifact@v4"
+
+
+@pytest.fixture
+def runner(repo: Path):
+    """A runner where actions/setup-python has run: its `python` is this venv's, except that
+    `python -m pip install X` only notes X (tests/ci/test_install.py installs for real)."""
+    shim = repo / "setup-python"
+    shim.mkdir()
+    (shim / "python").write_text(
+        "#!/usr/bin/env bash\n"
+        'if [ "$1 $2 $3" = "-m pip install" ]; then\n'
+        '  printf \'%s\\n\' "$@" >>"$PIP_LOG"; exit 0\n'
+        'fi\n'
+        f'exec "{sys.executable}" "$@"\n')
+    (shim / "python").chmod(0o755)
+    env = {**clean_env(f"{shim}{os.pathsep}{BIN}"), "SHSYNC_NOW": NOW,
+           "PIP_LOG": str(repo / "pip.log")}
+
+    def make(github: dict, **secrets: str) -> Runner:
+        return Runner(repo, repo / "runner", env, github, secrets)
+    return make
+
+
+def action(runner: Runner, **inputs: str) -> Run:
+    return runner.action(ROOT, inputs)
+
+
+def local(repo: Path) -> str:
+    return f"sqlite:///{repo}/store/practice.db"
+
+
+def test_the_action_on_a_pull_request_plans_and_never_applies(repo, runner):
+    run = action(runner(GITHUB_PR), backend=local(repo), apply="true")
+    assert not run.failed, run.log
+    assert [s.label for s in run.steps if s.ran and s.uses is None] == [
+        "Install shsync", "Validate the org files", "plan", "apply"]
+    # setup-python is GitHub's (the runner fixture stands in for it); no runbook to upload
+    assert run.passed_over() == [(SETUP_PYTHON, True), (UPLOAD, False)]
+    assert run.steps[0].with_ == {"python-version": "3.12"}
+    # installed from the action's own checkout, the commit `uses:` named
+    assert (repo / "pip.log").read_text().splitlines()[-1] == str(ROOT)
+    assert "shsync, version " in run.step("Install shsync").stdout
+    assert run.summary.startswith("### shsync plan for `default`: has changes\n")
+    assert f"| `+` | {email('rosa')} (new) |" in run.summary
+    assert "**shsync: not applied**: a pull_request event never applies" in run.summary
+    assert run.outputs == {"changes": "true", "plan-file": str(repo / "runner" /
+                                                              "shsync-plan.json"),
+                           "runbook-file": ""}
+    assert entries(repo) == 1
+
+
+def test_the_action_on_the_default_branch_applies_and_hands_over_the_runbook(repo, runner):
+    run = action(runner(GITHUB_PUSH), backend=local(repo), apply="true")
+    assert not run.failed, run.log
+    assert entries(repo) == 2
+    runbook = Path(run.outputs["runbook-file"])
+    assert "### shsync apply: applied" in run.summary
+    assert runbook.read_text() in run.summary and email("rosa") in runbook.read_text()
+    (upload,) = [s for s in run.steps if s.uses == UPLOAD]
+    assert upload.ran and upload.with_["name"] == "shsync-runbook"
+    paths = upload.with_["path"].split()
+    assert paths == [str(runbook), str(repo / "runner" / "shsync-runbook.json")]
+    assert all(Path(p).is_file() for p in paths)
+    # the same push again: nothing left to apply, and the apply step says so
+    again = action(runner(GITHUB_PUSH), backend=local(repo), apply="true")
+    assert (again.failed, again.outputs["changes"], again.outputs["runbook-file"]) == (
+        False, "false", "")
+    assert "**shsync: nothing to apply.**" in again.summary
+    assert entries(repo) == 2
+
+
+@pytest.mark.parametrize("backend", [None, "", " \n"], ids=["missing", "empty", "blank"])
+def test_the_action_without_a_backend_fails_and_creates_no_store(repo, runner, backend):
+    inputs = {"apply": "true"} if backend is None else {"apply": "true", "backend": backend}
+    run = action(runner(GITHUB_PUSH), **inputs)
+    assert run.failed
+    plan = run.step("plan")
+    assert plan.returncode == 1
+    assert plan.stdout.startswith("::error title=shsync no-backend::the backend input is "
+                                  "empty: pass the store's URL from a secret")
+    assert "**shsync: no backend.**" in run.summary
+    assert not run.step("apply").ran  # a failed step stops the job
+    assert run.step("Validate the org files").returncode == 0  # annotations still come
+    assert not (repo / ".shsync").exists() and entries(repo) == 1
+
+
+def test_empty_optional_inputs_are_not_given_to_shsync(tmp_path):
+    """An empty `practice`, `token` or `actor` input is unset before shsync runs (an empty
+    SHSYNC_PRACTICE is an error to shsync), a set one passes through."""
+    script = (f'. "{ROOT}/ci/env.sh"; for n in SHSYNC_PRACTICE SHSYNC_TOKEN SHSYNC_ACTOR; do '
+              'echo "$n=${!n-unset}"; done')
+    env = {**clean_env(BIN), "SHSYNC_BACKEND": "sqlite:///x.db", "SHSYNC_PRACTICE": "",
+           "SHSYNC_TOKEN": "", "SHSYNC_ACTOR": "dana@example.org"}
+    shown = subprocess.run(["bash", "-euo", "pipefail", "-c", script], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, check=True).stdout
+    assert shown == ("SHSYNC_PRACTICE=unset\nSHSYNC_TOKEN=unset\n"
+                     "SHSYNC_ACTOR=dana@example.org\n")
+
+
+def test_the_action_passes_the_practice_input_through(repo, runner):
+    # the store's practice is `default`: naming it is the same practice whether or not this
+    # shsync reads SHSYNC_PRACTICE yet
+    run = action(runner(GITHUB_PR), backend=local(repo), practice="default")
+    assert not run.failed, run.log
+    assert run.step("plan").env["SHSYNC_PRACTICE"] == "default"
+    assert run.outputs["changes"] == "true"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    served = start(tmp_path_factory.mktemp("serve"))
+    yield served
+    served.stop()
+
+
+def test_the_token_reaches_shsync_and_is_never_printed(repo, runner, server):
+    """Through a real `shsync serve`: the plan and apply work only with the token, and it
+    appears in no log, summary, output or file the job leaves."""
+    name = practice_name("ci")
+    store = server.store(name)
+    try:
+        Shsync(store, Actor.operator("test")).seed(repo / "snapshot.yaml")
+    finally:
+        store.close()
+    token = server.token(name)
+    pr = action(runner(GITHUB_PR), backend=server.url(name), token=token, apply="true")
+    assert not pr.failed, pr.log
+    assert pr.step("plan").env["SHSYNC_TOKEN"] == token
+    push = action(runner(GITHUB_PUSH), backend=server.url(name), token=token, apply="true")
+    assert not push.failed, push.log
+    assert "### shsync apply: applied" in push.summary
+    left = [p for p in (repo / "runner").rglob("*") if p.is_file()]
+    assert any(p.name == "shsync-runbook.md" for p in left)
+    for run in (pr, push):
+        assert token not in run.log + run.summary + json.dumps(run.outputs)
+    for path in left:
+        assert token not in path.read_text(errors="replace"), path
+    without = action(runner(GITHUB_PR), backend=server.url(name), apply="true")
+    assert without.failed and "SHSYNC_TOKEN" in without.step("plan").stdout + \
+        without.step("plan").stderr
+
+
+# -- The steps one by one ------------------------------------------------------------------
 
 
 def test_validate_step_annotates_the_pull_request(repo):
