@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path as FsPath
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from shsync.model.clock import FIRST_YEAR, LAST_YEAR
+from shsync.model.clock import FIRST_YEAR, LAST_YEAR, end_instant, valid_zone
 from shsync.model.diagnostics import Diagnostic, Finding, KeyOf, Location, Path, Severity, sort_key
 from shsync.gcpause import paused
 from shsync.format import rules, structure
@@ -34,6 +34,15 @@ V = TypeVar("V")
 LIST_KEYS = ("members", "clients", "handoffs", "appointments", "notes")
 SETTING_KEYS = ("version", "practice", "prune", "timezone", "policy")
 YAML_SUFFIXES = (".yaml", ".yml")
+# What an org file (so `shsync export`) holds that no one observes in Sessions Health: shsync's
+# own settings, the desired state. A snapshot (`seed`, `refresh`) reads them, ignores them and
+# says so, one `ignored-key` warning per key, so an export is a snapshot as it stands.
+DESIRED_ONLY = {
+    "prune": "whether a plan removes undeclared members is the org file's business",
+    "policy": "shsync's own policies change by a plan (`shsync plan` / `apply`) only",
+}
+# An org file's other setting: the time zone its `until`s are read in. A snapshot reads it too.
+SNAPSHOT_SETTINGS = (*DESIRED_ONLY, "timezone")
 
 
 @dataclass(frozen=True)
@@ -353,7 +362,7 @@ def _load_paused(root: FsPath, kind: str, read: Reader[V],
         except LoadError as exc:
             diagnostics.extend(exc.diagnostics)
             continue
-        found = structure.check(doc.data, kind)
+        found = structure.check(_observable(doc.data) if kind == "snapshot" else doc.data, kind)
         if found:
             diagnostics.extend(_Merged([doc]).place(found))
         items = _broken_items(doc, len(documents), found)
@@ -367,6 +376,8 @@ def _load_paused(root: FsPath, kind: str, read: Reader[V],
         else:
             unchecked |= _identities(_all_items(doc.data))
     merged = _Merged(documents, frozenset(broken))
+    if kind == "snapshot":
+        diagnostics.extend(merged.place(_settings_findings(merged)))
     value = None
     if documents:
         value, problems = read(merged.data, names[0])
@@ -386,13 +397,64 @@ def _org_values(data: dict[str, Any], name: str) -> tuple[OrgValues, list[Diagno
     return OrgValues(data), []
 
 
+def _observable(data: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot document without the org file's settings (checked apart: `_settings_findings`)."""
+    if not any(key in data for key in SNAPSHOT_SETTINGS):
+        return data
+    return {k: v for k, v in data.items() if k not in SNAPSHOT_SETTINGS}
+
+
+def _settings_findings(merged: _Merged) -> list[Finding]:
+    """A snapshot's org-file settings: each desired-state key ignored, with a warning where it is
+    written; a `timezone` that is no IANA zone refused, as in an org file."""
+    findings = [Finding(Severity.WARNING, "ignored-key",
+                        f"ignored {key!r}: it describes the desired state, not what is observed "
+                        f"in Sessions Health ({why})", ((f"@{d}", KeyOf(key)),))
+                for d, doc in enumerate(merged.documents)
+                for key, why in DESIRED_ONLY.items() if key in doc.data]
+    zone = merged.data.get("timezone")
+    if "timezone" in merged.data and not (isinstance(zone, str) and valid_zone(zone)):
+        findings.append(Finding(Severity.ERROR, "invalid-timezone",
+                                f"timezone {zone!r} is not an IANA time zone name (like "
+                                "America/Chicago or Europe/Paris)", (("timezone",),)))
+    return findings
+
+
+def _in_zone(data: dict[str, Any]) -> dict[str, Any]:
+    """A snapshot's data without the org file's settings, each local `until` (a date, or a time
+    without an offset) made an instant in its `timezone`, as an org file reads it."""
+    zone = data.get("timezone")
+    data = _observable(data)
+    if not isinstance(zone, str) or not valid_zone(zone):
+        return data
+
+    def ended(grant: Any) -> Any:
+        if not (isinstance(grant, dict) and isinstance(grant.get("until"), str)):
+            return grant
+        try:
+            return {**grant, "until": end_instant(grant["until"], zone)}
+        except ValueError:
+            return grant  # not a real time: the model says so
+
+    data = dict(data)
+    if isinstance(data.get("members"), list):
+        data["members"] = [{**m, "full_clinical_access": ended(m["full_clinical_access"])}
+                           if isinstance(m, dict) and "full_clinical_access" in m else m
+                           for m in data["members"]]
+    if isinstance(data.get("clients"), list):
+        data["clients"] = [{**c, "access": [ended(g) for g in c["access"]]}
+                           if isinstance(c, dict) and isinstance(c.get("access"), list) else c
+                           for c in data["clients"]]
+    return data
+
+
 def _snapshot_model(data: dict[str, Any], name: str) -> tuple[Snapshot | None, list[Diagnostic]]:
     from pydantic import ValidationError
 
     from shsync.model.org import Snapshot
 
     try:
-        return Snapshot.model_validate(data), []
+        return Snapshot.model_validate(_in_zone(data)), []
     except ValidationError as exc:
         return None, _model_errors(exc, name)
 
@@ -407,8 +469,16 @@ def load_org(root: FsPath, now: str | None = None,
 
 
 def load_snapshot(root: FsPath) -> Loaded[Snapshot]:
-    """Load and check a practice snapshot (`shsync seed`): timestamps that exist in their own
-    offset but not in UTC are refused too."""
+    """Load and check a practice snapshot (`shsync seed`, `shsync refresh`): timestamps that
+    exist in their own offset but not in UTC are refused too. It reads all an org file may hold
+    (so an export): `prune` and `policy` are ignored with an `ignored-key` warning each, and a
+    `timezone` reads the `until`s as in an org file."""
     return _load(root, "snapshot", _snapshot_model,
                  lambda snapshot, unchecked: _out_of_range(snapshot) + rules.check_snapshot(
                      snapshot, unchecked))
+
+
+def status_unstated(snapshot: Snapshot) -> frozenset[str]:
+    """The members a snapshot lists without a `status` (as an export lists every member): a
+    refresh keeps the store's status for them (`shsync.core.observe.observe`'s `unstated`)."""
+    return frozenset(m.email for m in snapshot.members if "status" not in m.model_fields_set)
