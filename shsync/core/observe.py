@@ -5,21 +5,27 @@ accepted, were added, changed or removed in its web page, outside shsync. `obser
 difference into ordinary operations, so a refresh is planned, shown, checked (`verify`),
 applied and audited like any other change, and the log still replays. Unlike a plan it takes
 what it is shown as fact: nothing is deferred or guarded, and no removal waits for a file.
+
+What an observation does not say, a refresh leaves as the store has it: emergency access
+(`shsync break-glass`) that has not ended, which no org file lists (so no export), stays until
+its own end while its member is observed; and a member whose status the observation does not
+state (`unstated`, as in an export) keeps the store's status.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from shsync.core.operations import Operation, op
 from shsync.core.planner import _client_changes, _member_changes
-from shsync.core.state import PracticeState
+from shsync.core.state import ClientState, PracticeState
 
 
 def observe(observed: PracticeState, live: PracticeState, handoffs: Mapping[str, Any],
-            now: str) -> tuple[list[Operation], list[str]]:
-    """(operations that make the store match the observation, problems that block it)."""
+            now: str, unstated: Collection[str] = ()) -> tuple[list[Operation], list[str]]:
+    """(operations that make the store match the observation, problems that block it).
+    `unstated`: members whose status the observation does not give (they keep the store's)."""
     ops: list[Operation] = []
     problems: list[str] = []
     if observed.name is not None and observed.name != live.name:
@@ -43,7 +49,7 @@ def observe(observed: PracticeState, live: PracticeState, handoffs: Mapping[str,
         if have.owner != seen.owner:
             problems.append(f"the observation moves ownership to or from {email}; shsync never "
                             "records a change of owner")
-        if have.status != seen.status:
+        if have.status != seen.status and email not in unstated:
             if seen.active:
                 ops.append(op("accept_invitation", email))
             else:
@@ -60,10 +66,22 @@ def observe(observed: PracticeState, live: PracticeState, handoffs: Mapping[str,
             ops.append(op("create_client", cid, practitioner=seen_client.practitioner,
                           access=seen_client.access, supervisor=seen_client.supervisor))
         else:
-            ops.extend(_client_changes(found, seen_client))
+            ops.extend(o for o in _client_changes(found, seen_client)
+                       if not _emergency(o, found, observed, now))
     for email in sorted(set(live.members) - set(observed.members)):
         ops.extend(_gone(email, live, observed, handoffs.get(email), now, problems))
     return ops, problems
+
+
+def _emergency(o: Operation, have: ClientState, observed: PracticeState, now: str) -> bool:
+    """A revoke of emergency access that has not ended, from a member still observed: what the
+    observation leaves out, not what it saw taken back (that access ends by itself)."""
+    if o.action != "revoke_access":
+        return False
+    member = o.get("member")
+    end = have.end_of(member)
+    return (end is not None and end.break_glass and not end.passed(now)
+            and member in observed.members)
 
 
 def _gone(email: str, live: PracticeState, observed: PracticeState, handoff: Any, now: str,
