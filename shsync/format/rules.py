@@ -26,6 +26,7 @@ from shsync.model.clock import (
 from shsync.model.diagnostics import Finding, KeyOf, Path, error, warning
 from shsync.model import plain
 from shsync.format.npi import npi_check_digit
+from shsync.format.structure import closest
 from shsync.model.plain import Item, grantee, low
 from shsync.model.vocabulary import MAX_BREAK_GLASS_MINUTES, MAX_DEADLINE_MINUTES, ROLES
 
@@ -101,6 +102,26 @@ class _Index:
         self.practitioners |= unchecked
         self.grantable = {e for e in self.known if self.may_be_granted(e)}
         self.full = {e for e, (_, m) in self.by_email.items() if m.get("full_clinical_access")}
+        self._hints: dict[tuple[str, frozenset[str] | None], str] = {}
+
+    def hint(self, email: str, among: Iterable[str] | None = None) -> str:
+        """`; did you mean 'dana@x.example'?` for an email that names no member (or none of
+        `among`), when a member's is near: the local part compared with those of the same
+        domain, or the domain with those of the same local part. Cached: a typo repeats."""
+        key = (email, None if among is None else frozenset(among))
+        if key not in self._hints:
+            emails = self.by_email if among is None else among
+            local, _, domain = email.rpartition("@")
+            by_local = {e.rpartition("@")[0]: e for e in emails if e.rpartition("@")[2] == domain}
+            guess = closest(local, by_local)
+            meant = by_local[guess] if guess is not None else None
+            if meant is None:
+                by_domain = {e.rpartition("@")[2]: e for e in emails
+                             if e.rpartition("@")[0] == local}
+                near = closest(domain, by_domain)
+                meant = by_domain[near] if near is not None else None
+            self._hints[key] = f"; did you mean {meant}?" if meant and meant != email else ""
+        return self._hints[key]
 
     def knows(self, email: str) -> bool:
         return email in self.by_email or email in self.unchecked
@@ -180,7 +201,8 @@ def _ending_rules(org: Item, index: _Index, now: str | None) -> Iterator[Finding
                                           f"({', '.join(ROLE_NAMES)}) or a member's email",
                         ("policy", "break_glass", "who", j))
         elif "@" in who and not index.knows(who.lower()):
-            yield error("unknown-member", f"break_glass.who names {who}, who is not a member",
+            yield error("unknown-member", f"break_glass.who names {who}, who is not a member"
+                                          f"{index.hint(who.lower())}",
                         ("policy", "break_glass", "who", j))
     if policy is not None and not _sane_length(policy[1]):
         yield error("invalid-policy", f"break_glass.max {policy[1]!r} must be from 1m to "
@@ -228,7 +250,8 @@ def check_snapshot(snapshot: Snapshot, unchecked: frozenset[str] = frozenset()) 
         for i, item in enumerate(data[kind]):
             who = item[field]
             if not index.knows(who):
-                findings.append(error("unknown-member", f"{who} is not a member", (kind, i, field)))
+                findings.append(error("unknown-member", f"{who} is not a member{index.hint(who)}",
+                                      (kind, i, field)))
             if item["client"] not in client_ids and item["client"] not in unchecked:
                 findings.append(error("unknown-client", f"client {item['client']} is not declared",
                                       (kind, i, "client")))
@@ -331,7 +354,7 @@ def _supervision_rules(index: _Index) -> Iterator[Finding]:
             yield error("self-supervision", f"{m['email']} cannot supervise themselves", at)
         elif not index.knows(sup):
             yield error("unknown-supervisor", f"{m['email']} is supervised by {sup}, who is not "
-                                              "a member", at)
+                                              f"a member{index.hint(sup)}", at)
         elif not index.has_role(sup, "supervisor"):
             yield error("not-a-supervisor", f"{m['email']} is supervised by {sup}, who does not "
                                             "have the supervisor role", at)
@@ -380,7 +403,8 @@ def _one_client(i: int, c: Item, index: _Index) -> Iterator[Finding]:
     at: Path = ("clients", i)
     if practitioner not in index.known:
         yield error("unknown-practitioner", f"client {cid}'s practitioner {practitioner} "
-                                            "is not a member", at + ("practitioner",))
+                                            f"is not a member{index.hint(practitioner)}",
+                    at + ("practitioner",))
     elif practitioner not in index.practitioners:
         yield error("not-a-practitioner", f"client {cid}'s practitioner {practitioner} "
                                           "does not have the practitioner role",
@@ -396,7 +420,7 @@ def _one_client(i: int, c: Item, index: _Index) -> Iterator[Finding]:
                                                   "its own practitioner", where)
         elif who not in index.known:
             yield error("unknown-member", f"client {cid} grants access to {who}, who is "
-                                          "not a member", where)
+                                          f"not a member{index.hint(who)}", where)
         elif who not in index.grantable:
             yield error("access-not-practitioner", f"client {cid} grants access to {who}, "
                                                    "who is neither a practitioner nor an "
@@ -414,7 +438,7 @@ def _one_client(i: int, c: Item, index: _Index) -> Iterator[Finding]:
                                                              "is its own practitioner", where)
         elif not index.knows(supervisor):
             yield error("unknown-supervisor", f"client {cid}'s supervisor {supervisor} is "
-                                              "not a member", where)
+                                              f"not a member{index.hint(supervisor)}", where)
         elif not index.has_role(supervisor, "supervisor"):
             yield error("not-a-supervisor", f"client {cid}'s supervisor {supervisor} does "
                                             "not have the supervisor role", where)
@@ -451,7 +475,10 @@ def _handoff_rules(handoffs: Sequence[Item], index: _Index) -> Iterator[Finding]
             target = low(h.get(field))
             if target is not None and not index.has_role(target, "practitioner"):
                 yield error("handoff-target", f"{leaving}'s {field} go to {target}, who is not a "
-                                              "declared practitioner", ("handoffs", i, field))
+                                              "declared practitioner"
+                                              + ("" if index.knows(target) else
+                                                 index.hint(target, index.practitioners)),
+                            ("handoffs", i, field))
         signer = low(h.get("signatures"))
         if signer is not None and not index.has_role(signer, "supervisor"):
             yield error("handoff-target", f"{leaving}'s notes awaiting signature go to "

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,19 @@ _BOOLEAN_WORDS = {w: "true" for w in ("yes", "y", "on", "true", "1")} | {
     w: "false" for w in ("no", "n", "off", "false", "0")}  # YAML 1.1 and spreadsheet habits
 _TYPE_NAMES = {"string": "a string", "boolean": "true or false", "integer": "a whole number",
                "array": "a list", "object": "a mapping", "null": "empty"}
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice nearest `word`, if one is near enough to be what was meant: the one measure
+    of every did-you-mean (unknown keys, roles and other enums, members' emails)."""
+    guess = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return guess[0] if guess else None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`; did you mean 'x'?` for the choice nearest `word`, or ''."""
+    guess = closest(word, choices)
+    return f"; did you mean {guess!r}?" if guess is not None else ""
 
 
 @cache
@@ -113,6 +127,14 @@ def _describe(value: Any) -> str:
     return "a list" if isinstance(value, list) else "a mapping"
 
 
+def _case_hint(value: Any, pattern: str, code: str) -> str:
+    """`; did you mean '101YM0800X'?` for a taxonomy code written in lower case."""
+    if code != "invalid-taxonomy" or not isinstance(value, str):
+        return ""
+    upper = value.strip().upper()
+    return f"; did you mean {upper!r}?" if re.search(pattern, upper) else ""
+
+
 def _findings(err: ValidationError, data: dict[str, Any]) -> list[Finding]:
     path: Path = tuple(err.absolute_path)
     kind = err.validator
@@ -121,9 +143,7 @@ def _findings(err: ValidationError, data: dict[str, Any]) -> list[Finding]:
         where = _what(path, data)
         findings = []
         for key in sorted(set(err.instance) - set(allowed)):
-            guess = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = (f"; did you mean {guess[0]!r}?" if guess
-                    else f"; known keys: {', '.join(allowed)}")
+            hint = did_you_mean(key, allowed) or f"; known keys: {', '.join(allowed)}"
             findings.append(error("unknown-key", f"unknown key {key!r} in {where}{hint}",
                                   path + (KeyOf(key),)))
         return findings
@@ -158,6 +178,14 @@ def _findings(err: ValidationError, data: dict[str, Any]) -> list[Finding]:
             meant = _BOOLEAN_WORDS.get(err.instance.strip().lower())
             hint = (f"; write {field}: {meant}" if meant and keyed
                     else "; write true or false")
+        elif field == "supervised_by" and isinstance(err.instance, list) and keyed:
+            # `supervised_by: [a, b]`: not a type slip, a second supervisor Sessions Health
+            # cannot hold.
+            named = [str(x) for x in err.instance if isinstance(x, str)]
+            write = (f"; write supervised_by: {named[0]}" if len(named) == 1 else
+                     f"; choose one of {', '.join(named)}" if named else "")
+            return [error("wrong-type", f"{subject} is a list, but a practitioner has one "
+                                        f"supervisor at most{write}", path)]
         elif err.validator_value == "array" and isinstance(err.instance, str) and keyed:
             items = [i.strip() for i in re.split(r"[,;|]", err.instance) if i.strip()]
             hint = f"; write it as a list, like {field}: [{', '.join(items)}]"
@@ -166,11 +194,11 @@ def _findings(err: ValidationError, data: dict[str, Any]) -> list[Finding]:
     if kind == "pattern":
         code = _PATTERN_CODES.get(field, "invalid-value")
         help_text = _PATTERN_HELP.get(code, f"does not match {err.validator_value}")
-        return [error(code, f"{_describe(err.instance)} ({subject}) {help_text}", path)]
+        return [error(code, f"{_describe(err.instance)} ({subject}) {help_text}"
+                            f"{_case_hint(err.instance, err.validator_value, code)}", path)]
     if kind == "enum":
         choices = [str(c) for c in err.validator_value]
-        guess = difflib.get_close_matches(str(err.instance), choices, n=1, cutoff=0.6)
-        hint = f"; did you mean {guess[0]!r}?" if guess else ""
+        hint = did_you_mean(str(err.instance), choices)
         code = "invalid-role" if field == "roles" else "invalid-value"
         return [error(code, f"{_describe(err.instance)} ({subject}) is not one of "
                             f"{', '.join(choices)}{hint}", path)]

@@ -101,3 +101,52 @@ def test_a_map_to_an_unknown_field_is_an_error_with_a_suggestion(run, tmp_path):
         "r.csv:1: error[unknown-field]: --map 'Work Email=emial': 'emial' is not a field; did "
         "you mean 'email'?\n"
         "r.csv:1: error[missing-column]: no column for email\n")
+
+
+SAM = ("  - email: sam@x.example\n    first_name: Sam\n    last_name: L\n"
+       "    roles: [practitioner]\n    npi: \"1234567893\"\n")
+
+
+def test_a_mistyped_supervisor_or_grantee_gets_the_member_it_probably_means(run, tmp_path):
+    clients = ("clients:\n  - id: C-1\n    practitioner: sma@x.example\n"
+               "    access: [dnaa@x.example]\n    supervisor: dana@x.exmaple\n")
+    out = validate(run, tmp_path, HEAD + DANA + ROSA + SAM.replace(
+        "roles", "supervised_by: dan@x.example\n    roles") + clients)
+    assert out.splitlines()[:1] == [
+        "org.yaml:16:20: error[unknown-supervisor]: sam@x.example is supervised by "
+        "dan@x.example, who is not a member; did you mean dana@x.example?"]
+    assert ("error[unknown-member]: client C-1 grants access to dnaa@x.example, who is not a "
+            "member; did you mean dana@x.example?") in out
+    assert ("error[unknown-practitioner]: client C-1's practitioner sma@x.example is not a "
+            "member; did you mean sam@x.example?") in out
+    # A typo in the domain: the same name at the practice's domain.
+    assert ("error[unknown-supervisor]: client C-1's supervisor dana@x.exmaple is not a "
+            "member; did you mean dana@x.example?") in out
+
+
+def test_an_email_near_no_member_gets_no_guess(run, tmp_path):
+    out = validate(run, tmp_path, HEAD + DANA + ROSA + SAM.replace(
+        "roles", "supervised_by: zed@y.example\n    roles"))
+    assert out == ("org.yaml:16:20: error[unknown-supervisor]: sam@x.example is supervised by "
+                   "zed@y.example, who is not a member\n")
+
+
+def test_a_list_of_supervisors_says_a_practitioner_has_one(run, tmp_path):
+    out = validate(run, tmp_path, HEAD + DANA + ROSA + SAM.replace(
+        "roles", "supervised_by: [dana@x.example]\n    roles"))
+    assert out == ("org.yaml:16:20: error[wrong-type]: supervised_by of member sam@x.example "
+                   "is a list, but a practitioner has one supervisor at most; write "
+                   "supervised_by: dana@x.example\n")
+    two = validate(run, tmp_path, HEAD + DANA + ROSA + SAM.replace(
+        "roles", "supervised_by: [dana@x.example, rosa@x.example]\n    roles"))
+    assert two.endswith("has one supervisor at most; choose one of dana@x.example, "
+                        "rosa@x.example\n")
+
+
+def test_a_lower_case_taxonomy_gets_its_upper_case_form(run, tmp_path):
+    out = validate(run, tmp_path, HEAD + DANA + "    taxonomy: 101ym0800x\n")
+    assert out == ("org.yaml:9:15: error[invalid-taxonomy]: '101ym0800x' (taxonomy of member "
+                   "dana@x.example) is not a NUCC taxonomy code (3 digits, 6 capital letters "
+                   "or digits, then X, like 101YM0800X); did you mean '101YM0800X'?\n")
+    wrong = validate(run, tmp_path, HEAD + DANA + "    taxonomy: 101ym0800\n")
+    assert "did you mean" not in wrong  # upper case would not make it a code

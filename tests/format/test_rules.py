@@ -202,3 +202,18 @@ def test_a_control_character_in_a_snapshot_is_an_error(tmp_path):
     m(org, "rosa")["last_name"] = "Test\u2028No changes."
     loaded = load_snapshot(write_yaml(tmp_path / "snapshot.yaml", org))
     assert not loaded.ok and "control-character" in [d.code for d in loaded.diagnostics]
+
+
+def test_a_mistyped_email_gets_the_member_it_probably_means_wherever_it_is_named(tmp_path):
+    org = base_org()
+    org["handoffs"] = [{"from": email("jo"), "clients": email("sma"), "notes": email("rosa")}]
+    org["policy"] = {"break_glass": {"who": [email("dnaa")]}}
+    found = [(d.code, d.message) for d in load_data(tmp_path, org).diagnostics]
+    assert found == [
+        ("handoff-target", f"{email('jo')}'s clients go to {email('sma')}, who is not a declared "
+                           f"practitioner; did you mean {email('sam')}?"),
+        # Rosa is a member, not a practitioner: no guess at another name for her.
+        ("handoff-target", f"{email('jo')}'s notes go to {email('rosa')}, who is not a declared "
+                           "practitioner"),
+        ("unknown-member", f"break_glass.who names {email('dnaa')}, who is not a member; did "
+                           f"you mean {email('dana')}?")]
