@@ -58,6 +58,28 @@ def markdown_code(text: str) -> str:
     return f"{fence}{pad}{shown}{pad}{fence}"
 
 
+# A code span shsync wrote into its own text (`shsync plan ORG --save`, `policy.break_glass`):
+# kept as code only when it holds nothing a table or a link could use, so a value from a file
+# that happens to sit between two backticks is still escaped like the prose around it.
+_CODE_SPAN = re.compile(r"`([^`]+)`")
+_PLAIN_CODE = re.compile(r"[^<>\[\]()|]+")
+
+
+def markdown_text(text: str) -> str:
+    """shsync's own message (`text` may hold values from files) for Markdown prose or a table
+    cell: each `code` span it writes renders as code, and everything else is escaped as by
+    `markdown`, so a command meant as code shows as code and a name still injects nothing."""
+    shown = visible(text)
+    out, at = [], 0
+    for span in _CODE_SPAN.finditer(shown):
+        if not _PLAIN_CODE.fullmatch(span.group(1)):
+            continue
+        out += [markdown(shown[at:span.start()]), markdown_code(span.group(1))]
+        at = span.end()
+    out.append(markdown(shown[at:]))
+    return "".join(out)
+
+
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -15,7 +15,7 @@ from shsync.core.actions import ACTIONS, widens
 from shsync.core.operations import Operation
 from shsync.core.plan import Deferred, Plan
 from shsync.render.escape import markdown as md
-from shsync.render.escape import markdown_code, visible
+from shsync.render.escape import markdown_code, markdown_text, visible
 from shsync.render.notices import collapse_messages
 
 Style = Callable[[str, str], str]  # (text, colour) -> text
@@ -171,10 +171,11 @@ def markdown(plan: Plan) -> str:
              f"**{md(plan.summary.line() + _deferred_line(plan))}**", ""]
     if plan.errors:
         lines += ["**Errors**", ""]
-        lines += [f"- :x: {markdown_code(e.code)} {md(e.message)}" for e in plan.errors] + [""]
+        lines += [f"- :x: {markdown_code(e.code)} {markdown_text(e.message)}"
+                  for e in plan.errors] + [""]
     if plan.warnings:
         lines += ["**Warnings**", ""]
-        lines += [f"- :warning: {markdown_code(w.code)} {md(w.message)}"
+        lines += [f"- :warning: {markdown_code(w.code)} {markdown_text(w.message)}"
                   for w in collapse_messages(plan.warnings)] + [""]
     if plan.access_changes:
         lines += ["**Access changes**", ""]
@@ -184,7 +185,8 @@ def markdown(plan: Plan) -> str:
         for o in plan.operations:
             symbol, what = _describe(o, plan)
             flag = " **widens access**" if widens(o) else ""
-            rows.append(f"| `{symbol}` | {md(_subject(o, plan))} | {md(what)}{flag} |")
+            rows.append(f"| `{symbol}` | {md(_subject(o, plan))} | {markdown_text(what)}"
+                        f"{flag} |")
         if len(plan.operations) > 30:
             lines += [f"<details><summary>{len(plan.operations)} changes</summary>", "", *rows,
                       "", "</details>"]
@@ -197,7 +199,8 @@ def markdown(plan: Plan) -> str:
         for d in plan.deferred:
             symbol, what = _describe(d.operation, plan)
             flag = " **widens access**" if widens(d.operation) else ""
-            lines.append(f"| `{symbol}` | {md(_subject(d.operation, plan))} | {md(what)}{flag} | "
+            lines.append(f"| `{symbol}` | {md(_subject(d.operation, plan))} | "
+                         f"{markdown_text(what)}{flag} | "
                          f"{md(d.waits_for)} |")
         lines.append("")
     lines.append(f"<sub>live fingerprint {markdown_code(plan.fingerprint)}</sub>")

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from shsync.core.runbook import Step
 from shsync.render.escape import markdown as md
-from shsync.render.escape import visible
+from shsync.render.escape import markdown_code, markdown_text, visible
 from shsync.render.report import CSP, STYLE
 
 HOW = ("Carry them out in Sessions Health, then record each with `shsync done R-N` "
@@ -51,15 +51,17 @@ def text(steps: Sequence[Step], now: str, *, practice: str, everything: bool = F
 def markdown(steps: Sequence[Step], now: str, *, practice: str,
              everything: bool = False) -> str:
     pending = [s for s in steps if s.state == "pending"]
-    lines = [f"### Runbook for `{md(practice)}`: {len(pending)} step(s) outstanding", ""]
+    lines = [f"### Runbook for {markdown_code(practice)}: {len(pending)} step(s) outstanding",
+             ""]
     if not steps:
         return "\n".join(lines + ["Nothing outstanding."]) + "\n"
     for s in steps:
         box = "x" if s.state != "pending" else " "
-        lines.append(f"- [{box}] **{s.label}** {md(s.text)} _({md(_when(s, now))})_"
+        lines.append(f"- [{box}] **{md(s.label)}** {markdown_text(s.text)} "
+                     f"_({markdown_text(_when(s, now))})_"
                      f"{md(_effect(s))}")
     if pending:
-        lines += ["", md(HOW)]
+        lines += ["", markdown_text(HOW)]
     return "\n".join(lines) + "\n"
 
 
