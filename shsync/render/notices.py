@@ -9,7 +9,7 @@ place to fix. Pure functions for text a person reads; JSON output lists every wa
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, TypeVar
 
@@ -73,3 +73,29 @@ def collapse_messages(warnings: Sequence[Message], limit: int = LIMIT,
                       shown: int = SHOWN) -> list[Message]:
     """The same for a plan's warnings."""
     return _collapse(warnings, lambda w: True, limit, shown)
+
+
+# --- who an audit entry names ---------------------------------------------------------------
+
+def is_operator(actor: str) -> bool:
+    """`operator:root`, `operator`: the actor recorded when nobody was named (jobs.app.actor)."""
+    return actor == "operator" or actor.startswith("operator:")
+
+
+OPERATOR_NOTE = (
+    "`operator:NAME` is the operator: whoever ran shsync with the store's own credentials (its "
+    "database file or URL), NAME being their login on that machine (root, in a container or "
+    "on a server), which names no member. To have the log name who acted, run as a member "
+    "with `--actor EMAIL` (or `SHSYNC_ACTOR`), with that member's rights; a script or CI job "
+    "behind `shsync serve` gets its own token (`shsync token create --operator NAME`), and "
+    "the log names it. Entries already written keep the name they were recorded with.")
+
+
+_COUNTED = (("invite", "invited"), ("change", "changed"), ("remove", "removed"),
+            ("clients", "client(s) updated"))
+
+
+def counts(summary: Mapping[str, object]) -> str:
+    """An audit entry's counts, naming none that is 0 (`1 invited, 2 changed`), or ''."""
+    return ", ".join(f"{summary.get(key)} {label}" for key, label in _COUNTED
+                     if isinstance(summary.get(key), int) and summary.get(key))

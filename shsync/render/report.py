@@ -11,10 +11,14 @@ from __future__ import annotations
 import html
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from shsync.model.org import ROLES
 from shsync.core.state import MemberState, PracticeState
+from shsync.model.clock import valid_zone
 from shsync.render.graph import visible
+from shsync.render.notices import OPERATOR_NOTE, counts, is_operator
 from shsync.render.plan import describe
 from shsync.core.review import AccessLine, Review
 from shsync.core.runbook import Step
@@ -53,7 +57,44 @@ def _e(value: object) -> str:
     return html.escape(visible(str(value)), quote=True)
 
 
-def render(r: Review) -> str:
+class _Clock:
+    """Times as the store keeps them (UTC), with the practice's own clock beside them when the
+    practice's time zone is known: `2026-11-26 15:00 UTC (09:00 America/Chicago)`."""
+
+    def __init__(self, zone: str | None):
+        self.zone = zone if zone and zone != "UTC" and valid_zone(zone) else None
+
+    @property
+    def label(self) -> str:
+        return "UTC" if self.zone is None else f"UTC, and {self.zone}"
+
+    def __call__(self, at: str | None) -> str:
+        if not at or self.zone is None:
+            return _e(at or "")
+        try:
+            moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            return _e(at)
+        if moment.tzinfo is None:
+            return _e(at)
+        utc, there = moment.astimezone(UTC), moment.astimezone(ZoneInfo(self.zone))
+        clock = "%H:%M:%S" if utc.second else "%H:%M"
+        day = "%Y-%m-%d " if there.date() != utc.date() else ""
+        return _e(f"{utc.strftime('%Y-%m-%d ' + clock)} UTC "
+                  f"({there.strftime(day + clock)} {self.zone})")
+
+
+def _actor(actor: str) -> str:
+    """An actor as recorded; the operator is marked, and explained below the audit log."""
+    if is_operator(actor):
+        return f'{_e(actor)} <a class="email" href="#operators">(the operator)</a>'
+    return _e(actor)
+
+
+def render(r: Review, zone: str | None = None) -> str:
+    """The page; `zone`, the practice's time zone (the org's `timezone`), shows each time in
+    it beside UTC."""
+    when = _Clock(zone)
     title = f"Access review: {r.name or r.practice}"
     parts = [
         "<!DOCTYPE html>",
@@ -68,7 +109,7 @@ def render(r: Review) -> str:
         "<body>",
         f"<h1>{_e(title)}</h1>",
         f'<p class="meta">Practice <code>{_e(r.practice)}</code> at <code>{_e(r.source)}</code>'
-        f" &middot; generated {_e(r.generated_at)} &middot; {len(r.state.members)} members,"
+        f" &middot; generated {when(r.generated_at)} &middot; {len(r.state.members)} members,"
         f" {len(r.state.clients)} clients &middot; {r.entries} audit entries</p>",
         '<nav><a href="#org">Org chart</a><a href="#seats">Seats</a>'
         '<a href="#access">Access</a><a href="#ending">Ending</a>'
@@ -83,11 +124,11 @@ def render(r: Review) -> str:
         *_org_chart(r.state),
         *_seats(r.state),
         *_access(r.access),
-        *_endings(r),
-        *_widenings(r),
-        *_runbook(r),
-        *_terminations(r),
-        *_audit(r),
+        *_endings(r, when),
+        *_widenings(r, when),
+        *_runbook(r, when),
+        *_terminations(r, when),
+        *_audit(r, when),
         "</body>",
         "</html>",
     ]
@@ -192,22 +233,23 @@ def _access(lines: Sequence[AccessLine]) -> list[str]:
 
 # --- access that ends by itself ------------------------------------------------------------------
 
-def _endings(r: Review) -> list[str]:
+def _endings(r: Review, when: _Clock) -> list[str]:
     rows = []
     for x in r.endings:
         state = '<span class="bad">ended</span>' if x.passed else "active"
         rows.append(f'<tr data-member="{_e(x.member)}"><td>{_e(x.member)}</td>'
                     f"<td>{_e(x.what)}</td><td>{_e(x.client) if x.client else 'every client'}"
-                    f"</td><td>{_e(x.until)}</td><td>{_e(x.reason or '')}</td>"
+                    f"</td><td>{when(x.until)}</td><td>{_e(x.reason or '')}</td>"
                     f"<td>{state}</td></tr>")
     if not rows:
         rows = ['<tr><td colspan="6">No time-bound or emergency access.</td></tr>']
     return ['<section id="ending">', "<h2>Access that ends by itself</h2>",
             "<p>Time-bound grants, full clinical access with an end, and emergency "
-            "(break-glass) access, soonest end first, in UTC. An ended one is revoked by the "
+            f"(break-glass) access, soonest end first, in {when.label}. An ended one is revoked "
+            "by the "
             "next plan or <code>shsync expire</code>.</p>",
             '<table id="ending-table"><thead><tr><th>Member</th><th>What</th><th>Client</th>'
-            "<th>Until (UTC)</th><th>Reason</th><th>State</th></tr></thead><tbody>",
+            f"<th>Until ({when.label})</th><th>Reason</th><th>State</th></tr></thead><tbody>",
             *rows, "</tbody></table>", "</section>"]
 
 
@@ -222,7 +264,7 @@ def _lost(step: Step) -> str:
     return "still sees " + ", ".join(shown) + more
 
 
-def _runbook(r: Review) -> list[str]:
+def _runbook(r: Review, when: _Clock) -> list[str]:
     now = r.judged_at or r.generated_at
     rows = []
     for s in r.pending:
@@ -231,7 +273,7 @@ def _runbook(r: Review) -> list[str]:
         rows.append(f'<tr data-step="{_e(s.label)}"><td>{_e(s.label)}</td><td>#{s.entry}</td>'
                     f"<td>{_e(s.member or '')}</td><td>{_e(s.client or '')}</td>"
                     f"<td>{_e(s.effect)}</td><td>{_e(s.text)}</td><td>{_e(_lost(s))}</td>"
-                    f"<td>{_e(s.due)}</td><td>{state}</td></tr>")
+                    f"<td>{when(s.due)}</td><td>{state}</td></tr>")
     overdue = sum(s.overdue(now) for s in r.pending)
     if not rows:
         rows = ['<tr><td colspan="9">Every runbook step has been carried out.</td></tr>']
@@ -241,20 +283,21 @@ def _runbook(r: Review) -> list[str]:
             "Sessions Health still has what it takes away and lacks what it gives.</p>",
             '<table id="runbook-table"><thead><tr><th>Step</th><th>Entry</th><th>Member</th>'
             "<th>Client</th><th>Effect</th><th>To do in Sessions Health</th>"
-            "<th>Until then</th><th>Due (UTC)</th><th>State</th></tr></thead><tbody>",
+            f"<th>Until then</th><th>Due ({when.label})</th><th>State</th></tr></thead><tbody>",
             *rows, "</tbody></table>", "</section>"]
 
 
-def _terminations(r: Review) -> list[str]:
+def _terminations(r: Review, when: _Clock) -> list[str]:
     rows = []
     for t in r.terminations:
         met = ('<span class="ok">yes</span>' if t.met else '<span class="bad">no</span>'
                if t.met is False else "not yet due")
         took = "" if t.minutes is None else f"{t.minutes} min"
         rows.append(f'<tr data-member="{_e(t.member)}"><td>{_e(t.member)}</td>'
-                    f"<td>{_e(t.step)}</td><td>#{t.entry}</td><td>{_e(t.recorded_at)}</td>"
-                    f"<td>{_e(t.carried_out or 'not yet')}</td><td>{_e(t.how)}</td>"
-                    f"<td>{_e(took)}</td><td>{_e(t.due)}</td><td>{met}</td></tr>")
+                    f"<td>{_e(t.step)}</td><td>#{t.entry}</td><td>{when(t.recorded_at)}</td>"
+                    f"<td>{when(t.carried_out) if t.carried_out else 'not yet'}</td>"
+                    f"<td>{_e(t.how)}</td><td>{_e(took)}</td><td>{when(t.due)}</td>"
+                    f"<td>{met}</td></tr>")
     if not rows:
         rows = ['<tr><td colspan="9">No member was removed.</td></tr>']
     return ['<section id="terminations">', "<h2>Terminations</h2>",
@@ -262,18 +305,19 @@ def _terminations(r: Review) -> list[str]:
             "Health (confirmed with <code>shsync done</code>, or observed by a refresh), the "
             "time between, and whether that met the practice's deadline.</p>",
             '<table id="terminations-table"><thead><tr><th>Member</th><th>Step</th>'
-            "<th>Entry</th><th>Recorded (UTC)</th><th>Carried out (UTC)</th><th>How</th>"
-            "<th>Took</th><th>Due (UTC)</th><th>Met the deadline</th></tr></thead><tbody>",
+            f"<th>Entry</th><th>Recorded ({when.label})</th><th>Carried out ({when.label})</th>"
+            f"<th>How</th><th>Took</th><th>Due ({when.label})</th><th>Met the deadline</th>"
+            "</tr></thead><tbody>",
             *rows, "</tbody></table>", "</section>"]
 
 
 # --- widenings and the audit log -----------------------------------------------------------------
 
-def _widenings(r: Review) -> list[str]:
+def _widenings(r: Review, when: _Clock) -> list[str]:
     rows = []
     for w in r.widenings:
         _, text = describe(w.operation)
-        rows.append(f"<tr><td>#{w.seq}</td><td>{_e(w.at)}</td><td>{_e(w.actor)}</td>"
+        rows.append(f"<tr><td>#{w.seq}</td><td>{when(w.at)}</td><td>{_actor(w.actor)}</td>"
                     f"<td>{_e(w.kind)}</td><td>{_e(w.operation.target)}</td>"
                     f"<td>{_e(text)}</td></tr>")
     if not rows:
@@ -291,11 +335,7 @@ def _widenings(r: Review) -> list[str]:
     return out + ["</section>"]
 
 
-_COUNTED = (("invite", "invited"), ("change", "changed"), ("remove", "removed"),
-            ("clients", "client(s) updated"))
-
-
-def _audit(r: Review) -> list[str]:
+def _audit(r: Review, when: _Clock) -> list[str]:
     if r.chain_problem is None:
         status = (f'<p class="ok">The hash chain of all {r.entries} entries is intact.</p>'
                   if r.entries else "<p>The audit log is empty.</p>")
@@ -303,17 +343,25 @@ def _audit(r: Review) -> list[str]:
         status = f'<p class="bad">The audit log is not intact: {_e(r.chain_problem)}</p>'
     rows = []
     for e in r.recent:
-        s = e.summary
-        counts = [f"{s.get(key, 0)} {label}" for key, label in _COUNTED if s.get(key, 0)]
         what = ("seeded the practice" if e.kind == "seed" else
-                ", ".join(counts) if counts else "no member or client changed")
-        rows.append(f"<tr><td>#{e.seq}</td><td>{_e(e.kind or 'apply')}</td><td>{_e(e.at)}</td>"
-                    f"<td>{_e(e.actor)}</td><td>{_e(what)}</td><td>{len(e.operations)}</td>"
+                counts(e.summary) or "no member or client changed")
+        rows.append(f"<tr><td>#{e.seq}</td><td>{_e(e.kind or 'apply')}</td><td>{when(e.at)}</td>"
+                    f"<td>{_actor(e.actor)}</td><td>{_e(what)}</td><td>{len(e.operations)}</td>"
                     f"<td><code>{_e(e.entry_hash[:19])}</code></td></tr>")
     if not rows:
         rows = ['<tr><td colspan="7">No entries.</td></tr>']
-    return ['<section id="audit">', f"<h2>Recent audit entries (last {len(r.recent)})</h2>",
-            status,
-            '<table id="audit-table"><thead><tr><th>Entry</th><th>Kind</th><th>At</th>'
-            "<th>By</th><th>What</th><th>Steps</th><th>Hash</th></tr></thead><tbody>",
-            *rows, "</tbody></table>", "</section>"]
+    out = ['<section id="audit">', f"<h2>Recent audit entries (last {len(r.recent)})</h2>",
+           status,
+           '<table id="audit-table"><thead><tr><th>Entry</th><th>Kind</th>'
+           f"<th>At ({when.label})</th><th>By</th><th>What</th><th>Steps</th><th>Hash</th>"
+           "</tr></thead><tbody>", *rows, "</tbody></table>"]
+    named = [*(e.actor for e in r.recent), *(w.actor for w in r.widenings)]
+    if any(is_operator(a) for a in named):
+        out.append(f'<p class="meta" id="operators">{_operator_note()}</p>')
+    return out + ["</section>"]
+
+
+def _operator_note() -> str:
+    """OPERATOR_NOTE with its commands as code."""
+    parts = html.escape(OPERATOR_NOTE).split("`")
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))

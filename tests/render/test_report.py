@@ -4,6 +4,7 @@ nothing outside itself."""
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from typing import cast
 
 from shsync.core.entry import GENESIS, seal
@@ -61,10 +62,10 @@ ENTRIES = log(
 )
 
 
-def page(state=None, entries=ENTRIES, since="2026-09-01T00:00:00Z"):
+def page(state=None, entries=ENTRIES, since="2026-09-01T00:00:00Z", zone=None):
     data = review(review_backend(state or small(), entries), since=since,
                   now="2026-11-26T12:00:00Z")
-    return report.render(data)
+    return report.render(data, zone)
 
 
 def test_the_access_table_lists_each_members_access_and_reason():
@@ -85,9 +86,9 @@ def test_the_access_table_lists_each_members_access_and_reason():
 def test_widenings_since_the_date_come_from_the_audit_log():
     assert tables(page())["widenings-table"] == [
         ["Entry", "At", "By", "Kind", "On", "Step"],
-        ["#3", "2026-10-02T09:00:00Z", "operator:ana", "apply", "C-1",
+        ["#3", "2026-10-02T09:00:00Z", "operator:ana (the operator)", "apply", "C-1",
          "grant access to vic@x.example"],
-        ["#4", "2026-11-20T09:00:00Z", "operator:ana", "refresh", "rosa@x.example",
+        ["#4", "2026-11-20T09:00:00Z", "operator:ana (the operator)", "refresh", "rosa@x.example",
          "make administrator"],
     ]
     earlier = tables(page(since="2026-01-01T00:00:00Z"))["widenings-table"]
@@ -185,3 +186,35 @@ def test_no_clause_counts_nothing():
     rows = tables(page(entries=entries))["audit-table"]
     assert [r[4] for r in rows[1:]] == ["no member or client changed", "1 changed",
                                         "seeded the practice"]
+
+
+def test_times_show_the_practices_own_clock_beside_utc():
+    text = page(zone="America/Chicago")
+    rows = tables(text)["widenings-table"]
+    assert rows[1][1] == "2026-10-02 09:00 UTC (04:00 America/Chicago)"  # daylight time
+    assert rows[2][1] == "2026-11-20 09:00 UTC (03:00 America/Chicago)"  # standard time
+    audit = tables(text)["audit-table"]
+    assert audit[0][2] == "At (UTC, and America/Chicago)"
+    assert audit[-1][2] == "2026-01-05 09:00 UTC (03:00 America/Chicago)"
+    assert "generated 2026-11-26 12:00 UTC (06:00 America/Chicago)" in text
+    # The other side of midnight: the practice's date too.
+    late = page(entries=log(("2026-01-05T03:30:15Z", "seed", [])), zone="America/Chicago")
+    assert (tables(late)["audit-table"][1][2]
+            == "2026-01-05 03:30:15 UTC (2026-01-04 21:30:15 America/Chicago)")
+    # Without a known zone (none given, UTC, or a name that is none): UTC as stored.
+    for zone in (None, "UTC", "Mars/Olympus"):
+        assert tables(page(zone=zone))["widenings-table"][1][1] == "2026-10-02T09:00:00Z"
+
+
+def test_an_operator_actor_says_how_to_name_who_acted():
+    text = page()
+    assert tables(text)["audit-table"][1][3] == "operator:ana (the operator)"
+    assert text.count('id="operators"') == 1
+    note = text[text.index('id="operators"'):].split("</p>")[0]
+    assert "<code>--actor EMAIL</code> (or <code>SHSYNC_ACTOR</code>)" in note
+    assert "<code>shsync token create --operator NAME</code>" in note
+    # A log that names a member (its hash chain aside) has nothing to explain.
+    members = [replace(e, actor="dana@x.example") for e in log(("2026-01-05T09:00:00Z", "seed",
+                                                                []))]
+    named = page(entries=members)
+    assert 'id="operators"' not in named and "(the operator)" not in named
