@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
+from contextlib import contextmanager
+from contextvars import ContextVar
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -35,8 +37,9 @@ LIST_KEYS = ("members", "clients", "handoffs", "appointments", "notes")
 SETTING_KEYS = ("version", "practice", "prune", "timezone", "policy")
 YAML_SUFFIXES = (".yaml", ".yml")
 # What an org file (so `shsync export`) holds that no one observes in Sessions Health: shsync's
-# own settings, the desired state. A snapshot (`seed`, `refresh`) reads them, ignores them and
-# says so, one `ignored-key` warning per key, so an export is a snapshot as it stands.
+# own settings, the desired state. An observation (`refresh`) reads them, ignores them and says
+# so, one `ignored-key` warning per key, so an export is an observation as it stands; a snapshot
+# to seed a store from still refuses them (`unknown-key`): seeding is not a refresh.
 DESIRED_ONLY = {
     "prune": "whether a plan removes undeclared members is the org file's business",
     "policy": "shsync's own policies change by a plan (`shsync plan` / `apply`) only",
@@ -326,6 +329,20 @@ def _out_of_range(value: Any) -> list[Finding]:
 Reader = Callable[[dict[str, Any], str], tuple[V | None, list[Diagnostic]]]
 
 
+_OBSERVING: ContextVar[bool] = ContextVar("observing", default=False)
+
+
+@contextmanager
+def observing() -> Iterator[None]:
+    """Within it, `load_snapshot` reads an observation (`shsync refresh`), as if given
+    `observation=True`: for a caller that reaches it through a job that does not pass it."""
+    token = _OBSERVING.set(True)
+    try:
+        yield
+    finally:
+        _OBSERVING.reset(token)
+
+
 def _load(root: FsPath, kind: str, read: Reader[V],
           check: Callable[[V, frozenset[str]], list[Finding]],
           lenient: frozenset[str] = frozenset()) -> Loaded[V]:
@@ -351,6 +368,7 @@ def _load_paused(root: FsPath, kind: str, read: Reader[V],
             Severity.ERROR, "empty-directory", f"{_display(root)} holds no .yaml or .yml files")),
                       ())
     names = tuple(_display(f) for f in files)
+    schema = "org" if kind == "org" else "snapshot"  # an observation is a snapshot, and more
     diagnostics: list[Diagnostic] = list(listing.diagnostics)
     documents: list[Document] = []
     broken: set[tuple[int, str, int]] = set()
@@ -362,7 +380,8 @@ def _load_paused(root: FsPath, kind: str, read: Reader[V],
         except LoadError as exc:
             diagnostics.extend(exc.diagnostics)
             continue
-        found = structure.check(_observable(doc.data) if kind == "snapshot" else doc.data, kind)
+        found = structure.check(_observable(doc.data) if kind == "observation" else doc.data,
+                                schema)
         if found:
             diagnostics.extend(_Merged([doc]).place(found))
         items = _broken_items(doc, len(documents), found)
@@ -370,13 +389,13 @@ def _load_paused(root: FsPath, kind: str, read: Reader[V],
         # nothing in the file that the rules could trust; what it declares stays unchecked.
         if all(len(p) >= 2 and p[0] in LIST_KEYS and isinstance(p[1], int)
                for f in found for p in f.paths):
-            documents.append(_repair(doc, len(documents), found, kind, items, dropped))
+            documents.append(_repair(doc, len(documents), found, schema, items, dropped))
             broken |= items
             unchecked |= _identities((key, doc.data[key][i]) for _, key, i in items)
         else:
             unchecked |= _identities(_all_items(doc.data))
     merged = _Merged(documents, frozenset(broken))
-    if kind == "snapshot":
+    if kind == "observation":
         diagnostics.extend(merged.place(_settings_findings(merged)))
     value = None
     if documents:
@@ -468,12 +487,15 @@ def load_org(root: FsPath, now: str | None = None,
                  lambda org, unchecked: rules.check_org(org.data, unchecked, now), lenient)
 
 
-def load_snapshot(root: FsPath) -> Loaded[Snapshot]:
-    """Load and check a practice snapshot (`shsync seed`, `shsync refresh`): timestamps that
-    exist in their own offset but not in UTC are refused too. It reads all an org file may hold
-    (so an export): `prune` and `policy` are ignored with an `ignored-key` warning each, and a
-    `timezone` reads the `until`s as in an org file."""
-    return _load(root, "snapshot", _snapshot_model,
+def load_snapshot(root: FsPath, observation: bool | None = None) -> Loaded[Snapshot]:
+    """Load and check a practice snapshot (`shsync seed`): timestamps that exist in their own
+    offset but not in UTC are refused too. An observation (`shsync refresh`; `observation`, or
+    within `observing()`) reads all an org file may hold, so an export: `prune` and `policy`
+    are ignored with an `ignored-key` warning each, and a `timezone` reads the `until`s as in
+    an org file."""
+    if observation is None:
+        observation = _OBSERVING.get()
+    return _load(root, "observation" if observation else "snapshot", _snapshot_model,
                  lambda snapshot, unchecked: _out_of_range(snapshot) + rules.check_snapshot(
                      snapshot, unchecked))
 
