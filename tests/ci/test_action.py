@@ -5,11 +5,8 @@ same way. tests/ci/test_install.py installs shsync from the action's checkout fo
 
 from __future__ import annotations
 
-import copy
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,74 +14,12 @@ import yaml
 
 from shsync.core.authorize import Actor
 from shsync.jobs.app import Shsync
-from tests.ci.github import Run, Runner, clean_env
-from tests.conftest import NOW
+from tests.ci.github import clean_env
+from tests.ci.workspace import (BIN, GITHUB_PR, GITHUB_PUSH, PR, PUSH, ROOT, SETUP_PYTHON, UPLOAD,
+                                action, entries, env_for, local, outputs, plan_then_apply,
+                                step, summary)
 from tests.helpers import base_org, email, write_yaml
 from tests.served import practice_name, start
-
-ROOT = Path(__file__).resolve().parents[2]
-BIN = str(Path(sys.executable).parent)  # the venv's bin, where `shsync` is
-
-
-def snapshot() -> dict:
-    """The live practice: the org without rosa, so the plan invites her."""
-    snap = copy.deepcopy(base_org())
-    snap["members"] = [m for m in snap["members"] if m["email"] != email("rosa")]
-    return snap
-
-
-@pytest.fixture
-def repo(tmp_path):
-    """A checkout of an org repository, and a live practice seeded in a temporary store."""
-    write_yaml(tmp_path / "org" / "org.yaml", base_org())
-    write_yaml(tmp_path / "snapshot.yaml", snapshot())
-    (tmp_path / "runner").mkdir()
-    assert step(tmp_path, None, "shsync", "seed", "snapshot.yaml").returncode == 0
-    return tmp_path
-
-
-def env_for(repo: Path, **extra: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("SHSYNC_", "GITHUB_"))}
-    return {**base, "PATH": f"{BIN}{os.pathsep}{base.get('PATH', '')}",
-            "SHSYNC_BACKEND": f"sqlite:///{repo}/store/practice.db",
-            "SHSYNC_NOW": NOW, "SHSYNC_ORG": "org",
-            "GITHUB_STEP_SUMMARY": str(repo / "runner" / "summary.md"),
-            "GITHUB_OUTPUT": str(repo / "runner" / "output.txt"),
-            "RUNNER_TEMP": str(repo / "runner"), **extra}
-
-
-def step(repo: Path, script: str | None, *args: str, **env: str):
-    command = ["bash", str(ROOT / "ci" / f"{script}.sh")] if script else list(args)
-    return subprocess.run(command, cwd=repo, env=env_for(repo, **env), capture_output=True,
-                          text=True, timeout=120)
-
-
-def summary(repo: Path) -> str:
-    path = repo / "runner" / "summary.md"
-    return path.read_text() if path.exists() else ""
-
-
-def outputs(repo: Path) -> dict[str, str]:
-    lines = (repo / "runner" / "output.txt").read_text().splitlines()
-    return dict(line.split("=", 1) for line in lines)
-
-
-def entries(repo: Path) -> int:
-    return len(step(repo, None, "shsync", "history").stdout.splitlines())
-
-
-PR = {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_REF": "refs/pull/7/merge",
-      "SHSYNC_DEFAULT_BRANCH": "main", "SHSYNC_APPLY": "true"}
-PUSH = {"GITHUB_EVENT_NAME": "push", "GITHUB_REF": "refs/heads/main",
-        "SHSYNC_DEFAULT_BRANCH": "main", "SHSYNC_APPLY": "true"}
-
-
-def plan_then_apply(repo: Path, **env: str):
-    planned = step(repo, "plan", **env)
-    assert planned.returncode == 0, planned.stderr
-    out = outputs(repo)
-    return step(repo, "apply", SHSYNC_CHANGES=out["changes"], SHSYNC_PLAN_FILE=out["plan-file"],
-                **env)
 
 
 def test_the_action_runs_the_scripts_with_inputs_in_the_environment():
@@ -107,45 +42,6 @@ def test_the_action_runs_the_scripts_with_inputs_in_the_environment():
     # must be added here, with a test of it.
     assert [s["if"] for s in action["runs"]["steps"] if "if" in s] == [
         "steps.apply.outputs.runbook-file != ''"]
-
-
-# -- The whole action, as GitHub runs it ---------------------------------------------------
-
-GITHUB_PR = {"event_name": "pull_request", "ref": "refs/pull/7/merge",
-             "event": {"number": 7, "repository": {"default_branch": "main"}}}
-GITHUB_PUSH = {"event_name": "push", "ref": "refs/heads/main",
-               "event": {"repository": {"default_branch": "main"}}}
-SETUP_PYTHON = "actions/setup-python@v5"
-UPLOAD = "actions/upload-artifact@v4"
-
-
-@pytest.fixture
-def runner(repo: Path):
-    """A runner where actions/setup-python has run: its `python` is this venv's, except that
-    `python -m pip install X` only notes X (tests/ci/test_install.py installs for real)."""
-    shim = repo / "setup-python"
-    shim.mkdir()
-    (shim / "python").write_text(
-        "#!/usr/bin/env bash\n"
-        'if [ "$1 $2 $3" = "-m pip install" ]; then\n'
-        '  printf \'%s\\n\' "$@" >>"$PIP_LOG"; exit 0\n'
-        'fi\n'
-        f'exec "{sys.executable}" "$@"\n')
-    (shim / "python").chmod(0o755)
-    env = {**clean_env(f"{shim}{os.pathsep}{BIN}"), "SHSYNC_NOW": NOW,
-           "PIP_LOG": str(repo / "pip.log")}
-
-    def make(github: dict, **secrets: str) -> Runner:
-        return Runner(repo, repo / "runner", env, github, secrets)
-    return make
-
-
-def action(runner: Runner, **inputs: str) -> Run:
-    return runner.action(ROOT, inputs)
-
-
-def local(repo: Path) -> str:
-    return f"sqlite:///{repo}/store/practice.db"
 
 
 def test_the_action_on_a_pull_request_plans_and_never_applies(repo, runner):
