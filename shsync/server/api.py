@@ -33,7 +33,7 @@ from shsync.jobs import app
 from shsync.core import runbook, tokens
 from shsync.errors import CODES, Forbidden, NothingToApply, ShsyncError, UserError
 from shsync.core.authorize import Actor
-from shsync.server import bodies, checklist, problems
+from shsync.server import apidocs, bodies, checklist, problems
 from shsync.render.access import rows_document, seen_document
 from shsync.server.handles import CachedReads, Handles
 from shsync.server.telemetry import Metrics
@@ -196,9 +196,10 @@ def create_app(url: str, *, clock: Callable[[], str] = app.now, lock_timeout: fl
     api = FastAPI(title="shsync", version=__version__, openapi_url="/openapi.json",
                   docs_url=None, redoc_url=None,
                   description="A group practice's organization as code, over HTTP. Every "
-                              "request but /healthz, /metrics and the runbook checklist "
-                              "page (GET /practices/NAME/runbook/page, which holds no data) "
-                              "needs a bearer token.")
+                              "request but /healthz, /metrics, this document (/openapi.json, "
+                              "and as a page, /docs) and the runbook checklist page (GET "
+                              "/practices/NAME/runbook/page, which holds no data) needs a "
+                              "bearer token.")
     api.state.handles = handles
     api.state.metrics = metrics or Metrics()
 
@@ -370,6 +371,17 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
         """Prometheus metrics: requests by route template and status, and their durations."""
         return Response(request.app.state.metrics.text(),
                         media_type="text/plain; version=0.0.4")
+
+    page: list[str] = []  # the reference page, rendered once from the document
+
+    @api.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> Response:
+        """The API reference as one page with no script and no request of its own, rendered
+        from /openapi.json (FastAPI's /docs would load Swagger UI from a CDN: see
+        shsync/server/apidocs.py)."""
+        if not page:
+            page.append(apidocs.render(request.app.openapi()))
+        return apidocs.response(page[0])
 
     @api.get(P + "/whoami", response_model=WhoAmI, responses=ERRORS, tags=["read"])
     async def whoami(practice: str, request: Request, token: Token, act_as: ActAs = None
