@@ -42,7 +42,8 @@ from shsync.render.escape import visible
               show_default=True,
               help="json: the plan recorded, with its audit_entry, or the errors, on stdout.")
 @handled
-def accepted(emails: tuple[str, ...], backend_url: str, actor: str | None, fmt: str) -> None:
+def accepted(emails: tuple[str, ...], backend_url: str | None, actor: str | None,
+             fmt: str) -> None:
     """Record that members accepted their invitations in Sessions Health.
 
     An administrator's observation (Sessions Health has no API to ask). Steps that waited for
@@ -85,13 +86,17 @@ def accepted(emails: tuple[str, ...], backend_url: str, actor: str | None, fmt: 
               help="Exit 2 when the store and the observation differ (with nothing recorded "
                    "unless --auto-approve).")
 @handled
-def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_approve: bool,
-            save: bool, detailed_exitcode: bool) -> None:
+def refresh(observed: Path, backend_url: str | None, actor: str | None, fmt: str,
+            auto_approve: bool, save: bool, detailed_exitcode: bool) -> None:
     """Record what was observed in Sessions Health (a snapshot file) into the store.
 
     Shows the drift between the store and the observation (members accepted, added, removed
     or changed in the Sessions Health web page, outside shsync) and records it after a prompt,
     or with --auto-approve. Like Terraform's refresh, for a service with no API.
+
+    An org file (as `shsync export` writes it) is read as an observation too: its `prune` and
+    `policy`, the desired state, are ignored with a warning each, and since it is a copy of the
+    store it is no evidence that runbook steps were carried out (they stay pending).
 
     \b
     Examples:
@@ -111,11 +116,12 @@ def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_
         if result.errors:
             sys.exit(EXIT_ERROR)
         _not_yet(planned.not_carried_out)
+        carried = _evidence(planned.carried_out, planned.diagnostics)
         if not result.has_changes:
-            seen = shsync.record_observed(planned.carried_out)
+            seen = shsync.record_observed(carried)
             if fmt == "json":
-                click.echo(_refresh_json(result, None, seen, planned), nl=False)
-            _observed(planned.carried_out, seen)
+                click.echo(_refresh_json(result, None, seen, planned, carried), nl=False)
+            _observed(carried, seen)
             click.echo("Apart from the steps not carried out yet, the store matches the "
                        "observation." if planned.not_carried_out else
                        "The store matches the observation.", err=True)
@@ -130,7 +136,8 @@ def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_
             if not sys.stdin.isatty():
                 if detailed_exitcode:
                     if deferred:
-                        click.echo(_refresh_json(result, None, None, planned), nl=False)
+                        click.echo(_refresh_json(result, None, None, planned, carried),
+                                   nl=False)
                     sys.exit(EXIT_CHANGES)
                 raise app.UserError("not on a terminal: pass --auto-approve to record the drift",
                                     "not-confirmed")
@@ -138,14 +145,30 @@ def refresh(observed: Path, backend_url: str, actor: str | None, fmt: str, auto_
                 raise app.UserError("not recorded", "not-confirmed")
         entry = shsync.apply(result)
         steps = shsync.steps_of(entry)
-        seen = shsync.record_observed(planned.carried_out)
+        seen = shsync.record_observed(carried)
     if deferred:
-        click.echo(_refresh_json(result, entry, seen, planned, steps), nl=False)
+        click.echo(_refresh_json(result, entry, seen, planned, carried, steps), nl=False)
     click.echo(f"Recorded the observation. Audit entry #{entry.seq}, head {entry.entry_hash}.",
                err=True)
-    _observed(planned.carried_out, seen)
+    _observed(carried, seen)
     click.echo(runbook_note(steps, entry), nl=False, err=True)
     sys.exit(EXIT_CHANGES if detailed_exitcode else EXIT_OK)
+
+
+def _evidence(steps: Sequence[Any], diagnostics: Sequence[Any]) -> Sequence[Any]:
+    """The pending steps a refresh records as observed carried out: none when the observation
+    is an org file (its desired-state keys were ignored), a copy of the store such as `shsync
+    export` writes, which matches the store whatever Sessions Health shows."""
+    ignored = sorted({d.location.file for d in diagnostics
+                      if d.code == "ignored-key" and d.location is not None})
+    if not (steps and ignored):
+        return steps
+    click.echo(visible(
+        f"{', '.join(ignored)}: an org file (it holds prune or policy), as `shsync export` writes "
+        "it, so no evidence that runbook steps were carried out in Sessions Health: "
+        f"{len(steps)} pending step(s) stay pending ({', '.join(s.label for s in steps)}); "
+        "`shsync done R-N` records one carried out."), err=True)
+    return ()
 
 
 def _not_yet(steps: Sequence[Any]) -> None:
@@ -162,10 +185,10 @@ def _observed(steps: Sequence[Any], entry: Any) -> None:
                    f"{', '.join(s.label for s in steps)}. Audit entry #{entry.seq}.", err=True)
 
 
-def _refresh_json(result: Any, entry: Any, seen: Any, planned: Any,
+def _refresh_json(result: Any, entry: Any, seen: Any, planned: Any, carried: Sequence[Any],
                   steps: Sequence[Any] = ()) -> str:
     data = json.loads(plan_with_entry(result, entry, steps))
-    data["runbook_observed"] = [s.label for s in planned.carried_out]
+    data["runbook_observed"] = [s.label for s in carried]
     data["runbook_not_carried_out"] = [s.label for s in planned.not_carried_out]
     data["observed_entry"] = entry_json(seen) if seen is not None else None
     return json.dumps(data, indent=2) + "\n"

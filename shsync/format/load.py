@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from contextlib import contextmanager
-from contextvars import ContextVar
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -329,18 +327,6 @@ def _out_of_range(value: Any) -> list[Finding]:
 Reader = Callable[[dict[str, Any], str], tuple[V | None, list[Diagnostic]]]
 
 
-_OBSERVING: ContextVar[bool] = ContextVar("observing", default=False)
-
-
-@contextmanager
-def observing() -> Iterator[None]:
-    """Within it, `load_snapshot` reads an observation (`shsync refresh`), as if given
-    `observation=True`: for a caller that reaches it through a job that does not pass it."""
-    token = _OBSERVING.set(True)
-    try:
-        yield
-    finally:
-        _OBSERVING.reset(token)
 
 
 def _load(root: FsPath, kind: str, read: Reader[V],
@@ -487,14 +473,12 @@ def load_org(root: FsPath, now: str | None = None,
                  lambda org, unchecked: rules.check_org(org.data, unchecked, now), lenient)
 
 
-def load_snapshot(root: FsPath, observation: bool | None = None) -> Loaded[Snapshot]:
+def load_snapshot(root: FsPath, observation: bool = False) -> Loaded[Snapshot]:
     """Load and check a practice snapshot (`shsync seed`): timestamps that exist in their own
-    offset but not in UTC are refused too. An observation (`shsync refresh`; `observation`, or
-    within `observing()`) reads all an org file may hold, so an export: `prune` and `policy`
+    offset but not in UTC are refused too. An observation (`shsync refresh`, `observation`)
+    reads all an org file may hold, so an export: `prune` and `policy`
     are ignored with an `ignored-key` warning each, and a `timezone` reads the `until`s as in
     an org file."""
-    if observation is None:
-        observation = _OBSERVING.get()
     return _load(root, "observation" if observation else "snapshot", _snapshot_model,
                  lambda snapshot, unchecked: _out_of_range(snapshot) + rules.check_snapshot(
                      snapshot, unchecked))

@@ -7,7 +7,13 @@ import re
 import sqlite3
 from typing import Any
 
+import pytest
 import yaml
+
+from tests.cli.conftest import ROOT
+from tests.conftest import run_cli
+
+SNAPSHOT_FILE = ROOT / "examples" / "practice-snapshot.yaml"
 
 D = "@new.example"
 ORG: dict[str, Any] = {
@@ -177,3 +183,138 @@ def test_accepted_in_json_is_the_plan_it_recorded_with_its_audit_entry(run, tmp_
     assert refused.returncode == 1
     body = json.loads(refused.stdout)
     assert body["ok"] is False and body["errors"][0]["code"] == "not-invited"
+
+
+# --- export, then refresh: an export is an observation as it stands ---------------------------
+
+P = "@rt.example"
+SNAPSHOT: dict[str, Any] = {"version": 1, "practice": "Round Trip", "members": [
+    {"email": f"olga{P}", "first_name": "Olga", "last_name": "O", "owner": True, "admin": True,
+     "roles": ["practitioner", "supervisor"], "npi": "1245319599", "taxonomy": "101YM0800X"},
+    {"email": f"pia{P}", "first_name": "Pia", "last_name": "P", "roles": ["practitioner"],
+     "npi": "1234567893"},
+    {"email": f"ken{P}", "first_name": "Ken", "last_name": "K", "roles": ["practitioner"]},
+    {"email": f"rob{P}", "first_name": "Rob", "last_name": "R", "roles": ["scheduler"]},
+    {"email": f"lee{P}", "first_name": "Lee", "last_name": "L", "roles": ["practitioner"]}],
+    "clients": [{"id": "C-1", "practitioner": f"pia{P}"},
+                {"id": "C-2", "practitioner": f"ken{P}"}]}
+# Every key `shsync export` writes, each with a value (a timezone is read, not kept: see below).
+EXPORTED: dict[str, Any] = {
+    "version": 1, "practice": "Round Trip", "prune": True,
+    "policy": {"break_glass": {"who": ["practitioner"], "max": "6h"},
+               "approvals": {"widens_access": 1},
+               "deadlines": {"narrows_access": "1h", "widens_access": "2d", "other": "7d"}},
+    "members": [
+        SNAPSHOT["members"][0],
+        {**SNAPSHOT["members"][1], "supervised_by": f"olga{P}", "cosign": ["progress_notes"],
+         "full_clinical_access": {"until": "2027-01-31", "reason": "audit cover"}},
+        {**SNAPSHOT["members"][2], "billing_access": False, "full_clinical_access": True},
+        *SNAPSHOT["members"][3:]],
+    "clients": [{"id": "C-1", "practitioner": f"pia{P}", "supervisor": f"olga{P}",
+                 "access": [{"member": f"ken{P}", "until": "2027-01-31", "reason": "cover"}]},
+                {"id": "C-2", "practitioner": f"ken{P}", "access": [f"olga{P}"]}]}
+
+
+def _keys(value: Any, at: str = "") -> set[str]:
+    """Every key path of a document (`members.full_clinical_access.until`), lists looked into."""
+    if isinstance(value, dict):
+        return {k for key, item in value.items()
+                for k in {f"{at}{key}"} | _keys(item, f"{at}{key}.")}
+    if isinstance(value, list):
+        return {k for item in value for k in _keys(item, at)}
+    return set()
+
+
+@pytest.fixture
+def exported_practice(tmp_path):
+    """A store whose practice, exported, holds every key export writes: seeded, then applied."""
+    backend = ["--backend", f"sqlite:///{tmp_path}/practice.db"]
+    (tmp_path / "snapshot.yaml").write_text(yaml.safe_dump(SNAPSHOT, sort_keys=False))
+    (tmp_path / "org.yaml").write_text(yaml.safe_dump(
+        {**EXPORTED, "timezone": "America/Chicago"}, sort_keys=False))
+
+    def shsync(*args: object, **kw: Any) -> Any:
+        return run_cli(*args, *backend, **kw)
+
+    assert shsync("seed", tmp_path / "snapshot.yaml").exit_code == 0
+    applied = shsync("apply", tmp_path / "org.yaml", "--auto-approve")
+    assert applied.exit_code == 0, applied.output
+    return shsync
+
+
+def test_a_refresh_of_an_unchanged_export_records_no_change(exported_practice, tmp_path):
+    shsync = exported_practice
+    out = tmp_path / "observed.yaml"
+    assert shsync("export", "-o", out).exit_code == 0
+    written = yaml.safe_load(out.read_text())
+    assert _keys(written) == _keys(EXPORTED)  # a key export adds must be read by refresh too
+    entries = len(json.loads(shsync("history", "--format", "json").stdout)["entries"])
+    refreshed = shsync("refresh", out, "--detailed-exitcode")
+    assert refreshed.exit_code == 0, refreshed.output
+    assert "No drift" in refreshed.stdout
+    assert refreshed.stderr.endswith("The store matches the observation.\n")
+    # The desired-state keys are ignored, one warning each, where the file has them.
+    ignored = [line for line in refreshed.stderr.splitlines() if "warning[ignored-key]" in line]
+    lines = out.read_text().splitlines()
+    found = [re.match(r"observed\.yaml:(\d+):1: warning\[ignored-key\]: ignored '(\w+)'",
+                      line.replace(str(tmp_path) + "/", "")) for line in ignored]
+    assert [f.groups() if f else None for f in found] == [
+        (str(lines.index("prune: true") + 1), "prune"), (str(lines.index("policy:") + 1), "policy")]
+    assert len(json.loads(shsync("history", "--format", "json").stdout)["entries"]) == entries
+    # A copy of the store is no evidence that the apply's runbook steps were carried out.
+    assert "pending step(s) stay pending (R-1," in refreshed.stderr
+    assert "Observed carried out" not in refreshed.stderr
+    pending = json.loads(shsync("runbook", "--format", "json").stdout)["steps"]
+    assert pending and all(s["state"] == "pending" for s in pending), pending
+
+
+def test_a_refresh_of_a_split_export_records_no_change(exported_practice, tmp_path):
+    shsync = exported_practice
+    assert shsync("export", "-o", tmp_path / "org-dir", "--split-by", "role").exit_code == 0
+    refreshed = shsync("refresh", tmp_path / "org-dir", "--detailed-exitcode")
+    assert refreshed.exit_code == 0, refreshed.output
+    assert refreshed.stderr.count("warning[ignored-key]") == 2
+
+
+def test_a_refresh_of_an_export_keeps_active_break_glass_access(exported_practice, tmp_path):
+    shsync = exported_practice
+    glass = shsync("break-glass", "--client", "C-2", "--reason", "crisis", "--for", "2h",
+                   env={"SHSYNC_ACTOR": f"lee{P}"})
+    assert glass.exit_code == 0, glass.output
+    # Every step carried out (the emergency grant's too), so none holds the refresh back.
+    steps = json.loads(shsync("runbook", "--format", "json").stdout)["steps"]
+    assert shsync("done", *(s["id"] for s in steps)).exit_code == 0
+    out = tmp_path / "observed.yaml"
+    assert shsync("export", "-o", out).exit_code == 0
+    assert f"lee{P}" not in yaml.safe_dump(yaml.safe_load(out.read_text())["clients"])
+    refreshed = shsync("refresh", out, "--auto-approve", "--detailed-exitcode")
+    assert refreshed.exit_code == 0, refreshed.output
+    rows = json.loads(shsync("access", "--client", "C-2", "--format", "json").stdout)["rows"]
+    assert any(r["member"] == f"lee{P}" and r["reason"] == "break_glass" for r in rows), rows
+    assert "No drift" in refreshed.stdout
+    # A member observed gone loses it with the rest of their access.
+    data = yaml.safe_load(out.read_text())
+    data["members"] = [m for m in data["members"] if m["email"] != f"lee{P}"]
+    out.write_text(yaml.safe_dump(data, sort_keys=False))
+    gone = shsync("refresh", out, "--format", "json", "--detailed-exitcode")
+    actions = {(c["action"], c["target"]) for c in json.loads(gone.stdout)["changes"]}
+    assert actions == {("revoke_access", "C-2"), ("remove_member", f"lee{P}")}, actions
+
+
+def test_a_refresh_of_an_export_keeps_an_invited_member_invited(tmp_path):
+    # An org file gives no status: a member the store holds as invited stays invited, and the
+    # refresh records no acceptance nobody saw.
+    backend = ["--backend", f"sqlite:///{tmp_path}/practice.db"]
+    assert run_cli("seed", SNAPSHOT_FILE, *backend).exit_code == 0
+    invited = [m["email"] for m in yaml.safe_load(SNAPSHOT_FILE.read_text())["members"]
+               if m.get("status") == "invited"]
+    assert invited
+    out = tmp_path / "observed.yaml"
+    assert run_cli("export", "-o", out, *backend).exit_code == 0
+    refreshed = run_cli("refresh", out, "--detailed-exitcode", *backend)
+    assert refreshed.exit_code == 0, refreshed.output
+    assert refreshed.stderr.endswith("The store matches the observation.\n")
+    after = yaml.safe_load(run_cli("export", *backend).stdout)
+    assert after == yaml.safe_load(out.read_text())
+    entries = json.loads(run_cli("history", "--format", "json", *backend).stdout)["entries"]
+    assert [e["kind"] for e in entries] == ["seed"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shsync.format.load import load_snapshot, observing, status_unstated
+from shsync.format.load import load_snapshot, status_unstated
 from shsync.model.diagnostics import Severity
 from tests.helpers import email, member, write_yaml
 
@@ -77,6 +77,6 @@ def test_a_snapshot_to_seed_from_refuses_the_desired_state(tmp_path):
     path = write_yaml(tmp_path / "snapshot.yaml", {"version": 1, "prune": True,
                                                    "members": MEMBERS})
     assert [d.code for d in load_snapshot(path).diagnostics] == ["unknown-key"]
-    with observing():
-        assert [d.code for d in load_snapshot(path).diagnostics] == ["ignored-key"]
+    assert [d.code for d in load_snapshot(path, observation=True).diagnostics] == [
+        "ignored-key"]
     assert [d.code for d in load_snapshot(path).diagnostics] == ["unknown-key"]
