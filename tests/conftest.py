@@ -24,7 +24,8 @@ os.environ["SHSYNC_STRICT_CODES"] = "1"
 
 #: What a user's shell may set that changes what a command does: unset for every command run_cli
 #: runs, unless the test gives it, so no result depends on who runs the suite.
-UNSET = ("SHSYNC_ACTOR", "SHSYNC_BACKEND", "SHSYNC_ORG", "SHSYNC_TOKEN", "SHSYNC_MAX_FILE_BYTES")
+UNSET = ("SHSYNC_ACTOR", "SHSYNC_BACKEND", "SHSYNC_ORG", "SHSYNC_TOKEN", "SHSYNC_MAX_FILE_BYTES",
+         "SHSYNC_PRACTICE")
 
 
 def run_cli(*args: object, env: Mapping[str, str | None] | None = None,

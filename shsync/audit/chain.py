@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from shsync.core.operations import from_dict
-from shsync.core.entry import GENESIS, AuditEntry, entry_digest
+from shsync.core.entry import GENESIS, LOADS, AuditEntry, entry_digest
 from shsync.core.simulate import simulate
 from shsync.core import runbook
 from shsync.core.runbook import Step
@@ -49,12 +49,12 @@ def replay(entries: Sequence[AuditEntry], live: PracticeState,
         if e.kind is None:
             return (f"entry #{e.seq} was written by an older shsync, before the log recorded "
                     "enough to be replayed; only its hash chain can be checked")
-        if e.kind != "seed" and fingerprint(state) != e.fingerprint:
+        if e.kind not in LOADS and fingerprint(state) != e.fingerprint:
             return (f"entry #{e.seq} was made from a state the entries before it do not explain "
                     "(an entry is missing, or the store was changed outside shsync)")
         before = state
         try:
-            if e.kind == "seed":
+            if e.kind in LOADS:
                 state = state_from_dict(e.details["state"])
             elif e.operations:
                 state = simulate(state, [from_dict(o) for o in e.operations], e.at)
@@ -99,7 +99,7 @@ def replay_steps(entries: Sequence[AuditEntry], stored: Sequence[Step],
                     expected[step_id], how=e.kind, by=e.actor, at=e.written_at or e.at,
                     note=e.details.get("note"), entry=e.seq)
             return
-        if not e.operations or e.kind == "seed" or not isinstance(recorded, dict):
+        if not e.operations or e.kind in LOADS or not isinstance(recorded, dict):
             return  # no steps, or recorded before shsync kept runbook steps (store schema 10)
         first = recorded.get("first") if isinstance(recorded, dict) else None
         derived = runbook.derive([from_dict(o) for o in e.operations], before, after,

@@ -27,10 +27,12 @@ from shsync.errors import CODES, EXIT_UNREPORTED, EXIT_USAGE
 #: The commands, in the order `shsync --help` lists them: name -> "module.path:attribute" of the
 #: click command (click's `lazy_subcommands`), imported on first use.
 COMMANDS: dict[str, str] = {
+    "init": "shsync.cli.setup:init",
     "validate": "shsync.cli.validate:validate",
     "schema": "shsync.cli.validate:schema",
     "plan": "shsync.cli.plan:plan",
     "apply": "shsync.cli.plan:apply_command",
+    "adopt": "shsync.cli.setup:adopt",
     "approve": "shsync.cli.approvals:approve",
     "plans": "shsync.cli.approvals:plans",
     "accepted": "shsync.cli.lifecycle:accepted",
@@ -57,10 +59,12 @@ COMMANDS: dict[str, str] = {
 #: its docstring's first sentence (and cut that at the terminal's width); these are written to
 #: fit, and listing them imports nothing. tests/cli/test_lazy.py holds them to COMMANDS.
 SUMMARIES: dict[str, str] = {
+    "init": "Write shsync.toml: this repository's store and org files.",
     "validate": "Check an org file (or a directory of them).",
     "schema": "Print the JSON Schema of the org file format.",
     "plan": "Show what applying an org file would change.",
     "apply": "Apply a saved plan, or plan an org file and apply it.",
+    "adopt": "Record a practice that already runs in Sessions Health.",
     "approve": "Approve a stored plan (the two-person rule).",
     "plans": "List stored plans, their approvals and status.",
     "accepted": "Record that members accepted their invitations.",
@@ -156,6 +160,59 @@ class LazyGroup(click.Group):
             raise NoSuchCommand(getattr(exc, "command_name", name),
                                 possibilities=self.list_commands(ctx), ctx=ctx) from None
 
+    def rearranged(self, argv: list[str]) -> list[str]:
+        """The command line as Terraform and git users write it, in click's order: a global
+        option may come before or after the command (`shsync --backend URL plan org/`, `shsync
+        plan org/ --no-color`), and a long option with one dash (`-out`, `-no-color`) is a
+        usage error that names the option meant, never `-o ut`."""
+        argv = [str(a) for a in argv]
+        at = _command_at(argv)
+        if at is None or argv[at] not in self.lazy_subcommands:
+            _single_dash(argv[:at] if at is not None else argv, {"no-color", "no-colour"})
+            return argv
+        command = self._lazy_load(argv[at])
+        names, valued = _options_of(command)
+        before, rest = argv[:at], argv[at + 1:]
+        _single_dash(before, names | {"no-color", "no-colour"} | set(GLOBAL_VALUED))
+        group: list[str] = []
+        moved: list[str] = []
+        i = 0
+        while i < len(before):
+            token = before[i]
+            name = token.split("=", 1)[0]
+            if name in ("--no-color", "--no-colour") or not name.startswith("--"):
+                group.append(token)
+            elif name.lstrip("-") in GLOBAL_VALUED:
+                if name.lstrip("-") not in names:
+                    raise click.UsageError(f"{name} does not apply to `shsync {argv[at]}`")
+                take = 1 if "=" in token else 2
+                moved += before[i:i + take]
+                i += take
+                continue
+            else:
+                group.append(token)
+            i += 1
+        kept: list[str] = []
+        i = 0
+        while i < len(rest):
+            token = rest[i]
+            if token == "--":
+                kept += rest[i:]
+                break
+            if token in ("--no-color", "--no-colour"):
+                group.append(token)
+            elif token.startswith("-") and not token.startswith("--") and len(token) > 2 \
+                    and token[1:].split("=", 1)[0] in names | {"no-color", "no-colour"}:
+                _single_dash([token], names | {"no-color", "no-colour"})
+            elif token in valued and i + 1 < len(rest):
+                kept += rest[i:i + 2]  # an option's value is never an option of its own
+                i += 2
+                continue
+            else:
+                kept.append(token)
+            i += 1
+        return [*group, argv[at], *moved, *kept]
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         with formatter.section("Commands"):
             formatter.write_dl([(name, self.summaries[name]) for name in self.list_commands(ctx)])
@@ -170,6 +227,8 @@ class LazyGroup(click.Group):
         _stand_in_for_closed_streams()
         argv = sys.argv[1:] if args is None else list(args)
         try:
+            if complete_var is None and not any(k.endswith("_COMPLETE") for k in os.environ):
+                args = self.rearranged(argv)
             returned = super().main(args, prog_name, complete_var, standalone_mode=False,
                                     **extra)
         except click.UsageError as exc:
@@ -204,6 +263,55 @@ class LazyGroup(click.Group):
             raise Unwritten(exc) from exc
 
 
+#: Options of many commands that may also be given before the command, as a global option.
+GLOBAL_VALUED = ("backend", "actor", "format")
+# The group's own options that take no value; `--version` and `--help` end the parsing.
+_GROUP_FLAGS = ("--no-color", "--no-colour", "--version", "-h", "--help")
+
+
+def _command_at(argv: list[str]) -> int | None:
+    """Where the command's name is: the first word that is neither a group flag nor a global
+    option with its value."""
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--" or not token.startswith("-"):
+            return i if token != "--" else None
+        if token in _GROUP_FLAGS or "=" in token:
+            i += 1
+        elif token.lstrip("-") in GLOBAL_VALUED and token.startswith("--"):
+            i += 2
+        else:
+            i += 1
+    return None
+
+
+def _options_of(command: click.Command) -> tuple[set[str], set[str]]:
+    """(every long option's name without dashes, the spellings of those that take a value)."""
+    names: set[str] = set()
+    valued: set[str] = set()
+    for param in command.params:
+        if not isinstance(param, click.Option):
+            continue
+        for spelling in [*param.opts, *param.secondary_opts]:
+            if spelling.startswith("--"):
+                names.add(spelling[2:])
+            if not param.is_flag and not param.count:
+                valued.add(spelling)
+    return names, valued
+
+
+def _single_dash(tokens: list[str], names: set[str]) -> None:
+    for token in tokens:
+        if token == "--":
+            return
+        if token.startswith("-") and not token.startswith("--") and len(token) > 2:
+            name = token[1:].split("=", 1)[0]
+            if name in names:
+                raise click.UsageError(f"{token.split('=', 1)[0]} is not an option: shsync's long "
+                                       f"options take two dashes (--{name})")
+
+
 class Unwritten(Exception):  # noqa: N818  (not an error of its own: it carries the OSError)
     """A write to standard output failed inside a command; `error` is the OSError."""
 
@@ -223,6 +331,10 @@ def cli(ctx: click.Context, no_color: bool) -> None:
 
     Declare members, roles, supervision and client access in YAML; validate it, plan it against
     the live practice, and apply the plan safely, all or nothing.
+
+    --backend, --actor and --format may also come before the command, and --no-color after
+    it. The store comes from --backend, SHSYNC_BACKEND or the repository's shsync.toml
+    (`shsync init`); in CI, or with no terminal, naming none is an error.
 
     Exit codes: 0 done, 1 error (nothing changed), 2 changes pending (only with
     --detailed-exitcode), 3 changed, but the report could not be written, 64 a mistake in the

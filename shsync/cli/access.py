@@ -23,8 +23,8 @@ from shsync.render import access as render_access
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="json and csv: one row per member, client and capability.")
 @handled
-def access(client_id: str | None, member: str | None, org_path: Path | None, backend_url: str,
-           fmt: str) -> None:
+def access(client_id: str | None, member: str | None, org_path: Path | None,
+           backend_url: str | None, fmt: str) -> None:
     """Show effective access: each capability a member holds on a client, and the reason.
 
     Capabilities: record, notes, diagnoses, treatment_plans, schedule, billing, limited_info,

@@ -38,7 +38,7 @@ def progress_line(stored: StoredPlan) -> str:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: the stored plan, its approvals and status.")
 @handled
-def approve(plan_id: str, backend_url: str, actor: str | None, fmt: str) -> None:
+def approve(plan_id: str, backend_url: str | None, actor: str | None, fmt: str) -> None:
     """Approve a stored plan (from `shsync plan ORG --save`) as the acting member.
 
     The practice's two-person rule (`policy: {approvals: ...}` in the org file, once applied)
@@ -68,7 +68,7 @@ def approve(plan_id: str, backend_url: str, actor: str | None, fmt: str) -> None
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="json: every stored plan with its approvals and status.")
 @handled
-def plans(backend_url: str, fmt: str) -> None:
+def plans(backend_url: str | None, fmt: str) -> None:
     """List the stored plans (`shsync plan ORG --save`), oldest first, with their approvals
     and status: awaiting approval, ready (approved enough to apply), stale (the live practice
     has changed since it was made, so the store will refuse it), or applied.

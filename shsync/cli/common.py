@@ -193,14 +193,20 @@ def _invalid_input() -> type[InvalidInput]:
     return InvalidInput
 
 
-def backend_option(command: Callable[..., Any]) -> Callable[..., Any]:
-    from shsync.stores import DEFAULT_URL
+def _given_backend(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty: name a store (sqlite:///PATH, postgresql://..., or "
+                                 "a server's https://HOST/practices/NAME)", ctx, param)
+    return value
 
+
+def backend_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
-        "--backend", "backend_url", envvar="SHSYNC_BACKEND", default=DEFAULT_URL,
-        show_default=True, metavar="URL",
+        "--backend", "backend_url", default=None, metavar="URL", callback=_given_backend,
         help="Where the live practice is kept: sqlite:///PATH, postgresql://USER@HOST/DB, or "
-             "a server's https://HOST/practices/NAME with SHSYNC_TOKEN (env SHSYNC_BACKEND).")(
+             "a server's https://HOST/practices/NAME with SHSYNC_TOKEN. Default: "
+             "SHSYNC_BACKEND, else `backend` in shsync.toml, else sqlite:///.shsync/practice.db "
+             "at a terminal (in CI, or with no terminal, naming none is error[no-backend]).")(
         command)
 
 
@@ -222,19 +228,33 @@ def plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
                              "[default: 10% of the practice, at least 1].")(command)
 
 
-def application(stack: ExitStack, url: str, actor: str | None,
-                lock_timeout: float = 60.0, *, create: bool = False) -> app.Shsync:
+def application(stack: ExitStack, url: str | None, actor: str | None,
+                lock_timeout: float = 60.0, *, create: bool = False,
+                or_nothing: bool = False) -> app.Shsync:
     """The application object for one command: its store, who is acting, the clock.
 
-    Only commands that write a practice (seed, apply) pass `create`; every other command
-    refuses a missing store or practice (`no-practice`) and creates nothing."""
+    Only commands that write a practice (seed, adopt, apply) pass `create`; every other command
+    refuses a missing store or practice (`no-practice`) and creates nothing. With `or_nothing`
+    (plan, and apply until it writes) a SQL store or practice that does not exist yet is an
+    empty practice in memory (`app.nothing_yet`): nothing is created, and `is_nothing_yet`
+    says so."""
     from shsync.jobs import app
+    from shsync.errors import NoPractice
 
     if actor is None and "SHSYNC_ACTOR" in os.environ:
         # click reads an empty SHSYNC_ACTOR as unset, which would be the operator's full
         # rights; an actor that is set must name someone.
         actor = os.environ["SHSYNC_ACTOR"]
-    backend = open_store(stack, url, lock_timeout, create=create)
+    resolved = store_url(url)
+    try:
+        backend = open_store(stack, resolved, lock_timeout, create=create)
+    except NoPractice:
+        if not or_nothing or resolved.startswith(("http://", "https://")):
+            raise  # a server's practice is made by its operator, with a token for it
+        from shsync.stores.url import practice_in
+
+        backend = app.nothing_yet(practice_in(resolved))
+        stack.callback(backend.close)
     # A server's token says who is acting; --actor may only repeat it (the server refuses a
     # member token claiming anyone else).
     identity = getattr(backend, "identity", None)
@@ -269,11 +289,37 @@ def changed(what: str, advice: str = "") -> None:
     CHANGED.append((what, advice))
 
 
-def open_store(stack: ExitStack, url: str, lock_timeout: float = 60.0, *,
+def org_or_config(path: Path | None, command: str) -> Path:
+    """The org files a command reads: PATH, else `org` in the repository's shsync.toml."""
+    if path is not None:
+        return path
+    from shsync.jobs import config
+
+    found = config.org_path(None, config.nearest())
+    if found is None:
+        raise click.UsageError(f"{command} needs PATH, the org file or directory (or `org` in a "
+                               "shsync.toml: `shsync init` writes one)")
+    return found
+
+
+def is_nothing_yet(shsync: app.Shsync) -> bool:
+    """Is this application's practice a stand-in for one that does not exist yet?"""
+    return bool(getattr(shsync.backend, "nothing_yet", False))
+
+
+def store_url(flag: str | None) -> str:
+    """The store a command opens: the flag, SHSYNC_BACKEND, shsync.toml or the default
+    (shsync.jobs.config), or `error[no-backend]`."""
+    from shsync.jobs import config
+
+    return config.store(flag, config=config.nearest()).url
+
+
+def open_store(stack: ExitStack, url: str | None, lock_timeout: float = 60.0, *,
                create: bool = False) -> Backend:
     from shsync.stores import open_backend
 
-    backend = open_backend(url, lock_timeout, create=create)
+    backend = open_backend(store_url(url), lock_timeout, create=create)
     stack.callback(backend.close)
     return backend
 

@@ -32,7 +32,7 @@ from shsync.cli.common import (
 @actor_option
 @handled
 def break_glass(client_id: str, reason: str, length: str | None, org_path: Path | None,
-                backend_url: str, actor: str | None) -> None:
+                backend_url: str | None, actor: str | None) -> None:
     """Emergency access: give yourself (--actor) access to one client at once, outside the org
     file, for a limited time.
 
@@ -74,7 +74,7 @@ def break_glass(client_id: str, reason: str, length: str | None, org_path: Path 
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown", "runbook"]),
               default="text", show_default=True)
 @handled
-def expire(backend_url: str, actor: str | None, dry_run: bool, fmt: str) -> None:
+def expire(backend_url: str | None, actor: str | None, dry_run: bool, fmt: str) -> None:
     """Take back every access whose end has passed: time-bound grants, emergency access and
     full clinical access. Needs no org file; run it on a schedule.
 
@@ -112,7 +112,7 @@ def expire(backend_url: str, actor: str | None, dry_run: bool, fmt: str) -> None
 @backend_option
 @actor_option
 @handled
-def review(entry: int, note: str, backend_url: str, actor: str | None) -> None:
+def review(entry: int, note: str, backend_url: str | None, actor: str | None) -> None:
     """Record an administrator's review of the emergency access in audit entry ENTRY.
 
     The reviewer is an active administrator named with --actor (or SHSYNC_ACTOR), and not the

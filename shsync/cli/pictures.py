@@ -19,7 +19,7 @@ from shsync.core.state import PracticeState, iso
 
 
 @contextmanager
-def existing_store(url: str) -> Iterator[Backend]:
+def existing_store(url: str | None) -> Iterator[Backend]:
     """The store at `url`, for reading only: a missing store or practice is `no-practice`
     (open_store creates nothing unless asked), on every backend."""
     with ExitStack() as stack:
@@ -48,7 +48,7 @@ out_option = click.option("-o", "--out", type=GivenPath(path_type=Path, dir_okay
 @backend_option
 @handled
 def graph(org: Path | None, fmt: str, client_id: str | None, out: Path | None,
-          backend_url: str) -> None:
+          backend_url: str | None) -> None:
     """Draw the supervision tree: members with their roles, administrators marked, and who
     supervises whom. With --client ID: everyone who can see that client, and why.
 
@@ -75,7 +75,7 @@ def graph(org: Path | None, fmt: str, client_id: str | None, out: Path | None,
     _write(text, out)
 
 
-def _state(org: Path | None, backend_url: str) -> tuple[PracticeState, list[Step]]:
+def _state(org: Path | None, backend_url: str | None) -> tuple[PracticeState, list[Step]]:
     """The practice, and the runbook steps `two_truths` needs (none for an org file)."""
     from shsync.core.runbook import around_pending
 
@@ -93,7 +93,7 @@ def _state(org: Path | None, backend_url: str) -> tuple[PracticeState, list[Step
                    "[default: 90 days ago].")
 @backend_option
 @handled
-def report(out: Path | None, since: str | None, backend_url: str) -> None:
+def report(out: Path | None, since: str | None, backend_url: str | None) -> None:
     """Write the quarterly access review as one self-contained HTML page: the org chart, the
     seats, each member's access with its reasons, the recent audit entries, and every
     widening of access since a date. Reads the live practice (--backend) only.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -26,6 +27,8 @@ from shsync.cli.common import (
     envelope,
     echo_warnings,
     handled,
+    is_nothing_yet,
+    org_or_config,
     out_option,
     plan_options,
     render_plan,
@@ -33,7 +36,7 @@ from shsync.cli.common import (
     write_output,
 )
 from shsync.model.diagnostics import Severity
-from shsync.errors import BackendError, ShsyncError
+from shsync.errors import BackendError, NoPractice, ShsyncError
 from shsync.core.plan import Plan
 from shsync.core.operations import to_dict
 from shsync.core.planner import Options
@@ -41,7 +44,7 @@ from shsync.render import plan as render
 
 
 @click.command()
-@click.argument("path", type=GivenPath(path_type=Path))
+@click.argument("path", required=False, type=GivenPath(path_type=Path))
 @backend_option
 @out_option("Save the plan, to apply exactly it later with `shsync apply PLANFILE` "
             "(written whole or not at all; `-` for standard output).")
@@ -62,9 +65,9 @@ from shsync.render import plan as render
                    "it takes back has passed.")
 @plan_options
 @handled
-def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exitcode: bool,
-         save: bool, at: str | None, max_removals: int | None, allow_mass_removal: bool,
-         actor: str | None, assume_accepted: bool) -> None:
+def plan(path: Path | None, backend_url: str | None, out: Path | None, fmt: str,
+         detailed_exitcode: bool, save: bool, at: str | None, max_removals: int | None,
+         allow_mass_removal: bool, actor: str | None, assume_accepted: bool) -> None:
     """Show what applying the org file at PATH to the live practice would change, and who
     gains or loses access to which clients.
 
@@ -79,15 +82,23 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
       shsync approve PLAN_ID --actor dana@example.org  # an admin approves,
       shsync apply PLAN_ID                             # and its author applies
     """
+    path = org_or_config(path, "plan")
     with ExitStack() as stack:
         shsync, org = _open(stack, backend_url, actor, path, at)
         planned = shsync.plan_org(org, Options(max_removals, allow_mass_removal,
                                                assume_accepted))
         result = planned.plan
+        fresh = is_nothing_yet(shsync)
+        if fresh and save:
+            raise app.UserError(f"--save keeps the plan in the store, which holds no practice "
+                                f"{result.practice!r} yet: save it to a file (-o plan.json) "
+                                "and apply that, or apply the org file", "no-practice")
         stored = shsync.save_plan(result) if save and not result.errors else None
         if stored is not None:
             changed(f"plan stored as {stored.id}")
     echo_warnings(planned.diagnostics)
+    if fresh and fmt != "json":
+        click.echo(_nothing_yet_line(result) + "\n")
     # In JSON, standard output is one document: a plan file that cannot be written is then
     # the error envelope alone, not the plan followed by it.
     saved_first = fmt == "json" and not result.errors
@@ -96,6 +107,8 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
     if fmt == "json" and stored is not None:
         click.echo(render.as_json(result, plan_id=stored.id,
                                   approvals_required=stored.required), nl=False)
+    elif fresh and fmt == "json":
+        click.echo(_with_new_practice(render.as_json(result), result), nl=False)
     else:
         click.echo(render_plan(result, fmt), nl=False)
     if result.errors:
@@ -111,7 +124,7 @@ def plan(path: Path, backend_url: str, out: Path | None, fmt: str, detailed_exit
     sys.exit(EXIT_CHANGES if detailed_exitcode and result.drift else EXIT_OK)
 
 
-def _open(stack: ExitStack, backend_url: str, actor: str | None, path: Path,
+def _open(stack: ExitStack, backend_url: str | None, actor: str | None, path: Path,
           at: str | None) -> tuple[app.Shsync, app.OrgFile]:
     """The org file, read once, and the store to plan it against, on the planning clock
     (`--at`, SHSYNC_NOW or now).
@@ -127,7 +140,7 @@ def _open(stack: ExitStack, backend_url: str, actor: str | None, path: Path,
         failed.append(exc)
     org, diagnostics = app.read_org(path, when)
     try:
-        shsync = application(stack, backend_url, actor)
+        shsync = application(stack, backend_url, actor, or_nothing=True)
     except BackendError as exc:
         failed.append(exc)
     bad_file = any(d.severity is Severity.ERROR for d in diagnostics)
@@ -141,6 +154,21 @@ def _open(stack: ExitStack, backend_url: str, actor: str | None, path: Path,
         fixed = org.at
         shsync = app.Shsync(shsync.backend, shsync.who, lambda: fixed)
     return shsync, org
+
+
+def _nothing_yet_line(result: Plan) -> str:
+    return (f"no practice {result.practice!r} yet: everything below would be created "
+            "(nothing was; `shsync apply` creates it, or `shsync adopt` records a practice "
+            "that already runs in Sessions Health)")
+
+
+def _with_new_practice(document: str, result: Plan) -> str:
+    """The plan's JSON on standard output with `new_practice` (and the header line as
+    `notice`); a saved plan file (-o) is the plan alone, unchanged."""
+    data = json.loads(document)
+    data["new_practice"] = True
+    data["notice"] = _nothing_yet_line(result)
+    return json.dumps(data, indent=2) + "\n"
 
 
 def _stored_line(stored: app.StoredPlan) -> str:
@@ -157,7 +185,7 @@ def _save(result: Plan, out: Path) -> None:
 
 
 @click.command("apply")
-@click.argument("target", type=GivenPath(path_type=Path))
+@click.argument("target", required=False, type=GivenPath(path_type=Path))
 @backend_option
 @click.option("--auto-approve", is_flag=True,
               help="Apply an org file's plan without asking (needed when not on a terminal).")
@@ -174,8 +202,8 @@ def _save(result: Plan, out: Path) -> None:
               help="json: what was applied and the audit entry, or the errors, on stdout.")
 @plan_options
 @handled
-def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeout: float,
-                  batch_size: int | None, expect_head: str | None, fmt: str,
+def apply_command(target: Path | None, backend_url: str | None, auto_approve: bool,
+                  lock_timeout: float, batch_size: int | None, expect_head: str | None, fmt: str,
                   max_removals: int | None, allow_mass_removal: bool, actor: str | None,
                   assume_accepted: bool) -> None:
     """Apply a saved plan (PLANFILE from `plan --out`), a stored plan (PLAN_ID from
@@ -193,6 +221,7 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
       shsync apply plan.json --format json             # with the audit entry
       shsync apply p-3f2a9c41d0b7                      # a stored plan, approved
     """
+    target = org_or_config(target, "apply")
     stored_id = str(target) if _names_a_stored_plan(target) else None
     from_file = None if stored_id else app.saved_plan(target)
     org = None
@@ -201,10 +230,17 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
         if org is None:
             raise app.InvalidInput(diagnostics)
     with ExitStack() as stack:
-        # Only an org file may bring a practice into being; a saved or stored plan was made
-        # against a practice that must exist already.
+        # An org file, or a plan saved from one against no practice yet, may bring a practice
+        # into being, and the store is created at the first write: a plan made here, or refused
+        # at the prompt, leaves nothing behind. A stored plan is in a store already.
+        creates = stored_id is None
         shsync = application(stack, backend_url, actor, lock_timeout,
-                             create=from_file is None and stored_id is None)
+                             create=creates and batch_size is not None, or_nothing=creates)
+        if from_file is not None and is_nothing_yet(shsync) \
+                and not app.made_from_nothing(from_file):
+            raise NoPractice(f"no practice {from_file.practice!r} in this store, and the "
+                                 "plan was made against one that had members: apply it to the "
+                                 "store it was planned against")
         if expect_head is not None:
             shsync.check_log(expect_head)
         options = Options(max_removals, allow_mass_removal, assume_accepted)
@@ -246,6 +282,8 @@ def apply_command(target: Path, backend_url: str, auto_approve: bool, lock_timeo
         if batch_size:
             _apply_in_waves(shsync, target, batch_size, options, result.summary.invite, fmt)
             return
+        if is_nothing_yet(shsync):
+            shsync = application(stack, backend_url, actor, lock_timeout, create=True)
         try:
             entry = _apply_with_progress(shsync, result, stored_id)
         except ShsyncError as exc:

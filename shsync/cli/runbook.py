@@ -41,7 +41,7 @@ from shsync.errors import EXIT_CHANGES, EXIT_OK, EXIT_OVERDUE
 @handled
 def runbook(fmt: str, everything: bool, entry: int | None, member: str | None,
             client_id: str | None, overdue: bool, detailed_exitcode: bool, out: Path | None,
-            backend_url: str, actor: str | None) -> None:
+            backend_url: str | None, actor: str | None) -> None:
     """The runbook: what people must still do in Sessions Health, oldest first.
 
     Sessions Health has no API: `shsync apply` records a change in shsync's store at once, and
@@ -88,7 +88,7 @@ def runbook(fmt: str, everything: bool, entry: int | None, member: str | None,
 @backend_option
 @actor_option
 @handled
-def done(steps: tuple[str, ...], note: str | None, backend_url: str,
+def done(steps: tuple[str, ...], note: str | None, backend_url: str | None,
          actor: str | None) -> None:
     """Record that runbook steps were carried out in Sessions Health.
 

@@ -44,7 +44,7 @@ from shsync.cli.common import backend_option, handled
 @click.option("--notify-allow-http", is_flag=True,
               help="Allow plain http --notify URLs to hosts other than loopback.")
 @handled
-def serve(backend_url: str, host: str, port: int, lock_timeout: float, workers: int,
+def serve(backend_url: str | None, host: str, port: int, lock_timeout: float, workers: int,
           notify_urls: tuple[str, ...], notify_interval: float, notify_timeout: float,
           notify_attempts: int, notify_catch_up: int, notify_allow_http: bool) -> None:
     """Serve every practice in a store over HTTP, to holders of tokens (`shsync token`).
@@ -65,8 +65,11 @@ def serve(backend_url: str, host: str, port: int, lock_timeout: float, workers: 
     """
     from datetime import timedelta
 
+    from shsync.cli.common import store_url
     from shsync.stores.url import redact
     from shsync.server import notify, run
+
+    backend_url = store_url(backend_url)
 
     # Checked before anything starts: a URL shsync does not post to, or no secret, is refused.
     settings = notify.settings(

@@ -28,7 +28,7 @@ from shsync.render.escape import visible
 @backend_option
 @actor_option
 @handled
-def seed(snapshot: Path, backend_url: str, actor: str | None) -> None:
+def seed(snapshot: Path, backend_url: str | None, actor: str | None) -> None:
     """Load a practice snapshot (YAML) into an empty store: the live state to plan against.
 
     Seeding is the first entry of the audit log, so the log explains the state from the start.
@@ -62,7 +62,7 @@ def seed(snapshot: Path, backend_url: str, actor: str | None) -> None:
               help="Replace an existing file; with --split-by, replace an existing directory "
                    "whole (only one that holds nothing but YAML files).")
 @handled
-def export(backend_url: str, out: Path | None, split_by: str, force: bool) -> None:
+def export(backend_url: str | None, out: Path | None, split_by: str, force: bool) -> None:
     """Write the live practice as an org file (it validates and plans to no changes).
 
     \b
@@ -100,7 +100,7 @@ def export(backend_url: str, out: Path | None, split_by: str, force: bool) -> No
 @click.option("--break-glass", "break_glass", is_flag=True,
               help="Only emergency access that no administrator has reviewed yet.")
 @handled
-def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None,
+def history(backend_url: str | None, fmt: str, verify: bool, expect_head: str | None,
             break_glass: bool) -> None:
     """Show the audit log: seeding, applies, acceptances and refreshes; who, when, what changed.
 
@@ -149,6 +149,9 @@ def history(backend_url: str, fmt: str, verify: bool, expect_head: str | None,
         confirmed = e.details.get("steps") if isinstance(e.details, dict) else None
         if kind == "seed":
             what = "seeded the practice"
+        elif kind == "adopt":
+            what = (f"adopted the practice as Sessions Health has it: "
+                    f"{len(e.details.get('state', {}).get('members', []))} member(s)")
         elif kind in ("done", "observed") and isinstance(confirmed, list):
             how = "carried out" if kind == "done" else "seen carried out by a refresh"
             what = (f"{len(confirmed)} runbook step(s) {how} in Sessions Health: "

@@ -18,8 +18,12 @@ from shsync.cli.common import backend_option, changed, envelope, handled, open_s
 from shsync.render.escape import visible
 
 
-def _store(stack: ExitStack, url: str, practice: str | None, *, create: bool = False) -> Any:
+def _store(stack: ExitStack, flag: str | None, practice: str | None, *,
+           create: bool = False) -> Any:
+    from shsync.cli.common import store_url
     from shsync.stores.url import with_practice
+
+    url = store_url(flag)
 
     if url.startswith(("http://", "https://")):
         raise app.UserError("tokens are made with the store's own credentials: use "
@@ -55,10 +59,10 @@ def token() -> None:
 
     \b
     Examples:
-      shsync token create --practice riverbend --actor dana@riverbend.example \\
-          --scope apply
-      shsync token create --practice riverbend --actor ci@riverbend.example \\
-          --expires 30d
+      shsync token create --practice riverbend \\
+          --actor dana.ortiz@riverbend.example --scope apply
+      shsync token create --practice riverbend --operator ci-plans \\
+          --scope plan --expires 30d   # CI: a service, not a member
       shsync token list --practice riverbend
       shsync token revoke 3f9c2a1b7d4e5f60 --practice riverbend
     """
@@ -77,13 +81,13 @@ def token() -> None:
 @backend_option
 @handled
 def create(practice: str | None, actor: str | None, operator: str | None, scope: str,
-           expires: str, backend_url: str) -> None:
+           expires: str, backend_url: str | None) -> None:
     """Create a token and print it once (the store keeps only its hash).
 
     \b
     Examples:
-      shsync token create --practice riverbend --actor dana@riverbend.example \\
-          --scope apply
+      shsync token create --practice riverbend \\
+          --actor dana.ortiz@riverbend.example --scope apply
       shsync token create --practice riverbend --operator ci-deploy \\
           --scope apply --expires 30d
     """
@@ -117,7 +121,7 @@ def create(practice: str | None, actor: str | None, operator: str | None, scope:
               show_default=True, help="json: every field but the hash.")
 @backend_option
 @handled
-def list_tokens(practice: str | None, fmt: str, backend_url: str) -> None:
+def list_tokens(practice: str | None, fmt: str, backend_url: str | None) -> None:
     """List a practice's tokens: id, who, scope, expiry, revocation. Never a secret.
 
     \b
@@ -147,7 +151,7 @@ def list_tokens(practice: str | None, fmt: str, backend_url: str) -> None:
 @click.option("--practice", metavar="NAME", help="The practice (default: the one --backend names).")
 @backend_option
 @handled
-def revoke(token_id: str, practice: str | None, backend_url: str) -> None:
+def revoke(token_id: str, practice: str | None, backend_url: str | None) -> None:
     """Revoke a token at once: every request with it fails from now on.
 
     \b

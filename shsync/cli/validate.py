@@ -24,7 +24,7 @@ MAX_STDIN_BYTES = 256 * 1024 * 1024
 
 
 @click.command()
-@click.argument("path", type=GivenPath(path_type=Path, allow_dash=True))
+@click.argument("path", required=False, type=GivenPath(path_type=Path, allow_dash=True))
 @click.option("--snapshot", is_flag=True,
               help="Check a practice snapshot (the format of `seed` and `refresh`) instead.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
@@ -33,7 +33,7 @@ MAX_STDIN_BYTES = 256 * 1024 * 1024
               help="text: FILE:LINE:COL lines; json: the envelope with errors and warnings; "
                    "github: workflow commands that annotate a pull request; sarif: SARIF 2.1.0.")
 @handled
-def validate(path: Path, snapshot: bool, strict: bool, fmt: str) -> None:
+def validate(path: Path | None, snapshot: bool, strict: bool, fmt: str) -> None:
     """Check an org file (or a directory of them) against the schema and the practice's rules.
 
     PATH may be `-` to read one file from standard input. Exit 0 when valid (warnings alone
@@ -48,8 +48,12 @@ def validate(path: Path, snapshot: bool, strict: bool, fmt: str) -> None:
       shsync validate --snapshot observed.yaml
     """
     # the planning clock (SHSYNC_NOW): finds access that has ended
+    from shsync.cli.common import org_or_config
     from shsync.model.clock import now
 
+    if path is None and snapshot:
+        raise click.UsageError("validate --snapshot needs PATH, the snapshot file")
+    path = org_or_config(path, "validate")
     loaded = _load(path, snapshot, now())
     diagnostics = strictly(loaded.diagnostics, strict)
     failed = any(d.severity is Severity.ERROR for d in diagnostics)

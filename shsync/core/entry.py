@@ -15,8 +15,11 @@ from typing import Any
 from shsync.core.plan import canonical, canonical_with
 
 GENESIS = "sha256:" + "0" * 64
-KINDS = ("seed", "apply", "accepted", "refresh", "break_glass", "expire", "review", "done",
-         "observed")
+KINDS = ("seed", "adopt", "apply", "accepted", "refresh", "break_glass", "expire", "review",
+         "done", "observed")
+#: The kinds of entry that load a whole practice into an empty store: a snapshot (`seed`), or an
+#: org file recorded as what Sessions Health already has (`adopt`). Each holds the whole state.
+LOADS = ("seed", "adopt")
 
 
 @dataclass(frozen=True)

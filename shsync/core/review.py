@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from shsync.core.entry import AuditEntry
+from shsync.core.entry import LOADS, AuditEntry
 from shsync.core.runbook import Step
 from shsync.model.clock import parse_instant
 from shsync.core.access import CAPABILITIES, AccessIndex, practice_wide
@@ -180,7 +180,7 @@ def _widenings(entries: list[AuditEntry], since: str) -> tuple[list[Widening], l
     found: list[Widening] = []
     unreadable: list[int] = []
     for e in entries:
-        if e.at < since or e.kind == "seed":
+        if e.at < since or e.kind in LOADS:
             continue
         operations = _operations(e.operations)
         if operations is None:

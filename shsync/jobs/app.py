@@ -53,7 +53,7 @@ from shsync.core.state import (
     holds,
     state_from_snapshot,
 )  # fmt: skip
-from shsync.format.load import load_org, load_snapshot
+from shsync.format.load import load_org, load_snapshot, status_unstated
 from shsync.format.yamlload import scalar_kind
 
 __all__ = ["Batch", "InvalidInput", "OrgFile", "Planned", "PlanRefused", "Shsync", "StoredPlan",
@@ -237,14 +237,17 @@ class Shsync:
         return _single(live, [op("accept_invitation", e) for e in wanted], self, "accepted")
 
     def plan_refresh(self, path: Path) -> Planned:
-        """The drift between the store and an observation of Sessions Health (a snapshot)."""
-        loaded = load_snapshot(path)
+        """The drift between the store and an observation of Sessions Health (a snapshot, or an
+        org file as `export` writes it: its desired-state keys ignored with a warning each, and
+        the store's status kept for members whose status it does not give)."""
+        loaded = load_snapshot(path, observation=True)
         if loaded.value is None:
             raise InvalidInput(loaded.diagnostics)
         live = self.backend.read()
         observed = state_from_snapshot(loaded.value)
         handoffs = {h.from_: h for h in loaded.value.handoffs}
-        operations, problems = observe(observed, live, handoffs, self.clock())
+        operations, problems = observe(observed, live, handoffs, self.clock(),
+                                       unstated=status_unstated(loaded.value))
         # What the observation shows of changes recorded here and not yet carried out there is
         # the runbook's business, not drift: recording it would undo them in the store.
         carried, waiting = runbook.observed(self.backend.runbook_steps(pending_only=True),
@@ -386,6 +389,15 @@ class Shsync:
         state = read_snapshot(path)
         return state, self.seed_state(state)
 
+    def adopt(self, org: OrgFile) -> tuple[PracticeState, AuditEntry]:
+        """Record an org file (read with `read_org`) as what Sessions Health already has: every
+        member active (an administrator has checked the Members page), in one `adopt` entry;
+        refused (`not-empty`) when the store holds the practice already. Appointments and notes
+        are not in an org file: they stay unknown until a `refresh`."""
+        state = adopted(org.desired)
+        return state, self._wrote(self.backend.seed(state, actor=self.who, now=self.clock(),
+                                                    kind="adopt"))
+
     def seed_state(self, state: PracticeState) -> AuditEntry:
         """Seed an empty store with a practice state already read (a server's seed)."""
         return self._wrote(self.backend.seed(state, actor=self.who, now=self.clock()))
@@ -501,6 +513,40 @@ def _wave(desired: Desired, live: PracticeState, joining: set[str]) -> Desired:
                                    tuple(a for a in c.access if a in members), supervisor,
                                    tuple(e for e in c.ends if e.member in members))
     return Desired(members, clients, {}, prune=False, name=live.name)
+
+
+def adopted(desired: Desired) -> PracticeState:
+    """An org file as a practice that runs already: its members active, its policies kept."""
+    members = {e: replace(m, status="active", invited_at=None) for e, m in desired.members.items()}
+    return PracticeState(members, dict(desired.clients), name=desired.name,
+                         approval_policy=desired.approval_policy or (),
+                         break_glass_policy=desired.break_glass_policy,
+                         deadline_policy=desired.deadline_policy or ())
+
+
+def nothing_yet(practice: str) -> Backend:
+    """A practice with nothing in it, in memory: what `plan` plans against where the store, or
+    the practice in it, does not exist yet. It is written nowhere, and the plan made against it
+    applies to the real store once that is created (the same empty practice, the same
+    fingerprint)."""
+    from shsync.stores.sqlite import SqliteBackend
+
+    class NothingYet(SqliteBackend):
+        nothing_yet = True
+
+    backend = NothingYet(":memory:", practice, create=True)
+    backend.display_url = f"(no practice {practice!r} yet)"
+    return backend
+
+
+def made_from_nothing(plan: Plan) -> bool:
+    """Was this plan made against a practice that did not exist yet (`nothing_yet`)?"""
+    empty = nothing_yet(plan.practice)
+    try:
+        _, kept = empty.read_fingerprinted()
+    finally:
+        empty.close()
+    return plan.fingerprint == kept
 
 
 def read_plan_file(path: Path) -> Plan:

@@ -6,8 +6,6 @@ from shsync.stores import faults
 from shsync.stores.base import Backend, BackendError
 from shsync.stores.url import bad_url, parse_sqlite, redact
 
-DEFAULT_URL = "sqlite:///.shsync/practice.db"
-
 
 def open_backend(url: str, lock_timeout: float = 60.0, *, create: bool = False) -> Backend:
     """Open the store a URL names: `sqlite:///path[?practice=NAME]`, `postgresql://...`, or a

@@ -27,7 +27,7 @@ from shsync.core import approvals as two_person
 from shsync.core import runbook
 from shsync.core.approvals import Approval, OpenPlan, PlanRow, StoredPlan
 from shsync.core.authorize import Actor
-from shsync.core.entry import GENESIS, AuditEntry, entry_digest, seal
+from shsync.core.entry import GENESIS, LOADS, AuditEntry, entry_digest, seal
 from shsync.core.operations import Operation
 from shsync.core.plan import Plan, from_file
 from shsync.core.runbook import Step
@@ -73,7 +73,7 @@ class PracticeStore(Protocol):
         ...
 
     def seed(self, state: PracticeState, *, actor: Actor | None = None,
-             now: str | None = None) -> AuditEntry: ...
+             now: str | None = None, kind: str = "seed") -> AuditEntry: ...
 
     def apply(self, plan: Plan, *, actor: Actor, now: str,
               progress: Progress | None = None) -> AuditEntry: ...
@@ -246,18 +246,21 @@ class Store(Rows, PlanRows, StepRows):
 
     # --- the contract ---------------------------------------------------------------------
     def seed(self, state: PracticeState, *, actor: Actor | None = None,
-             now: str | None = None) -> AuditEntry:
-        """Load an empty store; the first audit entry records the whole state loaded."""
+             now: str | None = None, kind: str = "seed") -> AuditEntry:
+        """Load an empty store; the first audit entry (`kind`: seed or adopt, core.entry.LOADS)
+        records the whole state loaded."""
+        if kind not in LOADS:
+            raise ValueError(f"a store is loaded by {LOADS}, not {kind!r}")
         actor = actor or Actor.operator("operator")
         with self._transaction():
             now = now or self._clock()
             if self._held():
                 raise NotEmpty(f"{self.display_url} already holds practice {self.practice!r}; "
-                               "seed only loads an empty one")
+                               f"{kind} only loads an empty one")
             self._insert_state(state)
             after = fingerprint(state)
             self._keep_fingerprint(after)
-            return self._record("seed", actor=actor.name, at=now, plan_hash="",
+            return self._record(kind, actor=actor.name, at=now, plan_hash="",
                                 before=fingerprint(PracticeState()), after=after,
                                 summary={}, operations=[],
                                 details={"state": state_to_dict(state)})

@@ -131,7 +131,10 @@ class RemoteBackend:
         return self.history(), None
 
     def seed(self, state: PracticeState, *, actor: Actor | None = None,
-             now: str | None = None) -> AuditEntry:
+             now: str | None = None, kind: str = "seed") -> AuditEntry:
+        if kind != "seed":
+            raise UserError(f"`shsync {kind}` runs against the store itself (sqlite:///... or "
+                            "postgresql://...), not through a server", "usage")
         return _entry(self._call("POST", "/seed", json=state_to_dict(state),
                                  actor=actor)["audit_entry"])
 

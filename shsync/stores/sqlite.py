@@ -51,6 +51,23 @@ def _existing_store(path: str, url: str) -> None:
                          "`shsync apply` makes it a store)")
 
 
+# The store holds the audit log, members' emails and token hashes: a folder shsync makes for it
+# keeps itself out of git, whatever the repository's own .gitignore says.
+FOLDER_GITIGNORE = ("# Made by shsync: this folder holds a practice's store (its audit log, "
+                    "members' emails and\n# token hashes). Keep it out of git.\n*\n")
+
+
+def _make_folder(folder: Path) -> None:
+    if folder.is_dir():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(folder / ".gitignore", "x", encoding="utf-8") as f:
+            f.write(FOLDER_GITIGNORE)
+    except FileExistsError:
+        pass  # made at the same moment by another shsync
+
+
 class SqliteBackend(SqlBackend):
     def __init__(self, path: str, practice: str = DEFAULT_PRACTICE, lock_timeout: float = 60.0,
                  create: bool = True):
@@ -61,7 +78,7 @@ class SqliteBackend(SqlBackend):
             _existing_store(path, self.display_url)
         try:
             if path != ":memory:" and create:
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                _make_folder(Path(path).parent)
             # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE, which
             # takes the write lock up front so a read-check-write apply is never interleaved.
             # Without `create`, the file is opened read-write but never made (mode=rw).

@@ -166,6 +166,13 @@ def parse_sqlite(url: str, default_practice: str = "default") -> SqliteUrl:
     return SqliteUrl(path, practice)
 
 
+def practice_in(url: str, default: str = "default") -> str:
+    """The practice a SQL store's URL names (`?practice=`), or the default one."""
+    query = url.partition("?")[2]
+    named = [v for k, v in parse_qsl(query, keep_blank_values=True) if k == "practice"]
+    return named[-1] if named else default
+
+
 def with_practice(url: str, practice: str) -> str:
     """The same store URL, naming another practice (`?practice=NAME` set or replaced)."""
     if not practice or len(practice) > 200:

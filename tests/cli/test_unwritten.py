@@ -94,7 +94,7 @@ def test_a_usage_error_whose_json_cannot_be_written_still_exits_64(shsync, stdou
     result = shsync("plan", str(EXAMPLES / "org.yaml"), "--format", "json", "--backnd", "x",
                     stdout=stdout)
     assert result.returncode == 64, result.stderr
-    assert result.stderr == ("Usage: shsync plan [OPTIONS] PATH\n"
+    assert result.stderr == ("Usage: shsync plan [OPTIONS] [PATH]\n"
                              "Try 'shsync plan --help' for help.\n\n"
                              "Error: No such option '--backnd'. Did you mean '--backend'?\n"
                              + NOTHING.format(why))
