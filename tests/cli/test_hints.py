@@ -150,3 +150,23 @@ def test_a_lower_case_taxonomy_gets_its_upper_case_form(run, tmp_path):
                    "or digits, then X, like 101YM0800X); did you mean '101YM0800X'?\n")
     wrong = validate(run, tmp_path, HEAD + DANA + "    taxonomy: 101ym0800\n")
     assert "did you mean" not in wrong  # upper case would not make it a code
+
+
+def test_the_token_examples_make_tokens_for_members_of_the_example_practice():
+    """A token example's `--actor EMAIL` (a member's token) names a member of examples/org.yaml
+    (the practice `riverbend` of the examples): a CI job is a service (`--operator NAME`)."""
+    import re
+
+    import yaml
+
+    from tests.cli.conftest import ROOT
+    from tests.cli.helppaths import commands, render
+
+    org = yaml.safe_load((ROOT / "examples" / "org.yaml").read_text())
+    members = {m["email"] for m in org["members"]}
+    named = {(path, email) for path in commands() if path[:1] == ("token",)
+             for email in re.findall(r"--actor\s+(\S+@\S+)", render(path, 200))}
+    assert named, "the help shows members' examples"
+    assert "--operator ci-plans" in render(("token",), 200)
+    assert [(" ".join(path), email) for path, email in sorted(named)
+            if email not in members] == []
