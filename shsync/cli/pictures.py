@@ -91,9 +91,13 @@ def _state(org: Path | None, backend_url: str | None) -> tuple[PracticeState, li
 @click.option("--since", metavar="DATE",
               help="List the widenings of access since this date or ISO time "
                    "[default: 90 days ago].")
+@click.option("--timezone", "zone", metavar="ZONE",
+              help="Show times in this IANA time zone beside UTC [default: the `timezone` of "
+                   "the org files shsync.toml names, if any].")
 @backend_option
 @handled
-def report(out: Path | None, since: str | None, backend_url: str | None) -> None:
+def report(out: Path | None, since: str | None, zone: str | None,
+           backend_url: str | None) -> None:
     """Write the quarterly access review as one self-contained HTML page: the org chart, the
     seats, each member's access with its reasons, the recent audit entries, and every
     widening of access since a date. Reads the live practice (--backend) only.
@@ -108,9 +112,24 @@ def report(out: Path | None, since: str | None, backend_url: str | None) -> None
 
     now = app.now()
     start = app.parse_time(since, "--since") if since else _days_before(now, 90)
+    zone = _zone(zone)
     with existing_store(backend_url) as store:
         data = review(store, since=start, now=now)
-    _write(render.render(data), out)
+    _write(render.render(data, zone), out)
+
+
+def _zone(given: str | None) -> str | None:
+    """The time zone the report shows beside UTC: --timezone, else the org files'."""
+    from shsync.jobs import config
+    from shsync.model.clock import valid_zone
+
+    if given is not None:
+        if not valid_zone(given.strip()):
+            raise app.UserError(f"--timezone {given[:60]!r} is not an IANA time zone name (like "
+                                "America/Chicago)", "invalid-setting")
+        return given.strip()
+    found = config.nearest()
+    return app.org_timezone(found.org) if found is not None and found.org is not None else None
 
 
 def _days_before(moment: str, days: int) -> str:

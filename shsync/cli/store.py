@@ -19,6 +19,7 @@ from shsync.cli.common import (
     out_option,
     write_output,
 )
+from shsync.render import notices
 from shsync.render.escape import visible
 
 # --- seed, export, history --------------------------------------------------------------------
@@ -158,14 +159,16 @@ def history(backend_url: str | None, fmt: str, verify: bool, expect_head: str | 
                     + ", ".join(str(x) for x in confirmed[:10])
                     + (", ..." if len(confirmed) > 10 else ""))
         else:
-            what = (f"{s.get('invite', 0)} invited, {s.get('change', 0)} changed, "
-                    f"{s.get('remove', 0)} removed, {s.get('clients', 0)} client(s) updated; "
-                    f"{len(e.operations)} operation(s); plan {e.plan_hash[:19]}")
+            what = (f"{notices.counts(s) or 'no member or client changed'}; "
+                    f"{len(e.operations)} operation(s)"
+                    + (f"; plan {e.plan_hash[:19]}" if e.plan_hash else ""))
         approved = e.details.get("approvals") if isinstance(e.details, dict) else None
         if approved and isinstance(approved, list):
             what += "; approved by " + ", ".join(str(a.get("by")) for a in approved
                                                  if isinstance(a, dict))
         click.echo(visible(f"#{e.seq} {kind} {e.at}{written} by {e.actor}: {what}"))
+    if any(notices.is_operator(e.actor) for e in entries):
+        click.echo(visible(notices.OPERATOR_NOTE), err=True)
 
 
 def _emergencies(found: list, fmt: str) -> None:

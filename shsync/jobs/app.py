@@ -515,6 +515,14 @@ def _wave(desired: Desired, live: PracticeState, joining: set[str]) -> Desired:
     return Desired(members, clients, {}, prune=False, name=live.name)
 
 
+def org_timezone(path: Path) -> str | None:
+    """The `timezone` an org file (or directory) sets, or None (also when it cannot be read:
+    the report it is for still shows UTC)."""
+    loaded = load_org(path)
+    zone = loaded.value.data.get("timezone") if loaded.value is not None else None
+    return zone if isinstance(zone, str) else None
+
+
 def adopted(desired: Desired) -> PracticeState:
     """An org file as a practice that runs already: its members active, its policies kept."""
     members = {e: replace(m, status="active", invited_at=None) for e, m in desired.members.items()}

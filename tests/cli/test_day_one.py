@@ -216,3 +216,32 @@ def test_an_option_value_that_looks_like_an_option_is_left_alone(checkout):
     noted = run_cli("review", "1", "--note", "--no-color", "--backend", url,
                     "--actor", "dana.whitfield@riverbend.example")
     assert "two dashes" not in noted.output
+
+
+# --- what a practice owner reads ----------------------------------------------------------------
+
+def test_history_names_no_zero_count_and_says_who_the_operator_is(checkout):
+    url = "sqlite:///p.db"
+    assert run_cli("seed", SNAPSHOT, "--backend", url).exit_code == 0
+    assert run_cli("apply", "org", "--auto-approve", "--backend", url).exit_code == 0
+    shown = run_cli("history", "--backend", url)
+    lines = shown.stdout.splitlines()
+    assert lines[0].endswith("seeded the practice")
+    assert "invited" in lines[1] and not any(" 0 " in line for line in lines)
+    assert "`operator:NAME` is the operator" in shown.stderr and "--actor EMAIL" in shown.stderr
+
+
+def test_the_report_shows_times_in_the_practice_time_zone_beside_utc(checkout):
+    text = (checkout / "org" / "org.yaml").read_text()
+    zoned = text.replace("version: 1\n", "version: 1\ntimezone: America/Chicago\n", 1)
+    assert zoned != text
+    (checkout / "org" / "org.yaml").write_text(zoned)
+    (checkout / "shsync.toml").write_text('backend = "sqlite:///p.db"\norg = "org"\n')
+    assert run_cli("adopt").exit_code == 0
+    page = run_cli("report")
+    assert page.exit_code == 0, page.output
+    assert "UTC (" in page.stdout and "America/Chicago)" in page.stdout
+    other = run_cli("report", "--timezone", "Europe/Paris")
+    assert "Europe/Paris)" in other.stdout and "America/Chicago)" not in other.stdout
+    wrong = run_cli("report", "--timezone", "Mars/Olympus")
+    assert wrong.exit_code == 1 and "not an IANA time zone" in wrong.stderr
