@@ -460,6 +460,8 @@ CODES = _table(
     Code("step-not-pending", 409, "the runbook step was done or observed already", cls=Refused),
     Code("step-refused", 409, "the step may not be confirmed (not yours, or it waits for an "
          "invitation)", cls=Refused),
+    Code("clock-ahead", 409, "the apply's clock is ahead of the store's: SHSYNC_NOW and --at "
+         "only preview", cls=Refused),
     # The audit log.
     Code("head-moved", 409, "the audit log's head is not the one expected"),
     Code("log-truncated", 409, "the audit log is shorter than the head expected"),

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from shsync.core.actions.members import with_figures
 from shsync.core.operations import from_dict
 from shsync.core.entry import GENESIS, LOADS, AuditEntry, entry_digest
 from shsync.core.simulate import simulate
@@ -102,7 +103,12 @@ def replay_steps(entries: Sequence[AuditEntry], stored: Sequence[Step],
         if not e.operations or e.kind in LOADS or not isinstance(recorded, dict):
             return  # no steps, or recorded before shsync kept runbook steps (store schema 10)
         first = recorded.get("first") if isinstance(recorded, dict) else None
-        derived = runbook.derive([from_dict(o) for o in e.operations], before, after,
+        figures = _figures(e.details.get("as_applied"))
+        if figures is None:
+            trouble.append(f"entry #{e.seq} records figures as applied that are not counts")
+            return
+        derived = runbook.derive(with_figures([from_dict(o) for o in e.operations], figures),
+                                 before, after,
                                  entry=e.seq, first_id=first if isinstance(first, int) else 0,
                                  recorded_at=e.written_at or e.at, kind=e.kind or "apply",
                                  deadlines=before.deadline_policy)
@@ -117,6 +123,18 @@ def replay_steps(entries: Sequence[AuditEntry], stored: Sequence[Step],
     if problem or trouble:
         return problem, (trouble[0] if trouble else None)
     return None, _compare(expected, {s.id: s for s in stored})
+
+
+def _figures(recorded: object) -> dict[str, int] | None:
+    """An entry's `as_applied` figures (the counts of appointments each removal cancelled, where
+    time had changed them since the plan), or None when the store holds something else."""
+    if recorded is None:
+        return {}
+    counts = recorded.get("cancel_appointments") if isinstance(recorded, dict) else None
+    if not isinstance(counts, dict) or not all(
+            isinstance(k, str) and type(v) is int and v >= 0 for k, v in counts.items()):
+        return None
+    return dict(counts)
 
 
 def _compare(expected: dict[int, Step], held: dict[int, Step]) -> str | None:

@@ -15,6 +15,8 @@ the practice, the log) and `PlanRows` (stored plans and approvals, as named rows
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -27,6 +29,8 @@ from shsync.core import approvals as two_person
 from shsync.core import runbook
 from shsync.core.approvals import Approval, OpenPlan, PlanRow, StoredPlan
 from shsync.core.authorize import Actor
+from shsync.model.clock import later
+from shsync.core.actions.members import applied_figures, with_figures
 from shsync.core.entry import GENESIS, LOADS, AuditEntry, entry_digest, seal
 from shsync.core.operations import Operation
 from shsync.core.plan import Plan, from_file
@@ -178,6 +182,21 @@ class Rows(ABC):
         """The store's own time (UTC, ISO, Z), for when an entry was really written."""
 
 
+#: How far an apply's clock may run ahead of the store's before the apply is refused: two
+#: machines' clocks differ by this much (NTP keeps them within seconds).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def _not_ahead(now: str, store: str) -> None:
+    """An entry is dated by the apply's clock, and every end it records is judged by it: one
+    ahead of the store's (SHSYNC_NOW or `plan --at` set ahead, a runner's clock running fast)
+    would date the log in the future and end access early. Those only preview."""
+    if now > later(store, CLOCK_SKEW):
+        raise Refused([f"this apply's clock says {now}, the store's {store}: SHSYNC_NOW and "
+                       "`plan --at` only preview what will be so; apply when that time comes, "
+                       "or fix this machine's clock"], "clock-ahead")
+
+
 class PlanRows(ABC):
     """The storage hooks of stored plans and their approvals, always within this practice."""
 
@@ -274,6 +293,7 @@ class Store(Rows, PlanRows, StepRows):
         # each side) and no reference cycles: the cyclic GC only rescans it (shsync/gcpause.py).
         with paused(), self._transaction():
             admission.for_practice(plan, self.practice, self.display_url)
+            _not_ahead(now, self._clock())
             live = self._read()
             # The authority is always a hash of what this transaction read, never the kept
             # fingerprint: a store edited outside shsync cannot make a plan fit it.
@@ -295,14 +315,20 @@ class Store(Rows, PlanRows, StepRows):
                     stored_id=stored_id)
                 self._write(plan.operations, now, progress)
                 self._keep_fingerprint(admitted.after)
+                # What time alone changed since the plan was made (appointments that have
+                # passed since): recorded as applied, and what the runbook says.
+                figures = applied_figures(plan.operations, live, now)
                 # The runbook steps, in this transaction: a kill leaves both or neither.
                 written = self._clock()
                 last = self._last_entry()
-                steps = runbook.derive(plan.operations, live, admitted.verdict.final,
+                steps = runbook.derive(with_figures(plan.operations, figures), live,
+                                       admitted.verdict.final,
                                        entry=last[0] + 1 if last else 1,
                                        first_id=self._last_step_id() + 1, recorded_at=written,
                                        kind=plan.kind, deadlines=live.deadline_policy)
                 details = admitted.details
+                if figures:
+                    details = {**details, "as_applied": {"cancel_appointments": figures}}
                 if steps:
                     details = {**details, "runbook": {"first": steps[0].id,
                                                       "count": len(steps)}}

@@ -16,24 +16,45 @@ from click.testing import CliRunner
 from shsync.cli import cli
 from shsync.core import runbook
 from tests.conftest import NOW
-from tests.server.conftest import DANA, SAM, VICTOR, Practice, keep_plan
+from tests.server.conftest import DANA, SAM, VICTOR, Practice, keep_plan, org_text
 from tests.server.test_api import is_problem
 
 LENA = "lena.novak@riverbend.example"  # a practitioner the example org changes
 
 
-def apply_org(practice: Practice, text: bytes | None = None,
-              read_steps: bool = True) -> list[dict[str, Any]]:
+def apply_org(practice: Practice, text: bytes | None = None) -> list[dict[str, Any]]:
     """Plan and apply the org (examples/org.yaml by default) as Dana; the pending steps."""
     with practice.as_member(DANA) as dana:
         kept = keep_plan(dana, text)
         applied = dana.post(f"/plans/{kept['id']}/apply")
         assert applied.status_code == 200, applied.text
-        if not read_steps:
-            return []
         found = dana.get("/runbook")
         assert found.status_code == 200, found.text
         return found.json()["steps"]
+
+
+def apply_in_the_store(practice: Practice, text: bytes | None = None) -> None:
+    """Plan and apply the org as Dana in the server's store itself, at the real clock (the
+    store's): a server whose clock is set ahead (SHSYNC_NOW, to see steps overdue) previews,
+    and its own applies are refused (`clock-ahead`)."""
+    import tempfile
+    from pathlib import Path
+
+    from shsync.core.authorize import Actor
+    from shsync.jobs.app import Shsync
+    from shsync.model.clock import now_real
+
+    backend = practice.server.store(practice.name)
+    try:
+        app = Shsync(backend, Actor.member(DANA), now_real)
+        with tempfile.TemporaryDirectory() as folder:
+            org = Path(folder) / "org.yaml"
+            org.write_bytes(text or org_text())
+            planned = app.plan(org).plan
+        assert not planned.errors, planned.errors
+        app.apply(planned)
+    finally:
+        backend.close()
 
 
 def history(practice: Practice) -> list[dict[str, Any]]:
@@ -113,8 +134,9 @@ def test_a_step_past_its_deadline_is_overdue_in_the_runbook(own_server):
     # later server clock, never an earlier one.
     later = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
     _, practice = own_server({"SHSYNC_NOW": later})
-    steps = apply_org(practice)
+    apply_in_the_store(practice)
     with practice.as_member(DANA, "read") as reader:
+        steps = reader.get("/runbook").json()["steps"]
         body = reader.get("/runbook").json()
         late = reader.get("/runbook", params={"overdue": "true"}).json()
     assert body["now"] == later

@@ -21,7 +21,7 @@ import httpx
 from shsync.render.escape import visible
 from tests.server.cdp import Browser
 from tests.server.conftest import DANA, VICTOR, org_text
-from tests.server.test_runbook_api import apply_org, everything, history
+from tests.server.test_runbook_api import apply_in_the_store, everything, history
 
 PAGE = "/runbook/page"
 MALORY = "mal.ory@riverbend.example"
@@ -76,7 +76,7 @@ def test_the_checklist_in_a_real_chromium(own_server, tmp_path):
     server, practice = own_server({"SHSYNC_NOW": later})
     # The server keeps the pending steps per audit head, and an edit made outside shsync adds
     # no entry: the store is edited before the server first reads them.
-    apply_org(practice, hostile_org(), read_steps=False)
+    apply_in_the_store(practice, hostile_org())
     malory = next(s for s in everything(practice).values() if s["member"] == MALORY)
     assert HOSTILE_FIRST in malory["step"] and HOSTILE_LAST in malory["step"]
     with closing(sqlite3.connect(server.db)) as db, db:

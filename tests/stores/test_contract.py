@@ -402,3 +402,65 @@ def test_apply_refuses_a_plan_the_live_rule_has_not_approved(backend):
     assert refused.value.code == "approvals-required"
     assert "remove_member jo@p.example" in str(refused.value)
     assert kinds(backend) == ["seed"]
+
+
+# --- time passes between a plan and its apply -----------------------------------------------------
+
+AFTER_THE_APPOINTMENT = "2026-12-02T00:00:00Z"  # jo's future appointment (12-01) has passed
+
+
+def test_a_saved_plan_applies_after_an_appointment_it_counted_has_passed(make_store):
+    """Plan on a pull request, apply on merge: nothing in the practice changed, only time, so
+    the plan applies; the entry records how many appointments the removal really cancelled,
+    and the runbook says that number. (The store's own clock is the real one, later than
+    both times here: on any date. A server applies at its own clock, pinned to NOW in the
+    tests, so this is the SQL stores'.)"""
+    from shsync.audit.chain import replay_steps
+
+    backend = make_store()
+    backend.seed(seeded_state())
+    plan = changing_plan(backend.read())
+    removal = next(o for o in plan.operations if o.action == "remove_member")
+    assert removal.get("cancel_appointments") == 1  # at NOW, the 12-01 appointment is ahead
+    entry = backend.apply(plan, actor=OPERATOR, now=AFTER_THE_APPOINTMENT)
+    assert entry.details["as_applied"] == {"cancel_appointments": {"jo" + D: 0}}
+    assert entry.operations == list(plan.operation_dicts)  # the plan's own steps, unchanged
+    jo = [s for s in backend.runbook_steps() if s.member == "jo" + D
+          and "Permanently Remove" in s.text]
+    assert jo and all("future appointment" not in s.text for s in jo)
+    assert replay_steps(backend.history(), backend.runbook_steps(), backend.read()) == (None,
+                                                                                        None)
+
+
+def test_a_removal_that_would_cancel_more_than_its_plan_says_is_refused(backend):
+    """Fewer future appointments is time passing; more is not (an apply dated before its
+    plan), and is refused."""
+    backend.seed(seeded_state())
+    desired = want(ADMIN, replace(SAM, roles=("practitioner", "supervisor"),
+                                  supervisor="admin" + D),
+                   replace(ROSA, status="active", invited_at=None),
+                   clients=[c("C1", "sam", "admin"), c("C2", "sam", supervisor="admin")],
+                   handoffs={"jo": (None, "sam")})
+    later_plan = planner.plan(desired, backend.read(), practice="default",
+                              now=AFTER_THE_APPOINTMENT,
+                              options=planner.Options(allow_mass_removal=True,
+                                                      assume_accepted=True))
+    assert later_plan.errors == (), later_plan.errors
+    removal = next(o for o in later_plan.operations if o.action == "remove_member")
+    assert removal.get("cancel_appointments") == 0
+    with pytest.raises(Refused, match=r"cancels 1 future appointment\(s\), not 0"):
+        backend.apply(later_plan, actor=OPERATOR, now=NOW)
+    assert [e.kind for e in backend.history()] == ["seed"]
+
+
+def test_an_owner_is_recorded_so_only_in_a_new_practice(backend):
+    """A new practice's owner signed up (no invitation); in a practice with members, a plan
+    that brings in an owner so is forged, and refused: shsync never transfers ownership."""
+    backend.seed(seeded_state())
+    forged = replace(changing_plan(backend.read()), operations=(
+        op("invite_member", "eve" + D, first_name="Eve", last_name="Ng",
+           roles=("practitioner",), admin=True, npi=None, taxonomy=None, billing_access=True,
+           full_clinical_access=False, status="active", owner=True),))
+    with pytest.raises(Refused, match="never transfers ownership"):
+        backend.apply(forged, actor=OPERATOR, now=NOW)
+    assert "eve" + D not in backend.read().members

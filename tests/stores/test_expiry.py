@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -20,6 +21,7 @@ from shsync.core.authorize import Actor
 from shsync.core.operations import op
 from shsync.core.plan import Plan
 from shsync.core.state import End
+from shsync.model.clock import later
 from tests.core.builders import ADMIN, D, c, live, m, want
 
 from tests.conftest import NOW
@@ -213,15 +215,23 @@ def test_nobody_reviews_their_own_emergency_access(backend, org):
 def test_break_glass_ends_no_later_than_the_stores_clock_plus_the_live_max(backend, org):
     """The planning clock (SHSYNC_NOW, `plan --at`) is the member's to set; the store bounds an
     emergency by its own clock at the moment it writes the entry, plus the live policy's max.
-    A member who fixes the planning clock in the far future gets nothing."""
+    A member who fixes the planning clock in the far future gets nothing: that apply is refused
+    outright (`clock-ahead`), and within the few minutes two clocks may differ, the end is still
+    the store's clock plus the max. (The store's own clock, read from it: on any date, and
+    under a shifted machine clock, which PostgreSQL's is not.)"""
     backend.seed(replace(live(ADMIN, SAM, KIM, clients=[c("C1", "sam")]),
                          break_glass_policy=(("practitioner",), 120)))
     future = Shsync(backend, Actor.member("kim" + D), lambda: "9999-12-24T00:00:00Z")
     forged = future.plan_break_glass("C1", "curious", "2h")  # the planner only knows its clock
     assert forged.operations[0].get("until") == "9999-12-24T02:00:00Z"
+    with pytest.raises(Refused) as ahead:
+        future.apply(forged)
+    assert ahead.value.code == "clock-ahead" and "only preview" in str(ahead.value)
+    near = later(backend._clock(), timedelta(minutes=4))
+    skewed = Shsync(backend, Actor.member("kim" + D), lambda: near)
     with pytest.raises(Refused, match="longer than the practice's policy allows "
                                       r"\(practitioner for up to 2h\)") as info:
-        future.apply(forged)
+        skewed.apply(skewed.plan_break_glass("C1", "curious", "2h"))
     assert "from now (the store's clock" in str(info.value)
     assert [e.kind for e in backend.history()] == ["seed"]
     assert backend.read().clients["C1"] == c("C1", "sam")
@@ -295,3 +305,21 @@ def test_a_review_is_checked_inside_the_stores_transaction(make_backend):
         del backend.history
     assert refused.value.code == "already-reviewed"
     assert [e.kind for e in backend.history()] == ["seed", "break_glass", "review"]
+
+
+def test_an_end_is_judged_by_the_stores_clock_never_by_the_planning_clock(backend):
+    """`expire` with a planning clock a few minutes fast (SHSYNC_NOW, a runner's clock; within
+    the skew an apply may have) does not take a grant back before its end: the store judges
+    the end by its own clock as it writes. (The store's own clock, read from it: on any
+    date.)"""
+    store = backend._clock()
+    soon = later(store, timedelta(minutes=2))
+    backend.seed(live(ADMIN, SAM, KIM, clients=[replace(c("C1", "sam", "kim"),
+                                                        ends=(End("kim" + D, soon, "cover"),))]))
+    fast = Shsync(backend, Actor.operator("cron"), lambda: later(store, timedelta(minutes=4)))
+    early = fast.plan_expiry()
+    assert early.operations == (op("revoke_access", "C1", member="kim" + D, expired=soon),)
+    with pytest.raises(Refused, match="has not passed by the store's clock"):
+        fast.apply(early)
+    assert "kim" + D in backend.read().clients["C1"].access
+    assert [e.kind for e in backend.history()] == ["seed"]

@@ -65,6 +65,11 @@ def not_yet_expired(w: Working, o: Operation) -> str | None:
     if o.get("expired") is not None and o.get("expired") > w.now:
         return f"{o.target}: marked expired at {o.get('expired')}, which has not passed " \
                f"(now {w.now})"
+    # Every end is judged by the store's clock as it writes: a planning clock set ahead
+    # (SHSYNC_NOW, `plan --at`, a runner's clock running fast) only previews an expiry.
+    if o.get("expired") is not None and w.written is not None and o.get("expired") > w.written:
+        return f"{o.target}: marked expired at {o.get('expired')}, which has not passed by " \
+               f"the store's clock ({w.written}); the planning clock only previews it"
     return None
 
 

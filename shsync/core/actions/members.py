@@ -3,6 +3,8 @@ billing and full clinical access; and leaving: notes and signatures handed off, 
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from shsync.core.actions.common import (
@@ -18,7 +20,7 @@ from shsync.core.actions.common import (
 )  # fmt: skip
 from shsync.core.actions.registry import Action, Check, Phase, register
 from shsync.core.operation import Operation
-from shsync.core.state import MemberState
+from shsync.core.state import MemberState, PracticeState
 from shsync.core.working import Working
 
 # --- members -----------------------------------------------------------------------------------
@@ -44,6 +46,13 @@ def _invite_pre(w: Working, o: Operation) -> str | None:
         return f"{o.target} is already a member; they cannot be invited again"
     if o.get("full_clinical_access") and o.get("status") != "active":
         return f"{o.target} cannot be given full clinical access before they accept"
+    if o.get("owner"):
+        # Only a new practice gets its owner so: the one whose sign-up made the account.
+        if not w.was_new or any(m.owner for m in w.members.values()):
+            return (f"{o.target} is marked owner, but the practice has members already; "
+                    "shsync never transfers ownership")
+        if o.get("status") != "active" or not o.get("admin"):
+            return f"{o.target}, the account's owner, is an active administrator"
     return None
 
 
@@ -52,19 +61,26 @@ def _invite(w: Working, o: Operation) -> None:
         email=o.target, first_name=o.get("first_name"), last_name=o.get("last_name"),
         roles=tuple(sorted(o.get("roles"))), admin=o.get("admin"), npi=o.get("npi"),
         taxonomy=o.get("taxonomy"), billing_access=o.get("billing_access"),
-        full_clinical_access=o.get("full_clinical_access"),
-        status=o.get("status") or "invited", invited_at=w.now))
+        full_clinical_access=o.get("full_clinical_access"), owner=bool(o.get("owner")),
+        status=o.get("status") or "invited",
+        invited_at=None if o.get("owner") else w.now))
 
 
 register(Action(
     "invite_member", Phase.INVITE,
     {"first_name": "name", "last_name": "name", "roles": "roles", "admin": "bool",
      "npi": "str?", "taxonomy": "str?", "billing_access": "bool", "full_clinical_access": "bool",
-     "status": "status?"},
+     "status": "status?", "owner": "bool?"},
     "member", _invite_pre, _invite,
-    describe=lambda o: ("+", ("record as an active member: " if o.get("status") == "active"
+    describe=lambda o: ("+", ("record as the account's owner (Sessions Health's sign-up made "
+                              "them): " if o.get("owner") else
+                              "record as an active member: " if o.get("status") == "active"
                               else "invite as ") + _invite_text(o)),
-    step=lambda o: (f"{MEMBERS} > + Add Member: email {o.target}, name {o.get('first_name')} "
+    step=lambda o: (f"Sessions Health's sign-up makes the account's owner: sign up as "
+                    f"{o.target} (name {o.get('first_name')} {o.get('last_name')}) if the "
+                    f"practice has no account yet. Then {MEMBERS} > \"...\" next to "
+                    f"{o.target} > Edit: {_invite_text(o)}. Save." if o.get("owner") else
+                    f"{MEMBERS} > + Add Member: email {o.target}, name {o.get('first_name')} "
                     f"{o.get('last_name')}; {_invite_text(o)}. Send Invite."),
     widens=lambda o: bool(o.get("admin") or o.get("full_clinical_access")
                           or {"scheduler", "biller", "forms_admin"} & set(o.get("roles")))))
@@ -314,10 +330,38 @@ def _remove_pre(w: Working, o: Operation) -> str | None:
         return f"{t} still has incomplete notes"
     if w.awaiting(t):
         return f"notes still await {t}'s signature"
-    if future != o.get("cancel_appointments"):
+    # A saved plan is applied later than it was made: appointments in between have passed, and
+    # the removal cancels fewer (the audit entry records how many: `applied_figures`). Only
+    # more than the plan says, which no passing of time explains, is refused.
+    if future > o.get("cancel_appointments"):
         return f"removing {t} cancels {future} future appointment(s), not " \
                f"{o.get('cancel_appointments')}"
     return None
+
+
+def applied_figures(operations: Sequence[Operation], live: PracticeState,
+                    now: str) -> dict[str, int]:
+    """For each removal whose member has fewer future appointments at `now` than its plan
+    counted (time passed, nothing else changed): the count it really cancels."""
+    removing = {o.target: o.get("cancel_appointments") for o in operations
+                if o.action == "remove_member"}
+    if not removing:
+        return {}
+    found = Counter(a.practitioner for a in live.appointments
+                    if a.practitioner in removing and a.starts_at > now)
+    return {t: found[t] for t, planned in removing.items() if found[t] != planned}
+
+
+def with_figures(operations: Sequence[Operation],
+                 figures: Mapping[str, int]) -> list[Operation]:
+    """The operations as applied: each removal's count of cancelled appointments as recorded
+    (what the runbook step and the audit entry say)."""
+    if not figures:
+        return list(operations)
+    return [replace(o, params=tuple((k, figures[o.target] if k == "cancel_appointments" else v)
+                                    for k, v in o.params))
+            if o.action == "remove_member" and o.target in figures else o
+            for o in operations]
 
 
 def _remove(w: Working, o: Operation) -> None:
