@@ -240,15 +240,19 @@ def _members(draft: _Draft, removed: list[str]) -> None:
     for email, want in desired.members.items():
         have = live.members.get(email)
         if have is None:
+            # A new practice's owner signed up, which made the account: active at once, never
+            # invited (Sessions Health has no invitation for its owner).
+            founder = want.owner and not live.members
+            joins = "active" if founder else status
             # Full clinical access is a separate step: it waits until they accept.
             draft.ops.append(op("invite_member", email, first_name=want.first_name,
                                 last_name=want.last_name, roles=want.roles, admin=want.admin,
                                 npi=want.npi, taxonomy=want.taxonomy,
                                 billing_access=want.billing_access,
                                 full_clinical_access=want.full_clinical_access
-                                and status == "active" and not want.clinical_until,
-                                status=status))
-            if want.full_clinical_access and (status != "active" or want.clinical_until):
+                                and joins == "active" and not want.clinical_until,
+                                status=joins, **({"owner": True} if founder else {})))
+            if want.full_clinical_access and (joins != "active" or want.clinical_until):
                 draft.ops.extend(_clinical_changes(
                     replace(want, full_clinical_access=False, clinical_until=None,
                             clinical_reason=None), want, draft.now))

@@ -32,6 +32,7 @@ class Working:
         self.appointments: list[Appointment] = list(state.appointments)
         self.notes: dict[int, Note] = {n.id: n for n in state.notes}
         self.name = state.name
+        self.was_new = not state.members  # a practice with nobody in it yet, before this plan
         self.approval_policy = state.approval_policy
         self.break_glass_policy = state.break_glass_policy
         self.deadline_policy = state.deadline_policy

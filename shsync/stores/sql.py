@@ -668,10 +668,10 @@ class SqlBackend(Store, ABC):
             f"INSERT INTO members (practice, {', '.join(_MEMBER_COLUMNS)}, removed_at) "
             f"VALUES (?, {', '.join('?' * len(_MEMBER_COLUMNS))}, NULL) "
             f"ON CONFLICT (practice, email) DO UPDATE SET {updates}, removed_at = NULL",
-            [(p, o.target, o.get("first_name"), o.get("last_name"), o.get("admin"), False,
-              o.get("npi"), o.get("taxonomy"), o.get("billing_access"),
-              o.get("full_clinical_access"), None, o.get("status") or "invited", now, None, None,
-              None) for o in ops])
+            [(p, o.target, o.get("first_name"), o.get("last_name"), o.get("admin"),
+              bool(o.get("owner")), o.get("npi"), o.get("taxonomy"), o.get("billing_access"),
+              o.get("full_clinical_access"), None, o.get("status") or "invited",
+              None if o.get("owner") else now, None, None, None) for o in ops])
         self._executemany("INSERT INTO member_roles (practice, email, role) VALUES (?, ?, ?)",
                           [(p, o.target, r) for o in ops for r in o.get("roles")])
 
