@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from shsync.jobs import app
-from shsync.cli.common import GivenPath, backend_option, envelope, handled, open_store
+from shsync.cli.common import GIVEN, GivenPath, backend_option, envelope, handled, open_store
 from shsync.core.access import Lookup
 from shsync.render import access as render_access
 
@@ -16,7 +16,7 @@ from shsync.render import access as render_access
 
 @click.command()
 @click.option("--client", "client_id", metavar="ID", help="Who can see this client, and why.")
-@click.option("--member", metavar="EMAIL", help="What this member can see, and why.")
+@click.option("--member", type=GIVEN, metavar="EMAIL", help="What this member can see, and why.")
 @click.option("--file", "org_path", type=GivenPath(path_type=Path),
               help="Read an org file (or directory) instead of the live practice.")
 @backend_option

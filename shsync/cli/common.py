@@ -189,6 +189,23 @@ class GivenPath(click.Path):
         return super().convert(value, param, ctx)
 
 
+class GivenText(click.ParamType):
+    """A duration, time or email option's value, which may not be empty: `--for ''` (a script's
+    unset variable) is a mistake in the command line (exit 64), never the default."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty: give a value, or leave the option out for its default", param,
+                      ctx)
+        return value
+
+
+GIVEN = GivenText()
+
+
 def _invalid_input() -> type[InvalidInput]:
     return InvalidInput
 
@@ -212,6 +229,7 @@ def backend_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
 def actor_option(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--actor", envvar="SHSYNC_ACTOR", metavar="EMAIL", default=None,
+                        type=GIVEN,
                         help="Act as this member, with only their rights (env SHSYNC_ACTOR). "
                              "Default: the operator holding the store's credentials.")(command)
 

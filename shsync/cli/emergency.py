@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from shsync.cli.common import (
+    GIVEN,
     GivenPath,
     actor_option,
     application,
@@ -23,7 +24,7 @@ from shsync.cli.common import (
 @click.option("--client", "client_id", required=True, metavar="ID",
               help="The client who needs care now.")
 @click.option("--reason", required=True, help="Why, in one line (recorded and reviewed).")
-@click.option("--for", "length", metavar="DURATION",
+@click.option("--for", "length", type=GIVEN, metavar="DURATION",
               help="How long: 4h, 90m, 1h30m [default: 4h, or the policy's max if shorter].")
 @click.option("--org", "org_path", envvar="SHSYNC_ORG", type=GivenPath(path_type=Path),
               help="Accepted so older scripts run, and not read: the live practice's "

@@ -14,7 +14,7 @@ from click.shell_completion import get_completion_class
 from shsync.jobs import app
 from shsync.stores.base import Backend
 from shsync.core.runbook import Step
-from shsync.cli.common import GivenPath, backend_option, handled, open_store, write_output
+from shsync.cli.common import GIVEN, GivenPath, backend_option, handled, open_store, write_output
 from shsync.core.state import PracticeState, iso
 
 
@@ -88,7 +88,7 @@ def _state(org: Path | None, backend_url: str | None) -> tuple[PracticeState, li
 
 @click.command()
 @out_option
-@click.option("--since", metavar="DATE",
+@click.option("--since", type=GIVEN, metavar="DATE",
               help="List the widenings of access since this date or ISO time "
                    "[default: 90 days ago].")
 @click.option("--timezone", "zone", metavar="ZONE",

@@ -16,6 +16,7 @@ import click
 from shsync.jobs import app
 from shsync.cli import colour
 from shsync.cli.common import (
+    GIVEN,
     GivenPath,
     EXIT_CHANGES,
     EXIT_ERROR,
@@ -59,7 +60,7 @@ from shsync.render import plan as render
 @click.option("--save", is_flag=True,
               help="Keep the plan in the store and print its id, for `shsync approve PLAN_ID` "
                    "(the two-person rule) and `shsync apply PLAN_ID`.")
-@click.option("--at", "at", metavar="TIME",
+@click.option("--at", "at", type=GIVEN, metavar="TIME",
               help="Plan as of this time (ISO, like 2026-12-04T17:00:00Z): preview what will "
                    "have expired by then. The store applies such a plan only once each end "
                    "it takes back has passed.")

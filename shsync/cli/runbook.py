@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from shsync.cli.common import (
+    GIVEN,
     GivenPath,
     actor_option,
     application,
@@ -30,7 +31,7 @@ from shsync.errors import EXIT_CHANGES, EXIT_OK, EXIT_OVERDUE
               help="Every step, done and observed ones too (default: the outstanding ones).")
 @click.option("--entry", type=click.IntRange(min=1), metavar="N",
               help="Only the steps of audit entry N.")
-@click.option("--member", metavar="EMAIL", help="Only the steps about this member.")
+@click.option("--member", type=GIVEN, metavar="EMAIL", help="Only the steps about this member.")
 @click.option("--client", "client_id", metavar="ID", help="Only the steps about this client.")
 @click.option("--overdue", is_flag=True, help="Only the steps past their deadline.")
 @click.option("--detailed-exitcode", is_flag=True,

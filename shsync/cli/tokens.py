@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from shsync.jobs import app
-from shsync.cli.common import backend_option, changed, envelope, handled, open_store
+from shsync.cli.common import GIVEN, backend_option, changed, envelope, handled, open_store
 from shsync.render.escape import visible
 
 
@@ -70,13 +70,13 @@ def token() -> None:
 
 @token.command("create")
 @click.option("--practice", metavar="NAME", help="The practice (default: the one --backend names).")
-@click.option("--actor", metavar="EMAIL", help="The member the token acts as.")
+@click.option("--actor", type=GIVEN, metavar="EMAIL", help="The member the token acts as.")
 @click.option("--operator", "operator", metavar="NAME",
               help="Instead of --actor: a service acting with the operator's rights, recorded "
                    "in the audit log under NAME.")
 @click.option("--scope", type=click.Choice(["read", "plan", "apply", "admin"]), default="plan",
               show_default=True, help="What the token may ask for (each includes the ones before).")
-@click.option("--expires", default="90d", show_default=True, metavar="90d|12h|never",
+@click.option("--expires", default="90d", show_default=True, type=GIVEN, metavar="90d|12h|never",
               help="How long it works.", callback=_expires)
 @backend_option
 @handled

@@ -1,6 +1,6 @@
 """Where the store is, and which practice: the `--backend` flag, the environment
 (SHSYNC_BACKEND, SHSYNC_PRACTICE), the repository's `shsync.toml`, then the default, in that
-order (docs/getting-started.md#shsynctoml).
+order (docs/getting-started.md#where-the-store-is-shsynctoml).
 
 The default local store is for a person at a terminal. In CI, or with no terminal on standard
 input, a store that no one named would be a new, empty one in the runner's checkout: a job

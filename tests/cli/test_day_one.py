@@ -245,3 +245,19 @@ def test_the_report_shows_times_in_the_practice_time_zone_beside_utc(checkout):
     assert "Europe/Paris)" in other.stdout and "America/Chicago)" not in other.stdout
     wrong = run_cli("report", "--timezone", "Mars/Olympus")
     assert wrong.exit_code == 1 and "not an IANA time zone" in wrong.stderr
+
+
+def test_a_new_practices_owner_is_recorded_as_signed_up_never_invited(checkout):
+    url = "sqlite:///p.db"
+    runbook = run_cli("plan", "org", "--format", "runbook", "--backend", url)
+    owner = [line for line in runbook.stdout.splitlines() if "dana.ortiz@" in line
+             and "sign up" in line]
+    assert len(owner) == 1 and "Send Invite" not in owner[0]
+    assert run_cli("plan", "org", "--backend", url, "-o", "plan.json").exit_code == 0
+    assert run_cli("apply", "plan.json", "--backend", url).exit_code == 0
+    exported = run_cli("export", "--backend", url).stdout
+    assert "owner: true" in exported
+    assert run_cli("history", "--verify", "--backend", url).exit_code == 0
+    # Nothing waits for the owner to accept: she signed up.
+    again = run_cli("plan", "org", "--backend", url)
+    assert "after dana.ortiz@riverbend.example accepts" not in again.stdout

@@ -398,8 +398,12 @@ def test_an_empty_actor_is_refused_never_the_operator(run, how):
     victor = "victor.okafor@riverbend.example"
     args, env = (["--actor", " "], None) if how == "option" else ([], {"SHSYNC_ACTOR": ""})
     result = run("accepted", victor, *args, env=env)
-    assert result.returncode == 1
-    assert result.stderr.startswith("error[empty-actor]: the actor is empty")
+    if how == "option":  # a mistake in the command line itself
+        assert result.returncode == 64
+        assert "Invalid value for '--actor': is empty" in result.stderr
+    else:
+        assert result.returncode == 1
+        assert result.stderr.startswith("error[empty-actor]: the actor is empty")
     history = run("history").stdout
     assert "accepted" not in history  # nothing was recorded
 
