@@ -11,13 +11,20 @@ DEMO_PENDING = $$($(DEMO_ENV) $(SHSYNC) runbook --format json | $(PY) -c \
 
 .PHONY: demo test lint docs schema openapi bench clean
 
+# The package alone, for the demo; the test extras (the tests, `make lint`, the docs) on top.
+$(VENV)/.package: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
-	touch $@
+	touch $@ $(VENV)/.package
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.package
 	@echo "== validate the org file"
 	$(SHSYNC) validate examples/org.yaml
 	@echo

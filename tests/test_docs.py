@@ -46,7 +46,7 @@ def test_make_demo_ends_with_the_runbook_carried_out_and_nothing_left(tmp_path):
 
     venv = Path(sys.prefix)
     result = subprocess.run(
-        ["make", "-s", "-o", f"{venv}/.installed", "demo", f"VENV={venv}",
+        ["make", "-s", "-o", f"{venv}/.package", "demo", f"VENV={venv}",
          f"DEMO_DIR={tmp_path / 'demo'}"], cwd=ROOT, capture_output=True, text=True,
         timeout=240, stdin=subprocess.DEVNULL)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
@@ -86,3 +86,43 @@ def test_the_command_reference_is_generated_from_the_click_group():
     page = (DOCS / "reference" / "cli.md").read_text()
     assert "::: mkdocs-click\n    :module: shsync.cli\n    :command: cli\n" in page
     assert "    :prog_name: shsync\n" in page
+
+
+def _section(title: str) -> str:
+    text = README.read_text()
+    start = text.index(f"## {title}")
+    return text[start:text.index("\n## ", start + 3)]
+
+
+def _commands(section: str) -> list[str]:
+    """The shell lines of a section's ```sh blocks, without their comments."""
+    found = []
+    for block in re.findall(r"```sh\n(.*?)```", section, re.S):
+        found += [line.split("  #")[0].strip() for line in block.splitlines()
+                  if line.strip() and not line.lstrip().startswith("#")]
+    return found
+
+
+@pytest.mark.parametrize("title", ["Quick start: a new practice",
+                                   "Quick start: adopting an existing practice"])
+def test_the_readmes_quick_starts_run_as_written(tmp_path, title):
+    """Each quick start, pasted into an empty git repository with the new practice's org file,
+    exits 0 at every command, CI or not (shsync.toml names the store)."""
+    import os
+    import subprocess
+    import sys
+
+    (org,) = re.findall(r"```yaml\n(.*?)```", _section("Quick start: a new practice"), re.S)
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "org").mkdir()
+    (tmp_path / "org" / "org.yaml").write_text(org)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHSYNC_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    commands = _commands(_section(title))
+    assert commands[0] == "shsync init" and any(c.startswith("shsync plan") for c in commands)
+    for command in commands:
+        ran = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, text=True,
+                             capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+        assert ran.returncode == 0, (command, ran.stdout[-2000:], ran.stderr[-2000:])
+    assert (tmp_path / ".shsync" / "practice.db").is_file()
+    assert "/.shsync/" in (tmp_path / ".gitignore").read_text()
