@@ -58,6 +58,9 @@ def test_the_action_on_a_pull_request_plans_and_never_applies(repo, runner):
     assert run.summary.startswith("### shsync plan for `default`: has changes\n")
     assert f"| `+` | {email('rosa')} (new) |" in run.summary
     assert "**shsync: not applied**: a pull_request event never applies" in run.summary
+    # ... and the runbook it would leave, read from the saved plan
+    assert "Runbook: what people would then do in Sessions Health" in run.summary
+    assert f"+ Add Member: email {email('rosa')}" in run.summary
     assert run.outputs == {"changes": "true", "plan-file": str(repo / "runner" /
                                                               "shsync-plan.json"),
                            "runbook-file": ""}

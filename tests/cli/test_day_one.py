@@ -261,3 +261,20 @@ def test_a_new_practices_owner_is_recorded_as_signed_up_never_invited(checkout):
     # Nothing waits for the owner to accept: she signed up.
     again = run_cli("plan", "org", "--backend", url)
     assert "after dana.ortiz@riverbend.example accepts" not in again.stdout
+
+
+def test_a_merged_log_shows_the_diagnostics_then_the_summary(checkout):
+    """CI merges standard output and standard error into one log: each line is flushed as it
+    is written, so the diagnostics (stdout) come before the summary (stderr)."""
+    import subprocess
+    import sys
+
+    (checkout / "org" / "org.yaml").write_text(
+        ORG.read_text().replace('"1245319599"', '"1234567890"', 1))
+    for args in (["validate", "org"], ["plan", "org", "--backend", "sqlite:///p.db"]):
+        merged = subprocess.run([sys.executable, "-m", "shsync", *args], cwd=checkout,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                stdin=subprocess.DEVNULL, timeout=60).stdout.splitlines()
+        first = next(i for i, line in enumerate(merged) if "error[invalid-npi]" in line)
+        summary = next(i for i, line in enumerate(merged) if "1 error(s)" in line)
+        assert first < summary, merged
