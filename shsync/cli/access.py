@@ -38,7 +38,7 @@ def access(client_id: str | None, member: str | None, org_path: Path | None,
       shsync access --client C-1001 --file org/  # as the org file declares it
     """
     if (client_id is None) == (member is None):
-        raise app.UserError("give exactly one of --client ID or --member EMAIL")
+        raise click.UsageError("give exactly one of --client ID or --member EMAIL")
     email = member.strip().lower() if member else None
     if org_path is not None:
         state = app.desired_state(org_path)

@@ -91,8 +91,9 @@ def refresh(observed: Path, backend_url: str | None, actor: str | None, fmt: str
     """Record what was observed in Sessions Health (a snapshot file) into the store.
 
     Shows the drift between the store and the observation (members accepted, added, removed
-    or changed in the Sessions Health web page, outside shsync) and records it after a prompt,
-    or with --auto-approve. Like Terraform's refresh, for a service with no API.
+    or changed in the Sessions Health web page, outside shsync) and records it, and the runbook
+    steps the observation shows carried out, after a prompt, or with --auto-approve. Like
+    Terraform's refresh, for a service with no API.
 
     An org file (as `shsync export` writes it) is read as an observation too: its `prune` and
     `policy`, the desired state, are ignored with a warning each, and since it is a copy of the
@@ -118,6 +119,18 @@ def refresh(observed: Path, backend_url: str | None, actor: str | None, fmt: str
         _not_yet(planned.not_carried_out)
         carried = _evidence(planned.carried_out, planned.diagnostics)
         if not result.has_changes:
+            if carried and not auto_approve:
+                # Recording that steps were carried out is a change, asked for as drift is.
+                if not sys.stdin.isatty():
+                    if detailed_exitcode:
+                        sys.exit(EXIT_CHANGES)
+                    raise app.UserError(
+                        f"not on a terminal: pass --auto-approve to record that "
+                        f"{len(carried)} runbook step(s) were seen carried out "
+                        f"({', '.join(s.label for s in carried)})", "not-confirmed")
+                if not click.confirm(f"Record {len(carried)} runbook step(s) as carried out?",
+                                     default=False, err=True):
+                    raise app.UserError("not recorded", "not-confirmed")
             seen = shsync.record_observed(carried)
             if fmt == "json":
                 click.echo(_refresh_json(result, None, seen, planned, carried), nl=False)

@@ -38,7 +38,8 @@ def _mapping(pairs: Sequence[str]) -> dict[str, str]:
                    "warn of each one declared who is not in the roster (the whole staff).")
 @click.option("--remove-missing", is_flag=True,
               help="With --update: remove members declared who are not in the roster from "
-                   "their files, so the next plan removes them (asking for handoffs).")
+                   "their files, so the next plan removes them (asking for handoffs), once "
+                   "the files say `prune: true`.")
 @handled
 def onboard(roster: Path, out: Path, maps: tuple[str, ...], skip_invalid: bool,
             update: bool, remove_missing: bool) -> None:

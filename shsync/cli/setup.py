@@ -51,6 +51,9 @@ def init(backend_url: str | None, practice: str | None, org: str, force: bool) -
     if written.ignored:
         click.echo(visible(f"Added {written.ignored} to .gitignore: the local store holds the "
                            "audit log, members' emails and token hashes."))
+    if not (Path.cwd() / written.org).exists():
+        click.echo(visible(f"{written.org} does not exist yet: write the practice's org file "
+                           f"there (README, Quick start)."))
     click.echo("Next: `shsync plan` for a new practice, or `shsync adopt` for one that already "
                "runs in Sessions Health.")
 

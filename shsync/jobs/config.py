@@ -200,6 +200,12 @@ def store(flag: str | None, *, environ: Mapping[str, str] | None = None,
         url, level, source = env[BACKEND_ENV].strip(), 1, BACKEND_ENV
     elif config is not None and config.backend is not None:
         url, level, source = config.backend, 2, _shown(config.path)
+        if in_ci(env) and _missing_local(url):
+            raise UserError(f"{source} names a local SQLite store ({_plain(url)}) that does not "
+                            f"exist here, and CI is set: a CI checkout holds no store, and one "
+                            f"made here would be a new, empty one, thrown away with the runner; "
+                            f"set SHSYNC_BACKEND (from a secret) to the practice's shared store, "
+                            f"or pass --backend URL", "no-backend")
     else:
         ci = in_ci(env)
         terminal = interactive() if at_terminal is None else at_terminal
@@ -213,6 +219,14 @@ def store(flag: str | None, *, environ: Mapping[str, str] | None = None,
     if practice is not None:
         url = _with_practice(url, level, source, practice)
     return Store(url, source)
+
+
+def _missing_local(url: str) -> bool:
+    """A SQLite store URL whose file is not there (nor a folder for it to be kept in)."""
+    if not url.startswith("sqlite:///"):
+        return False
+    path = url[len("sqlite:///"):].partition("?")[0]
+    return bool(path) and path != ":memory:" and not Path(path).exists()
 
 
 def _practice(env: Mapping[str, str],

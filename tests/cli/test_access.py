@@ -66,7 +66,11 @@ def test_access_names_an_unknown_client_clearly(seeded):
 
 
 def test_access_needs_exactly_one_subject(seeded):
-    assert seeded("access").returncode == 1
+    # A mistake in the command line itself: exit 64, as for any usage error.
+    for args in ([], ["--client", "C-1001", "--member", "x@riverbend.example"]):
+        refused = seeded("access", *args)
+        assert refused.returncode == 64, refused.stderr
+        assert "give exactly one of --client ID or --member EMAIL" in refused.stderr
 
 
 def test_plans_carry_access_changes_and_escalations(seeded):

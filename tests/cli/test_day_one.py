@@ -158,6 +158,24 @@ def test_with_no_store_named_outside_a_terminal_every_store_command_fails(checko
     assert files(checkout) == ["org", "org/org.yaml"]
 
 
+def test_in_ci_a_local_store_the_checkout_does_not_hold_is_refused(checkout):
+    """shsync.toml (committed) names the local store; a CI checkout holds none, and a store made
+    there would be thrown away with the runner: error[no-backend], nothing created. A store
+    named outright (SHSYNC_BACKEND, --backend) is the job's own choice."""
+    assert run_cli("init").exit_code == 0
+    for args in (["plan"], ["apply", "org", "--auto-approve"], ["adopt"], ["history"]):
+        refused = run_cli(*args, env={"CI": "true"})
+        assert refused.exit_code == 1, (args, refused.output)
+        assert "error[no-backend]" in refused.stderr and "does not exist here" in refused.stderr
+        assert "SHSYNC_BACKEND" in refused.stderr
+    assert not (checkout / ".shsync").exists()
+    # Where the store is there (a self-hosted runner keeps it), the file's store is used.
+    assert run_cli("adopt").exit_code == 0
+    assert run_cli("plan", env={"CI": "true"}).exit_code == 0
+    named = run_cli("plan", "--backend", "sqlite:///other.db", env={"CI": "true"})
+    assert named.exit_code == 0 and named.stdout.startswith(NEW)
+
+
 def test_an_empty_backend_is_an_error_wherever_it_is_given(checkout):
     (checkout / "shsync.toml").write_text('backend = "sqlite:///.shsync/p.db"\n')
     empty = run_cli("apply", "org", "--auto-approve", env={"SHSYNC_BACKEND": ""})

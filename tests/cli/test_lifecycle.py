@@ -318,3 +318,25 @@ def test_a_refresh_of_an_export_keeps_an_invited_member_invited(tmp_path):
     assert after == yaml.safe_load(out.read_text())
     entries = json.loads(run_cli("history", "--format", "json", *backend).stdout)["entries"]
     assert [e["kind"] for e in entries] == ["seed"]
+
+
+def test_a_refresh_asks_before_it_records_steps_as_carried_out(run, tmp_path):
+    """No drift, but the observation shows invitations sent: recording that is a change, asked
+    for as drift is (--auto-approve, or a prompt on a terminal); nothing is recorded before."""
+    run("apply", write(tmp_path, ORG), "--auto-approve")
+    held = yaml.safe_load(run("export").stdout)
+    statuses = {m["email"]: m for m in held["members"]}
+    observed = {"version": 1, "practice": held.get("practice"), "members": [
+        {**m, "status": "invited" if not m.get("owner") else "active"}
+        for m in statuses.values()], "clients": held.get("clients", [])}
+    write(tmp_path, observed, "observed.yaml")
+    asked = run("refresh", "observed.yaml")
+    assert asked.returncode == 1, asked.stdout + asked.stderr
+    assert "error[not-confirmed]" in asked.stderr and "seen carried out" in asked.stderr
+    assert run("refresh", "observed.yaml", "--detailed-exitcode").returncode == 2
+    kinds = [e["kind"] for e in json.loads(run("history", "--format", "json").stdout)["entries"]]
+    assert kinds == ["apply"]
+    recorded = run("refresh", "observed.yaml", "--auto-approve")
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+    kinds = [e["kind"] for e in json.loads(run("history", "--format", "json").stdout)["entries"]]
+    assert kinds == ["apply", "observed"]
