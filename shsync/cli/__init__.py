@@ -168,9 +168,17 @@ class LazyGroup(click.Group):
         argv = [str(a) for a in argv]
         at = _command_at(argv)
         if at is None or argv[at] not in self.lazy_subcommands:
-            _single_dash(argv[:at] if at is not None else argv, {"no-color", "no-colour"})
+            _single_dash(argv[:at] if at is not None else argv,
+                         {"no-color", "no-colour", *GLOBAL_VALUED})
+            if at is not None:  # no such command: say that, not that an option is unknown
+                return [*_without_globals(argv[:at]), *argv[at:]]
             return argv
         command = self._lazy_load(argv[at])
+        if isinstance(command, click.Group):
+            # A group's own commands (token create, ...) have options of their own: the line
+            # after it is theirs, as written.
+            _single_dash(argv[:at], {"no-color", "no-colour", *GLOBAL_VALUED})
+            return argv
         names, valued = _options_of(command)
         before, rest = argv[:at], argv[at + 1:]
         _single_dash(before, names | {"no-color", "no-colour"} | set(GLOBAL_VALUED))
@@ -227,7 +235,7 @@ class LazyGroup(click.Group):
         _stand_in_for_closed_streams()
         argv = sys.argv[1:] if args is None else list(args)
         try:
-            if complete_var is None and not any(k.endswith("_COMPLETE") for k in os.environ):
+            if complete_var is None and "_SHSYNC_COMPLETE" not in os.environ:
                 args = self.rearranged(argv)
             returned = super().main(args, prog_name, complete_var, standalone_mode=False,
                                     **extra)
@@ -284,6 +292,18 @@ def _command_at(argv: list[str]) -> int | None:
         else:
             i += 1
     return None
+
+
+def _without_globals(tokens: list[str]) -> list[str]:
+    kept, i = [], 0
+    while i < len(tokens):
+        name = tokens[i].split("=", 1)[0]
+        if name.startswith("--") and name[2:] in GLOBAL_VALUED:
+            i += 1 if "=" in tokens[i] else 2
+            continue
+        kept.append(tokens[i])
+        i += 1
+    return kept
 
 
 def _options_of(command: click.Command) -> tuple[set[str], set[str]]:

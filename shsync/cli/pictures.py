@@ -91,7 +91,7 @@ def _state(org: Path | None, backend_url: str | None) -> tuple[PracticeState, li
 @click.option("--since", type=GIVEN, metavar="DATE",
               help="List the widenings of access since this date or ISO time "
                    "[default: 90 days ago].")
-@click.option("--timezone", "zone", metavar="ZONE",
+@click.option("--timezone", "zone", type=GIVEN, metavar="ZONE",
               help="Show times in this IANA time zone beside UTC [default: the `timezone` of "
                    "the org files shsync.toml names, if any].")
 @backend_option

@@ -13,6 +13,7 @@ from shsync.cli.common import (
     actor_option,
     application,
     backend_option,
+    changed,
     echo_warnings,
     handled,
 )
@@ -42,10 +43,14 @@ def init(backend_url: str | None, practice: str | None, org: str, force: bool) -
           --practice riverbend
     """
     from shsync.jobs import config
+    from shsync.stores.url import redact
 
+    for name, value in (("--backend", backend_url), ("--practice", practice), ("--org", org)):
+        if value is not None and not value.strip():
+            raise click.UsageError(f"{name} is empty: give a value, or leave it out")
     written = config.init(Path.cwd(), backend=backend_url, practice=practice, org=org,
-                          force=force)
-    click.echo(visible(f"Wrote {written.path.name}: backend {written.backend}"
+                          force=force, wrote=changed)
+    click.echo(visible(f"Wrote {written.path.name}: backend {redact(written.backend)}"
                        + (f", practice {written.practice}" if written.practice else "")
                        + f", org {written.org}."))
     if written.ignored:

@@ -172,8 +172,8 @@ class Shsync:
     def read(self) -> PracticeState:
         return self.backend.read()
 
-    def history(self) -> list[AuditEntry]:
-        return self.backend.history()
+    def history(self, after: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        return self.backend.history(after, limit)
 
     def check_log(self, expect_head: str | None = None) -> LogCheck:
         """The hash chain, then a replay of the whole log against the live practice, then the
@@ -395,11 +395,26 @@ class Shsync:
         refused (`not-empty`) when the store holds the practice already. Appointments and notes
         are not in an org file: they stay unknown until a `refresh`."""
         state = adopted(org.desired)
+        self._may_load(state, "adopt")
         return state, self._wrote(self.backend.seed(state, actor=self.who, now=self.clock(),
                                                     kind="adopt"))
 
+    def _may_load(self, state: PracticeState, what: str) -> None:
+        """A member who loads a practice (not the operator, who holds the store's credentials)
+        must be one of its active administrators: the log names them as having done it."""
+        email = self.who.email
+        if email is None:
+            return
+        member = state.members.get(email)
+        if member is None or not member.admin or not member.active:
+            from shsync.errors import Forbidden
+
+            raise Forbidden(f"{email} may not {what} this practice: only one of its active "
+                            "administrators, or the operator, loads a practice")
+
     def seed_state(self, state: PracticeState) -> AuditEntry:
         """Seed an empty store with a practice state already read (a server's seed)."""
+        self._may_load(state, "seed")
         return self._wrote(self.backend.seed(state, actor=self.who, now=self.clock()))
 
     def apply_in_batches(self, path: Path, *, size: int,

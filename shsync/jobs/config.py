@@ -15,9 +15,10 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import stat
 import sys
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 from pathlib import Path
@@ -59,16 +60,18 @@ class Store:
 
 
 def find(start: Path | None = None) -> Path | None:
-    """The nearest `shsync.toml` from `start` (the working directory) upward. The search stops
-    at the repository's root (a folder holding `.git`) and at the file system's root, so a
-    file in a parent of the checkout (a runner's home, /tmp) is never read."""
+    """The nearest `shsync.toml` from `start` (the working directory) up to the repository's
+    root (the folder holding `.git`). Outside a repository only the working directory's own is
+    read: a file in a parent (a runner's home, /tmp, a folder anyone may write to) is never
+    read, whatever it names. Anything there by that name counts, so one that is not a file is
+    an error, never passed over."""
     here = (start or Path.cwd()).absolute()
-    for folder in (here, *here.parents):
+    folders = [here, *here.parents]
+    root = next((i for i, f in enumerate(folders) if (f / ".git").exists()), None)
+    for folder in folders[:1] if root is None else folders[:root + 1]:
         candidate = folder / CONFIG_NAME
-        if candidate.is_file():
+        if candidate.is_symlink() or candidate.exists():
             return candidate
-        if (folder / ".git").exists():
-            return None
     return None
 
 
@@ -77,6 +80,9 @@ def load(path: Path) -> RepoConfig:
     (`shsync.toml:3:1: error[secret-in-config]: ...`), as InvalidInput."""
     where = _shown(path)
     try:
+        if path.is_symlink() or not stat.S_ISREG(os.stat(path).st_mode):
+            _refuse(where, 1, "bad-config", "is not a regular file (a link, a folder, a FIFO "
+                    "or a device): shsync.toml is read only as a file of its own")
         with open(path, "rb") as f:
             raw = f.read(MAX_CONFIG_BYTES + 1)
     except OSError as exc:
@@ -89,6 +95,8 @@ def load(path: Path) -> RepoConfig:
         data = tomllib.loads(text)
     except UnicodeDecodeError:
         _refuse(where, 1, "bad-config", "not UTF-8 text")
+    except RecursionError:
+        _refuse(where, 1, "bad-config", "nested too deeply to be a shsync.toml")
     except tomllib.TOMLDecodeError as exc:
         at = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         said = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
@@ -120,6 +128,9 @@ def load(path: Path) -> RepoConfig:
             problem(key, "bad-config", f"`{key}` must be a non-empty string")
         elif any(ord(c) < 32 or ord(c) == 127 for c in value):
             problem(key, "bad-config", f"`{key}` holds a control character")
+        elif key == "org" and _outside(path.parent, value.strip()):
+            problem(key, "bad-config", "`org` is a path inside this folder (like \"org\"); "
+                    "an absolute path or one that leaves it is not read")
         else:
             values[key] = value.strip()
     if "backend" in values:
@@ -147,24 +158,39 @@ def _anchored(url: str | None, folder: Path) -> str | None:
     return "sqlite:///" + str(folder.absolute() / path) + mark + query
 
 
+def _outside(folder: Path, relative: str) -> bool:
+    if Path(relative).is_absolute():
+        return True
+    try:
+        (folder / relative).resolve().relative_to(folder.resolve())
+    except (ValueError, OSError, RuntimeError):
+        return True
+    return False
+
+
 def _refuse(where: str, line: int, code: str, message: str, column: int = 1) -> NoReturn:
     raise InvalidInput((Diagnostic(Severity.ERROR, code, message,
                                    Location(where, line, column)),))
 
 
 def secret_in_url(url: str) -> str | None:
-    """What secret a store URL carries (never the secret itself), or None."""
+    """What secret a store URL carries (never the secret itself), or None: whatever the URL
+    printer would mask (stores.url.redact: a password in any spelling, or text it cannot tell
+    from one, such as libpq's `host=... password=...`)."""
+    from shsync.stores.url import redact
+
+    if redact(url) == url:
+        return None
     try:
         parts = urlsplit(url)
-        password = parts.password
+        if parts.password:
+            return "a password"
     except ValueError:
-        return None
-    if password:
-        return "a password"
-    for key, _ in parse_qsl(parts.query, keep_blank_values=True):
-        if "password" in unquote(key).lower():
-            return f"a `{_plain(key)}` parameter"
-    return None
+        pass
+    query = url.partition("?")[2] if "://" in url else ""
+    named = [k for k, _ in parse_qsl(query, keep_blank_values=True)
+             if "password" in unquote(k).lower()]
+    return f"a `{_plain(named[0])}` parameter" if named else "a password, or text like one"
 
 
 def nearest(start: Path | None = None) -> RepoConfig | None:
@@ -235,7 +261,11 @@ def _practice(env: Mapping[str, str],
         if not env[PRACTICE_ENV].strip():
             raise UserError(f"{PRACTICE_ENV} is set but empty: name a practice, or unset it",
                             "invalid-setting")
-        return env[PRACTICE_ENV].strip(), 1, PRACTICE_ENV
+        named = env[PRACTICE_ENV].strip()
+        if any(ord(c) < 32 or ord(c) == 127 or 0x80 <= ord(c) < 0xA0 for c in named):
+            raise UserError(f"{PRACTICE_ENV} holds a control character: name a practice",
+                            "invalid-setting")
+        return named, 1, PRACTICE_ENV
     if config is not None and config.practice is not None:
         return config.practice, 2, _shown(config.path)
     return None
@@ -308,9 +338,11 @@ class Written:
 
 
 def init(folder: Path, *, backend: str | None, practice: str | None, org: str,
-         force: bool = False) -> Written:
+         force: bool = False, wrote: Callable[[str], None] | None = None) -> Written:
     """Write `folder/shsync.toml` (refused when one is there, unless `force`), checked as it
-    will be read; add a local SQLite store inside `folder` to its .gitignore."""
+    will be read; add a local SQLite store inside `folder` to its .gitignore. Neither may be a
+    link or anything but a file (a checkout could point them at a file elsewhere). `wrote` is
+    told of each file as it is written, so a failure after one says it was."""
     from shsync.jobs import outfile
     from shsync.stores.url import parse_sqlite
 
@@ -320,6 +352,12 @@ def init(folder: Path, *, backend: str | None, practice: str | None, org: str,
         if value is not None and (not value.strip()
                                   or any(ord(c) < 32 or ord(c) == 127 for c in value)):
             problems.append(f"{name} is empty or holds a control character")
+    for file in (folder / CONFIG_NAME, folder / ".gitignore"):
+        if file.is_symlink() or (file.exists() and not file.is_file()):
+            raise UserError(f"{file.name} here is a link or not a file: shsync init writes only "
+                            "a file of its own", "output-failed")
+    if org.strip() and _outside(folder, org.strip()):
+        problems.append("--org is a path inside this folder (like org)")
     leak = secret_in_url(url)
     if leak:
         raise UserError(f"--backend holds {leak}: shsync.toml is kept in git; give the URL "
@@ -348,11 +386,15 @@ def init(folder: Path, *, backend: str | None, practice: str | None, org: str,
         if relative is not None:
             ignored = f"/{relative.parts[0]}/" if len(relative.parts) > 1 else f"/{relative}*"
     outfile.write_text(target, text, overwrite=force)
+    if wrote is not None:
+        wrote(f"{CONFIG_NAME} written")
     load(target)  # what was written reads back as written
     if ignored is not None and not _ignores(folder / ".gitignore", ignored):
         with open(folder / ".gitignore", "a", encoding="utf-8") as f:
             f.write(("" if _ends_with_newline(folder / ".gitignore") else "\n")
                     + f"# shsync's local store (audit log, emails, token hashes)\n{ignored}\n")
+        if wrote is not None:
+            wrote(f"{ignored} added to .gitignore")
     else:
         ignored = None
     return Written(target, url, practice.strip() if practice else None, org.strip(), ignored)

@@ -80,8 +80,12 @@ class CachedReads:
     def read_fingerprinted(self) -> Any:
         return self._cached("fingerprinted", self._backend.read_fingerprinted_at_head)
 
-    def history(self) -> Any:
-        """The audit log, likewise: entries never change, and the head names the last."""
+    def history(self, after: int = 0, limit: int | None = None) -> Any:
+        """The audit log, likewise: entries never change, and the head names the last. A page
+        of it (a SIEM's cursor) is read from the store, never all of it kept for one caller."""
+        if after or limit is not None:
+            return self._backend.history(after, limit)
+
         def entries() -> tuple[Any, Any]:
             found = self._backend.history()
             return found, ((found[-1].seq, found[-1].entry_hash) if found else None)

@@ -82,7 +82,7 @@ class PracticeStore(Protocol):
     def apply(self, plan: Plan, *, actor: Actor, now: str,
               progress: Progress | None = None) -> AuditEntry: ...
 
-    def history(self) -> list[AuditEntry]: ...
+    def history(self, after: int = 0, limit: int | None = None) -> list[AuditEntry]: ...
 
     def anchored_history(self) -> tuple[list[AuditEntry], tuple[int, str] | None]:
         """The log, and the head (seq, hash) the store recorded beside the practice when it
@@ -170,8 +170,8 @@ class Rows(ABC):
     def _append(self, entry: AuditEntry, operations_json: str | None = None) -> None: ...
 
     @abstractmethod
-    def _history(self) -> list[AuditEntry]:
-        """The whole audit log, oldest first."""
+    def _history(self, after: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        """The audit log, oldest first: the entries after seq `after`, at most `limit`."""
 
     @abstractmethod
     def _entry_for_plan(self, plan_hash: str) -> int | None:
@@ -187,14 +187,19 @@ class Rows(ABC):
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-def _not_ahead(now: str, store: str) -> None:
-    """An entry is dated by the apply's clock, and every end it records is judged by it: one
+def _not_ahead(now: str, store: str, kind: str) -> None:
+    """An entry is dated by the command's clock, and every end it records is judged by it: one
     ahead of the store's (SHSYNC_NOW or `plan --at` set ahead, a runner's clock running fast)
-    would date the log in the future and end access early. Those only preview."""
+    would date the log in the future and end access early. Those only preview. Checked before
+    an apply's work, and again as every entry is written (a seed, an adoption, a review, a
+    step recorded done), in its transaction."""
     if now > later(store, CLOCK_SKEW):
-        raise Refused([f"this apply's clock says {now}, the store's {store}: SHSYNC_NOW and "
-                       "`plan --at` only preview what will be so; apply when that time comes, "
-                       "or fix this machine's clock"], "clock-ahead")
+        applies = kind not in (*LOADS, "review", "done", "observed")
+        raise Refused([f"this {'apply' if applies else 'command'}'s clock says {now}, the "
+                       f"store's {store}: SHSYNC_NOW and `plan --at` only preview what will be "
+                       f"so; {'apply' if applies else 'run it'} when that time comes, or fix "
+                       "this machine's clock"], "clock-ahead",
+                      lead="nothing was applied" if applies else "nothing was recorded")
 
 
 class PlanRows(ABC):
@@ -293,7 +298,7 @@ class Store(Rows, PlanRows, StepRows):
         # each side) and no reference cycles: the cyclic GC only rescans it (shsync/gcpause.py).
         with paused(), self._transaction():
             admission.for_practice(plan, self.practice, self.display_url)
-            _not_ahead(now, self._clock())
+            _not_ahead(now, self._clock(), plan.kind)
             live = self._read()
             # The authority is always a hash of what this transaction read, never the kept
             # fingerprint: a store edited outside shsync cannot make a plan fit it.
@@ -488,6 +493,7 @@ class Store(Rows, PlanRows, StepRows):
                 written_at: str | None = None) -> AuditEntry:
         """`operations_json`: the operations already in canonical form (a plan's), hashed and
         stored as they are."""
+        _not_ahead(at, self._clock(), kind)
         last = self._last_entry()
         seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
         entry = seal(operations_json, seq=seq, at=at, actor=actor, plan_hash=plan_hash,

@@ -122,8 +122,13 @@ class RemoteBackend:
         live = self.read()
         return live, fingerprint(live)
 
-    def history(self) -> list[AuditEntry]:
-        found = self._call("GET", "/history", params={"details": "true"})["entries"]
+    def history(self, after: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        params: dict[str, str] = {"details": "true"}
+        if after:
+            params["after"] = str(int(after))
+        if limit is not None:
+            params["limit"] = str(int(limit))
+        found = self._call("GET", "/history", params=params)["entries"]
         return [_entry(e) for e in found]
 
     def anchored_history(self) -> tuple[list[AuditEntry], tuple[int, str] | None]:

@@ -481,9 +481,11 @@ class SqlBackend(Store, ABC):
                       "ON CONFLICT (practice) DO UPDATE SET head_seq = excluded.head_seq, "
                       "head_hash = excluded.head_hash", (self.practice, e.seq, e.entry_hash))
 
-    def history(self) -> list[AuditEntry]:
+    def history(self, after: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        """The audit log, oldest first; `after`/`limit`: a page of it, the entries after that
+        seq (a SIEM's cursor), at most `limit` of them."""
         with self._snapshot():
-            return self._history()
+            return self._history(after, limit)
 
     # --- runbook steps --------------------------------------------------------------------------
     def _insert_steps(self, steps: Sequence[Step]) -> None:
@@ -553,9 +555,11 @@ class SqlBackend(Store, ABC):
             raise BackendError(f"{self.display_url}: the practice's recorded log head is "
                                "damaged", "bad-store") from None
 
-    def _history(self) -> list[AuditEntry]:
+    def _history(self, after: int = 0, limit: int | None = None) -> list[AuditEntry]:
+        page = f" LIMIT {int(limit)}" if limit is not None else ""
         rows = self._query(f"SELECT {', '.join(_AUDIT_COLUMNS)} FROM audit "
-                           "WHERE practice = ? ORDER BY seq", (self.practice,))
+                           f"WHERE practice = ? AND seq > ? ORDER BY seq{page}",
+                           (self.practice, int(after)))
         try:
             return [AuditEntry(seq, at, actor, ph, fp, json.loads(summary), json.loads(ops), prev,
                                eh, kind=kind, written_at=written, result=result,

@@ -296,3 +296,33 @@ def test_a_merged_log_shows_the_diagnostics_then_the_summary(checkout):
         first = next(i for i, line in enumerate(merged) if "error[invalid-npi]" in line)
         summary = next(i for i, line in enumerate(merged) if "1 error(s)" in line)
         assert first < summary, merged
+
+
+def test_only_an_administrator_of_the_practice_or_the_operator_adopts_it(checkout):
+    for actor in ("nobody@elsewhere.example", "sam.lee@riverbend.example"):
+        refused = run_cli("adopt", "org", "--backend", "sqlite:///p.db", "--actor", actor)
+        assert refused.exit_code == 1 and "error[forbidden]" in refused.stderr, actor
+    admin = run_cli("adopt", "org", "--backend", "sqlite:///p.db",
+                    "--actor", "dana.ortiz@riverbend.example")
+    assert admin.exit_code == 0, admin.output
+    history = json.loads(run_cli("history", "--format", "json",
+                                 "--backend", "sqlite:///p.db").stdout)["entries"]
+    assert [(e["kind"], e["actor"]) for e in history] == [
+        ("adopt", "dana.ortiz@riverbend.example")]
+
+
+def test_no_entry_is_dated_ahead_of_the_stores_clock(checkout):
+    """Not an adoption, a review or a step recorded done, as for an apply: SHSYNC_NOW only
+    previews (the store's clock is the real one: on any date before 2099)."""
+    ahead = {"SHSYNC_NOW": "2099-01-01T00:00:00Z"}
+    refused = run_cli("adopt", "org", "--backend", "sqlite:///p.db", env=ahead)
+    assert refused.exit_code == 1 and "error[clock-ahead]: nothing was recorded" in refused.stderr
+    assert run_cli("seed", SNAPSHOT, "--backend", "sqlite:///q.db").exit_code == 0
+    assert run_cli("apply", "org", "--auto-approve", "--backend", "sqlite:///q.db").exit_code == 0
+    step = json.loads(run_cli("runbook", "--format", "json", "--backend",
+                              "sqlite:///q.db").stdout)["steps"][0]["id"]
+    late = run_cli("done", step, "--backend", "sqlite:///q.db", env=ahead)
+    assert late.exit_code == 1 and "error[clock-ahead]" in late.stderr
+    kinds = [e["kind"] for e in json.loads(run_cli("history", "--format", "json", "--backend",
+                                                   "sqlite:///q.db").stdout)["entries"]]
+    assert kinds == ["seed", "apply"]

@@ -149,3 +149,78 @@ def test_init_writes_a_file_that_reads_back_and_keeps_the_store_out_of_git(tmp_p
                     force=True)
     assert leaked.value.code == "secret-in-config" and "hunter2" not in str(leaked.value)
     assert config.load(root / "shsync.toml").backend == PG  # the refused one wrote nothing
+
+
+def test_outside_a_repository_only_the_working_directorys_file_is_read(tmp_path):
+    """No .git above: a shsync.toml in a parent (/tmp, a runner's home, anyone's to write) is
+    never read, whatever server it names."""
+    (tmp_path / "shsync.toml").write_text('backend = "http://127.0.0.1:9/practices/x"\n')
+    (tmp_path / "project").mkdir()
+    assert config.find(tmp_path / "project") is None
+    assert config.find(tmp_path) == tmp_path / "shsync.toml"
+
+
+@pytest.mark.parametrize("make", ["dir", "fifo", "link", "broken-link"])
+def test_a_shsync_toml_that_is_not_a_file_is_refused_never_passed_over(tmp_path, make):
+    import os
+
+    path = repo(tmp_path) / "shsync.toml"
+    if make == "dir":
+        path.mkdir()
+    elif make == "fifo":
+        os.mkfifo(path)
+    elif make == "link":
+        (tmp_path / "real.toml").write_text('org = "org"\n')
+        path.symlink_to(tmp_path / "real.toml")
+    else:
+        path.symlink_to(tmp_path / "missing.toml")
+    assert config.find(tmp_path) == path
+    with pytest.raises(InvalidInput) as refused:
+        config.load(path)
+    assert refused.value.diagnostics[0].code == "bad-config"
+
+
+@pytest.mark.parametrize("toml, said", [
+    ("a=" + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+    ('org = "/etc"\n', "`org` is a path inside this folder"),
+    ('org = "../elsewhere"\n', "`org` is a path inside this folder"),
+])
+def test_a_file_that_is_hostile_is_refused_with_a_code(tmp_path, toml, said):
+    with pytest.raises(InvalidInput) as refused:
+        config.load(repo(tmp_path, toml) / "shsync.toml")
+    assert said in refused.value.diagnostics[0].message
+
+
+@pytest.mark.parametrize("url", ["host=h password=s3cr3t", "postgresql://u:s3cr3t@[::1/db",
+                                 "postgresql:/u:s3cr3t@h/db", "postgresql:///db#password=s3cr3t",
+                                 "postgresql://h/db?x=1;password=s3cr3t",
+                                 "postgresql://h/db?pass%77ord=s3cr3t"])
+def test_every_spelling_of_a_password_is_a_secret_in_config(tmp_path, url):
+    assert config.secret_in_url(url) is not None
+    with pytest.raises(InvalidInput) as refused:
+        config.load(repo(tmp_path, f"backend = {url!r}\n".replace("'", '"')) / "shsync.toml")
+    assert refused.value.diagnostics[0].code == "secret-in-config"
+    assert "s3cr3t" not in refused.value.diagnostics[0].render()
+    with pytest.raises(UserError) as init:
+        config.init(tmp_path, backend=url, practice=None, org="org", force=True)
+    assert init.value.code == "secret-in-config" and "s3cr3t" not in str(init.value)
+
+
+def test_shsync_practice_with_a_control_character_is_refused():
+    with pytest.raises(UserError) as refused:
+        config.store(PG, environ={"SHSYNC_PRACTICE": "a\x1b]0;x\x07b"})
+    assert refused.value.code == "invalid-setting"
+
+
+def test_init_writes_no_file_through_a_link(tmp_path):
+    root = repo(tmp_path / "r")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    (root / "shsync.toml").symlink_to(victim)
+    with pytest.raises(UserError, match="a link or not a file"):
+        config.init(root, backend=None, practice=None, org="org", force=True)
+    (root / "shsync.toml").unlink()
+    (root / ".gitignore").symlink_to(victim)
+    with pytest.raises(UserError, match="a link or not a file"):
+        config.init(root, backend=None, practice=None, org="org")
+    assert victim.read_text() == "keep me\n" and not (root / "shsync.toml").exists()
