@@ -33,26 +33,41 @@ def apply_org(practice: Practice, text: bytes | None = None) -> list[dict[str, A
         return found.json()["steps"]
 
 
+#: How far ahead of the real clock (the store's) a test's server clock may be and still record
+#: (`clock-ahead` past 5 minutes), and the deadline of narrowing steps that makes them overdue
+#: by it.
+AHEAD = timedelta(minutes=4)
+NARROWING_DEADLINE = "1m"
+
+
 def apply_in_the_store(practice: Practice, text: bytes | None = None) -> None:
-    """Plan and apply the org as Dana in the server's store itself, at the real clock (the
-    store's): a server whose clock is set ahead (SHSYNC_NOW, to see steps overdue) previews,
-    and its own applies are refused (`clock-ahead`)."""
+    """Give the practice a one-minute deadline for steps that take access away, then plan and
+    apply the org as Dana, in the server's store itself at the real clock (the store's): a
+    server whose clock is AHEAD then sees those steps overdue, and still records them done."""
     import tempfile
     from pathlib import Path
 
+    import yaml
+
     from shsync.core.authorize import Actor
-    from shsync.jobs.app import Shsync
+    from shsync.jobs.app import Shsync, export
     from shsync.model.clock import now_real
 
     backend = practice.server.store(practice.name)
     try:
-        app = Shsync(backend, Actor.member(DANA), now_real)
+        app = Shsync(backend, Actor.operator("test"), now_real)
         with tempfile.TemporaryDirectory() as folder:
+            policy = Path(folder) / "policy.yaml"
+            held = yaml.safe_load(export(backend.read()))
+            held.setdefault("policy", {})["deadlines"] = {"narrows_access": NARROWING_DEADLINE}
+            policy.write_text(yaml.safe_dump(held))
+            app.apply(app.plan(policy).plan)
+            dana = Shsync(backend, Actor.member(DANA), now_real)
             org = Path(folder) / "org.yaml"
             org.write_bytes(text or org_text())
-            planned = app.plan(org).plan
+            planned = dana.plan(org).plan
         assert not planned.errors, planned.errors
-        app.apply(planned)
+        dana.apply(planned)
     finally:
         backend.close()
 
@@ -132,7 +147,7 @@ def test_a_step_past_its_deadline_is_overdue_in_the_runbook(own_server):
     # The server's clock two hours on: the steps that take access away (due within the hour)
     # are overdue, the others (3 and 7 days) are not. Overdue is judged by the real clock or a
     # later server clock, never an earlier one.
-    later = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    later = (datetime.now(UTC) + AHEAD).strftime("%Y-%m-%dT%H:%M:%SZ")
     _, practice = own_server({"SHSYNC_NOW": later})
     apply_in_the_store(practice)
     with practice.as_member(DANA, "read") as reader:

@@ -13,7 +13,7 @@ import json
 import re
 import sqlite3
 from contextlib import closing
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,7 +21,7 @@ import httpx
 from shsync.render.escape import visible
 from tests.server.cdp import Browser
 from tests.server.conftest import DANA, VICTOR, org_text
-from tests.server.test_runbook_api import apply_in_the_store, everything, history
+from tests.server.test_runbook_api import AHEAD, apply_in_the_store, everything, history
 
 PAGE = "/runbook/page"
 MALORY = "mal.ory@riverbend.example"
@@ -70,9 +70,9 @@ def test_the_page_needs_no_token_holds_no_data_and_allows_only_itself(practice, 
 
 
 def test_the_checklist_in_a_real_chromium(own_server, tmp_path):
-    # The server's clock two hours on: the steps that take access away are overdue, the
-    # others are not (tests/server/test_runbook_api.py).
-    later = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The server's clock a few minutes on: the steps that take access away (due within a
+    # minute) are overdue, the others are not (tests/server/test_runbook_api.py).
+    later = (datetime.now(UTC) + AHEAD).strftime("%Y-%m-%dT%H:%M:%SZ")
     server, practice = own_server({"SHSYNC_NOW": later})
     # The server keeps the pending steps per audit head, and an edit made outside shsync adds
     # no entry: the store is edited before the server first reads them.
@@ -149,7 +149,7 @@ def test_the_checklist_in_a_real_chromium(own_server, tmp_path):
         browser.wait_for(f"""!document.querySelector("li[data-step='{first}']") &&
             document.querySelectorAll('#steps li').length === {len(steps) - 1}""")
         assert browser.evaluate("document.getElementById('status').textContent") == (
-            f"{first} recorded as carried out in Sessions Health (audit entry #3).")
+            f"{first} recorded as carried out in Sessions Health (audit entry #4).")
         browser.click(f"li[data-step='{second}'] button.done")
         browser.wait_for(f"""!document.querySelector("li[data-step='{second}']") &&
             document.querySelectorAll('#steps li').length === {len(steps) - 2}""")
@@ -198,14 +198,15 @@ def test_the_checklist_in_a_real_chromium(own_server, tmp_path):
     # One `done` audit entry per click, with the right step, as Dana; nothing for the refusal.
     entries = history(practice)
     assert [(e["kind"], e["actor"]) for e in entries] == [
-        ("seed", "test"), ("apply", DANA), ("done", DANA), ("done", DANA)]
-    assert entries[2]["details"] == {"steps": [first], "note": "removed at 10:05, checked twice"}
-    assert entries[3]["details"] == {"steps": [second]}
+        ("seed", "test"), ("apply", "test"), ("apply", DANA), ("done", DANA),
+        ("done", DANA)]
+    assert entries[3]["details"] == {"steps": [first], "note": "removed at 10:05, checked twice"}
+    assert entries[4]["details"] == {"steps": [second]}
     held = everything(practice)
     assert (held[first]["state"], held[first]["by"], held[first]["confirmed_in"]) == (
-        "done", DANA, 3)
+        "done", DANA, 4)
     assert (held[second]["state"], held[second]["note"], held[second]["confirmed_in"]) == (
-        "done", None, 4)
+        "done", None, 5)
     assert held[waiting]["state"] == "pending"
 
 
