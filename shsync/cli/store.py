@@ -9,6 +9,7 @@ import click
 
 from shsync.jobs import app
 from shsync.cli.common import (
+    GIVEN,
     GivenPath,
     actor_option,
     application,
@@ -19,7 +20,9 @@ from shsync.cli.common import (
     out_option,
     write_output,
 )
+from shsync.audit.select import Selection, selected
 from shsync.render import notices
+from shsync.render.history import history_csv, history_jsonl
 from shsync.render.escape import visible
 
 # --- seed, export, history --------------------------------------------------------------------
@@ -91,8 +94,21 @@ def export(backend_url: str | None, out: Path | None, split_by: str, force: bool
 
 @click.command()
 @backend_option
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="text: one line per entry; json: every field of every entry.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "jsonl", "csv"]),
+              default="text", show_default=True,
+              help="text: one line per entry; json: every field of every entry; jsonl: one "
+                   "entry per line, each with its hash (for a SIEM); csv: one row per entry.")
+@click.option("--since", type=GIVEN, metavar="SEQ|TIME",
+              help="Only entries from this one on (#SEQ, or written at or after TIME).")
+@click.option("--until", type=GIVEN, metavar="SEQ|TIME",
+              help="Only entries up to this one (#SEQ, or written at or before TIME).")
+@click.option("--member", type=GIVEN, metavar="EMAIL",
+              help="Only entries by or about this member.")
+@click.option("--client", "client_id", type=GIVEN, metavar="ID",
+              help="Only entries about this client.")
+@click.option("--kind", "kinds", multiple=True, metavar="KIND",
+              help="Only entries of this kind (apply, seed, adopt, accepted, refresh, "
+                   "break_glass, expire, review, done, observed); repeatable.")
 @click.option("--verify", is_flag=True,
               help="Check the hash chain, then replay the log and check it reproduces the live "
                    "practice; print the head hash.")
@@ -101,8 +117,9 @@ def export(backend_url: str | None, out: Path | None, split_by: str, force: bool
 @click.option("--break-glass", "break_glass", is_flag=True,
               help="Only emergency access that no administrator has reviewed yet.")
 @handled
-def history(backend_url: str | None, fmt: str, verify: bool, expect_head: str | None,
-            break_glass: bool) -> None:
+def history(backend_url: str | None, fmt: str, since: str | None, until: str | None,
+            member: str | None, client_id: str | None, kinds: tuple[str, ...], verify: bool,
+            expect_head: str | None, break_glass: bool) -> None:
     """Show the audit log: seeding, applies, acceptances and refreshes; who, when, what changed.
 
     Each entry carries the hash of the one before it, so an edited or deleted entry shows, and
@@ -115,7 +132,15 @@ def history(backend_url: str | None, fmt: str, verify: bool, expect_head: str | 
       shsync history
       shsync history --verify                           # check chain and replay
       shsync history --verify --expect-head sha256:...  # nothing added or cut
+      shsync history --since 120 --format jsonl         # a SIEM's next lines
+      shsync history --client C-1001 --since 2027-03-01 --format csv
     """
+    selection = _selection(since, until, member, client_id, kinds)
+    if not selection.everything and (verify or expect_head is not None or break_glass):
+        raise click.UsageError("--since, --until, --member, --client and --kind select entries "
+                               "to show; --verify and --break-glass read the whole log")
+    if fmt in ("jsonl", "csv") and (verify or expect_head is not None or break_glass):
+        raise click.UsageError(f"--format {fmt} lists entries; --verify and --break-glass do not")
     with ExitStack() as stack:
         shsync = application(stack, backend_url, None)
         if verify or expect_head is not None:
@@ -137,12 +162,19 @@ def history(backend_url: str | None, fmt: str, verify: bool, expect_head: str | 
         if break_glass:
             _emergencies(shsync.emergencies(), fmt)
             return
-        entries = shsync.history()
+        start = (selection.since_seq - 1) if selection.since_seq else 0
+        entries = selected(shsync.history(after=max(start, 0)), selection)
+    if fmt == "jsonl":
+        click.echo(history_jsonl(entries), nl=False)
+        return
+    if fmt == "csv":
+        click.echo(history_csv(entries), nl=False)
+        return
     if fmt == "json":
         click.echo(envelope(True, entries=[e.to_dict() for e in entries]), nl=False)
         return
     if not entries:
-        click.echo("No entries yet.")
+        click.echo("No entries yet." if selection.everything else "No entry matches.")
     for e in entries:
         s = e.summary
         kind = e.kind or "apply"
@@ -169,6 +201,44 @@ def history(backend_url: str | None, fmt: str, verify: bool, expect_head: str | 
         click.echo(visible(f"#{e.seq} {kind} {e.at}{written} by {e.actor}: {what}"))
     if any(notices.is_operator(e.actor) for e in entries):
         click.echo(visible(notices.OPERATOR_NOTE), err=True)
+
+
+def _selection(since: str | None, until: str | None, member: str | None,
+               client_id: str | None, kinds: tuple[str, ...]) -> Selection:
+    """The entries asked for: a bound is a seq (digits, or #17) or a time; every problem at
+    once is a mistake in the command line."""
+    from shsync.core.entry import KINDS
+    from shsync.model.clock import parse_time
+
+    problems = []
+    bounds: dict[str, tuple[int | None, str | None]] = {}
+    for name, value in (("--since", since), ("--until", until)):
+        if value is None:
+            bounds[name] = (None, None)
+            continue
+        text = value.strip().removeprefix("#")
+        if text.isdigit() and text.isascii() and len(text) <= 12:
+            bounds[name] = (int(text), None)
+            continue
+        try:
+            bounds[name] = (None, parse_time(value.strip(), name))
+        except app.UserError as exc:
+            problems.append(str(exc))
+            bounds[name] = (None, None)
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown:
+        problems.append(f"--kind {', '.join(repr(visible(k)[:40]) for k in unknown)}: an entry "
+                        f"is one of {', '.join(KINDS)}")
+    (since_seq, since_time), (until_seq, until_time) = bounds["--since"], bounds["--until"]
+    if since_seq is not None and until_seq is not None and since_seq > until_seq:
+        problems.append(f"--since {since_seq} is after --until {until_seq}")
+    if since_time is not None and until_time is not None and since_time > until_time:
+        problems.append(f"--since {since_time} is after --until {until_time}")
+    if problems:
+        raise click.UsageError("; ".join(problems))
+    return Selection(since_seq, since_time, until_seq, until_time,
+                     member.strip() if member else None,
+                     client_id.strip() if client_id else None, tuple(dict.fromkeys(kinds)))
 
 
 def _emergencies(found: list, fmt: str) -> None:

@@ -81,8 +81,15 @@ class AccessRows(BaseModel):
     rows: list[AccessRow]
 
 
+#: The most entries one page of `GET .../history` holds.
+MAX_PAGE = 1000
+
+
 class History(BaseModel):
     entries: list[dict[str, Any]]
+    # With `after`/`limit` (a SIEM's cursor): the `after` of the next page, or null when this
+    # page reached the log's end.
+    next: int | None = None
 
 
 class Verified(BaseModel):
@@ -438,9 +445,15 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
              tags=["read"])
     async def history(practice: str, request: Request, token: Token, verify: bool = False,
                       expect_head: Annotated[str | None, Query(max_length=100)] = None,
-                      details: bool = False) -> History | Verified:
+                      details: bool = False,
+                      after: Annotated[int, Query(ge=0, le=10**12)] = 0,
+                      limit: Annotated[int | None, Query(ge=1, le=MAX_PAGE)] = None
+                      ) -> History | Verified:
         """The audit log; with `verify`, the hash chain checked and the log replayed; with
-        `details`, each entry whole (a seed entry holds the whole state it loaded)."""
+        `details`, each entry whole (a seed entry holds the whole state it loaded). A page of
+        it: the entries after seq `after`, at most `limit` (up to 1000), and `next`, the `after`
+        of the page that follows (null at the log's end): a SIEM pulls the log so, each entry
+        with its `entry_hash` and `prev_hash` to check the chain itself."""
         if verify or expect_head is not None:
             # The store itself, never what the server kept: a change made outside shsync
             # writes no entry, and the replay is what finds it.
@@ -448,6 +461,14 @@ def _routes(api: FastAPI, call: Any) -> None:  # noqa: C901 - one short function
                                lambda s: s.check_log(expect_head), cached=False)
             return Verified(verified=True, entries=check.entries, replayed=check.replayed,
                             head=check.head, note=check.note)
+        if verify is False and (after or limit is not None):
+            page = limit or MAX_PAGE
+            entries = await call(request, practice, token, "read", "history",
+                                 lambda s: s.history(after, page + 1))
+            more = len(entries) > page
+            entries = entries[:page]
+            return History(entries=[e.to_dict(with_details=details) for e in entries],
+                           next=entries[-1].seq if more and entries else None)
         entries = await call(request, practice, token, "read", "history",
                              lambda s: s.history())
         return History(entries=[e.to_dict(with_details=details) for e in entries])

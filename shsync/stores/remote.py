@@ -123,13 +123,22 @@ class RemoteBackend:
         return live, fingerprint(live)
 
     def history(self, after: int = 0, limit: int | None = None) -> list[AuditEntry]:
-        params: dict[str, str] = {"details": "true"}
-        if after:
-            params["after"] = str(int(after))
-        if limit is not None:
-            params["limit"] = str(int(limit))
-        found = self._call("GET", "/history", params=params)["entries"]
-        return [_entry(e) for e in found]
+        if not after and limit is None:
+            found = self._call("GET", "/history", params={"details": "true"})["entries"]
+            return [_entry(e) for e in found]
+        # The server's pages (its cursor), followed to the end or to `limit`.
+        entries: list[AuditEntry] = []
+        cursor = int(after)
+        while limit is None or len(entries) < limit:
+            want = 1000 if limit is None else min(1000, limit - len(entries))
+            page = self._call("GET", "/history", params={"details": "true", "after": str(cursor),
+                                                         "limit": str(want)})
+            entries += [_entry(e) for e in page["entries"]]
+            following = page.get("next")
+            if not isinstance(following, int) or following <= cursor:
+                break
+            cursor = following
+        return entries
 
     def anchored_history(self) -> tuple[list[AuditEntry], tuple[int, str] | None]:
         """No anchor over HTTP: the server's own `GET /history?verify=true` compares it."""
