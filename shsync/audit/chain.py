@@ -22,6 +22,8 @@ from shsync.core.simulate import simulate
 from shsync.core import runbook
 from shsync.core.runbook import Step
 from shsync.core.state import PracticeState, fingerprint, state_from_dict
+from shsync.errors import AuditBroken
+from shsync.model.clock import parse_instant
 
 
 def verify_chain(entries: Sequence[AuditEntry]) -> str | None:
@@ -55,10 +57,7 @@ def replay(entries: Sequence[AuditEntry], live: PracticeState,
                     "(an entry is missing, or the store was changed outside shsync)")
         before = state
         try:
-            if e.kind in LOADS:
-                state = state_from_dict(e.details["state"])
-            elif e.operations:
-                state = simulate(state, [from_dict(o) for o in e.operations], e.at)
+            state = after_entry(state, e)
         except Exception as exc:  # noqa: BLE001 - any failure means the log does not replay
             return f"entry #{e.seq} cannot be replayed: {type(exc).__name__}: {exc}"[:300]
         if each is not None:
@@ -70,6 +69,37 @@ def replay(entries: Sequence[AuditEntry], live: PracticeState,
         return (f"the log ends at {last} but does not explain the live practice: entries are "
                 "missing from its end, or the store was changed outside shsync")
     return None
+
+
+def after_entry(state: PracticeState, e: AuditEntry) -> PracticeState:
+    """The practice once entry `e` is applied to `state`: a load replaces it, operations change
+    it, anything else (a review, a step done) leaves it."""
+    if e.kind in LOADS:
+        return state_from_dict(e.details["state"])
+    if e.operations:
+        return simulate(state, [from_dict(o) for o in e.operations], e.at)
+    return state
+
+
+def state_at(entries: Sequence[AuditEntry], moment: str) -> tuple[PracticeState, int | None]:
+    """The practice as shsync's store held it at `moment`: the log replayed up to the last entry
+    written by then, and that entry's seq (None: no entry yet). The chain is checked first, so
+    an edited or missing entry is an error, never a wrong answer."""
+    problem = verify_chain(entries)
+    if problem is not None:
+        raise AuditBroken(f"the audit log cannot answer for a past time: {problem}")
+    when = parse_instant(moment)
+    state, last = PracticeState(), None
+    for e in entries:
+        if parse_instant(e.written_at or e.at) > when:
+            break
+        try:
+            state = after_entry(state, e)
+        except Exception as exc:  # noqa: BLE001 - a log that does not replay answers nothing
+            raise AuditBroken(f"entry #{e.seq} cannot be replayed: {type(exc).__name__}"
+                              ) from None
+        last = e.seq
+    return state, last
 
 
 def head(entries: Sequence[AuditEntry]) -> str:

@@ -19,11 +19,14 @@ from shsync.render import access as render_access
 @click.option("--member", type=GIVEN, metavar="EMAIL", help="What this member can see, and why.")
 @click.option("--file", "org_path", type=GivenPath(path_type=Path),
               help="Read an org file (or directory) instead of the live practice.")
+@click.option("--at", "at", type=GIVEN, metavar="TIME",
+              help="As shsync's store held it at this past time (the audit log replayed up to "
+                   "then), with what was not yet carried out in Sessions Health then.")
 @backend_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="json and csv: one row per member, client and capability.")
 @handled
-def access(client_id: str | None, member: str | None, org_path: Path | None,
+def access(client_id: str | None, member: str | None, org_path: Path | None, at: str | None,
            backend_url: str | None, fmt: str) -> None:
     """Show effective access: each capability a member holds on a client, and the reason.
 
@@ -40,6 +43,11 @@ def access(client_id: str | None, member: str | None, org_path: Path | None,
     if (client_id is None) == (member is None):
         raise click.UsageError("give exactly one of --client ID or --member EMAIL")
     email = member.strip().lower() if member else None
+    if at is not None and org_path is not None:
+        raise click.UsageError("--at reads the audit log; an org file (--file) has none")
+    if at is not None:
+        _at(app.parse_time(at, "--at"), client_id, email, backend_url, fmt)
+        return
     if org_path is not None:
         state = app.desired_state(org_path)
         rows = app.access_rows(Lookup(state), client=client_id, member=member)
@@ -71,3 +79,25 @@ def access(client_id: str | None, member: str | None, org_path: Path | None,
         table = render_access.table_for_member(str(email), rows, len(state.clients))
     extra = render_access.seen_lines(seen, now, subject=client_id or str(email))
     click.echo(table + "".join(line + "\n" for line in extra), nl=False)
+
+
+def _at(moment: str, client_id: str | None, email: str | None, backend_url: str | None,
+        fmt: str) -> None:
+    with ExitStack() as stack:
+        found = app.access_at(open_store(stack, backend_url), moment, client=client_id,
+                              member=email)
+    said = (f"As shsync's store held it at {moment} (the audit log replayed to entry "
+            f"#{found.entry}):")
+    if fmt == "json":
+        click.echo(envelope(True, at=moment, entry=found.entry,
+                            rows=render_access.seen_dicts(found.seen, moment)), nl=False)
+        return
+    if fmt == "csv":
+        click.echo(render_access.seen_csv(found.seen, moment), nl=False)
+        return
+    if client_id is not None:
+        table = render_access.table_for_client(client_id, found.rows)
+    else:
+        table = render_access.table_for_member(str(email), found.rows, len(found.state.clients))
+    extra = render_access.seen_lines(found.seen, moment, subject=client_id or str(email))
+    click.echo(said + "\n" + table + "".join(line + "\n" for line in extra), nl=False)

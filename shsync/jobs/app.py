@@ -627,6 +627,39 @@ def seen_access(lookup: access.Lookup, pending: Sequence[runbook.Step],
     return rows, runbook.two_truths(rows, steps, client=client, member=email)
 
 
+@dataclass(frozen=True)
+class AccessAt:
+    """`shsync access --at`: what shsync's store held at a past time (the log replayed up to
+    the last entry written by then, `entry`), and the runbook steps not yet carried out in
+    Sessions Health at that time, beside it."""
+
+    at: str
+    entry: int | None
+    state: PracticeState
+    rows: list[access.Row]
+    seen: list[runbook.Seen]
+
+
+def access_at(store: Backend, moment: str, *, client: str | None,
+              member: str | None) -> AccessAt:
+    from shsync.audit.chain import state_at
+
+    entries = store.history()
+    state, entry = state_at(entries, moment)
+    if entry is None:
+        first = entries[0].written_at or entries[0].at if entries else None
+        raise UserError(f"no entry was written by {moment}" + (
+            f": the audit log begins at {first}" if first else ": the audit log is empty"),
+            "no-practice")
+    # Each step recorded by then, as it stood then: one confirmed later was still pending.
+    every = [s if s.state == "pending" or (s.at or "") <= moment else s.derived()
+             for s in store.runbook_steps() if s.recorded_at <= moment]
+    pending = [s for s in every if s.state == "pending"]
+    rows, seen = seen_access(access.Lookup(state), pending, lambda: every, client=client,
+                             member=member)
+    return AccessAt(moment, entry, state, rows, seen)
+
+
 def access_rows(lookup: access.Lookup, *, client: str | None,
                 member: str | None) -> list[access.Row]:
     """`shsync access`: who can see a client, or what a member can see."""
