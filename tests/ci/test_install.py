@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import venv
 from pathlib import Path
 
@@ -61,17 +62,26 @@ def test_the_install_step_installs_shsync_from_the_actions_checkout(repo, source
 
 
 def test_pip_installs_shsync_from_a_git_url_at_a_commit(source, tmp_path):
+    """pip builds and installs shsync from the git URL at the commit (the dependencies, the
+    same for pip and pipx, are installed for real by the pipx test below)."""
     copy, sha = source
-    python_bin = fresh_python(tmp_path / "python")
+    target = tmp_path / "installed"
     # docs/ci.md's line, with the local copy for https://github.com/OWNER/shsync
     url = f"git+file://{copy}@{sha}"
-    result = subprocess.run([str(python_bin / "python"), "-m", "pip", "install", "--quiet",
-                             url], capture_output=True, text=True, timeout=600,
-                            env={**clean_env(str(python_bin))})
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                             "--target", str(target), url], capture_output=True, text=True,
+                            timeout=600, env={**clean_env(BIN)})
     assert result.returncode == 0, result.stdout + result.stderr
-    shown = subprocess.run([str(python_bin / "shsync"), "--version"], capture_output=True,
-                           text=True, check=True)
-    assert shown.stdout == "shsync, version 0.1.0\n"
+    # -S: without site's .pth files, this venv's own (editable) shsync is not on the path; its
+    # site-packages are added after the installed copy, for the dependencies.
+    site = sysconfig.get_paths()["purelib"]
+    shown = subprocess.run(
+        [sys.executable, "-S", "-c", f"import sys; sys.path[:0] = [{str(target)!r}, {site!r}]; "
+         "import shsync; print(shsync.__file__); from shsync.entry import main; "
+         "main(['--version'])"], capture_output=True, text=True, env={**clean_env(BIN)})
+    assert shown.returncode == 0, shown.stderr
+    where, version = shown.stdout.splitlines()
+    assert Path(where).is_relative_to(target) and version == "shsync, version 0.1.0"
 
 
 def test_pipx_installs_shsync_from_a_git_url_at_a_commit(source, tmp_path):

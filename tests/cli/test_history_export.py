@@ -8,6 +8,7 @@ import csv
 import hashlib
 import io
 import json
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ def logged(tmp_path):
     """A store with four entries: seed, apply, accepted, apply."""
     backend = ["--backend", f"sqlite:///{tmp_path}/practice.db"]
 
-    def shsync(*args: object) -> object:
+    def shsync(*args: object) -> Any:
         return run_cli(*args, *backend)
 
     assert shsync("seed", SNAPSHOT).exit_code == 0
