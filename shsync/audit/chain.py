@@ -14,7 +14,9 @@ the live practice. A log that does not explain the state is reported, never trus
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+from shsync.core.access import Lookup, Row
 from shsync.core.actions.members import with_figures
 from shsync.core.operations import from_dict
 from shsync.core.entry import GENESIS, LOADS, AuditEntry, entry_digest
@@ -179,3 +181,62 @@ def _compare(expected: dict[int, Step], held: dict[int, Step]) -> str | None:
             return (f"runbook step {runbook.label(step_id)} in the store is not the one the log "
                     f"explains (its state, its confirmation or the step itself differ)")
     return None
+
+
+@dataclass(frozen=True)
+class AccessChange:
+    """One capability gained or lost by one entry of the log, for `access --between`, and
+    beside it what Sessions Health had: the runbook steps that entry recorded about the member
+    and when they were carried out (`carried_out`: the last one's time; None while any is
+    pending, or when the change asked nothing of Sessions Health, `steps` empty)."""
+
+    entry: int
+    written_at: str
+    kind: str
+    actor: str
+    change: str  # gained | lost
+    row: Row
+    steps: tuple[str, ...] = ()
+    carried_out: str | None = None
+
+
+def access_changes(entries: Sequence[AuditEntry], steps: Sequence[Step], start: str, end: str,
+                   *, client: str | None, member: str | None) -> list[AccessChange]:
+    """Every change of a client's (or a member's) access over (start, end], entry by entry,
+    from the log replayed (its chain checked first, as for `state_at`)."""
+    state, _ = state_at(entries, start)
+    since, until = parse_instant(start), parse_instant(end)
+    found: list[AccessChange] = []
+    before = _rows(state, client, member)
+    for e in entries:
+        when = parse_instant(e.written_at or e.at)
+        if when <= since:
+            continue
+        if when > until:
+            break
+        try:
+            state = after_entry(state, e)
+        except Exception as exc:  # noqa: BLE001 - a log that does not replay answers nothing
+            raise AuditBroken(f"entry #{e.seq} cannot be replayed: {type(exc).__name__}"
+                              ) from None
+        after = _rows(state, client, member)
+        for change, rows in (("gained", after - before), ("lost", before - after)):
+            for row in sorted(rows, key=lambda r: (r.member, r.client or "", r.capability,
+                                                   r.reason)):
+                mine = [s for s in steps if s.entry == e.seq and (
+                    s.member == row.member or any(a[1] == row.member for a in s.access))]
+                done = None if any(s.state == "pending" for s in mine) or not mine else max(
+                    s.at or "" for s in mine)
+                found.append(AccessChange(e.seq, e.written_at or e.at, e.kind or "apply",
+                                          e.actor, change, row,
+                                          tuple(runbook.label(s.id) for s in mine), done))
+        before = after
+    return found
+
+
+def _rows(state: PracticeState, client: str | None, member: str | None) -> frozenset[Row]:
+    lookup = Lookup(state)
+    if client is not None:
+        return frozenset(lookup.client(client)) if client in state.clients else frozenset()
+    email = (member or "").lower()
+    return frozenset(lookup.member(email)) if email in state.members else frozenset()

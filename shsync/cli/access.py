@@ -22,12 +22,15 @@ from shsync.render import access as render_access
 @click.option("--at", "at", type=GIVEN, metavar="TIME",
               help="As shsync's store held it at this past time (the audit log replayed up to "
                    "then), with what was not yet carried out in Sessions Health then.")
+@click.option("--between", nargs=2, type=GIVEN, metavar="START END", default=None,
+              help="Every change of that access over the interval, entry by entry, with when "
+                   "Sessions Health had it carried out.")
 @backend_option
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
               show_default=True, help="json and csv: one row per member, client and capability.")
 @handled
 def access(client_id: str | None, member: str | None, org_path: Path | None, at: str | None,
-           backend_url: str | None, fmt: str) -> None:
+           between: tuple[str, str] | None, backend_url: str | None, fmt: str) -> None:
     """Show effective access: each capability a member holds on a client, and the reason.
 
     Capabilities: record, notes, diagnoses, treatment_plans, schedule, billing, limited_info,
@@ -43,8 +46,17 @@ def access(client_id: str | None, member: str | None, org_path: Path | None, at:
     if (client_id is None) == (member is None):
         raise click.UsageError("give exactly one of --client ID or --member EMAIL")
     email = member.strip().lower() if member else None
-    if at is not None and org_path is not None:
-        raise click.UsageError("--at reads the audit log; an org file (--file) has none")
+    if (at is not None or between is not None) and org_path is not None:
+        raise click.UsageError("--at and --between read the audit log; an org file (--file) "
+                               "has none")
+    if between is not None:
+        if at is not None:
+            raise click.UsageError("give --at TIME or --between START END, not both")
+        start, end = (app.parse_time(t, "--between") for t in between)
+        if start >= end:
+            raise click.UsageError(f"--between {start} {end}: the start is not before the end")
+        _between(start, end, client_id, email, backend_url, fmt)
+        return
     if at is not None:
         _at(app.parse_time(at, "--at"), client_id, email, backend_url, fmt)
         return
@@ -101,3 +113,50 @@ def _at(moment: str, client_id: str | None, email: str | None, backend_url: str 
         table = render_access.table_for_member(str(email), found.rows, len(found.state.clients))
     extra = render_access.seen_lines(found.seen, moment, subject=client_id or str(email))
     click.echo(said + "\n" + table + "".join(line + "\n" for line in extra), nl=False)
+
+
+_CHANGE_FIELDS = ("entry", "written_at", "kind", "actor", "change", "member", "client",
+                  "capability", "reason", "until", "steps", "carried_out")
+
+
+def _between(start: str, end: str, client_id: str | None, email: str | None,
+             backend_url: str | None, fmt: str) -> None:
+    from shsync.audit.chain import access_changes
+    from shsync.render.escape import csv_cell, visible
+
+    with ExitStack() as stack:
+        store = open_store(stack, backend_url)
+        changes = access_changes(store.history(), store.runbook_steps(), start, end,
+                                 client=client_id, member=email)
+    dicts = [{"entry": c.entry, "written_at": c.written_at, "kind": c.kind, "actor": c.actor,
+              "change": c.change, **render_access.as_dicts([c.row])[0],
+              "steps": list(c.steps), "carried_out": c.carried_out} for c in changes]
+    if fmt == "json":
+        click.echo(envelope(True, start=start, end=end, changes=dicts), nl=False)
+        return
+    if fmt == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(_CHANGE_FIELDS)
+        for d in dicts:
+            writer.writerow([csv_cell(" ".join(v) if isinstance(v, list) else
+                                      "" if v is None else str(v)) for v in
+                             (d[f] for f in _CHANGE_FIELDS)])
+        click.echo(out.getvalue(), nl=False)
+        return
+    subject = client_id or str(email)
+    if not changes:
+        click.echo(visible(f"No change of {subject}'s access from {start} to {end}."))
+        return
+    click.echo(visible(f"Changes of {subject}'s access from {start} to {end}:"))
+    for c in changes:
+        where = f"on {c.row.client}" if c.row.client else "practice-wide"
+        carried = ("nothing to do in Sessions Health" if not c.steps else
+                   f"carried out in Sessions Health at {c.carried_out}" if c.carried_out else
+                   f"not yet carried out in Sessions Health ({', '.join(c.steps)})")
+        click.echo(visible(f"  #{c.entry} {c.written_at} {c.kind} by {c.actor}: "
+                           f"{'+' if c.change == 'gained' else '-'} {c.row.member} "
+                           f"{c.row.capability} {where} ({c.row.reason}); {carried}"))

@@ -79,3 +79,45 @@ def test_a_time_the_log_cannot_answer_for_is_refused(tmp_path):
         db.execute("UPDATE audit SET actor = 'someone' WHERE seq = 1")
     broken = run_cli("access", "--client", "C-1001", "--at", "2099-01-01T00:00:00Z", *store)
     assert broken.exit_code == 1 and "error[audit-broken]" in broken.stderr
+
+
+def test_between_two_times_every_change_with_its_entry_and_when_it_was_carried_out(tmp_path):
+    store = ["--backend", f"sqlite:///{tmp_path}/practice.db"]
+    assert run_cli("seed", SNAPSHOT, *store).exit_code == 0
+    seeded_at = entries(store)[0]["written_at"]
+    next_second(seeded_at)
+    assert run_cli("apply", ORG, "--auto-approve", *store).exit_code == 0
+    applied_at = entries(store)[1]["written_at"]
+    jo = "jo.former@riverbend.example"
+    before, after = (rows("--member", jo, "--at", t, *store) for t in (seeded_at, applied_at))
+    changes = json.loads(run_cli("access", "--member", jo, "--between", seeded_at, applied_at,
+                                 "--format", "json", *store).stdout)["changes"]
+    # Exactly what she lost with entry #2, each a row she held after the seed.
+    assert changes and {c["entry"] for c in changes} == {2}
+    assert {c["change"] for c in changes} == {"lost"}
+    held = {(r["client"], r["capability"], r["reason"]) for r in before}
+    assert {(c["client"], c["capability"], c["reason"]) for c in changes} == held - {
+        (r["client"], r["capability"], r["reason"]) for r in after if r["in_shsync"]}
+    assert all(c["steps"] and c["carried_out"] is None for c in changes)  # not yet carried out
+    # Once carried out, the same interval says when.
+    steps = json.loads(run_cli("runbook", "--format", "json", "--member", jo,
+                               *store).stdout)["steps"]
+    next_second(applied_at)
+    assert run_cli("done", *(s["id"] for s in steps if s["waits_for"] is None),
+                   *store).exit_code == 0
+    later = json.loads(run_cli("access", "--member", jo, "--between", seeded_at, applied_at,
+                               "--format", "json", *store).stdout)["changes"]
+    assert all(c["carried_out"] is not None and c["carried_out"] > applied_at for c in later)
+    text = run_cli("access", "--member", jo, "--between", seeded_at, applied_at, *store)
+    assert "carried out in Sessions Health at" in text.stdout
+    # The seed gave her what she held, asking nothing of Sessions Health; a `done` entry
+    # changes no access; ends reversed are a usage error.
+    seeded = json.loads(run_cli("access", "--member", jo, "--between", "2020-01-01T00:00:00Z",
+                                seeded_at, "--format", "json", *store).stdout)["changes"]
+    assert {(c["entry"], c["change"]) for c in seeded} == {(1, "gained")}
+    assert len(seeded) == len(before) and all(c["steps"] == [] for c in seeded)
+    none = run_cli("access", "--member", jo, "--between", applied_at, "2099-01-01T00:00:00Z",
+                   *store)
+    assert none.exit_code == 0 and none.stdout.startswith(f"No change of {jo}'s access")
+    reversed_ = run_cli("access", "--member", jo, "--between", applied_at, seeded_at, *store)
+    assert reversed_.exit_code == 64 and "the start is not before the end" in reversed_.stderr
