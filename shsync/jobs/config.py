@@ -248,7 +248,7 @@ def store(flag: str | None, *, environ: Mapping[str, str] | None = None,
 
 
 def _missing_local(url: str) -> bool:
-    """A SQLite store URL whose file is not there (nor a folder for it to be kept in)."""
+    """A SQLite store URL whose file is not there."""
     if not url.startswith("sqlite:///"):
         return False
     path = url[len("sqlite:///"):].partition("?")[0]
