@@ -110,3 +110,13 @@ def test_the_start_up_benchmark_runs_and_compares_every_target():
         assert f"| `{name}` |" in result.stdout
     assert result.stdout.count("above the floor, under 60: ") == 2
     assert "above the floor, under 120: " in result.stdout and ", under 150: " in result.stdout
+
+
+def test_the_verify_benchmark_replays_its_log_at_size_s(capsys):
+    """bench/verify.py builds a log whose replay must reproduce its practice (its own assert),
+    and prints the rate: the figure docs/benchmarks.md reports is measured by it at M."""
+    from bench import verify
+
+    verify.main("S", 20)
+    said = capsys.readouterr().out
+    assert said.startswith("S: 21 entries replayed in ") and "entries/s" in said

@@ -50,23 +50,32 @@ def replay(entries: Sequence[AuditEntry], live: PracticeState,
     """None when replaying the log reproduces the live practice, else the first discrepancy.
     `each(entry, before, after)` is called for every entry replayed (the runbook's replay)."""
     state = PracticeState()
+    # The fingerprint of `state`, computed once per state: an entry's result is the next one's
+    # start, and an entry that changes nothing (a review, a step done) keeps the state it found.
+    printed: str | None = fingerprint(state)
     for e in entries:
         if e.kind is None:
             return (f"entry #{e.seq} was written by an older shsync, before the log recorded "
                     "enough to be replayed; only its hash chain can be checked")
-        if e.kind not in LOADS and fingerprint(state) != e.fingerprint:
-            return (f"entry #{e.seq} was made from a state the entries before it do not explain "
-                    "(an entry is missing, or the store was changed outside shsync)")
+        if e.kind not in LOADS:
+            printed = printed or fingerprint(state)
+            if printed != e.fingerprint:
+                return (f"entry #{e.seq} was made from a state the entries before it do not "
+                        "explain (an entry is missing, or the store was changed outside shsync)")
         before = state
         try:
             state = after_entry(state, e)
         except Exception as exc:  # noqa: BLE001 - any failure means the log does not replay
             return f"entry #{e.seq} cannot be replayed: {type(exc).__name__}: {exc}"[:300]
+        if state is not before:
+            printed = None
         if each is not None:
             each(e, before, state)
-        if e.result is not None and fingerprint(state) != e.result:
-            return f"entry #{e.seq} does not reproduce the state it recorded"
-    if fingerprint(state) != fingerprint(live):
+        if e.result is not None:
+            printed = printed or fingerprint(state)
+            if printed != e.result:
+                return f"entry #{e.seq} does not reproduce the state it recorded"
+    if (printed or fingerprint(state)) != fingerprint(live):
         last = f"entry #{entries[-1].seq}" if entries else "an empty log"
         return (f"the log ends at {last} but does not explain the live practice: entries are "
                 "missing from its end, or the store was changed outside shsync")
