@@ -13,8 +13,9 @@ the live practice. A log that does not explain the state is reported, never trus
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from shsync.core.access import Lookup, Row
 from shsync.core.actions.members import with_figures
@@ -96,21 +97,32 @@ def state_at(entries: Sequence[AuditEntry], moment: str) -> tuple[PracticeState,
     """The practice as shsync's store held it at `moment`: the log replayed up to the last entry
     written by then, and that entry's seq (None: no entry yet). The chain is checked first, so
     an edited or missing entry is an error, never a wrong answer."""
+    state, last = PracticeState(), None
+    for e, _, after in _replayed(entries, moment):
+        state, last = after, e.seq
+    return state, last
+
+
+def _replayed(entries: Sequence[AuditEntry],
+              until: str) -> Iterator[tuple[AuditEntry, datetime, PracticeState]]:
+    """Each entry written by `until`, when it was written, and the practice after it, for the
+    questions about a past time. The chain is checked first, so an edited or missing entry is
+    an error, never a wrong answer; an entry that does not replay is one too."""
     problem = verify_chain(entries)
     if problem is not None:
         raise AuditBroken(f"the audit log cannot answer for a past time: {problem}")
-    when = parse_instant(moment)
-    state, last = PracticeState(), None
+    end = parse_instant(until)
+    state = PracticeState()
     for e in entries:
-        if parse_instant(e.written_at or e.at) > when:
-            break
+        when = parse_instant(e.written_at or e.at)
+        if when > end:
+            return
         try:
             state = after_entry(state, e)
         except Exception as exc:  # noqa: BLE001 - a log that does not replay answers nothing
             raise AuditBroken(f"entry #{e.seq} cannot be replayed: {type(exc).__name__}"
                               ) from None
-        last = e.seq
-    return state, last
+        yield e, when, state
 
 
 def head(entries: Sequence[AuditEntry]) -> str:
@@ -212,22 +224,17 @@ class AccessChange:
 def access_changes(entries: Sequence[AuditEntry], steps: Sequence[Step], start: str, end: str,
                    *, client: str | None, member: str | None) -> list[AccessChange]:
     """Every change of a client's (or a member's) access over (start, end], entry by entry,
-    from the log replayed (its chain checked first, as for `state_at`)."""
-    state, _ = state_at(entries, start)
-    since, until = parse_instant(start), parse_instant(end)
+    from the log replayed once (its chain checked first, as for `state_at`)."""
+    since = parse_instant(start)
     found: list[AccessChange] = []
-    before = _rows(state, client, member)
-    for e in entries:
-        when = parse_instant(e.written_at or e.at)
+    held = PracticeState()  # the practice at `start`, until the first entry after it
+    before: frozenset[Row] | None = None
+    for e, when, state in _replayed(entries, end):
         if when <= since:
+            held = state
             continue
-        if when > until:
-            break
-        try:
-            state = after_entry(state, e)
-        except Exception as exc:  # noqa: BLE001 - a log that does not replay answers nothing
-            raise AuditBroken(f"entry #{e.seq} cannot be replayed: {type(exc).__name__}"
-                              ) from None
+        if before is None:
+            before = _rows(held, client, member)
         after = _rows(state, client, member)
         for change, rows in (("gained", after - before), ("lost", before - after)):
             for row in sorted(rows, key=lambda r: (r.member, r.client or "", r.capability,

@@ -265,7 +265,7 @@ def application(stack: ExitStack, url: str | None, actor: str | None,
         actor = os.environ["SHSYNC_ACTOR"]
     resolved = store_url(url)
     try:
-        backend = open_store(stack, resolved, lock_timeout, create=create)
+        backend = open_url(stack, resolved, lock_timeout, create=create)
     except NoPractice:
         if not or_nothing or resolved.startswith(("http://", "https://")):
             raise  # a server's practice is made by its operator, with a token for it
@@ -335,9 +335,16 @@ def store_url(flag: str | None) -> str:
 
 def open_store(stack: ExitStack, url: str | None, lock_timeout: float = 60.0, *,
                create: bool = False) -> Backend:
+    """The store `--backend` (None: not given) names, as `store_url` finds it, opened."""
+    return open_url(stack, store_url(url), lock_timeout, create=create)
+
+
+def open_url(stack: ExitStack, url: str, lock_timeout: float = 60.0, *,
+             create: bool = False) -> Backend:
+    """A store URL already found (`store_url`), opened and closed with the stack."""
     from shsync.stores import open_backend
 
-    backend = open_backend(store_url(url), lock_timeout, create=create)
+    backend = open_backend(url, lock_timeout, create=create)
     stack.callback(backend.close)
     return backend
 

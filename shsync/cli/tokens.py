@@ -14,13 +14,13 @@ from typing import Any
 import click
 
 from shsync.jobs import app
-from shsync.cli.common import GIVEN, backend_option, changed, envelope, handled, open_store
+from shsync.cli.common import GIVEN, backend_option, changed, envelope, handled
 from shsync.render.escape import visible
 
 
 def _store(stack: ExitStack, flag: str | None, practice: str | None, *,
            create: bool = False) -> Any:
-    from shsync.cli.common import store_url
+    from shsync.cli.common import open_url, store_url
     from shsync.stores.url import with_practice
 
     url = store_url(flag)
@@ -29,7 +29,7 @@ def _store(stack: ExitStack, flag: str | None, practice: str | None, *,
         raise app.UserError("tokens are made with the store's own credentials: use "
                             "--backend sqlite:///... or postgresql://..., not a server's URL",
                             "usage")
-    backend = open_store(stack, with_practice(url, practice) if practice else url, create=create)
+    backend = open_url(stack, with_practice(url, practice) if practice else url, create=create)
     if not hasattr(backend, "add_token"):
         raise app.UserError(f"{backend.display_url} does not keep tokens", "usage")
     return backend

@@ -563,13 +563,9 @@ def nothing_yet(practice: str) -> Backend:
 
 
 def made_from_nothing(plan: Plan) -> bool:
-    """Was this plan made against a practice that did not exist yet (`nothing_yet`)?"""
-    empty = nothing_yet(plan.practice)
-    try:
-        _, kept = empty.read_fingerprinted()
-    finally:
-        empty.close()
-    return plan.fingerprint == kept
+    """Was this plan made against a practice that did not exist yet (`nothing_yet`, which
+    holds the empty practice)?"""
+    return plan.fingerprint == fingerprint(PracticeState())
 
 
 def read_plan_file(path: Path) -> Plan:

@@ -24,7 +24,7 @@ from typing import NoReturn
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from shsync.errors import InvalidInput, UserError
+from shsync.errors import InvalidInput, ShsyncError, UserError
 from shsync.model.diagnostics import Diagnostic, Location, Severity
 
 CONFIG_NAME = "shsync.toml"
@@ -248,11 +248,17 @@ def store(flag: str | None, *, environ: Mapping[str, str] | None = None,
 
 
 def _missing_local(url: str) -> bool:
-    """A SQLite store URL whose file is not there."""
+    """A SQLite store URL whose file is not there (one shsync cannot read is the store's to
+    refuse, with its own message)."""
+    from shsync.stores.url import parse_sqlite
+
     if not url.startswith("sqlite:///"):
         return False
-    path = url[len("sqlite:///"):].partition("?")[0]
-    return bool(path) and path != ":memory:" and not Path(path).exists()
+    try:
+        path = parse_sqlite(url).path
+    except ShsyncError:
+        return False
+    return path != ":memory:" and not Path(path).exists()
 
 
 def _practice(env: Mapping[str, str],
